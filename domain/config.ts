@@ -1,0 +1,173 @@
+/**
+ * Vigil's one config file (`vigil.config.json`, or `--config` / `VIGIL_CONFIG`), validated with zod at
+ * the edge. With no file, the example credit-risk model is configured. Secrets never live here: they
+ * come from the environment.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { FAILURE_MODES, FailureMode, ModelRef, ModelTier } from './incident.js';
+import { Duration, RunbookPolicy, type Runbooks } from './runbook.js';
+import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
+
+/** `$USER` in an approver list stands for the local user, so a newcomer can approve the example. */
+export const LOCAL_USER_PLACEHOLDER = '$USER';
+
+export function localUser(): string {
+  return process.env.VIGIL_USER || os.userInfo().username;
+}
+
+const ModelId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63)');
+
+export const MonitorConfig = z.object({
+  every: Duration.default('20s'),
+  /** Most recent predictions compared with the training reference. */
+  window: z.number().int().min(50).default(500),
+  psiThreshold: z.number().positive().default(0.2),
+  /** Accuracy below baseline by more than this opens a concept-drift incident. */
+  accuracyDropThreshold: z.number().positive().max(1).default(0.05),
+  minLabelled: z.number().int().min(1).default(100),
+});
+export type MonitorConfig = z.output<typeof MonitorConfig>;
+
+export const TrainingConfig = z.object({
+  backend: z.literal('local').default('local'),
+  /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
+  command: z.array(z.string()).min(1).optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  timeout: Duration.default('30m'),
+});
+
+export const ModelConfig = z.object({
+  id: ModelId,
+  displayName: z.string().min(1),
+  tier: ModelTier,
+  approvers: z.array(z.string().min(1)).min(1, 'at least one approver is required'),
+  escalation: z.array(z.string().min(1)).default([]),
+  /** Runs the example trainer and traffic simulator for this model. */
+  example: z.boolean().default(false),
+  monitor: MonitorConfig.default(MonitorConfig.parse({})),
+  training: TrainingConfig.default(TrainingConfig.parse({})),
+  /** Per-failure-mode overrides, merged over the shipped runbooks. */
+  runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
+});
+export type ModelConfig = z.output<typeof ModelConfig>;
+
+export const ExampleConfig = z.object({
+  /** Seconds of healthy traffic before the simulator's inputs start to drift. */
+  driftAfterSeconds: z.number().min(0).default(45),
+  requestsPerSecond: z.number().positive().default(40),
+  /** Label delay for the simulated feedback loop. */
+  labelDelaySeconds: z.number().min(0).default(2),
+});
+
+export const VigilConfig = z
+  .object({
+    $schema: z.string().optional(),
+    stateDir: z.string().default('.vigil'),
+    taskQueue: z.string().min(1).default('vigil'),
+    models: z.array(ModelConfig).min(1, 'at least one model is required'),
+    example: ExampleConfig.default(ExampleConfig.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.models.forEach((m, i) => {
+      if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${m.id}"` });
+      seen.add(m.id);
+    });
+  });
+export type VigilConfig = z.output<typeof VigilConfig>;
+
+/** The configuration used when no file is given: the example credit-risk model. */
+export const EXAMPLE_CONFIG = {
+  models: [
+    {
+      id: 'credit-risk',
+      displayName: 'Credit risk scorer (example)',
+      tier: 'high',
+      approvers: [LOCAL_USER_PLACEHOLDER, 'ml-oncall'],
+      escalation: ['ml-platform-leads'],
+      example: true,
+    },
+  ],
+} satisfies z.input<typeof VigilConfig>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(`invalid config ${source}:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+}
+
+export function formatZodIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+}
+
+/** Validates raw config; throws ConfigError naming each bad field. */
+export function parseConfig(raw: unknown, source = '(built-in example)'): VigilConfig {
+  const result = VigilConfig.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, formatZodIssues(result.error));
+  const config = result.data;
+  // Runbook overrides are validated now, not when an incident opens.
+  for (const [i, model] of config.models.entries()) {
+    try {
+      runbooksFor(model);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        throw new ConfigError(source, err.issues.map((x) => ({ ...x, path: `models.${i}.runbooks.${x.path}` })));
+      }
+      throw err;
+    }
+  }
+  return config;
+}
+
+/** The model's runbooks: shipped defaults with its overrides merged in, validated. */
+export function runbooksFor(model: ModelConfig): Runbooks {
+  const out = {} as Runbooks;
+  for (const mode of FAILURE_MODES) {
+    const base = DEFAULT_RUNBOOKS[mode];
+    const override = (model.runbooks[mode] ?? {}) as Record<string, unknown>;
+    const merged = deepMerge(base as Record<string, unknown>, override);
+    const parsed = RunbookPolicy.safeParse(merged);
+    if (!parsed.success) {
+      throw new ConfigError(
+        'runbook',
+        formatZodIssues(parsed.error).map((i) => ({ ...i, path: `${mode}${i.path ? '.' + i.path : ''}` })),
+      );
+    }
+    out[mode] = parsed.data;
+  }
+  return out;
+}
+
+export function findModel(config: VigilConfig, id: string): ModelConfig | undefined {
+  return config.models.find((m) => m.id === id);
+}
+
+/** What the workflow is told about the model: approvers resolved, `$USER` replaced. */
+export function modelRef(model: ModelConfig, user = localUser()): ModelRef {
+  const resolve = (list: string[]) => [...new Set(list.map((a) => (a === LOCAL_USER_PLACEHOLDER ? user : a)))];
+  return {
+    id: model.id,
+    displayName: model.displayName,
+    tier: model.tier,
+    approvers: resolve(model.approvers),
+    escalation: resolve(model.escalation),
+  };
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+/**
+ * Runbooks are code: per failure mode, which evidence to gather, which actions to consider (in order),
+ * how approval works and what happens when nobody answers. The lifecycle workflow reads this policy;
+ * it holds no failure-mode `if` chains of its own. The policy is snapshotted into each incident's
+ * input, so changing a runbook never changes an incident already under way.
+ */
+import ms from 'ms';
+import { z } from 'zod';
+import { FAILURE_MODES, FailureMode, RemediationAction, Severity } from './incident.js';
+
+/** A duration such as `30s`, `15m`, `2h` (the notation Temporal's SDK accepts). */
+export const Duration = z.string().refine((v) => {
+  const parsed = ms(v as ms.StringValue);
+  return typeof parsed === 'number' && Number.isFinite(parsed) && parsed >= 0;
+}, 'must be a duration such as "30s", "15m" or "2h"');
+
+export function durationMs(d: string): number {
+  return ms(d as ms.StringValue);
+}
+
+export const EvidenceKind = z.enum([
+  'drift_report',
+  'performance',
+  'recent_deployments',
+  'data_quality_report',
+  'label_quality',
+  'health_metrics',
+]);
+export type EvidenceKind = z.infer<typeof EvidenceKind>;
+
+/** Actions Vigil may take when nobody approves in time: none of them changes the model. */
+export const SAFE_ACTIONS = ['fallback', 'monitor', 'escalate_upstream'] as const;
+
+export const RunbookPolicy = z
+  .object({
+    version: z.string().min(1),
+    evidence: z.array(EvidenceKind).min(1),
+    /** Candidate actions in order of preference; triage recommends the first whose preconditions hold. */
+    actions: z.array(RemediationAction).min(1),
+    approval: z.object({
+      timeout: Duration,
+      /** After the escalation on timeout, how long to wait before applying the safe default. */
+      escalationTimeout: Duration.default('0s'),
+      /** Distinct approvers needed per severity; SEV1 defaults to two. */
+      quorum: z.partialRecord(Severity, z.number().int().min(1).max(5)).default({ SEV1: 2 }),
+    }),
+    safeDefault: RemediationAction,
+    /** Actions the safe default may take without a human. Only SAFE_ACTIONS unless listed here. */
+    allowUnattended: z.array(RemediationAction).default([]),
+    retrain: z
+      .object({
+        minLabelledRows: z.number().int().min(1).default(200),
+        /** Gate: the candidate's holdout AUC may not be below the champion's by more than this. */
+        maxAucDrop: z.number().min(0).max(1).default(0),
+      })
+      .default({ minLabelledRows: 200, maxAucDrop: 0 }),
+    rollback: z
+      .object({
+        /** A champion change within this window counts as a correlated recent deploy. */
+        recentDeployWindow: Duration.default('24h'),
+      })
+      .default({ recentDeployWindow: '24h' }),
+    validation: z
+      .object({
+        window: Duration.default('2m'),
+        /** Extra windows to wait when there is too little traffic to judge. */
+        maxExtraWindows: z.number().int().min(0).default(2),
+        minSamples: z.number().int().min(1).default(100),
+        compensateOnFailure: z.boolean().default(true),
+      })
+      .default({ window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true }),
+  })
+  .superRefine((p, ctx) => {
+    const safe = (SAFE_ACTIONS as readonly string[]).includes(p.safeDefault);
+    if (!safe && !p.allowUnattended.includes(p.safeDefault)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['safeDefault'],
+        message: `"${p.safeDefault}" changes the model without a human; list it in allowUnattended to permit that`,
+      });
+    }
+  });
+export type RunbookPolicy = z.output<typeof RunbookPolicy>;
+export type RunbookPolicyInput = z.input<typeof RunbookPolicy>;
+
+export const Runbooks = z.object(
+  Object.fromEntries(FAILURE_MODES.map((m) => [m, RunbookPolicy])) as Record<FailureMode, typeof RunbookPolicy>,
+);
+export type Runbooks = Record<FailureMode, RunbookPolicy>;
+
+/** Quorum for a severity under a policy (1 when not set). */
+export function quorumFor(policy: RunbookPolicy, severity: Severity): number {
+  return policy.approval.quorum[severity] ?? 1;
+}
