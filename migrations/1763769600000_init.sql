@@ -60,6 +60,8 @@ CREATE TABLE incidents (
   recommended_action text,
   outcome            text,
   state              jsonb NOT NULL DEFAULT '{}',
+  -- Timeline length of the projected state: a late write of an older snapshot never wins.
+  seq                integer NOT NULL DEFAULT 0,
   opened_at          timestamptz NOT NULL DEFAULT now(),
   updated_at         timestamptz NOT NULL DEFAULT now(),
   closed_at          timestamptz

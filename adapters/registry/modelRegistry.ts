@@ -1,0 +1,54 @@
+/**
+ * The model registry / deployment target Vigil talks to. One interface; the built-in PostgreSQL
+ * registry is the default, MLflow and KServe adapters implement the same contract.
+ * Every mutating call takes an idempotency key, so a retried activity changes things once.
+ */
+export type VersionStatus = 'registered' | 'healthy' | 'bad';
+export type ServingMode = 'model' | 'fallback';
+
+export interface ModelVersion {
+  modelId: string;
+  version: number;
+  artifactUri: string;
+  metrics: Record<string, number>;
+  status: VersionStatus;
+  source: string;
+  createdAt: string;
+}
+
+export interface AliasChange {
+  alias: string;
+  fromVersion?: number;
+  toVersion: number;
+  at: string;
+  reason?: string;
+}
+
+export interface ModelRegistry {
+  ensureModel(model: { id: string; displayName: string; tier: string }): Promise<void>;
+  registerVersion(args: {
+    modelId: string;
+    artifactUri: string;
+    metrics: Record<string, number>;
+    source: string;
+    status?: VersionStatus;
+    idempotencyKey: string;
+  }): Promise<ModelVersion>;
+  getVersion(modelId: string, version: number): Promise<ModelVersion | undefined>;
+  listVersions(modelId: string): Promise<ModelVersion[]>;
+  getAlias(modelId: string, alias: string): Promise<ModelVersion | undefined>;
+  /** Moves an alias; returns where it was. Repeating the same key returns the first result. */
+  setAlias(args: { modelId: string; alias: string; version: number; reason: string; idempotencyKey: string }): Promise<{
+    from?: number;
+    to: number;
+  }>;
+  aliasHistory(modelId: string, alias: string, since: Date): Promise<AliasChange[]>;
+  markVersion(modelId: string, version: number, status: VersionStatus): Promise<void>;
+  /** The newest version older than the current champion that is not marked bad. */
+  lastGoodVersionBefore(modelId: string, version: number): Promise<ModelVersion | undefined>;
+  getServingMode(modelId: string): Promise<ServingMode>;
+  setServingMode(args: { modelId: string; mode: ServingMode; reason: string; idempotencyKey: string }): Promise<{
+    from: ServingMode;
+    to: ServingMode;
+  }>;
+}

@@ -1,0 +1,237 @@
+/**
+ * Population Stability Index and the training-time reference profile the drift monitors compare live
+ * traffic against. Pure numeric code, no I/O, fast on large arrays (Float64Array, one sort, binary
+ * search).
+ *
+ * Definition (the one the monitors, the benchmarks and the NumPy reference implementation share):
+ *
+ *   edges   = the 9 inner deciles of the reference, `numpy.quantile(ref, [0.1, 0.2, …, 0.9])` with
+ *             NumPy's default ('linear') interpolation;
+ *   bin(x)  = `numpy.searchsorted(edges, x, side='right')`, i.e. the number of edges ≤ x: bins are
+ *             half-open `[edge[i-1], edge[i])`, a value equal to an edge goes to the bin *above* it, the
+ *             first bin `(-∞, edge[0])` and the last bin `[edge[8], +∞)` are open;
+ *   share   = count in bin / number of values, then floored at 0.0001 (`numpy.maximum(share, 1e-4)`,
+ *             not renormalised);
+ *   PSI     = Σ over the 10 bins of (cur − ref) · ln(cur / ref).
+ *
+ * Non-finite values (NaN, ±Infinity) are ignored: missing or broken values are the data-quality
+ * monitor's business, not drift's. An empty reference or current sample is an error.
+ *
+ * Rule of thumb: PSI < 0.1 stable, 0.1–0.2 moderate shift, ≥ 0.2 significant shift.
+ */
+
+/** Number of bins; the edges are the inner quantiles at 1/BINS … (BINS−1)/BINS. */
+export const PSI_BINS = 10;
+/** Floor applied to every bin share before the logarithm. */
+export const PSI_SHARE_FLOOR = 1e-4;
+
+export interface FeatureReference {
+  /** The 9 inner decile cut points of the reference (NumPy 'linear' interpolation), ascending. */
+  edges: number[];
+  /** The reference's 10 bin shares (raw count / n, not floored; psi() floors them). */
+  shares: number[];
+  mean: number;
+  /** Population standard deviation (ddof = 0, like `numpy.std`). */
+  std: number;
+  min: number;
+  max: number;
+  /** Finite values the reference was built from. */
+  count: number;
+}
+
+export interface ReferenceProfile {
+  rows: number;
+  features: Record<string, FeatureReference>;
+}
+
+/**
+ * The q-quantile (0 ≤ q ≤ 1) of ascending `sortedValues`, NumPy's default 'linear' method
+ * (`numpy.quantile(a, q)`): virtual index q·(n−1), linear interpolation between its neighbours, using
+ * NumPy's own lerp formula so results agree to the last bit.
+ */
+export function quantile(sortedValues: ArrayLike<number>, q: number): number {
+  const n = sortedValues.length;
+  if (n === 0) throw new RangeError('quantile of an empty array');
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
+  const virtualIndex = q * (n - 1);
+  const lo = Math.floor(virtualIndex);
+  const hi = Math.min(lo + 1, n - 1);
+  const t = virtualIndex - lo;
+  const a = sortedValues[lo];
+  const b = sortedValues[hi];
+  // numpy.lib._function_base_impl._lerp: a + (b−a)·t, or b − (b−a)·(1−t) when t ≥ 0.5.
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/** Finite values of `values`, sorted ascending, in a fresh Float64Array. */
+export function sortedFinite(values: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(values.length);
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v)) out[m++] = v;
+  }
+  const finite = m === out.length ? out : out.slice(0, m);
+  finite.sort(); // typed-array sort is numeric
+  return finite;
+}
+
+/** Index of the first element of ascending `sorted` that is > x (numpy.searchsorted side='right'). */
+export function upperBound(sorted: ArrayLike<number>, x: number, from = 0, to = sorted.length): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first element of ascending `sorted` that is ≥ x (numpy.searchsorted side='left'). */
+export function lowerBound(sorted: ArrayLike<number>, x: number, from = 0, to = sorted.length): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Bin shares of already sorted finite values against `edges` (raw count / n, not floored). Bin i is
+ * [edge[i−1], edge[i]), so its end in `sorted` is the first value ≥ edge[i].
+ */
+function sharesOfSorted(sorted: Float64Array, edges: ArrayLike<number>): number[] {
+  const n = sorted.length;
+  const shares = new Array<number>(edges.length + 1);
+  let prev = 0;
+  for (let i = 0; i < edges.length; i++) {
+    const idx = lowerBound(sorted, edges[i], prev);
+    shares[i] = (idx - prev) / n;
+    prev = idx;
+  }
+  shares[edges.length] = (n - prev) / n;
+  return shares;
+}
+
+/**
+ * Bin shares (raw count / n of finite values, not floored) of unsorted `values` against ascending
+ * `edges`, with `searchsorted(edges, x, side='right')` binning. O(n · log(edges)), no sort, no copy.
+ */
+export function binShares(edges: ArrayLike<number>, values: ArrayLike<number>): number[] {
+  const k = edges.length;
+  const counts = new Float64Array(k + 1);
+  let n = 0;
+  if (k === 9) {
+    // Unrolled search over the usual 9 deciles: the hot loop of the drift monitors and benchmarks.
+    const e0 = edges[0], e1 = edges[1], e2 = edges[2], e3 = edges[3], e4 = edges[4];
+    const e5 = edges[5], e6 = edges[6], e7 = edges[7], e8 = edges[8];
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      if (!(x - x === 0)) continue; // NaN or ±Infinity
+      n++;
+      let b: number;
+      if (x < e4) {
+        b = x < e1 ? (x < e0 ? 0 : 1) : x < e2 ? 2 : x < e3 ? 3 : 4;
+      } else {
+        b = x < e6 ? (x < e5 ? 5 : 6) : x < e7 ? 7 : x < e8 ? 8 : 9;
+      }
+      counts[b]++;
+    }
+  } else {
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      if (!(x - x === 0)) continue;
+      n++;
+      counts[upperBound(edges, x)]++;
+    }
+  }
+  if (n === 0) throw new RangeError('no finite values to bin');
+  return Array.from(counts, (c) => c / n);
+}
+
+/** Builds one feature's reference: decile edges, reference bin shares and summary statistics. */
+export function buildFeatureReference(values: ArrayLike<number>): FeatureReference {
+  const sorted = sortedFinite(values);
+  const n = sorted.length;
+  if (n === 0) throw new RangeError('cannot build a reference from no finite values');
+  const edges: number[] = [];
+  for (let i = 1; i < PSI_BINS; i++) edges.push(quantile(sorted, i / PSI_BINS));
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i];
+  const mean = sum / n;
+  let sq = 0;
+  for (let i = 0; i < n; i++) {
+    const d = sorted[i] - mean;
+    sq += d * d;
+  }
+  return {
+    edges,
+    shares: sharesOfSorted(sorted, edges),
+    mean,
+    std: Math.sqrt(sq / n),
+    min: sorted[0],
+    max: sorted[n - 1],
+    count: n,
+  };
+}
+
+/** PSI between two share vectors of equal length, both floored at PSI_SHARE_FLOOR. */
+export function psiFromShares(refShares: ArrayLike<number>, curShares: ArrayLike<number>): number {
+  if (refShares.length !== curShares.length) {
+    throw new RangeError(`share vectors differ in length (${refShares.length} vs ${curShares.length})`);
+  }
+  let total = 0;
+  for (let i = 0; i < refShares.length; i++) {
+    const r = Math.max(refShares[i], PSI_SHARE_FLOOR);
+    const c = Math.max(curShares[i], PSI_SHARE_FLOOR);
+    total += (c - r) * Math.log(c / r);
+  }
+  return total;
+}
+
+/** PSI of `current` against the reference (see the module comment for the exact definition). */
+export function psi(ref: FeatureReference, current: ArrayLike<number>): number {
+  return psiFromShares(ref.shares, binShares(ref.edges, current));
+}
+
+/** Builds the reference profile of `features` over `rows` (the model's training data). */
+export function buildReferenceProfile(rows: readonly Record<string, number>[], features: readonly string[]): ReferenceProfile {
+  const out: Record<string, FeatureReference> = {};
+  const column = new Float64Array(rows.length);
+  for (const f of features) {
+    for (let i = 0; i < rows.length; i++) {
+      const v = rows[i][f];
+      column[i] = typeof v === 'number' ? v : Number.NaN;
+    }
+    try {
+      out[f] = buildFeatureReference(column);
+    } catch (err) {
+      throw new RangeError(`feature "${f}": ${(err as Error).message}`);
+    }
+  }
+  return { rows: rows.length, features: out };
+}
+
+/**
+ * PSI per feature of `rows` against `profile` (features the profile knows; a feature with no finite
+ * value in `rows` is reported as NaN so a data-quality monitor can tell it apart from "no drift").
+ */
+export function psiByFeature(profile: ReferenceProfile, rows: readonly Record<string, unknown>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const column = new Float64Array(rows.length);
+  for (const [f, ref] of Object.entries(profile.features)) {
+    let finite = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const v = rows[i][f];
+      column[i] = typeof v === 'number' ? v : Number.NaN;
+      if (Number.isFinite(column[i])) finite++;
+    }
+    out[f] = finite === 0 ? Number.NaN : psi(ref, column);
+  }
+  return out;
+}

@@ -1,0 +1,358 @@
+/**
+ * One incident, from detection to signed-off review. Reads like the runbook it encodes:
+ *
+ *   detect → classify → triage → human approval → remediate → validate → review → closed
+ *
+ * What to gather, which actions to consider, who approves, how long to wait and what to do when nobody
+ * answers all come from the runbook policy snapshotted into the input; this file holds the process only.
+ */
+import * as wf from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import ms from 'ms';
+import type { VigilActivities } from '../activities/createActivities.js';
+import type {
+  Classification,
+  DecideRequest,
+  DecideResult,
+  Evidence,
+  FinalDecision,
+  IncidentState,
+  ModelRef,
+  Outcome,
+  Phase,
+  RemediationAction,
+  SignalKind,
+  ValidationRecord,
+  Vote,
+} from '../domain/incident.js';
+import type { RunbookPolicy, Runbooks } from '../domain/runbook.js';
+import { VigilFailureMode, VigilPhase, VigilSeverity } from '../domain/searchAttributes.js';
+import { addEvidenceSignal, decideUpdate, stateQuery } from './messages.js';
+import { retrainModel, type RetrainResult } from './retrainModel.js';
+
+export interface IncidentInput {
+  contractVersion: 1;
+  incidentId: string;
+  model: ModelRef;
+  signal: SignalKind;
+  openedAt: string;
+  runbooks: Runbooks;
+}
+
+const act = wf.proxyActivities<VigilActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** Remediation touches production: bounded retries, then the incident records the failure. */
+const remediation = wf.proxyActivities<VigilActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+// Workflow code runs in Temporal's sandbox, where Date is the SDK's deterministic clock.
+
+const MODEL_CHANGING: RemediationAction[] = ['rollback', 'retrain', 'fallback'];
+
+export async function incidentLifecycle(input: IncidentInput): Promise<IncidentState> {
+  const incident = new IncidentRecord(input);
+
+  // 1. Detect: the opening signal arrives as evidence through the same signal repeated alerts use.
+  await wf.condition(() => incident.state.evidence.length > 0, '1 minute');
+  await incident.enter('detected', `Opened from ${input.signal} for ${input.model.id}`);
+
+  // 2. Classify: failure mode and severity from the evidence and the model's tier, with reasons.
+  const classification = await act.classifyIncident.executeWithOptions(
+    { summary: 'Classify failure mode and severity' },
+    [{ model: input.model, signal: input.signal, evidence: incident.state.evidence }],
+  );
+  const policy = input.runbooks[classification.failureMode];
+  incident.classified(classification, policy.version);
+  await incident.enter('classified', `${classification.failureMode}, ${classification.severity}`);
+
+  // 3. Triage: gather the runbook's evidence and recommend the first applicable action.
+  const triage = await act.triageIncident.executeWithOptions(
+    { summary: `Gather ${policy.evidence.join(', ')}` },
+    [{ incidentId: input.incidentId, model: input.model, classification, policy }],
+  );
+  incident.state.triageEvidence = triage.evidence;
+  incident.state.recommendation = triage.recommendation;
+  await incident.enter('triaged', `Recommend ${triage.recommendation.action}`);
+
+  // 4. Human approval: a person decides; on silence, escalate, then apply the safe default.
+  const decision = await awaitDecision(incident, policy, classification);
+
+  // 5. Remediate, 6. validate (undo if it did not help), 7. review.
+  if (decision.verdict === 'reject') {
+    incident.finish('rejected');
+  } else {
+    await remediateAndValidate(incident, decision.action, policy);
+  }
+
+  await incident.enter('reviewing', `Outcome: ${incident.state.outcome}`);
+  await act.writeReview.executeWithOptions({ summary: 'Write post-incident review' }, [{ state: incident.state }]);
+  incident.state.status = 'closed';
+  incident.state.closedAt = new Date(Date.now()).toISOString();
+  await incident.enter('closed', `Closed: ${incident.state.outcome}`);
+  return incident.state;
+}
+
+async function awaitDecision(
+  incident: IncidentRecord,
+  policy: RunbookPolicy,
+  classification: Classification,
+): Promise<FinalDecision> {
+  const { state } = incident;
+  const quorum = policy.approval.quorum[classification.severity] ?? 1;
+  const deadline = new Date(Date.now() + ms(policy.approval.timeout as ms.StringValue)).toISOString();
+  state.approval = { approvers: state.model.approvers, quorum, deadline, votes: [], escalated: false };
+  await incident.enter('awaiting_approval', `Awaiting ${quorum} approval(s) until ${deadline}`);
+  await act.requestApproval.executeWithOptions({ summary: 'Request approval' }, [{ state }]);
+
+  let decided = await wf.condition(() => state.decision !== undefined, policy.approval.timeout as Duration);
+  if (!decided) {
+    state.approval.escalated = true;
+    await act.escalate.executeWithOptions({ summary: 'Escalate: approval timed out' }, [
+      { state, reason: `no decision within ${policy.approval.timeout}` },
+    ]);
+    await incident.record('approval_escalated', `no decision within ${policy.approval.timeout}`);
+    if (ms(policy.approval.escalationTimeout as ms.StringValue) > 0) {
+      decided = await wf.condition(() => state.decision !== undefined, policy.approval.escalationTimeout as Duration);
+    }
+  }
+  if (!decided) {
+    state.decision = {
+      verdict: 'timeout',
+      action: policy.safeDefault,
+      by: ['runbook safe default'],
+      reason: `no decision after escalation; runbook ${policy.version} applies ${policy.safeDefault}`,
+      at: new Date(Date.now()).toISOString(),
+    };
+    await incident.record('safe_default_applied', state.decision.reason ?? '');
+  } else {
+    const d = state.decision!;
+    await incident.record(`decision:${d.verdict}`, `${d.by.join(', ')}${d.reason ? `: ${d.reason}` : ''}`);
+  }
+  return state.decision!;
+}
+
+async function remediateAndValidate(incident: IncidentRecord, action: RemediationAction, policy: RunbookPolicy) {
+  const { state } = incident;
+  const ids = { incidentId: state.id, modelId: state.model.id };
+  state.remediation = { action, startedAt: new Date(Date.now()).toISOString() };
+  await incident.enter('remediating', `Remediate: ${action}`);
+
+  let undo: (() => Promise<void>) | undefined;
+  try {
+    switch (action) {
+      case 'rollback': {
+        const r = await remediation.rollbackModel.executeWithOptions({ summary: 'Roll back champion to last good version' }, [ids]);
+        state.remediation.summary = `champion v${r.from} → v${r.to}`;
+        state.remediation.detail = r;
+        undo = () => restoreChampion(incident, r.from);
+        break;
+      }
+      case 'retrain': {
+        const r: RetrainResult = await wf.executeChild(retrainModel, {
+          workflowId: `${state.id}-retrain`,
+          args: [{ ...ids, retrain: policy.retrain }],
+          staticSummary: `Retrain ${state.model.id} for ${state.id}`,
+        });
+        state.remediation.detail = r as unknown as Record<string, unknown>;
+        if (r.outcome !== 'promoted') {
+          state.remediation.summary = `retrain stopped: ${r.reason}`;
+          return await failRemediation(incident, r.reason);
+        }
+        state.remediation.summary = `retrained: v${r.previousVersion} → v${r.version}`;
+        undo = () => restoreChampion(incident, r.previousVersion!);
+        break;
+      }
+      case 'fallback': {
+        const r = await remediation.setServingMode.executeWithOptions({ summary: 'Serve rules-based fallback' }, [
+          { ...ids, mode: 'fallback', reason: `incident ${state.id}` },
+        ]);
+        state.remediation.summary = `serving ${r.from} → ${r.to}`;
+        // Fallback is the safe state: if the model is still unhealthy, stay on it.
+        break;
+      }
+      case 'escalate_upstream':
+        await remediation.escalate.executeWithOptions({ summary: 'Page the owning upstream team' }, [
+          { state, reason: 'upstream failure: no model action taken' },
+        ]);
+        state.remediation.summary = 'escalated upstream';
+        break;
+      case 'monitor':
+        state.remediation.summary = 'no change; monitoring';
+        break;
+    }
+  } catch (err) {
+    return await failRemediation(incident, failureMessage(err));
+  }
+  state.remediation.finishedAt = new Date(Date.now()).toISOString();
+  await incident.record('remediated', state.remediation.summary ?? action);
+
+  if (!MODEL_CHANGING.includes(action)) {
+    incident.finish(action === 'escalate_upstream' ? 'escalated_upstream' : 'monitoring');
+    return;
+  }
+
+  await incident.enter('validating', `Watch ${state.model.id} for ${policy.validation.window}`);
+  let validation: ValidationRecord | undefined;
+  for (let window = 0; window <= policy.validation.maxExtraWindows; window++) {
+    await wf.sleep(policy.validation.window as Duration);
+    validation = await act.checkRecovery.executeWithOptions({ summary: 'Check the model recovered' }, [
+      { ...ids, failureMode: state.classification!.failureMode, action, since: state.remediation.finishedAt, policy },
+    ]);
+    state.validation = validation;
+    if (validation.recovered !== null) break;
+  }
+  if (validation?.recovered === true) return incident.finish('resolved');
+  if (validation?.recovered === false && undo && policy.validation.compensateOnFailure) {
+    await undo();
+    state.remediation.compensated = true;
+  }
+  await act.escalate.executeWithOptions({ summary: 'Escalate: not recovered' }, [
+    { state, reason: validation?.reasons.join('; ') || 'recovery could not be verified' },
+  ]);
+  incident.finish(validation?.recovered === false ? 'not_recovered' : 'unverified');
+}
+
+async function restoreChampion(incident: IncidentRecord, version: number) {
+  const { state } = incident;
+  await remediation.restoreChampion.executeWithOptions({ summary: `Compensate: restore champion v${version}` }, [
+    { incidentId: state.id, modelId: state.model.id, version, reason: 'not recovered after remediation' },
+  ]);
+  await incident.record('compensated', `champion restored to v${version}`);
+}
+
+async function failRemediation(incident: IncidentRecord, reason: string) {
+  const { state } = incident;
+  await incident.record('remediation_failed', reason);
+  await act.escalate.executeWithOptions({ summary: 'Escalate: remediation failed' }, [{ state, reason }]);
+  incident.finish('remediation_failed');
+}
+
+function failureMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? err.cause.message : err.message;
+}
+
+/** The incident's state plus its handlers; every change of phase is written to the audit log once. */
+class IncidentRecord {
+  readonly state: IncidentState;
+
+  constructor(input: IncidentInput) {
+    this.state = {
+      contractVersion: 1,
+      id: input.incidentId,
+      model: input.model,
+      signal: input.signal,
+      phase: 'detected',
+      status: 'open',
+      openedAt: input.openedAt,
+      evidence: [],
+      timeline: [],
+      runbookVersion: '',
+    };
+    wf.setHandler(stateQuery, () => this.state);
+    wf.setHandler(addEvidenceSignal, (evidence: Evidence) => {
+      this.state.evidence.push(evidence);
+      if (this.state.evidence.length > 1) this.note('evidence_attached', `${evidence.signal} from ${evidence.source}`);
+    });
+    wf.setHandler(decideUpdate, async (req: DecideRequest) => {
+      const result = this.decide(req);
+      const vote = result.votes[result.votes.length - 1];
+      await act.recordPhase.executeWithOptions({ summary: `Record vote by ${vote.by}` }, [
+        { state: this.state, event: `vote:${vote.verdict}`, detail: vote.reason ?? '', actor: vote.by },
+      ]);
+      return result;
+    }, {
+      validator: (req: DecideRequest) => this.validateDecision(req),
+    });
+  }
+
+  classified(c: Classification, runbookVersion: string) {
+    this.state.classification = c;
+    this.state.runbookVersion = runbookVersion;
+    wf.upsertSearchAttributes([
+      { key: VigilSeverity, value: c.severity },
+      { key: VigilFailureMode, value: c.failureMode },
+    ]);
+  }
+
+  async enter(phase: Phase, detail: string) {
+    this.state.phase = phase;
+    this.note(`phase:${phase}`, detail);
+    wf.upsertSearchAttributes([{ key: VigilPhase, value: phase }]);
+    wf.setCurrentDetails(`**${phase}** — ${detail}`);
+    await act.recordPhase.executeWithOptions({ summary: `Record phase ${phase}` }, [
+      { state: this.state, event: `phase:${phase}`, detail },
+    ]);
+  }
+
+  /** An audited event that is not a phase change. */
+  async record(event: string, detail: string) {
+    this.note(event, detail);
+    await act.recordPhase.executeWithOptions({ summary: `Record ${event}` }, [{ state: this.state, event, detail }]);
+  }
+
+  note(event: string, detail?: string) {
+    this.state.timeline.push({ at: new Date(Date.now()).toISOString(), event, detail });
+  }
+
+  finish(outcome: Outcome) {
+    this.state.outcome = outcome;
+  }
+
+  private validateDecision(req: DecideRequest) {
+    const { state } = this;
+    if (state.phase !== 'awaiting_approval' || !state.approval || state.decision) {
+      throw new Error(`incident ${state.id} has no pending approval (phase ${state.phase})`);
+    }
+    if (req.verdict !== 'approve' && req.verdict !== 'reject') {
+      throw new Error(`verdict must be "approve" or "reject", got "${String(req.verdict)}"`);
+    }
+    if (!state.approval.approvers.includes(req.by)) {
+      throw new Error(
+        `${req.by} is not an approver for model ${state.model.id} (approvers: ${state.approval.approvers.join(', ')})`,
+      );
+    }
+    if (req.verdict === 'reject' && !req.reason?.trim()) {
+      throw new Error('a rejection needs a reason');
+    }
+    if (state.approval.votes.some((v) => v.by === req.by)) {
+      throw new Error(`${req.by} has already voted on ${state.id}`);
+    }
+  }
+
+  private decide(req: DecideRequest): DecideResult {
+    const { state } = this;
+    const approval = state.approval!;
+    const vote: Vote = {
+      verdict: req.verdict,
+      by: req.by,
+      reason: req.reason,
+      via: req.via ?? 'cli',
+      at: new Date(Date.now()).toISOString(),
+    };
+    approval.votes.push(vote);
+    this.note(`vote:${vote.verdict}`, `${vote.by} via ${vote.via}${vote.reason ? `: ${vote.reason}` : ''}`);
+    // The validator ran first; a quorum vote and the main flow both see the decision set synchronously.
+    const approvals = approval.votes.filter((v) => v.verdict === 'approve');
+    let outcome: DecideResult['outcome'] = 'vote_recorded';
+    if (vote.verdict === 'reject') {
+      state.decision = { verdict: 'reject', action: state.recommendation!.action, by: [vote.by], reason: vote.reason, at: vote.at };
+      outcome = 'rejected';
+    } else if (approvals.length >= approval.quorum) {
+      state.decision = {
+        verdict: 'approve',
+        action: state.recommendation!.action,
+        by: approvals.map((v) => v.by),
+        reason: vote.reason,
+        at: vote.at,
+      };
+      outcome = 'approved';
+    }
+    return { accepted: true, outcome, votes: approval.votes, quorum: approval.quorum };
+  }
+}
