@@ -83,7 +83,7 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
     resolve: seconds(s.openedAt, resolved),
   };
 
-  const decisions = (s.approval?.votes ?? []).map((v) => ({ who: v.by, verdict: v.verdict, when: v.at, why: v.reason, via: v.via }));
+  const decisions: ReviewData['decisions'] = (s.approval?.votes ?? []).map((v) => ({ who: v.by, verdict: v.verdict, when: v.at, why: v.reason, via: v.via }));
   if (s.decision?.verdict === 'timeout') {
     decisions.push({ who: 'runbook safe default', verdict: `timeout → ${s.decision.action}`, when: s.decision.at, why: s.decision.reason, via: 'vigil' });
   }

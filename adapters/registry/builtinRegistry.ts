@@ -114,6 +114,11 @@ export function createBuiltinRegistry(pool: pg.Pool): ModelRegistry {
       });
     },
 
+    async priorChange(idempotencyKey) {
+      const prior = await priorEvent(pool, idempotencyKey);
+      return prior && { from: prior.from_version ?? undefined, to: prior.to_version ?? undefined };
+    },
+
     async aliasHistory(modelId, alias, since) {
       const r = await pool.query(
         `SELECT from_version, to_version, created_at, detail FROM registry_events

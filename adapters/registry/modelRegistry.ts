@@ -42,6 +42,8 @@ export interface ModelRegistry {
     from?: number;
     to: number;
   }>;
+  /** The change made under an idempotency key, if one was. */
+  priorChange(idempotencyKey: string): Promise<{ from?: number; to?: number } | undefined>;
   aliasHistory(modelId: string, alias: string, since: Date): Promise<AliasChange[]>;
   markVersion(modelId: string, version: number, status: VersionStatus): Promise<void>;
   /** The newest version older than the current champion that is not marked bad. */

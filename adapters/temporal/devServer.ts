@@ -100,12 +100,14 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     ]);
     await ensureSearchAttributes({ cliPath: opts.cliPath, address, namespace, names: opts.searchAttributes, log: opts.log });
   } catch (err) {
+    // Read the state before stop(), whose shutdown chatter would bury the reason.
+    const how = exitInfo ? ` (the server exited with ${exitInfo.signal ?? `code ${exitInfo.code}`})` : '';
+    const lastLines = output.text();
     await stop();
     const reason = err instanceof Error ? err.message : String(err);
-    const how = exitInfo ? ` (the server exited with ${exitInfo.signal ?? `code ${exitInfo.code}`})` : '';
     throw new Error(
       `Temporal dev server on ${address} did not start${how}: ${reason}` +
-        (output.text() ? `\n--- last lines of its output${opts.logFile ? ` (${opts.logFile})` : ''} ---\n${output.text()}` : ''),
+        (lastLines ? `\n--- last lines of its output${opts.logFile ? ` (${opts.logFile})` : ''} ---\n${lastLines}` : ''),
       { cause: err },
     );
   }
@@ -172,11 +174,13 @@ async function ensureSearchAttributes(p: {
     let absent = await missing();
     if (absent.length === 0) return;
     p.log(`Registering search attributes ${absent.join(', ')} in namespace ${p.namespace}`);
-    const args = ['operator', 'search-attribute', 'create', '--address', p.address, '--namespace', p.namespace];
-    for (const n of absent) args.push('--name', n);
-    args.push('--type', 'Keyword');
-    const { code, out } = await run(p.cliPath, args);
-    if (code !== 0) throw new Error(`temporal ${args.join(' ')} exited with ${code}: ${out.trim()}`);
+    // One name per call: with several `--name`s, CLI v1.5.1 on the SQLite dev server registers only the first.
+    for (const name of absent) {
+      const args = ['operator', 'search-attribute', 'create', '--address', p.address, '--namespace', p.namespace];
+      args.push('--name', name, '--type', 'Keyword');
+      const { code, out } = await run(p.cliPath, args);
+      if (code !== 0) throw new Error(`\`temporal ${args.join(' ')}\` exited with ${code}: ${out.trim()}`);
+    }
     const deadline = Date.now() + 10_000;
     while ((absent = await missing()).length > 0) {
       if (Date.now() > deadline) throw new Error(`search attributes ${absent.join(', ')} are still not registered`);

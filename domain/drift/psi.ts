@@ -102,23 +102,6 @@ export function lowerBound(sorted: ArrayLike<number>, x: number, from = 0, to = 
 }
 
 /**
- * Bin shares of already sorted finite values against `edges` (raw count / n, not floored). Bin i is
- * [edge[i−1], edge[i]), so its end in `sorted` is the first value ≥ edge[i].
- */
-function sharesOfSorted(sorted: Float64Array, edges: ArrayLike<number>): number[] {
-  const n = sorted.length;
-  const shares = new Array<number>(edges.length + 1);
-  let prev = 0;
-  for (let i = 0; i < edges.length; i++) {
-    const idx = lowerBound(sorted, edges[i], prev);
-    shares[i] = (idx - prev) / n;
-    prev = idx;
-  }
-  shares[edges.length] = (n - prev) / n;
-  return shares;
-}
-
-/**
  * Bin shares (raw count / n of finite values, not floored) of unsorted `values` against ascending
  * `edges`, with `searchsorted(edges, x, side='right')` binning. O(n · log(edges)), no sort, no copy.
  */
@@ -127,20 +110,15 @@ export function binShares(edges: ArrayLike<number>, values: ArrayLike<number>): 
   const counts = new Float64Array(k + 1);
   let n = 0;
   if (k === 9) {
-    // Unrolled search over the usual 9 deciles: the hot loop of the drift monitors and benchmarks.
+    // Unrolled, branch-free count of edges ≤ x for the usual 9 deciles: the hot loop of the drift
+    // monitors and benchmarks (unpredictable branches of a search tree cost ~3× more here).
     const e0 = edges[0], e1 = edges[1], e2 = edges[2], e3 = edges[3], e4 = edges[4];
     const e5 = edges[5], e6 = edges[6], e7 = edges[7], e8 = edges[8];
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
       if (!(x - x === 0)) continue; // NaN or ±Infinity
       n++;
-      let b: number;
-      if (x < e4) {
-        b = x < e1 ? (x < e0 ? 0 : 1) : x < e2 ? 2 : x < e3 ? 3 : 4;
-      } else {
-        b = x < e6 ? (x < e5 ? 5 : 6) : x < e7 ? 7 : x < e8 ? 8 : 9;
-      }
-      counts[b]++;
+      counts[+(x >= e0) + +(x >= e1) + +(x >= e2) + +(x >= e3) + +(x >= e4) + +(x >= e5) + +(x >= e6) + +(x >= e7) + +(x >= e8)]++;
     }
   } else {
     for (let i = 0; i < values.length; i++) {
@@ -154,30 +132,126 @@ export function binShares(edges: ArrayLike<number>, values: ArrayLike<number>): 
   return Array.from(counts, (c) => c / n);
 }
 
+/** Finite values of `values` copied into a fresh Float64Array (unsorted), with their min and max. */
+function finiteCopy(values: ArrayLike<number>): { data: Float64Array; min: number; max: number } {
+  const out = new Float64Array(values.length);
+  let m = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v - v === 0) {
+      out[m++] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  return { data: m === out.length ? out : out.slice(0, m), min, max };
+}
+
+/**
+ * Rearranges `a` in place so that a[k] is the k-th smallest value for every k in `ks` (ascending,
+ * distinct): multi-quickselect with three-way partitioning (so heavy ties stay linear) and a
+ * deterministic pseudo-random pivot. Expected O(n · log |ks|), like NumPy's introselect-based
+ * quantile, instead of a full O(n log n) sort.
+ */
+export function selectOrderStatistics(a: Float64Array, ks: readonly number[]): void {
+  let seed = 0x2545f491;
+  const stack: number[] = [0, a.length - 1, 0, ks.length - 1];
+  while (stack.length > 0) {
+    const kHi = stack.pop()!;
+    const kLo = stack.pop()!;
+    let hi = stack.pop()!;
+    let lo = stack.pop()!;
+    if (kLo > kHi || lo >= hi) continue;
+    if (hi - lo < 24) {
+      for (let i = lo + 1; i <= hi; i++) {
+        const v = a[i];
+        let j = i - 1;
+        while (j >= lo && a[j] > v) {
+          a[j + 1] = a[j];
+          j--;
+        }
+        a[j + 1] = v;
+      }
+      continue;
+    }
+    // Median of three pseudo-random elements as the pivot.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    const span = hi - lo + 1;
+    const x = a[lo + ((seed >>> 0) % span)];
+    const y = a[lo + ((seed >>> 7) % span)];
+    const z = a[lo + ((seed >>> 14) % span)];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    // Three-way partition: [lo, lt) < pivot, [lt, gt] = pivot, (gt, hi] > pivot.
+    let lt = lo;
+    let gt = hi;
+    let i = lo;
+    while (i <= gt) {
+      const v = a[i];
+      if (v < pivot) {
+        a[i++] = a[lt];
+        a[lt++] = v;
+      } else if (v > pivot) {
+        a[i] = a[gt];
+        a[gt--] = v;
+      } else {
+        i++;
+      }
+    }
+    // Requested ks below lt go left, above gt go right; those in [lt, gt] are settled.
+    let leftEnd = kLo - 1;
+    while (leftEnd + 1 <= kHi && ks[leftEnd + 1] < lt) leftEnd++;
+    let rightStart = kHi + 1;
+    while (rightStart - 1 >= kLo && ks[rightStart - 1] > gt) rightStart--;
+    if (leftEnd >= kLo) stack.push(lo, lt - 1, kLo, leftEnd);
+    if (rightStart <= kHi) stack.push(gt + 1, hi, rightStart, kHi);
+  }
+}
+
+/**
+ * `numpy.quantile(values, qs)` (default 'linear' method) of unsorted values, ignoring non-finite ones,
+ * without sorting. Throws on no finite values.
+ */
+export function quantiles(values: ArrayLike<number>, qs: readonly number[]): number[] {
+  const { data } = finiteCopy(values);
+  if (data.length === 0) throw new RangeError('no finite values');
+  return quantilesInPlace(data, qs);
+}
+
+function quantilesInPlace(data: Float64Array, qs: readonly number[]): number[] {
+  const n = data.length;
+  const ks = new Set<number>();
+  for (const q of qs) {
+    if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
+    const lo = Math.floor(q * (n - 1));
+    ks.add(lo);
+    ks.add(Math.min(lo + 1, n - 1));
+  }
+  selectOrderStatistics(data, [...ks].sort((x, y) => x - y));
+  // With every needed order statistic in place, quantile() reads exactly those two positions.
+  return qs.map((q) => quantile(data, q));
+}
+
 /** Builds one feature's reference: decile edges, reference bin shares and summary statistics. */
 export function buildFeatureReference(values: ArrayLike<number>): FeatureReference {
-  const sorted = sortedFinite(values);
-  const n = sorted.length;
+  const { data, min, max } = finiteCopy(values);
+  const n = data.length;
   if (n === 0) throw new RangeError('cannot build a reference from no finite values');
-  const edges: number[] = [];
-  for (let i = 1; i < PSI_BINS; i++) edges.push(quantile(sorted, i / PSI_BINS));
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i];
+  for (let i = 0; i < n; i++) sum += data[i];
   const mean = sum / n;
   let sq = 0;
   for (let i = 0; i < n; i++) {
-    const d = sorted[i] - mean;
+    const d = data[i] - mean;
     sq += d * d;
   }
-  return {
-    edges,
-    shares: sharesOfSorted(sorted, edges),
-    mean,
-    std: Math.sqrt(sq / n),
-    min: sorted[0],
-    max: sorted[n - 1],
-    count: n,
-  };
+  const qs: number[] = [];
+  for (let i = 1; i < PSI_BINS; i++) qs.push(i / PSI_BINS);
+  const edges = quantilesInPlace(data, qs);
+  return { edges, shares: binShares(edges, data), mean, std: Math.sqrt(sq / n), min, max, count: n };
 }
 
 /** PSI between two share vectors of equal length, both floored at PSI_SHARE_FLOOR. */

@@ -1,0 +1,26 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import type { Notifier } from '../adapters/notify/notifier.js';
+import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
+import type { TrainingBackend } from '../adapters/training/trainingBackend.js';
+import type { IncidentService } from '../client/incidentService.js';
+import type { ModelConfig, VigilConfig } from '../domain/config.js';
+import { findModel } from '../domain/config.js';
+
+/** What activities are built from: real clients in production, local ones in tests. */
+export interface ActivityDeps {
+  pool: pg.Pool;
+  registry: ModelRegistry;
+  training: TrainingBackend;
+  notifier: Notifier;
+  temporal: Client;
+  incidents: IncidentService;
+  config: VigilConfig;
+  stateDir: string;
+}
+
+export function modelConfig(deps: ActivityDeps, modelId: string): ModelConfig {
+  const model = findModel(deps.config, modelId);
+  if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
+  return model;
+}

@@ -1,0 +1,21 @@
+/** All of Vigil's activities, built from their dependencies (real clients, or local ones in tests). */
+import type { ActivityDeps } from './activityDeps.js';
+import { createIncidentActivities } from './incidentActivities.js';
+import { createMonitorActivities } from './monitorActivities.js';
+import { createRemediationActivities } from './remediationActivities.js';
+import { createReviewActivities } from './reviewActivities.js';
+import { createTrainingActivities } from './trainingActivities.js';
+import { createValidationActivities } from './validationActivities.js';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createIncidentActivities(deps),
+    ...createRemediationActivities(deps),
+    ...createTrainingActivities(deps),
+    ...createValidationActivities(deps),
+    ...createReviewActivities(deps),
+    ...createMonitorActivities(deps),
+  };
+}
+
+export type VigilActivities = ReturnType<typeof createActivities>;

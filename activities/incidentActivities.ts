@@ -1,0 +1,143 @@
+/**
+ * Recording and telling: the audit log and incident projection in PostgreSQL, approval requests and
+ * escalations through the notifier, classification and triage.
+ */
+import { classify } from '../domain/classify.js';
+import type { Classification, Evidence, IncidentState, ModelRef, Recommendation, SignalKind } from '../domain/incident.js';
+import { failureModeForSignal } from '../domain/incident.js';
+import { assessLabels } from '../domain/labelQuality.js';
+import { durationMs, type RunbookPolicy } from '../domain/runbook.js';
+import { recommendAction, type TriageFacts } from '../domain/triage.js';
+import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
+import { loadRecentTraffic } from '../examples/credit-risk/simulator.js';
+import { activityKey } from './activityKey.js';
+import { modelConfig, type ActivityDeps } from './activityDeps.js';
+
+export function createIncidentActivities(deps: ActivityDeps) {
+  const { pool, notifier } = deps;
+
+  return {
+    /** Projects the incident's state and appends one audit event, once per activity (not per attempt). */
+    async recordPhase(args: { state: IncidentState; event: string; detail: string; actor?: string }): Promise<void> {
+      const { state, event, detail } = args;
+      const key = activityKey();
+      const client = await pool.connect();
+      let inserted = false;
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO incidents (id, model_id, dedupe_key, signal, status, phase, failure_mode, severity,
+                                  recommended_action, outcome, state, seq, opened_at, updated_at, closed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), $14)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, phase = EXCLUDED.phase,
+             failure_mode = EXCLUDED.failure_mode, severity = EXCLUDED.severity,
+             recommended_action = EXCLUDED.recommended_action, outcome = EXCLUDED.outcome,
+             state = EXCLUDED.state, seq = EXCLUDED.seq, updated_at = now(), closed_at = EXCLUDED.closed_at
+           WHERE incidents.seq <= EXCLUDED.seq`,
+          [
+            state.id,
+            state.model.id,
+            `${state.model.id}:${failureModeForSignal(state.signal)}`,
+            state.signal,
+            state.status,
+            state.phase,
+            state.classification?.failureMode ?? null,
+            state.classification?.severity ?? null,
+            state.recommendation?.action ?? null,
+            state.outcome ?? null,
+            JSON.stringify(state),
+            state.timeline.length,
+            state.openedAt,
+            state.closedAt ?? null,
+          ],
+        );
+        const r = await client.query(
+          `INSERT INTO audit_events (incident_id, kind, actor, detail, idempotency_key) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+          [state.id, event, args.actor ?? 'vigil', JSON.stringify({ detail, phase: state.phase }), key],
+        );
+        inserted = r.rowCount === 1;
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+      if (inserted) await notifier.phaseChanged(state, event, detail);
+    },
+
+    async classifyIncident(args: { model: ModelRef; signal: SignalKind; evidence: Evidence[] }): Promise<Classification> {
+      const cfg = modelConfig(deps, args.model.id);
+      return classify({ signal: args.signal, evidence: args.evidence, tier: args.model.tier, psiThreshold: cfg.monitor.psiThreshold });
+    },
+
+    /** Gathers the runbook's evidence and recommends an action. */
+    async triageIncident(args: {
+      incidentId: string;
+      model: ModelRef;
+      classification: Classification;
+      policy: RunbookPolicy;
+    }): Promise<{ evidence: Record<string, unknown>; recommendation: Recommendation }> {
+      const { model, policy } = args;
+      const cfg = modelConfig(deps, model.id);
+      const evidence: Record<string, unknown> = {};
+      const facts: TriageFacts = { servingMode: await deps.registry.getServingMode(model.id) };
+
+      const wants = new Set(policy.evidence);
+      if (wants.has('drift_report') || wants.has('performance') || wants.has('data_quality_report')) {
+        const s = await computeModelSignals(deps, model.id, cfg.monitor);
+        if (wants.has('drift_report')) evidence.driftReport = { samples: s.samples, psi: round(s.psi), driftedFeatures: s.driftedFeatures, threshold: cfg.monitor.psiThreshold };
+        if (wants.has('performance')) evidence.performance = { labelled: s.labelled, accuracy: s.accuracy, baselineAccuracy: s.baselineAccuracy, accuracyDrop: s.accuracyDrop };
+        if (wants.has('data_quality_report')) evidence.dataQuality = { missingShare: round(s.missingShare), missingColumns: s.missingColumns };
+        evidence.signals = signalsAsEvidence(s);
+      }
+      if (wants.has('recent_deployments')) {
+        const since = new Date(Date.now() - durationMs(policy.rollback.recentDeployWindow));
+        const changes = await deps.registry.aliasHistory(model.id, 'champion', since);
+        const champion = await deps.registry.getAlias(model.id, 'champion');
+        evidence.recentDeployments = changes;
+        const last = changes[changes.length - 1];
+        if (last && champion) {
+          facts.recentDeploy = { fromVersion: last.fromVersion, toVersion: last.toVersion, at: last.at };
+          const target = await deps.registry.lastGoodVersionBefore(model.id, champion.version);
+          if (target) facts.rollbackTarget = { version: target.version, reason: `v${target.version} is ${target.status}, auc ${target.metrics.auc ?? '?'}` };
+        }
+        evidence.championVersion = champion?.version;
+      }
+      if (wants.has('label_quality')) {
+        const labelled = await loadRecentTraffic(pool, model.id, { limit: 5000, labelledOnly: true });
+        const champion = await deps.registry.getAlias(model.id, 'champion');
+        const baseline = champion?.metrics.positiveRate;
+        const quality = assessLabels(labelled.map((r) => r.label as number), {
+          minRows: policy.retrain.minLabelledRows,
+          baselinePositiveRate: typeof baseline === 'number' ? baseline : undefined,
+        });
+        facts.labelledRows = quality.rows;
+        facts.labelQuality = quality;
+        evidence.labelQuality = quality;
+      }
+      if (wants.has('health_metrics')) evidence.healthMetrics = { note: 'no Prometheus queries configured for this model' };
+
+      return { evidence, recommendation: recommendAction(policy, facts) };
+    },
+
+    async requestApproval(args: { state: IncidentState }): Promise<void> {
+      await notifier.approvalRequested(args.state);
+    },
+
+    async escalate(args: { state: IncidentState; reason: string }): Promise<void> {
+      const key = activityKey();
+      const r = await pool.query(
+        `INSERT INTO audit_events (incident_id, kind, actor, detail, idempotency_key) VALUES ($1, 'escalated', 'vigil', $2, $3)
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+        [args.state.id, JSON.stringify({ reason: args.reason, to: args.state.model.escalation }), key],
+      );
+      if (r.rowCount === 1) await notifier.escalated(args.state, args.reason);
+    },
+  };
+}
+
+function round(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 10000) / 10000]));
+}

@@ -1,0 +1,2 @@
+export { createActivities, type VigilActivities } from './createActivities.js';
+export type { ActivityDeps } from './activityDeps.js';

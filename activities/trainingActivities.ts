@@ -1,0 +1,155 @@
+/**
+ * The retrain child's steps: snapshot labelled data, run the training job (heartbeating, resumable),
+ * evaluate the candidate against the champion with explicit gates, register, promote.
+ */
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import fs from 'node:fs';
+import path from 'node:path';
+import { assessLabels, type LabelQuality } from '../domain/labelQuality.js';
+import { readDatasetCsv, writeDatasetCsv, type LabelledRow } from '../examples/credit-risk/dataset.js';
+import { evaluate } from '../examples/credit-risk/logisticRegression.js';
+import { loadRecentTraffic } from '../examples/credit-risk/simulator.js';
+import { TRAINER_SCRIPT } from '../examples/credit-risk/trainer.js';
+import { cachedArtifact } from '../monitoring/computeModelSignals.js';
+import type { GateResult } from '../workflows/retrainModel.js';
+import { activityKey } from './activityKey.js';
+import { modelConfig, type ActivityDeps } from './activityDeps.js';
+
+export interface TrainingSnapshot {
+  trainCsv: string;
+  holdoutCsv: string;
+  rows: number;
+  labelQuality: LabelQuality;
+}
+
+/** The window of labelled traffic a retrain learns from; the newest 20% is held out. */
+const SNAPSHOT_ROWS = 4000;
+
+export function createTrainingActivities(deps: ActivityDeps) {
+  const { registry } = deps;
+
+  return {
+    async snapshotTrainingData(args: { incidentId: string; modelId: string; jobId: string; minLabelledRows: number }): Promise<TrainingSnapshot> {
+      const dir = path.join(deps.stateDir, 'snapshots', args.jobId);
+      const manifest = path.join(dir, 'manifest.json');
+      if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8'));
+
+      const traffic = await loadRecentTraffic(deps.pool, args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true });
+      const rows: LabelledRow[] = traffic
+        .filter((r) => r.label === 0 || r.label === 1)
+        .sort((a, b) => a.ts.getTime() - b.ts.getTime())
+        .map((r) => ({ features: r.features as Record<string, number>, label: r.label as 0 | 1 }));
+      const labelQuality = assessLabels(rows.map((r) => r.label), { minRows: args.minLabelledRows });
+      const cut = Math.floor(rows.length * 0.8);
+      fs.mkdirSync(dir, { recursive: true });
+      const snapshot: TrainingSnapshot = {
+        trainCsv: path.join(dir, 'train.csv'),
+        holdoutCsv: path.join(dir, 'holdout.csv'),
+        rows: rows.length,
+        labelQuality,
+      };
+      if (labelQuality.ok) {
+        await writeDatasetCsv(snapshot.trainCsv, rows.slice(0, cut));
+        await writeDatasetCsv(snapshot.holdoutCsv, rows.slice(cut));
+      }
+      fs.writeFileSync(`${manifest}.tmp`, JSON.stringify(snapshot, null, 2));
+      fs.renameSync(`${manifest}.tmp`, manifest); // the snapshot exists only once complete
+      return snapshot;
+    },
+
+    /**
+     * Submits the job (a retry finds the same job by its id) and watches it, heartbeating the job id and
+     * progress. Cancelling the activity stops the job.
+     */
+    async runTrainingJob(args: {
+      incidentId: string;
+      modelId: string;
+      jobId: string;
+      trainCsv: string;
+      holdoutCsv: string;
+      extraArgs: string[];
+    }): Promise<{ jobId: string; artifactPath: string; metrics: Record<string, number> }> {
+      const ctx = Context.current();
+      const resumed = ctx.info.heartbeatDetails as { jobId: string } | undefined;
+      if (resumed) ctx.log.info('resuming the watch of a training job after a retry', { jobId: resumed.jobId });
+
+      const cfg = modelConfig(deps, args.modelId);
+      const outDir = path.join(deps.stateDir, 'artifacts', args.modelId, args.jobId);
+      const command = [
+        ...(cfg.training.command ?? [process.execPath, '--import', 'tsx', TRAINER_SCRIPT]),
+        '--data', args.trainCsv,
+        '--holdout', args.holdoutCsv,
+        '--out', outDir,
+        ...args.extraArgs,
+      ];
+      await deps.training.submit({ jobId: args.jobId, command, env: cfg.training.env });
+
+      for (;;) {
+        const status = await deps.training.status(args.jobId);
+        ctx.heartbeat({ jobId: args.jobId, progress: status.progress });
+        if (status.state === 'succeeded') {
+          return { jobId: args.jobId, artifactPath: status.artifactPath!, metrics: status.metrics ?? {} };
+        }
+        if (status.state === 'failed' || status.state === 'cancelled') {
+          throw ApplicationFailure.nonRetryable(`training job ${args.jobId} ${status.state}: ${status.error ?? ''}`, 'TrainingFailed');
+        }
+        try {
+          await ctx.sleep(500);
+        } catch (err) {
+          if (err instanceof CancelledFailure) await deps.training.cancel(args.jobId);
+          throw err;
+        }
+      }
+    },
+
+    /** Gates from the runbook: AUC not lower than the champion's (by more than the margin), calibration not worse. */
+    async evaluateCandidate(args: { modelId: string; artifactPath: string; holdoutCsv: string; maxAucDrop: number }): Promise<{
+      passed: boolean;
+      gates: GateResult[];
+      championVersion?: number;
+    }> {
+      const holdout = (await readDatasetCsv(args.holdoutCsv)).rows;
+      const candidate = evaluate(await cachedArtifact(args.artifactPath), holdout);
+      const champion = await registry.getAlias(args.modelId, 'champion');
+      const incumbent = champion ? evaluate(await cachedArtifact(champion.artifactUri), holdout) : undefined;
+      const gates: GateResult[] = [
+        {
+          name: 'auc',
+          candidate: candidate.auc,
+          champion: incumbent?.auc ?? 0,
+          rule: `candidate ≥ champion − ${args.maxAucDrop}`,
+          passed: Number.isFinite(candidate.auc) && candidate.auc >= (incumbent?.auc ?? 0) - args.maxAucDrop,
+        },
+        {
+          name: 'calibration_error',
+          candidate: candidate.calibrationError,
+          champion: incumbent?.calibrationError ?? 1,
+          rule: 'candidate ≤ champion + 0.02',
+          passed: candidate.calibrationError <= (incumbent?.calibrationError ?? 1) + 0.02,
+        },
+      ];
+      return { passed: gates.every((g) => g.passed), gates, championVersion: champion?.version };
+    },
+
+    async registerCandidate(args: { incidentId: string; modelId: string; artifactPath: string; metrics: Record<string, number> }): Promise<{ version: number }> {
+      const v = await registry.registerVersion({
+        modelId: args.modelId,
+        artifactUri: args.artifactPath,
+        metrics: args.metrics,
+        source: `retrain:${args.incidentId}`,
+        idempotencyKey: activityKey(),
+      });
+      return { version: v.version };
+    },
+
+    async promoteCandidate(args: { incidentId: string; modelId: string; version: number }): Promise<{ from?: number; to: number }> {
+      return registry.setAlias({
+        modelId: args.modelId,
+        alias: 'champion',
+        version: args.version,
+        reason: `promoted by retrain for ${args.incidentId}`,
+        idempotencyKey: activityKey(),
+      });
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * Everything a person or a detector does to incidents, in one place: the CLI, the monitors (and later
+ * Slack and the Alertmanager receiver) all call this, so they share validation, de-duplication and
+ * authorisation.
+ */
+import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import type pg from 'pg';
+import { findModel, modelRef, runbooksFor, type VigilConfig } from '../domain/config.js';
+import { DecisionRefusedError, NotFoundError, UserInputError } from '../domain/errors.js';
+import {
+  DecideRequest,
+  failureModeForSignal,
+  incidentIdFor,
+  SignalKind,
+  type DecideResult,
+  type EvidenceSource,
+  type EvidenceValue,
+  type IncidentState,
+} from '../domain/incident.js';
+import { VigilModel, VigilPhase } from '../domain/searchAttributes.js';
+import { addEvidenceSignal, decideUpdate } from '../workflows/messages.js';
+import type { IncidentInput } from '../workflows/incidentLifecycle.js';
+
+export interface OpenIncidentRequest {
+  modelId: string;
+  signal: string;
+  evidence?: Record<string, EvidenceValue>;
+  source: EvidenceSource;
+  observedAt?: Date;
+}
+
+export interface IncidentSummary {
+  id: string;
+  model: string;
+  status: 'open' | 'closed';
+  phase: string;
+  severity?: string;
+  failureMode?: string;
+  recommendedAction?: string;
+  outcome?: string;
+  openedAt: string;
+}
+
+export interface IncidentDetails extends IncidentSummary {
+  decision?: IncidentState['decision'];
+  state: IncidentState | Record<string, never>;
+}
+
+export interface IncidentService {
+  open(req: OpenIncidentRequest): Promise<{ id: string; created: boolean }>;
+  decide(id: string, req: DecideRequest): Promise<DecideResult>;
+  list(opts?: { open?: boolean; modelId?: string; limit?: number }): Promise<IncidentSummary[]>;
+  show(id: string): Promise<IncidentDetails>;
+  review(id: string): Promise<string>;
+}
+
+export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; config: VigilConfig }): IncidentService {
+  const { temporal, pool, config } = deps;
+
+  async function claimIncidentId(modelId: string, dedupeKey: string, signal: string, at: Date, mode: string): Promise<{ id: string; created: boolean }> {
+    const existing = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [dedupeKey]);
+    if (existing.rows[0]) return { id: existing.rows[0].id, created: false };
+    const id = incidentIdFor(modelId, mode as never, at);
+    const inserted = await pool.query<{ id: string }>(
+      `INSERT INTO incidents (id, model_id, dedupe_key, signal, opened_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [id, modelId, dedupeKey, signal, at],
+    );
+    if (inserted.rows[0]) return { id, created: true };
+    // Someone else opened it between our read and insert (or the same id exists): use theirs.
+    const again = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [dedupeKey]);
+    if (again.rows[0]) return { id: again.rows[0].id, created: false };
+    throw new Error(`could not claim an incident id for ${dedupeKey}`);
+  }
+
+  const service: IncidentService = {
+    async open(req) {
+      const model = findModel(config, req.modelId);
+      if (!model) {
+        throw new UserInputError(`unknown model "${req.modelId}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
+      }
+      const signal = SignalKind.safeParse(req.signal);
+      if (!signal.success) {
+        throw new UserInputError(`unknown signal "${req.signal}" (expected one of: ${SignalKind.options.join(', ')})`);
+      }
+      const at = req.observedAt ?? new Date();
+      const mode = failureModeForSignal(signal.data);
+      const dedupeKey = `${model.id}:${mode}`;
+      const evidence = { source: req.source, signal: signal.data, observedAt: at.toISOString(), values: req.evidence ?? {} };
+
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const claim = await claimIncidentId(model.id, dedupeKey, signal.data, at, mode);
+        const input: IncidentInput = {
+          contractVersion: 1,
+          incidentId: claim.id,
+          model: modelRef(model),
+          signal: signal.data,
+          openedAt: at.toISOString(),
+          runbooks: runbooksFor(model),
+        };
+        try {
+          // Start-or-signal: a repeated signal attaches to the running incident as evidence.
+          await temporal.workflow.signalWithStart('incidentLifecycle', {
+            workflowId: claim.id,
+            taskQueue: config.taskQueue,
+            args: [input],
+            signal: addEvidenceSignal,
+            signalArgs: [evidence],
+            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            typedSearchAttributes: [
+              { key: VigilModel, value: model.id },
+              { key: VigilPhase, value: 'detected' },
+            ],
+            staticSummary: `${model.displayName}: ${signal.data}`,
+            staticDetails: `Opened by ${req.source}. Evidence: ${JSON.stringify(evidence.values)}`,
+          });
+          return claim;
+        } catch (err) {
+          if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+          // The incident closed between our read and the signal: mark it closed and open a fresh one.
+          await pool.query(`UPDATE incidents SET status = 'closed', closed_at = COALESCE(closed_at, now()) WHERE id = $1`, [claim.id]);
+        }
+      }
+      throw new Error(`could not open an incident for ${dedupeKey}`);
+    },
+
+    async decide(id, raw) {
+      const parsed = DecideRequest.safeParse(raw);
+      if (!parsed.success) throw new UserInputError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      const req = parsed.data;
+      const handle = temporal.workflow.getHandle(id);
+      try {
+        return await handle.executeUpdate(decideUpdate, { args: [req] });
+      } catch (err) {
+        let reason: string;
+        if (err instanceof WorkflowUpdateFailedError) {
+          reason = err.cause?.message ?? err.message;
+        } else if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message ?? '')) {
+          const known = await pool.query('SELECT status FROM incidents WHERE id = $1', [id]);
+          if (!known.rows[0]) throw new NotFoundError(`unknown incident "${id}"`);
+          reason = `incident ${id} is closed`;
+        } else {
+          throw err;
+        }
+        // Refused decisions are part of the record: who tried, and why they were turned away.
+        await pool.query(
+          `INSERT INTO audit_events (incident_id, kind, actor, detail) VALUES ($1, 'decision_refused', $2, $3)`,
+          [id, req.by, JSON.stringify({ verdict: req.verdict, via: req.via, reason })],
+        );
+        throw new DecisionRefusedError(`decision refused: ${reason}`);
+      }
+    },
+
+    async list(opts = {}) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (opts.open) where.push(`status = 'open'`);
+      if (opts.modelId) {
+        params.push(opts.modelId);
+        where.push(`model_id = $${params.length}`);
+      }
+      params.push(opts.limit ?? 100);
+      const r = await pool.query(
+        `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC LIMIT $${params.length}`,
+        params,
+      );
+      return r.rows.map(summaryOf);
+    },
+
+    async show(id) {
+      const r = await pool.query('SELECT * FROM incidents WHERE id = $1', [id]);
+      if (!r.rows[0]) throw new NotFoundError(`unknown incident "${id}"`);
+      const row = r.rows[0];
+      return { ...summaryOf(row), decision: row.state?.decision, state: row.state };
+    },
+
+    async review(id) {
+      const r = await pool.query<{ markdown: string }>('SELECT markdown FROM reviews WHERE incident_id = $1', [id]);
+      if (r.rows[0]) return r.rows[0].markdown;
+      const exists = await pool.query('SELECT phase FROM incidents WHERE id = $1', [id]);
+      if (!exists.rows[0]) throw new NotFoundError(`unknown incident "${id}"`);
+      throw new NotFoundError(`incident "${id}" has no review yet (phase ${exists.rows[0].phase})`);
+    },
+  };
+  return service;
+}
+
+function summaryOf(row: Record<string, any>): IncidentSummary {
+  return {
+    id: row.id,
+    model: row.model_id,
+    status: row.status,
+    phase: row.phase,
+    severity: row.severity ?? undefined,
+    failureMode: row.failure_mode ?? undefined,
+    recommendedAction: row.recommended_action ?? undefined,
+    outcome: row.outcome ?? undefined,
+    openedAt: (row.opened_at as Date).toISOString(),
+  };
+}

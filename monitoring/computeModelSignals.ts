@@ -1,0 +1,113 @@
+/**
+ * A model's health signals from its prediction log: per-feature PSI of recent traffic against the
+ * champion's training reference, accuracy on labelled feedback against the champion's holdout
+ * baseline, and missing-value shares. Used by monitors, triage and post-remediation validation.
+ */
+import type pg from 'pg';
+import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
+import { psiByFeature } from '../domain/drift/psi.js';
+import type { MonitorConfig } from '../domain/config.js';
+import { loadArtifact, type ModelArtifact } from '../examples/credit-risk/logisticRegression.js';
+import { loadRecentTraffic } from '../examples/credit-risk/simulator.js';
+
+export interface ModelSignals {
+  modelId: string;
+  championVersion?: number;
+  servingMode: 'model' | 'fallback';
+  samples: number;
+  psi: Record<string, number>;
+  psiMax: number;
+  driftedFeatures: string[];
+  missingShare: Record<string, number>;
+  missingColumns: string[];
+  labelled: number;
+  accuracy?: number;
+  baselineAccuracy?: number;
+  accuracyDrop?: number;
+  positiveRate?: number;
+  baselinePositiveRate?: number;
+}
+
+const artifactCache = new Map<string, Promise<ModelArtifact>>();
+
+/** Artifacts are immutable once registered, so they are cached by path. */
+export function cachedArtifact(uri: string): Promise<ModelArtifact> {
+  let hit = artifactCache.get(uri);
+  if (!hit) {
+    hit = loadArtifact(uri);
+    hit.catch(() => artifactCache.delete(uri));
+    artifactCache.set(uri, hit);
+  }
+  return hit;
+}
+
+export async function computeModelSignals(
+  deps: { pool: pg.Pool; registry: ModelRegistry },
+  modelId: string,
+  cfg: MonitorConfig,
+  opts: { since?: Date; servedBy?: 'model' } = {},
+): Promise<ModelSignals> {
+  const [champion, servingMode] = await Promise.all([
+    deps.registry.getAlias(modelId, 'champion'),
+    deps.registry.getServingMode(modelId),
+  ]);
+  const out: ModelSignals = {
+    modelId,
+    championVersion: champion?.version,
+    servingMode,
+    samples: 0,
+    psi: {},
+    psiMax: 0,
+    driftedFeatures: [],
+    missingShare: {},
+    missingColumns: [],
+    labelled: 0,
+  };
+  if (!champion) return out;
+  const artifact = await cachedArtifact(champion.artifactUri);
+
+  let recent = await loadRecentTraffic(deps.pool, modelId, { limit: cfg.window, since: opts.since });
+  if (opts.servedBy) recent = recent.filter((r) => r.servedBy === opts.servedBy);
+  out.samples = recent.length;
+  if (recent.length > 0) {
+    const rows = recent.map((r) => r.features as Record<string, unknown>);
+    out.psi = psiByFeature(artifact.reference, rows);
+    for (const f of artifact.features) {
+      const missing = rows.filter((r) => typeof r[f] !== 'number' || !Number.isFinite(r[f] as number)).length;
+      out.missingShare[f] = missing / rows.length;
+      if (missing === rows.length) out.missingColumns.push(f);
+    }
+    const finite = Object.entries(out.psi).filter(([, v]) => Number.isFinite(v));
+    out.psiMax = Math.max(0, ...finite.map(([, v]) => v));
+    out.driftedFeatures = finite.filter(([, v]) => v >= cfg.psiThreshold).map(([f]) => f).sort();
+  }
+
+  // Accuracy only over predictions made by the model itself (not the fallback) with labels in.
+  let labelled = await loadRecentTraffic(deps.pool, modelId, { limit: cfg.window, since: opts.since, labelledOnly: true });
+  labelled = labelled.filter((r) => r.servedBy === 'model' && r.label !== null && r.label !== undefined);
+  out.labelled = labelled.length;
+  out.baselineAccuracy = artifact.metrics.accuracy;
+  if (labelled.length > 0) {
+    const correct = labelled.filter((r) => r.predicted === r.label).length;
+    out.accuracy = correct / labelled.length;
+    out.accuracyDrop = out.baselineAccuracy - out.accuracy;
+    out.positiveRate = labelled.filter((r) => r.label === 1).length / labelled.length;
+  }
+  return out;
+}
+
+/** Flattens signals into incident evidence values (numbers rounded for reading). */
+export function signalsAsEvidence(s: ModelSignals): Record<string, string | number> {
+  const r = (v: number) => Math.round(v * 10000) / 10000;
+  const values: Record<string, string | number> = { samples: s.samples, psi_max: r(s.psiMax) };
+  if (s.driftedFeatures.length) values.drifted_features = s.driftedFeatures.join(',');
+  if (s.missingColumns.length) values.missing_columns = s.missingColumns.join(',');
+  if (s.accuracy !== undefined) {
+    values.accuracy = r(s.accuracy);
+    values.accuracy_baseline = r(s.baselineAccuracy!);
+    values.accuracy_drop = r(s.accuracyDrop!);
+    values.labelled = s.labelled;
+  }
+  if (s.championVersion !== undefined) values.champion_version = s.championVersion;
+  return values;
+}
