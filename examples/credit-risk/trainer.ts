@@ -13,19 +13,20 @@
  *                         (0/1); every other cell a finite number. The model's features are the
  *                         header's columns other than `label`, in order.
  *   --holdout <csv>       labelled holdout with the same columns; without it a deterministic 80/20
- *                         split of --data (seeded) is the holdout.
+ *                         split of --data (seeded by --seed) trains on 80% and holds out 20%.
  *   --out <dir>           where the artifact goes, required; the trainer writes `<dir>/model.json`
  *                         (created if missing, replaced atomically when it exists).
  *   --epochs <n>          training epochs (default 40).
  *   --seed <n>            seed for the split, the shuffling and --sabotage (default 1).
  *   --learning-rate <x>   (default 0.5)     --l2 <x>   L2 penalty (default 0.0001)
  *   --step-delay-ms <n>   sleep n ms after every epoch, so tests can make training last a while.
- *   --sabotage            deliberately train a bad model (training labels shuffled), for gate tests.
+ *   --sabotage            deliberately train a bad model, for gate tests: the training labels are
+ *                         shuffled (the holdout keeps the true labels, so the metrics show it).
  *   VIGIL_JOB_ID          the job's id; echoed in every output line as `jobId` (null when unset).
  *
  * Output: stdout carries JSON lines only, one object per line, in this order:
  *
- *   {"type":"started","jobId":…,"rows":N,"holdoutRows":H,"features":[…],"sabotage":false}
+ *   {"type":"started","jobId":…,"rows":N,"trainRows":T,"holdoutRows":H,"features":[…],"sabotage":false}
  *   {"type":"progress","jobId":…,"step":i,"total":n,"loss":x}          one per epoch, i = 1..n
  *   {"type":"metrics","jobId":…,"auc":…,"accuracy":…,"logLoss":…,"calibrationError":…,
  *                     "holdoutRows":H,"trainRows":T}                    measured on the holdout
@@ -47,6 +48,7 @@ import { createRng, DatasetCsvError, readDatasetCsv, type LabelledRow } from './
 import {
   DEFAULT_TRAIN_OPTIONS,
   saveArtifact,
+  splitHoldout,
   trainLogisticRegressionSteps,
   TrainingDataError,
   type ModelArtifact,
@@ -58,8 +60,8 @@ export const ARTIFACT_FILE = 'model.json';
 
 /** The protocol's output lines, for runners that parse them. */
 export const TrainerEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started'), jobId: z.string().nullable(), rows: z.number().int().min(0) }).passthrough(),
-  z.object({ type: z.literal('progress'), step: z.number().int().min(0), total: z.number().int().min(0), loss: z.number() }).passthrough(),
+  z.object({ type: z.literal('started'), jobId: z.string().nullable(), rows: z.number().int().min(0) }).loose(),
+  z.object({ type: z.literal('progress'), step: z.number().int().min(0), total: z.number().int().min(0), loss: z.number() }).loose(),
   z
     .object({
       type: z.literal('metrics'),
@@ -69,9 +71,9 @@ export const TrainerEvent = z.discriminatedUnion('type', [
       calibrationError: z.number(),
       holdoutRows: z.number().int().min(0),
     })
-    .passthrough(),
-  z.object({ type: z.literal('artifact'), path: z.string().min(1) }).passthrough(),
-  z.object({ type: z.literal('error'), message: z.string() }).passthrough(),
+    .loose(),
+  z.object({ type: z.literal('artifact'), path: z.string().min(1) }).loose(),
+  z.object({ type: z.literal('error'), message: z.string() }).loose(),
 ]);
 export type TrainerEvent = z.infer<typeof TrainerEvent>;
 
@@ -185,22 +187,26 @@ export async function runTrainer(argv: string[], env: NodeJS.ProcessEnv, io: Tra
       }
       holdout = h.rows;
     }
-    const rows = args.sabotage ? sabotageLabels(data.rows, args.seed) : data.rows;
-    const holdoutRows = holdout ? holdout.length : Math.max(1, Math.round(rows.length * 0.2));
+    let train: LabelledRow[] = data.rows;
+    if (!holdout) ({ train, holdout } = splitHoldout(data.rows, 0.2, args.seed));
+    // Sabotage corrupts the training labels only: the holdout keeps the truth, so the reported
+    // metrics show how bad the model really is.
+    if (args.sabotage) train = sabotageLabels(train, args.seed);
     emit({
       type: 'started',
-      rows: rows.length,
-      holdoutRows,
+      rows: data.rows.length,
+      trainRows: train.length,
+      holdoutRows: holdout.length,
       features: data.features,
       sabotage: args.sabotage,
     });
     io.log(
-      `training on ${args.data} (${rows.length} rows, ${data.features.length} features${args.sabotage ? ', SABOTAGED labels' : ''}), ` +
+      `training on ${args.data} (${train.length} rows, ${data.features.length} features${args.sabotage ? ', SABOTAGED labels' : ''}), ` +
         `holdout ${args.holdout ?? '80/20 split'}, ${args.epochs} epochs, seed ${args.seed}`,
     );
 
     const started = Date.now();
-    const steps = trainLogisticRegressionSteps(rows, {
+    const steps = trainLogisticRegressionSteps(train, {
       epochs: args.epochs,
       learningRate: args.learningRate,
       l2: args.l2,

@@ -8,6 +8,8 @@ import {
   psiByFeature,
   PSI_SHARE_FLOOR,
   quantile,
+  quantiles,
+  selectOrderStatistics,
   sortedFinite,
 } from '../../domain/drift/psi.js';
 import { createRng } from '../../examples/credit-risk/dataset.js';
@@ -50,6 +52,28 @@ describe('quantile', () => {
     assert.equal(quantile([5], 0.3), 5);
     assert.throws(() => quantile([], 0.5), /empty/);
     assert.throws(() => quantile([1, 2], 1.5), /within/);
+  });
+});
+
+describe('selectOrderStatistics / quantiles', () => {
+  it('agree with a full sort on random, tied and already sorted data', () => {
+    const rng = createRng(3);
+    const inputs = [
+      Float64Array.from({ length: 5_001 }, () => rng.normal()),
+      Float64Array.from({ length: 5_000 }, () => rng.poisson(0.3)),
+      Float64Array.from({ length: 3_000 }, (_, i) => i),
+      Float64Array.from({ length: 3_000 }, (_, i) => -i),
+      Float64Array.from({ length: 40 }, () => rng.int(3)),
+    ];
+    for (const input of inputs) {
+      const sorted = Float64Array.from(input).sort();
+      const ks = [0, 1, 7, Math.floor(input.length / 3), Math.floor(input.length / 2), input.length - 2, input.length - 1];
+      const a = Float64Array.from(input);
+      selectOrderStatistics(a, [...new Set(ks)].sort((x, y) => x - y));
+      for (const k of ks) assert.equal(a[k], sorted[k], `k=${k}`);
+      const qs = [0, 0.1, 0.25, 0.5, 0.9, 0.999, 1];
+      assert.deepEqual(quantiles(input, qs), qs.map((q) => quantile(sorted, q)));
+    }
   });
 });
 

@@ -1,0 +1,173 @@
+/**
+ * The incident lifecycle end to end on a real Temporal dev server and a real PostgreSQL:
+ * approve → retrain, approve → rollback, reject, unauthorised approver, approval timeout → safe default.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DecisionRefusedError } from '../../domain/errors.js';
+import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { waitFor } from '../support/waitFor.js';
+import { saveHistoryIfRecording } from '../support/histories.js';
+
+async function phaseOf(env: VigilTestEnv, id: string) {
+  return env.services.incidents.show(id);
+}
+
+async function openDriftIncident(env: VigilTestEnv) {
+  await env.simulator.writeBatch({ n: 600, drift: 1 });
+  const { id, created } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.41 } });
+  assert.equal(created, true);
+  return id;
+}
+
+describe('incident lifecycle', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv();
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('approve → retrain: trains once, promotes the candidate, validates and writes the review', async () => {
+    const id = await openDriftIncident(env);
+    assert.match(id, /^incident-credit-risk-data-drift-\d{14}$/);
+    const awaiting = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    assert.equal(awaiting.failureMode, 'data_drift');
+    assert.equal(awaiting.recommendedAction, 'retrain');
+    assert.equal(awaiting.severity, 'SEV3');
+
+    // A repeated signal attaches as evidence instead of opening a second incident.
+    const again = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.5 } });
+    assert.deepEqual(again, { id, created: false });
+
+    const result = await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'drift confirmed' });
+    assert.equal(result.outcome, 'approved');
+
+    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'validating', 'validating', 120_000);
+    await env.simulator.writeBatch({ n: 300, drift: 1 });
+    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed', 60_000);
+    assert.equal(closed.outcome, 'resolved');
+    assert.equal(closed.state.evidence.length, 2);
+
+    const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');
+    assert.equal(champion?.version, 2);
+    assert.equal(champion?.source, `retrain:${id}`);
+    const jobs = fs.readdirSync(path.join(env.stateDir, 'jobs'));
+    assert.deepEqual(jobs, [`${id}-train`]);
+
+    const review = await env.services.incidents.review(id);
+    assert.match(review, /# Post-incident review/);
+    assert.match(review, /alice/);
+    assert.match(review, /drift confirmed/);
+    assert.match(review, /Time to detect/);
+    assert.ok(fs.existsSync(path.join(env.stateDir, 'reviews', `${id}.md`)));
+
+    // Every phase change is audited exactly once.
+    const audit = await env.services.pool.query(`SELECT kind, count(*)::int AS n FROM audit_events WHERE incident_id = $1 GROUP BY kind`, [id]);
+    const counts = Object.fromEntries(audit.rows.map((r) => [r.kind, r.n]));
+    for (const phase of ['detected', 'classified', 'triaged', 'awaiting_approval', 'remediating', 'validating', 'reviewing', 'closed']) {
+      assert.equal(counts[`phase:${phase}`], 1, `phase:${phase} audited once`);
+    }
+    assert.equal(counts['vote:approve'], 1);
+    await saveHistoryIfRecording(env, id, 'approve-retrain');
+  });
+
+  it('approve → rollback: restores the last good version exactly once and marks the bad one', async () => {
+    const v1 = await env.services.registry.getAlias(TEST_MODEL, 'champion');
+    const bad = await env.services.registry.registerVersion({
+      modelId: TEST_MODEL,
+      artifactUri: v1!.artifactUri,
+      metrics: v1!.metrics,
+      source: 'deploy',
+      idempotencyKey: 'test:deploy-bad',
+    });
+    await env.services.registry.setAlias({ modelId: TEST_MODEL, alias: 'champion', version: bad.version, reason: 'deploy', idempotencyKey: 'test:deploy-bad:champion' });
+
+    const expected = await env.services.registry.lastGoodVersionBefore(TEST_MODEL, bad.version);
+    assert.ok(expected);
+
+    const id = await openDriftIncident(env);
+    const awaiting = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    assert.equal(awaiting.recommendedAction, 'rollback');
+    await env.services.incidents.decide(id, { verdict: 'approve', by: 'bob' });
+
+    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'validating', 'validating');
+    await env.simulator.writeBatch({ n: 300, drift: 1 });
+    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
+    const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');
+    assert.equal(champion?.version, expected.version);
+    assert.equal((await env.services.registry.getVersion(TEST_MODEL, bad.version))?.status, 'bad');
+    const moves = await env.services.pool.query(`SELECT count(*)::int AS n FROM registry_events WHERE idempotency_key LIKE $1 AND kind = 'alias_set'`, [`${id}:%`]);
+    assert.equal(moves.rows[0].n, 1);
+    assert.ok(['resolved', 'not_recovered'].includes(closed.outcome!), closed.outcome);
+    await saveHistoryIfRecording(env, id, 'approve-rollback');
+  });
+
+  it('reject: needs a reason, then closes without touching the model', async () => {
+    const before = await env.services.registry.getAlias(TEST_MODEL, 'champion');
+    const id = await openDriftIncident(env);
+    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+
+    await assert.rejects(env.services.incidents.decide(id, { verdict: 'reject', by: 'bob' }), (err: Error) => {
+      assert.ok(err instanceof DecisionRefusedError);
+      assert.match(err.message, /needs a reason/);
+      return true;
+    });
+    const r = await env.services.incidents.decide(id, { verdict: 'reject', by: 'bob', reason: 'seasonal shift, expected' });
+    assert.equal(r.outcome, 'rejected');
+    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
+    assert.equal(closed.outcome, 'rejected');
+    assert.equal(closed.decision?.reason, 'seasonal shift, expected');
+    assert.deepEqual(await env.services.registry.getAlias(TEST_MODEL, 'champion'), before);
+    assert.match(await env.services.incidents.review(id), /seasonal shift, expected/);
+    await saveHistoryIfRecording(env, id, 'reject');
+  });
+
+  it('refuses and audits a decision from someone who is not an approver', async () => {
+    const id = await openDriftIncident(env);
+    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    await assert.rejects(env.services.incidents.decide(id, { verdict: 'approve', by: 'mallory' }), /mallory is not an approver for model credit-risk/);
+    const audit = await env.services.pool.query(`SELECT actor, detail FROM audit_events WHERE incident_id = $1 AND kind = 'decision_refused'`, [id]);
+    assert.equal(audit.rows.length, 1);
+    assert.equal(audit.rows[0].actor, 'mallory');
+    const still = await phaseOf(env, id);
+    assert.equal(still.phase, 'awaiting_approval');
+    assert.equal(still.state.approval?.votes.length, 0);
+    // Close it so later tests start clean.
+    await env.services.incidents.decide(id, { verdict: 'reject', by: 'alice', reason: 'test cleanup' });
+    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
+  });
+
+  it('rejects unknown models and signals before starting anything', async () => {
+    await assert.rejects(env.services.incidents.open({ modelId: 'nope', signal: 'data_drift', source: 'test' }), /unknown model "nope"/);
+    await assert.rejects(env.services.incidents.open({ modelId: TEST_MODEL, signal: 'vibes', source: 'test' }), /unknown signal "vibes"/);
+    await assert.rejects(env.services.incidents.decide('incident-nope', { verdict: 'approve', by: 'alice' }), /unknown incident/);
+  });
+});
+
+describe('approval timeout', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv({ config: (q) => testConfig({ approvalTimeout: '2s', escalationTimeout: '1s' }, q) });
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('escalates, then applies the runbook safe default (fallback), never retraining on its own', async () => {
+    const id = await openDriftIncident(env);
+    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed', 60_000);
+    assert.equal(closed.state.decision?.verdict, 'timeout');
+    assert.equal(closed.state.decision?.action, 'fallback');
+    assert.equal(closed.state.approval?.escalated, true);
+    assert.equal(closed.outcome, 'resolved');
+    assert.equal(await env.services.registry.getServingMode(TEST_MODEL), 'fallback');
+    assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 1);
+    assert.equal(fs.existsSync(path.join(env.stateDir, 'jobs')), false);
+    const kinds = (await env.services.pool.query(`SELECT kind FROM audit_events WHERE incident_id = $1 ORDER BY id`, [id])).rows.map((r) => r.kind);
+    assert.ok(kinds.includes('escalated'));
+    assert.ok(kinds.includes('safe_default_applied'));
+    await saveHistoryIfRecording(env, id, 'timeout-safe-default');
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * A real Vigil for one test file: a fresh PostgreSQL database, a Temporal client on the run's dev
+ * server, a worker on its own task queue, and the example model registered as v1 champion.
+ */
+import { Worker } from '@temporalio/worker';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ActivityDeps } from '../../activities/activityDeps.js';
+import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
+import { parseConfig, type VigilConfig } from '../../domain/config.js';
+import { ensureExampleModel } from '../../examples/credit-risk/exampleModel.js';
+import { TrafficSimulator } from '../../examples/credit-risk/simulator.js';
+import { createVigilWorker } from '../../workers/createVigilWorker.js';
+import { createVigilServices } from '../../workers/vigilServices.js';
+import { createTestDatabase } from './testDatabase.js';
+
+export const TEST_MODEL = 'credit-risk';
+
+/** Short timeouts so the lifecycle runs in seconds; the same runbook for every failure mode. */
+export function testConfig(overrides: { approvalTimeout?: string; escalationTimeout?: string; validationWindow?: string } = {}, taskQueue = 'vigil-test'): VigilConfig {
+  const runbook = {
+    approval: { timeout: overrides.approvalTimeout ?? '5m', escalationTimeout: overrides.escalationTimeout ?? '0s' },
+    validation: { window: overrides.validationWindow ?? '3s', maxExtraWindows: 1, minSamples: 100 },
+    retrain: { minLabelledRows: 200 },
+  };
+  return parseConfig({
+    taskQueue,
+    models: [
+      {
+        id: TEST_MODEL,
+        displayName: 'Credit risk (test)',
+        tier: 'high',
+        approvers: ['alice', 'bob'],
+        escalation: ['ml-leads'],
+        example: true,
+        monitor: { window: 500, minLabelled: 100 },
+        runbooks: { data_drift: runbook, concept_drift: runbook, data_quality: runbook, infrastructure: runbook },
+      },
+    ],
+  });
+}
+
+export interface VigilTestEnv {
+  config: VigilConfig;
+  services: ActivityDeps;
+  simulator: TrafficSimulator;
+  stateDir: string;
+  startWorker(): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+let uniq = 0;
+
+export async function createVigilTestEnv(opts: { config?: (taskQueue: string) => VigilConfig } = {}): Promise<VigilTestEnv> {
+  const taskQueue = `vigil-test-${process.pid}-${Date.now()}-${uniq++}`;
+  const config = opts.config ? opts.config(taskQueue) : testConfig({}, taskQueue);
+  const db = await createTestDatabase();
+  const settings = loadTemporalSettings();
+  const { connection, client } = await connectTemporal(settings);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-state-'));
+  // The baseline model is deterministic: train it once per machine, not once per test file.
+  const baselineCache = path.join(os.tmpdir(), 'vigil-test-baseline');
+  fs.mkdirSync(path.join(stateDir, 'example'), { recursive: true });
+  fs.cpSync(baselineCache, path.join(stateDir, 'example', TEST_MODEL), { recursive: true, force: false, errorOnExist: false });
+  const services = createVigilServices({ config, pool: db.pool, temporal: client, stateDir, notifier: quietNotifier() });
+  for (const model of config.models) await ensureExampleModel({ registry: services.registry, model, stateDir });
+  fs.cpSync(path.join(stateDir, 'example', TEST_MODEL), baselineCache, { recursive: true });
+
+  const simulator = new TrafficSimulator({
+    pool: db.pool,
+    modelId: TEST_MODEL,
+    resolveServing: (await import('../../examples/credit-risk/exampleModel.js')).servingFromRegistry(services.registry, TEST_MODEL),
+    driftAfterSeconds: 0,
+    requestsPerSecond: 0,
+    labelDelaySeconds: 0,
+    seed: 7,
+    servingCacheMs: 0,
+  });
+
+  const running = new Set<{ stop(): Promise<void> }>();
+  return {
+    config,
+    services,
+    simulator,
+    stateDir,
+    async startWorker() {
+      const nativeConnection = await connectNativeConnection(settings);
+      const worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, deps: services });
+      const done = worker.run();
+      const handle = {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await done.catch(() => undefined);
+          await nativeConnection.close();
+          running.delete(handle);
+        },
+      };
+      running.add(handle);
+      return handle;
+    },
+    async close() {
+      for (const w of [...running]) await w.stop();
+      await connection.close();
+      await db.drop();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function quietNotifier() {
+  return {
+    async approvalRequested() {},
+    async escalated() {},
+    async phaseChanged() {},
+    async reviewWritten() {},
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Vigil's worker: the lifecycle, retrain and monitor workflows plus every activity, on one task
+ * queue. Scale out by running more of these (`npm run worker` in production).
+ */
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities/createActivities.js';
+import type { ActivityDeps } from '../activities/activityDeps.js';
+import { workflowBundle } from './workflowBundle.js';
+
+export interface VigilWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Identity shown in the Temporal UI's worker list. */
+  identity?: string;
+}
+
+export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(opts.deps),
+    identity: opts.identity,
+    // Long-lived training watches must not starve short activities.
+    maxConcurrentActivityTaskExecutions: 50,
+    // The worker's memory stays bounded with many open incidents awaiting approval.
+    maxCachedWorkflows: 500,
+  });
+}
