@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/**
+ * The `vigil` command. Exit codes: 0 ok, 1 runtime failure (the message names what failed),
+ * 2 bad usage or invalid input (unknown model or incident, malformed evidence, refused decision).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { VigilConfig } from '../domain/config.js';
+import { UserInputError } from '../domain/errors.js';
+import { parseEvidencePairs, SignalKind } from '../domain/incident.js';
+import { openCliContext, type CliContext, type GlobalOptions } from './cliContext.js';
+import { formatIncident, formatIncidentList } from './formatIncident.js';
+import { localUser } from '../domain/config.js';
+
+const program = new Command('vigil')
+  .description('Durable incident response and retraining for production ML, on Temporal.')
+  .option('-c, --config <file>', 'config file (default: $VIGIL_CONFIG, ./vigil.config.json, or the built-in example)')
+  .option('--state-dir <dir>', 'state folder (default: $VIGIL_STATE_DIR or the config\'s stateDir, .vigil)')
+  .exitOverride()
+  .showHelpAfterError();
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const ctx = await openCliContext(globals());
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+const print = (json: boolean | undefined, value: unknown, human: () => string) =>
+  console.log(json ? JSON.stringify(value, null, 2) : human());
+
+program
+  .command('up')
+  .description('start Vigil locally: Temporal dev server, PostgreSQL, worker and the example model')
+  .option('--no-example', 'do not run the example traffic simulator')
+  .action(async (opts: { example: boolean }) => {
+    const { runLocalStack } = await import('../stack/localStack.js');
+    await runLocalStack({ ...globals(), example: opts.example });
+  });
+
+program
+  .command('worker')
+  .description('run a Vigil worker against TEMPORAL_ADDRESS and DATABASE_URL (production)')
+  .action(async () => {
+    const { runWorker } = await import('../workers/main.js');
+    await runWorker(globals());
+  });
+
+const incident = program.command('incident').description('open, list and show incidents');
+
+incident
+  .command('open')
+  .description('open an incident (or attach evidence to the open one for the same model and failure mode)')
+  .requiredOption('--model <id>', 'model id from the config')
+  .addOption(new Option('--signal <kind>', 'what was observed').choices([...SignalKind.options]).makeOptionMandatory())
+  .option('--evidence <key=value...>', 'evidence values, e.g. psi_max=0.4 accuracy=0.81', [])
+  .option('--json', 'print {"id": ...}')
+  .action(async (opts: { model: string; signal: string; evidence: string[]; json?: boolean }) => {
+    let evidence;
+    try {
+      evidence = parseEvidencePairs(opts.evidence);
+    } catch (err) {
+      throw new UserInputError((err as Error).message);
+    }
+    await withContext(async (ctx) => {
+      const r = await ctx.services.incidents.open({ modelId: opts.model, signal: opts.signal, evidence, source: 'cli' });
+      print(opts.json, { id: r.id, created: r.created }, () => (r.created ? r.id : `${r.id} (already open: evidence attached)`));
+    });
+  });
+
+incident
+  .command('list')
+  .description('list incidents, newest first')
+  .option('--open', 'only open incidents')
+  .option('--model <id>', 'only this model')
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { open?: boolean; model?: string; json?: boolean }) => {
+    await withContext(async (ctx) => {
+      const list = await ctx.services.incidents.list({ open: opts.open, modelId: opts.model });
+      print(opts.json, list, () => formatIncidentList(list));
+    });
+  });
+
+incident
+  .command('show')
+  .description('show one incident')
+  .argument('<id>', 'incident id')
+  .option('--json', 'machine-readable output')
+  .action(async (id: string, opts: { json?: boolean }) => {
+    await withContext(async (ctx) => {
+      const d = await ctx.services.incidents.show(id);
+      print(opts.json, d, () => formatIncident(d));
+    });
+  });
+
+function decideCommand(verdict: 'approve' | 'reject') {
+  const cmd = program
+    .command(verdict)
+    .description(verdict === 'approve' ? 'approve the recommended action' : 'reject the recommended action (a reason is required)')
+    .argument('<id>', 'incident id')
+    .option('--as <user>', 'who decides (default: the local user name)')
+    .option('--json', 'machine-readable output');
+  if (verdict === 'reject') cmd.requiredOption('--reason <text>', 'why');
+  else cmd.option('--reason <text>', 'why (optional)');
+  cmd.action(async (id: string, opts: { as?: string; reason?: string; json?: boolean }) => {
+    await withContext(async (ctx) => {
+      const r = await ctx.services.incidents.decide(id, { verdict, by: opts.as ?? localUser(), reason: opts.reason, via: 'cli' });
+      print(opts.json, r, () =>
+        r.outcome === 'vote_recorded'
+          ? `vote recorded (${r.votes.filter((v) => v.verdict === 'approve').length}/${r.quorum} approvals)`
+          : `${id}: ${r.outcome} by ${r.votes.map((v) => v.by).join(', ')}`,
+      );
+    });
+  });
+}
+decideCommand('approve');
+decideCommand('reject');
+
+program
+  .command('review')
+  .description('post-incident reviews')
+  .command('show')
+  .argument('<id>', 'incident id')
+  .description("print the incident's review (Markdown)")
+  .action(async (id: string) => {
+    await withContext(async (ctx) => console.log(await ctx.services.incidents.review(id)));
+  });
+
+program
+  .command('config')
+  .description('configuration')
+  .command('schema')
+  .description('print the JSON Schema of the config file (for editor completion)')
+  .action(() => {
+    console.log(JSON.stringify(z.toJSONSchema(VigilConfig, { io: 'input', unrepresentable: 'any' }), null, 2));
+  });
+
+async function main(argv: string[]) {
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; anything else commander raises is bad usage.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UserInputError) {
+      console.error(`vigil: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`vigil: ${(err as Error).message ?? String(err)}`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,150 @@
+/**
+ * `vigil up`: the whole local stack on embedded defaults — a Temporal dev server (persistent SQLite
+ * in the state folder, Vigil's search attributes, Web UI on 8233), PostgreSQL (DATABASE_URL or
+ * embedded), migrations, the worker, and the example model with its traffic and monitor.
+ * Ctrl-C stops everything; a second `vigil up` reuses the state.
+ */
+import { WorkflowIdConflictPolicy } from '@temporalio/client';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPool, migrate } from '../adapters/postgres/database.js';
+import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
+import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings, type TemporalSettings } from '../adapters/temporal/connection.js';
+import { startTemporalDevServer } from '../adapters/temporal/devServer.js';
+import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
+import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
+import { redact } from '../cli/cliContext.js';
+import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes.js';
+import { ensureExampleModel, servingFromRegistry } from '../examples/credit-risk/exampleModel.js';
+import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
+import { createVigilWorker } from '../workers/createVigilWorker.js';
+import { createVigilServices } from '../workers/vigilServices.js';
+import { removeStackFile, writeStackFile } from './stackFile.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const log = (m: string) => console.log(`[vigil] ${m}`);
+
+export async function runLocalStack(opts: { config?: string; stateDir?: string; example?: boolean }): Promise<void> {
+  const { config, source } = loadConfig(opts.config);
+  const stateDir = resolveStateDir(config, opts.stateDir);
+  fs.mkdirSync(stateDir, { recursive: true });
+  log(`config: ${source}; state: ${stateDir}`);
+
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping…');
+    for (const stop of stops.reverse()) await stop().catch((err) => console.error(`[vigil] while stopping: ${(err as Error).message}`));
+    removeStackFile(stateDir);
+    log('stopped');
+  };
+  const onSignal = () => void stopAll().then(() => process.exit(0));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    // PostgreSQL
+    let databaseUrl = process.env.DATABASE_URL;
+    if (databaseUrl) log(`PostgreSQL: ${redact(databaseUrl)} (DATABASE_URL)`);
+    else {
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(stateDir, 'postgres'), port: Number(process.env.VIGIL_PG_PORT ?? 5433), log });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+      log(`PostgreSQL: embedded at ${redact(databaseUrl)}`);
+    }
+    await migrate(databaseUrl, log);
+    const pool = createPool(databaseUrl);
+    stops.push(() => pool.end());
+
+    // Temporal
+    let settings: TemporalSettings = loadTemporalSettings();
+    let uiUrl: string | undefined;
+    if (settings.external) log(`Temporal: ${describeTemporalSettings(settings)} (from environment; no dev server started)`);
+    else {
+      const cliPath = await resolveTemporalCli({ toolsDir: defaultToolsDir(PROJECT_ROOT), log });
+      const server = await startTemporalDevServer({
+        cliPath,
+        dbFile: path.join(stateDir, 'temporal.db'),
+        port: settings.address.endsWith(':7233') ? 7233 : Number(settings.address.split(':').pop()),
+        uiPort: Number(process.env.VIGIL_UI_PORT ?? 8233),
+        namespace: settings.namespace,
+        searchAttributes: SEARCH_ATTRIBUTE_NAMES,
+        log,
+        logFile: path.join(stateDir, 'temporal.log'),
+      });
+      stops.push(() => server.stop());
+      settings = { ...settings, address: server.address, connectionOptions: { ...settings.connectionOptions, address: server.address } };
+      uiUrl = server.uiUrl;
+      log(`Temporal: dev server at ${server.address}, Web UI ${uiUrl}`);
+    }
+    const { connection, client } = await connectTemporal(settings);
+    stops.push(() => connection.close());
+
+    // Worker and models
+    const services = createVigilServices({ config, pool, temporal: client, stateDir });
+    for (const model of config.models) {
+      if (model.example) {
+        const { championVersion } = await ensureExampleModel({ registry: services.registry, model, stateDir });
+        log(`model ${model.id}: champion v${championVersion} (example)`);
+      } else {
+        await services.registry.ensureModel({ id: model.id, displayName: model.displayName, tier: model.tier });
+      }
+    }
+    const nativeConnection = await connectNativeConnection(settings);
+    const worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: config.taskQueue, deps: services });
+    const workerDone = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await workerDone.catch(() => undefined);
+      await nativeConnection.close();
+    });
+    log(`worker: task queue ${config.taskQueue}`);
+
+    for (const model of config.models) {
+      await client.workflow.start('modelMonitor', {
+        workflowId: `monitor-${model.id}`,
+        taskQueue: config.taskQueue,
+        args: [{ modelId: model.id, every: model.monitor.every }],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        staticSummary: `Monitor ${model.displayName} every ${model.monitor.every}`,
+      });
+      if (model.example && opts.example !== false) {
+        const simulator = new TrafficSimulator({
+          pool,
+          modelId: model.id,
+          resolveServing: servingFromRegistry(services.registry, model.id),
+          driftAfterSeconds: config.example.driftAfterSeconds,
+          requestsPerSecond: config.example.requestsPerSecond,
+          labelDelaySeconds: config.example.labelDelaySeconds,
+          seed: Date.now() % 100000,
+          log: (m) => console.error(`[vigil] simulator: ${m}`),
+        });
+        simulator.start();
+        stops.push(async () => simulator.stop());
+        log(`example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, drifting after ${config.example.driftAfterSeconds}s; monitor every ${model.monitor.every}`);
+      }
+    }
+
+    writeStackFile(stateDir, {
+      pid: process.pid,
+      temporalAddress: settings.address,
+      namespace: settings.namespace,
+      uiUrl,
+      databaseUrl,
+      startedAt: new Date().toISOString(),
+    });
+    log('Vigil is up. In another terminal:');
+    log('  npx vigil incident list          # an incident opens by itself within about two minutes');
+    log('  npx vigil incident show <id>     # evidence, classification, recommendation');
+    log('  npx vigil approve <id>           # you are an approver of the example model');
+    if (uiUrl) log(`  ${uiUrl}/namespaces/${settings.namespace}/workflows   # the Temporal UI`);
+    log('Ctrl-C stops everything.');
+    await workerDone;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * A production worker: Temporal from envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY or a TOML profile), PostgreSQL from DATABASE_URL. Run as many as you need.
+ */
+import { createPool, migrate } from '../adapters/postgres/database.js';
+import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings } from '../adapters/temporal/connection.js';
+import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
+import { createVigilWorker } from './createVigilWorker.js';
+import { createVigilServices } from './vigilServices.js';
+
+export async function runWorker(opts: { config?: string; stateDir?: string }): Promise<void> {
+  const { config } = loadConfig(opts.config);
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is required for `vigil worker`');
+  await migrate(databaseUrl);
+  const settings = loadTemporalSettings();
+  const { connection, client } = await connectTemporal(settings);
+  const pool = createPool(databaseUrl);
+  const services = createVigilServices({ config, pool, temporal: client, stateDir: resolveStateDir(config, opts.stateDir) });
+  const nativeConnection = await connectNativeConnection(settings);
+  const worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: config.taskQueue, deps: services });
+  console.log(`[vigil] worker on ${describeTemporalSettings(settings)}, task queue ${config.taskQueue}`);
+  try {
+    await worker.run(); // the SDK shuts down gracefully on SIGINT / SIGTERM
+  } finally {
+    await nativeConnection.close();
+    await pool.end();
+    await connection.close();
+  }
+}
