@@ -1,7 +1,9 @@
 /**
  * Population Stability Index and the training-time reference profile the drift monitors compare live
- * traffic against. Pure numeric code, no I/O, fast on large arrays (Float64Array, one sort, binary
- * search).
+ * traffic against. Pure numeric code, no I/O, fast on large arrays: Float64Array throughout, the
+ * deciles by multi-quickselect instead of a full sort (like NumPy's introselect), one branch-free
+ * binning pass per sample (~10 ms per million values). `sortedFinite` / `upperBound` / `lowerBound`
+ * are there for statistics that need a sorted sample (KS).
  *
  * Definition (the one the monitors, the benchmarks and the NumPy reference implementation share):
  *

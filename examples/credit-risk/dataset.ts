@@ -187,14 +187,24 @@ export class DatasetCsvError extends Error {
   }
 }
 
-/** The CSV text of `rows`: header = feature names (FEATURES order when they match) + `label`. */
+/**
+ * The CSV text of `rows`. Header: every feature name found in any row (the FEATURES ones first, in
+ * FEATURES order, then others in order of appearance; key order of the row objects does not matter,
+ * e.g. rows read back from jsonb) + `label`. A feature a row lacks is written as an empty cell, which
+ * readDatasetCsv reports as a missing value naming row and column.
+ */
 export function datasetToCsv(rows: readonly LabelledRow[]): string {
-  const names = rows.length === 0 ? [...FEATURES] : Object.keys(rows[0].features);
-  const known = new Set<string>(FEATURES);
-  const header = names.every((n) => known.has(n)) && names.length === FEATURES.length ? [...FEATURES] : names;
+  const present = new Set<string>();
+  for (const r of rows) for (const k of Object.keys(r.features)) present.add(k);
+  const header: string[] = rows.length === 0 ? [...FEATURES] : FEATURES.filter((f) => present.has(f));
+  for (const k of present) if (!header.includes(k)) header.push(k);
   const lines = [[...header, 'label'].join(',')];
   for (const r of rows) {
-    lines.push([...header.map((h) => String(r.features[h])), String(r.label)].join(','));
+    const cells = header.map((h) => {
+      const v = r.features[h];
+      return v === undefined || v === null ? '' : String(v);
+    });
+    lines.push([...cells, String(r.label)].join(','));
   }
   return lines.join('\n') + '\n';
 }

@@ -62,6 +62,12 @@ describe('dataset', () => {
     assert.deepEqual(back.features, [...FEATURES]);
     assert.deepEqual(back.rows, rows);
     assert.equal(datasetToCsv(rows).split('\n')[0], [...FEATURES, 'label'].join(','));
+    // Rows read back from jsonb have their keys in another order; a missing key is an empty cell.
+    const reordered = rows.map((r) => ({ label: r.label, features: Object.fromEntries(Object.entries(r.features).reverse()) }));
+    delete reordered[1].features.age;
+    const csv = datasetToCsv(reordered);
+    assert.equal(csv.split('\n')[0], [...FEATURES, 'label'].join(','));
+    assert.throws(() => parseDatasetCsv(csv, 'snap.csv'), /snap\.csv: row 2, line 3, column "age": value is missing/);
   });
 
   it('names the file, row and column of bad CSV input', async () => {
