@@ -23,7 +23,7 @@ export interface TrainingSnapshot {
 }
 
 /** The window of labelled traffic a retrain learns from; the newest 20% is held out. */
-const SNAPSHOT_ROWS = 4000;
+const SNAPSHOT_ROWS = 1500;
 
 export function createTrainingActivities(deps: ActivityDeps) {
   const { registry } = deps;
