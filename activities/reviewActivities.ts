@@ -1,11 +1,15 @@
 /** Writes the post-incident review from the workflow history and the audit log. */
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+import type { temporal as protoTypes } from '@temporalio/proto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncidentState } from '../domain/incident.js';
 import { buildReview, type AuditEventRecord, type HistoryStep } from '../domain/review.js';
 import type { ActivityDeps } from './activityDeps.js';
 
+// @temporalio/proto is CommonJS: take the namespace from its default export.
+const { temporal } = proto;
+type HistoryEvent = proto.HistoryEvent;
 const E = temporal.api.enums.v1.EventType;
 
 export function createReviewActivities(deps: ActivityDeps) {
@@ -39,11 +43,11 @@ export function createReviewActivities(deps: ActivityDeps) {
 }
 
 /** Activities and child workflows from the history, with their summaries, results and attempts. */
-export function historySteps(events: temporal.api.history.v1.IHistoryEvent[]): HistoryStep[] {
+export function historySteps(events: HistoryEvent[]): HistoryStep[] {
   const steps = new Map<string, HistoryStep>();
-  const at = (e: temporal.api.history.v1.IHistoryEvent) =>
+  const at = (e: HistoryEvent) =>
     new Date(Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
-  const summaryOf = (e: temporal.api.history.v1.IHistoryEvent) => {
+  const summaryOf = (e: HistoryEvent) => {
     const data = e.userMetadata?.summary?.data;
     if (!data) return undefined;
     try {

@@ -51,7 +51,13 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     if (opts.uiPort !== 0) await assertPortFree(uiPort, 'Temporal Web UI', HOST);
   }
   const dbFile = opts.dbFile ? path.resolve(opts.dbFile) : undefined;
-  if (dbFile) fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+  if (dbFile) {
+    try {
+      fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create the folder for the Temporal state file ${dbFile}: ${(err as Error).message}`);
+    }
+  }
 
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port)];
   args.push(...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]));

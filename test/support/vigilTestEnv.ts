@@ -62,7 +62,7 @@ export async function createVigilTestEnv(opts: { config?: (taskQueue: string) =>
   // The baseline model is deterministic: train it once per machine, not once per test file.
   const baselineCache = path.join(os.tmpdir(), 'vigil-test-baseline');
   fs.mkdirSync(path.join(stateDir, 'example'), { recursive: true });
-  fs.cpSync(baselineCache, path.join(stateDir, 'example', TEST_MODEL), { recursive: true, force: false, errorOnExist: false });
+  if (fs.existsSync(baselineCache)) fs.cpSync(baselineCache, path.join(stateDir, 'example', TEST_MODEL), { recursive: true });
   const services = createVigilServices({ config, pool: db.pool, temporal: client, stateDir, notifier: quietNotifier() });
   for (const model of config.models) await ensureExampleModel({ registry: services.registry, model, stateDir });
   fs.cpSync(path.join(stateDir, 'example', TEST_MODEL), baselineCache, { recursive: true });

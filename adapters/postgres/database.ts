@@ -1,0 +1,109 @@
+/**
+ * PostgreSQL access: the connection pool, schema migrations (node-pg-migrate over `migrations/`), and
+ * creating / dropping whole databases (tests get one each).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+
+/** The repo's `migrations/` folder, found from this file so it does not depend on the working directory. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+/** Table where node-pg-migrate records the migrations it ran. */
+export const MIGRATIONS_TABLE = 'pgmigrations';
+
+export function createPool(url: string, opts: { max?: number; applicationName?: string } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    application_name: opts.applicationName ?? 'vigil',
+  });
+  // An idle client losing its connection (server restart, network) emits 'error' on the pool; without a
+  // listener that would crash the process. The pool drops the client and the next query reconnects.
+  pool.on('error', (err) => {
+    console.error(`[vigil] PostgreSQL connection lost (will reconnect on next use): ${err.message}`);
+  });
+  return pool;
+}
+
+/**
+ * Applies pending migrations. Safe to run from several processes at once: node-pg-migrate holds a
+ * PostgreSQL advisory lock for the run, and here it waits for that lock instead of failing, so the
+ * second process finds nothing left to do. All pending migrations run in one transaction.
+ */
+export async function migrate(url: string, log?: (m: string) => void): Promise<void> {
+  const messages: string[] = [];
+  const keep = (m: string) => messages.push(m);
+  let ran;
+  try {
+    ran = await runner({
+      databaseUrl: url,
+      dir: MIGRATIONS_DIR,
+      migrationsTable: MIGRATIONS_TABLE,
+      direction: 'up',
+      singleTransaction: true,
+      checkOrder: true,
+      advisoryLockMode: 'wait',
+      // node-pg-migrate logs every step and each statement; keep it quiet and report once.
+      logger: { debug: () => undefined, info: keep, warn: keep, error: keep },
+    });
+  } catch (err) {
+    const detail = messages.filter((m) => !m.startsWith('>')).slice(-5).join('\n');
+    throw new Error(`database migration failed: ${(err as Error).message}${detail ? `\n${detail}` : ''}`, { cause: err });
+  }
+  if (ran.length > 0) log?.(`Applied ${ran.length} database migration(s): ${ran.map((m) => m.name).join(', ')}`);
+}
+
+/** Creates database `name` (no error if it exists) using a URL with CREATEDB rights. */
+export async function createDatabase(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return;
+    try {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently
+    }
+  });
+}
+
+/** Drops database `name` if it exists, disconnecting its remaining sessions first. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`);
+  });
+}
+
+/** `url` with its database name replaced. */
+export function databaseUrl(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`cannot reach PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}

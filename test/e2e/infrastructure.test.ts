@@ -1,0 +1,93 @@
+/** The run's real servers: migrations on PostgreSQL, and Vigil's search attributes on Temporal. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { migrate } from '../../adapters/postgres/database.js';
+import { connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
+import { freePort } from '../../adapters/net/freePort.js';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes.js';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
+
+/** IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD in Temporal's API. */
+const KEYWORD = 2;
+
+const TABLES = [
+  'audit_events',
+  'incidents',
+  'model_aliases',
+  'model_versions',
+  'models',
+  'pgmigrations',
+  'predictions',
+  'registry_events',
+  'reviews',
+  'training_jobs',
+];
+
+describe('PostgreSQL migrations', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+  });
+
+  test('create every table', async () => {
+    const { rows } = await db.pool.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
+    );
+    assert.deepEqual(rows.map((r) => r.table_name), TABLES);
+  });
+
+  test('running migrate again is a no-op', async () => {
+    const before = await db.pool.query('SELECT name, run_on FROM pgmigrations ORDER BY id');
+    assert.ok(before.rowCount && before.rowCount > 0);
+    const messages: string[] = [];
+    await migrate(db.url, (m) => messages.push(m));
+    await migrate(db.url, (m) => messages.push(m));
+    assert.deepEqual(messages, []);
+    const afterRows = await db.pool.query('SELECT name, run_on FROM pgmigrations ORDER BY id');
+    assert.deepEqual(afterRows.rows, before.rows);
+  });
+
+  test('concurrent migrations of a fresh database apply each migration once', async () => {
+    const fresh = await createTestDatabase({ migrate: false });
+    try {
+      await Promise.all([migrate(fresh.url), migrate(fresh.url), migrate(fresh.url)]);
+      const { rows } = await fresh.pool.query<{ name: string; n: string }>('SELECT name, count(*) AS n FROM pgmigrations GROUP BY name');
+      assert.ok(rows.length > 0);
+      for (const r of rows) assert.equal(Number(r.n), 1, `${r.name} recorded ${r.n} times`);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('Temporal dev server', () => {
+  test('has the Vigil search attributes registered as Keyword', async () => {
+    const settings = loadTemporalSettings();
+    assert.ok(process.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS is set by test/run.ts');
+    assert.equal(settings.address, process.env.TEMPORAL_ADDRESS);
+    assert.equal(settings.external, true);
+    const { connection, client } = await connectTemporal(settings);
+    try {
+      const res = await client.connection.operatorService.listSearchAttributes({ namespace: settings.namespace });
+      const custom = (res.customAttributes ?? {}) as Record<string, unknown>;
+      for (const name of SEARCH_ATTRIBUTE_NAMES) {
+        assert.ok(name in custom, `${name} is registered (have: ${Object.keys(custom).join(', ')})`);
+        assert.equal(Number(custom[name]), KEYWORD, `${name} is a Keyword`);
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('a connection failure names the address', async () => {
+    const port = await freePort();
+    const settings = loadTemporalSettings({ TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' });
+    await assert.rejects(connectTemporal(settings, { connectTimeoutMs: 1_000 }), (err: Error) => {
+      assert.match(err.message, new RegExp(`^cannot reach Temporal at 127\\.0\\.0\\.1:${port}: `));
+      return true;
+    });
+  });
+});
