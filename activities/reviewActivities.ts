@@ -1,6 +1,6 @@
 /** Writes the post-incident review from the workflow history and the audit log. */
 import proto from '@temporalio/proto';
-import type { temporal as protoTypes } from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncidentState } from '../domain/incident.js';
@@ -9,7 +9,7 @@ import type { ActivityDeps } from './activityDeps.js';
 
 // @temporalio/proto is CommonJS: take the namespace from its default export.
 const { temporal } = proto;
-type HistoryEvent = proto.HistoryEvent;
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 const E = temporal.api.enums.v1.EventType;
 
 export function createReviewActivities(deps: ActivityDeps) {

@@ -25,6 +25,9 @@ export interface TrainingSnapshot {
 /** The window of labelled traffic a retrain learns from; the newest 20% is held out. */
 const SNAPSHOT_ROWS = 1500;
 
+/** The example trainer runs from TypeScript source; the job's cwd is its own folder, so name tsx's loader by URL. */
+const EXAMPLE_TRAINER = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT];
+
 export function createTrainingActivities(deps: ActivityDeps) {
   const { registry } = deps;
 
@@ -76,7 +79,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
       const cfg = modelConfig(deps, args.modelId);
       const outDir = path.join(deps.stateDir, 'artifacts', args.modelId, args.jobId);
       const command = [
-        ...(cfg.training.command ?? [process.execPath, '--import', 'tsx', TRAINER_SCRIPT]),
+        ...(cfg.training.command ?? EXAMPLE_TRAINER),
         '--data', args.trainCsv,
         '--holdout', args.holdoutCsv,
         '--out', outDir,

@@ -60,13 +60,19 @@ export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; c
   async function claimIncidentId(modelId: string, dedupeKey: string, signal: string, at: Date, mode: string): Promise<{ id: string; created: boolean }> {
     const existing = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [dedupeKey]);
     if (existing.rows[0]) return { id: existing.rows[0].id, created: false };
-    const id = incidentIdFor(modelId, mode as never, at);
-    const inserted = await pool.query<{ id: string }>(
-      `INSERT INTO incidents (id, model_id, dedupe_key, signal, opened_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [id, modelId, dedupeKey, signal, at],
-    );
-    if (inserted.rows[0]) return { id, created: true };
+    const base = incidentIdFor(modelId, mode as never, at);
+    // Two incidents of one model and mode within the same second get -2, -3, ... suffixes.
+    for (let n = 1; n <= 20; n++) {
+      const id = n === 1 ? base : `${base}-${n}`;
+      const inserted = await pool.query<{ id: string }>(
+        `INSERT INTO incidents (id, model_id, dedupe_key, signal, opened_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [id, modelId, dedupeKey, signal, at],
+      );
+      if (inserted.rows[0]) return { id, created: true };
+      const taken = await pool.query(`SELECT dedupe_key, status FROM incidents WHERE id = $1`, [id]);
+      if (taken.rows[0]?.dedupe_key === dedupeKey && taken.rows[0]?.status === 'open') return { id, created: false };
+    }
     // Someone else opened it between our read and insert (or the same id exists): use theirs.
     const again = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [dedupeKey]);
     if (again.rows[0]) return { id: again.rows[0].id, created: false };

@@ -94,11 +94,11 @@ async function main(): Promise<number> {
       stops.push(() => pg.stop());
       return pg;
     };
-    const [temporal, postgres] = await Promise.allSettled([startTemporal(), startPostgres()]);
-    if (temporal.status === 'rejected') throw temporal.reason;
-    if (postgres.status === 'rejected') throw postgres.reason;
+    // One after the other: the dev server binds extra ephemeral ports of its own while starting, which
+    // could take the port just picked for PostgreSQL.
+    const postgres = { value: await startPostgres() };
+    const server = await startTemporal();
     if (interrupted) return 130;
-    const server = temporal.value;
     const adminUrl = postgres.value?.adminUrl ?? process.env.DATABASE_URL!;
 
     log(

@@ -23,7 +23,7 @@ export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worke
     taskQueue: opts.taskQueue,
     workflowBundle: await workflowBundle(),
     activities: createActivities(opts.deps),
-    identity: opts.identity,
+    ...(opts.identity ? { identity: opts.identity } : {}),
     // Long-lived training watches must not starve short activities.
     maxConcurrentActivityTaskExecutions: 50,
     // The worker's memory stays bounded with many open incidents awaiting approval.

@@ -232,9 +232,11 @@ async function failRemediation(incident: IncidentRecord, reason: string) {
   incident.finish('remediation_failed');
 }
 
+/** The root cause's message: child-workflow and activity failures wrap the one that says what went wrong. */
 function failureMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? err.cause.message : err.message;
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The incident's state plus its handlers; every change of phase is written to the audit log once. */

@@ -45,7 +45,8 @@ describe('incident lifecycle', () => {
     const result = await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'drift confirmed' });
     assert.equal(result.outcome, 'approved');
 
-    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'validating', 'validating', 120_000);
+    const validating = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
+    assert.equal(validating.phase, "validating", `timeline: ${JSON.stringify(validating.state.timeline.slice(-4))}`);
     await env.simulator.writeBatch({ n: 300, drift: 1 });
     const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed', 60_000);
     assert.equal(closed.outcome, 'resolved');
@@ -88,20 +89,28 @@ describe('incident lifecycle', () => {
     const expected = await env.services.registry.lastGoodVersionBefore(TEST_MODEL, bad.version);
     assert.ok(expected);
 
-    const id = await openDriftIncident(env);
+    // Inputs look normal but accuracy fell right after a deploy: concept-drift runbook, rollback first.
+    await env.simulator.writeBatch({ n: 300, drift: 0 });
+    const { id } = await env.services.incidents.open({
+      modelId: TEST_MODEL,
+      signal: 'accuracy_drop',
+      source: 'test',
+      evidence: { accuracy: 0.7, accuracy_baseline: 0.8, psi_max: 0.03 },
+    });
     const awaiting = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    assert.equal(awaiting.failureMode, 'concept_drift');
     assert.equal(awaiting.recommendedAction, 'rollback');
     await env.services.incidents.decide(id, { verdict: 'approve', by: 'bob' });
 
     await waitFor(() => phaseOf(env, id), (s) => s.phase === 'validating', 'validating');
-    await env.simulator.writeBatch({ n: 300, drift: 1 });
+    await env.simulator.writeBatch({ n: 300, drift: 0 });
     const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
+    assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
     const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');
     assert.equal(champion?.version, expected.version);
     assert.equal((await env.services.registry.getVersion(TEST_MODEL, bad.version))?.status, 'bad');
     const moves = await env.services.pool.query(`SELECT count(*)::int AS n FROM registry_events WHERE idempotency_key LIKE $1 AND kind = 'alias_set'`, [`${id}:%`]);
     assert.equal(moves.rows[0].n, 1);
-    assert.ok(['resolved', 'not_recovered'].includes(closed.outcome!), closed.outcome);
     await saveHistoryIfRecording(env, id, 'approve-rollback');
   });
 

@@ -72,7 +72,7 @@ export async function createVigilTestEnv(opts: { config?: (taskQueue: string) =>
     modelId: TEST_MODEL,
     resolveServing: (await import('../../examples/credit-risk/exampleModel.js')).servingFromRegistry(services.registry, TEST_MODEL),
     driftAfterSeconds: 0,
-    requestsPerSecond: 0,
+    requestsPerSecond: 1, // never started: tests write batches themselves
     labelDelaySeconds: 0,
     seed: 7,
     servingCacheMs: 0,
