@@ -2,7 +2,7 @@
  * Bundles the workflow code once per process: every worker in this process (tests start several)
  * reuses the same bundle instead of paying webpack's few seconds again.
  */
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -17,7 +17,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
       config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
       return config;
     },
-    logger: undefined,
+    logger: new DefaultLogger('WARN'),
   });
   return bundle;
 }

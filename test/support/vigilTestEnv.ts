@@ -2,7 +2,7 @@
  * A real Vigil for one test file: a fresh PostgreSQL database, a Temporal client on the run's dev
  * server, a worker on its own task queue, and the example model registered as v1 champion.
  */
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +43,8 @@ export function testConfig(overrides: { approvalTimeout?: string; escalationTime
 
 export interface VigilTestEnv {
   config: VigilConfig;
+  databaseUrl: string;
+  taskQueue: string;
   services: ActivityDeps;
   simulator: TrafficSimulator;
   stateDir: string;
@@ -51,8 +53,14 @@ export interface VigilTestEnv {
 }
 
 let uniq = 0;
+let runtimeInstalled = false;
 
 export async function createVigilTestEnv(opts: { config?: (taskQueue: string) => VigilConfig } = {}): Promise<VigilTestEnv> {
+  if (!runtimeInstalled) {
+    // Worker lifecycle chatter drowns the test report; warnings and errors still show.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
   const taskQueue = `vigil-test-${process.pid}-${Date.now()}-${uniq++}`;
   const config = opts.config ? opts.config(taskQueue) : testConfig({}, taskQueue);
   const db = await createTestDatabase();
@@ -81,6 +89,8 @@ export async function createVigilTestEnv(opts: { config?: (taskQueue: string) =>
   const running = new Set<{ stop(): Promise<void> }>();
   return {
     config,
+    databaseUrl: db.url,
+    taskQueue,
     services,
     simulator,
     stateDir,

@@ -1,0 +1,34 @@
+/**
+ * A Vigil worker in its own process, so a test can SIGKILL it mid-activity. Configured by
+ * VIGIL_TEST_CONFIG (JSON), VIGIL_TEST_DATABASE_URL, VIGIL_TEST_STATE_DIR and TEMPORAL_ADDRESS.
+ * Prints "ready" once polling.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createPool } from '../../adapters/postgres/database.js';
+import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
+import { parseConfig } from '../../domain/config.js';
+import { createVigilWorker } from '../../workers/createVigilWorker.js';
+import { createVigilServices } from '../../workers/vigilServices.js';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const config = parseConfig(JSON.parse(process.env.VIGIL_TEST_CONFIG!));
+const settings = loadTemporalSettings();
+const { client } = await connectTemporal(settings);
+const pool = createPool(process.env.VIGIL_TEST_DATABASE_URL!);
+const services = createVigilServices({
+  config,
+  pool,
+  temporal: client,
+  stateDir: process.env.VIGIL_TEST_STATE_DIR!,
+  notifier: { async approvalRequested() {}, async escalated() {}, async phaseChanged() {}, async reviewWritten() {} },
+});
+const worker = await createVigilWorker({
+  connection: await connectNativeConnection(settings),
+  namespace: settings.namespace,
+  taskQueue: config.taskQueue,
+  deps: services,
+  identity: `crash-test-worker-${process.pid}`,
+});
+const running = worker.run();
+console.log('ready');
+await running;
