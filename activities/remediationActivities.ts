@@ -35,6 +35,12 @@ export function createRemediationActivities(deps: ActivityDeps) {
       return { from: moved.from ?? champion.version, to: moved.to, restoredMetrics: target.metrics };
     },
 
+    async markChampionHealthy(args: { incidentId: string; modelId: string }): Promise<{ version?: number }> {
+      const champion = await registry.getAlias(args.modelId, 'champion');
+      if (champion && champion.status !== 'bad') await registry.markVersion(args.modelId, champion.version, 'healthy');
+      return { version: champion?.version };
+    },
+
     async restoreChampion(args: { incidentId: string; modelId: string; version: number; reason: string }): Promise<{ from?: number; to: number }> {
       return registry.setAlias({
         modelId: args.modelId,

@@ -32,12 +32,21 @@ export function createTrainingActivities(deps: ActivityDeps) {
   const { registry } = deps;
 
   return {
-    async snapshotTrainingData(args: { incidentId: string; modelId: string; jobId: string; minLabelledRows: number }): Promise<TrainingSnapshot> {
+    /**
+     * Labelled traffic from after the incident opened (the regime the model must learn) when there is
+     * enough of it, else the most recent labelled traffic; the newest 20% is held out.
+     */
+    async snapshotTrainingData(args: { incidentId: string; modelId: string; jobId: string; minLabelledRows: number; since?: string }): Promise<TrainingSnapshot> {
       const dir = path.join(deps.stateDir, 'snapshots', args.jobId);
       const manifest = path.join(dir, 'manifest.json');
       if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8'));
 
-      const traffic = await loadRecentTraffic(deps.pool, args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true });
+      let traffic = args.since
+        ? await loadRecentTraffic(deps.pool, args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true, since: new Date(args.since) })
+        : [];
+      if (traffic.length < args.minLabelledRows) {
+        traffic = await loadRecentTraffic(deps.pool, args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true });
+      }
       const rows: LabelledRow[] = traffic
         .filter((r) => r.label === 0 || r.label === 1)
         .sort((a, b) => a.ts.getTime() - b.ts.getTime())

@@ -5,6 +5,7 @@
  * Ctrl-C stops everything; a second `vigil up` reuses the state.
  */
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,21 +27,23 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (m: string) => console.log(`[vigil] ${m}`);
 
 export async function runLocalStack(opts: { config?: string; stateDir?: string; example?: boolean }): Promise<void> {
+  const startedAt = Date.now();
   const { config, source } = loadConfig(opts.config);
   const stateDir = resolveStateDir(config, opts.stateDir);
   fs.mkdirSync(stateDir, { recursive: true });
   log(`config: ${source}; state: ${stateDir}`);
 
+  // Vigil stops its parts itself, in reverse order of starting, so the SDK must not act on signals.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const stops: (() => Promise<void>)[] = [];
-  let stopping = false;
-  const stopAll = async () => {
-    if (stopping) return;
-    stopping = true;
-    log('stopping…');
-    for (const stop of stops.reverse()) await stop().catch((err) => console.error(`[vigil] while stopping: ${(err as Error).message}`));
-    removeStackFile(stateDir);
-    log('stopped');
-  };
+  let stopped: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      log('stopping…');
+      for (const stop of stops.reverse()) await stop().catch((err) => console.error(`[vigil] while stopping: ${(err as Error).message}`));
+      removeStackFile(stateDir);
+      log('stopped');
+    })());
   const onSignal = () => void stopAll().then(() => process.exit(0));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -97,7 +100,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     const worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: config.taskQueue, deps: services });
     const workerDone = worker.run();
     stops.push(async () => {
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerDone.catch(() => undefined);
       await nativeConnection.close();
     });
@@ -112,11 +115,13 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
         staticSummary: `Monitor ${model.displayName} every ${model.monitor.every}`,
       });
       if (model.example && opts.example !== false) {
+        // The simulated world keeps its own clock across restarts: once drifted, it stays drifted.
+        const driftAfterSeconds = exampleDriftAfter(stateDir, model.id, config.example.driftAfterSeconds);
         const simulator = new TrafficSimulator({
           pool,
           modelId: model.id,
           resolveServing: servingFromRegistry(services.registry, model.id),
-          driftAfterSeconds: config.example.driftAfterSeconds,
+          driftAfterSeconds,
           requestsPerSecond: config.example.requestsPerSecond,
           labelDelaySeconds: config.example.labelDelaySeconds,
           seed: Date.now() % 100000,
@@ -124,7 +129,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
         });
         simulator.start();
         stops.push(async () => simulator.stop());
-        log(`example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, drifting after ${config.example.driftAfterSeconds}s; monitor every ${model.monitor.every}`);
+        log(`example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, ${driftAfterSeconds > 0 ? `drifting in ${Math.round(driftAfterSeconds)}s` : 'already drifted'}; monitor every ${model.monitor.every}`);
       }
     }
 
@@ -136,15 +141,29 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       databaseUrl,
       startedAt: new Date().toISOString(),
     });
-    log('Vigil is up. In another terminal:');
-    log('  npx vigil incident list          # an incident opens by itself within about two minutes');
-    log('  npx vigil incident show <id>     # evidence, classification, recommendation');
-    log('  npx vigil approve <id>           # you are an approver of the example model');
+    log(`Vigil is up (${((Date.now() - startedAt) / 1000).toFixed(1)} s). In another terminal:`);
+    log('  ./bin/vigil incident list          # an incident opens by itself within about two minutes');
+    log('  ./bin/vigil incident show <id>     # evidence, classification, recommendation');
+    log('  ./bin/vigil approve <id>           # you are an approver of the example model');
     if (uiUrl) log(`  ${uiUrl}/namespaces/${settings.namespace}/workflows   # the Temporal UI`);
     log('Ctrl-C stops everything.');
     await workerDone;
+    await stopAll();
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** Seconds until the example world drifts, counted from the first `vigil up` on this state folder. */
+function exampleDriftAfter(stateDir: string, modelId: string, driftAfterSeconds: number): number {
+  const file = path.join(stateDir, 'example', modelId, 'world.json');
+  let firstStart = Date.now();
+  try {
+    firstStart = Date.parse(JSON.parse(fs.readFileSync(file, 'utf8')).firstStartedAt);
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ firstStartedAt: new Date(firstStart).toISOString() }));
+  }
+  return Math.max(0, driftAfterSeconds - (Date.now() - firstStart) / 1000);
 }

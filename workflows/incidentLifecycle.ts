@@ -52,6 +52,8 @@ const remediation = wf.proxyActivities<VigilActivities>({
 
 // Workflow code runs in Temporal's sandbox, where Date is the SDK's deterministic clock.
 
+const MAX_EVIDENCE = 30;
+
 const MODEL_CHANGING: RemediationAction[] = ['rollback', 'retrain', 'fallback'];
 
 export async function incidentLifecycle(input: IncidentInput): Promise<IncidentState> {
@@ -90,9 +92,9 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   }
 
   await incident.enter('reviewing', `Outcome: ${incident.state.outcome}`);
+  incident.state.closedAt = new Date(Date.now()).toISOString();
   await act.writeReview.executeWithOptions({ summary: 'Write post-incident review' }, [{ state: incident.state }]);
   incident.state.status = 'closed';
-  incident.state.closedAt = new Date(Date.now()).toISOString();
   await incident.enter('closed', `Closed: ${incident.state.outcome}`);
   return incident.state;
 }
@@ -155,7 +157,7 @@ async function remediateAndValidate(incident: IncidentRecord, action: Remediatio
       case 'retrain': {
         const r: RetrainResult = await wf.executeChild(retrainModel, {
           workflowId: `${state.id}-retrain`,
-          args: [{ ...ids, retrain: policy.retrain }],
+          args: [{ ...ids, retrain: policy.retrain, since: state.openedAt }],
           staticSummary: `Retrain ${state.model.id} for ${state.id}`,
         });
         state.remediation.detail = r as unknown as Record<string, unknown>;
@@ -206,7 +208,13 @@ async function remediateAndValidate(incident: IncidentRecord, action: Remediatio
     state.validation = validation;
     if (validation.recovered !== null) break;
   }
-  if (validation?.recovered === true) return incident.finish('resolved');
+  if (validation?.recovered === true) {
+    // A version that served through validation is a known-good rollback target from now on.
+    if (wf.patched('mark-healthy-after-validation') && (action === 'rollback' || action === 'retrain')) {
+      await act.markChampionHealthy.executeWithOptions({ summary: 'Mark champion healthy' }, [ids]);
+    }
+    return incident.finish('resolved');
+  }
   if (validation?.recovered === false && undo && policy.validation.compensateOnFailure) {
     await undo();
     state.remediation.compensated = true;
@@ -259,6 +267,9 @@ class IncidentRecord {
     wf.setHandler(stateQuery, () => this.state);
     wf.setHandler(addEvidenceSignal, (evidence: Evidence) => {
       this.state.evidence.push(evidence);
+      // A monitor re-reports every run while the incident is open: keep the first report and the
+      // latest ones, so state and history stay bounded.
+      if (this.state.evidence.length > MAX_EVIDENCE) this.state.evidence.splice(1, 1);
       if (this.state.evidence.length > 1) this.note('evidence_attached', `${evidence.signal} from ${evidence.source}`);
     });
     wf.setHandler(decideUpdate, async (req: DecideRequest) => {

@@ -11,6 +11,8 @@ export interface RetrainInput {
   incidentId: string;
   modelId: string;
   retrain: RunbookPolicy['retrain'];
+  /** When the incident opened: training prefers labelled data from the drifted regime, after it. */
+  since?: string;
   /** Extra trainer arguments, e.g. `--sabotage` in gate tests. */
   trainerArgs?: string[];
 }
@@ -50,7 +52,7 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
   const ids = { incidentId: input.incidentId, modelId: input.modelId };
 
   const snapshot = await act.snapshotTrainingData.executeWithOptions({ summary: 'Snapshot labelled training window' }, [
-    { ...ids, jobId, minLabelledRows: input.retrain.minLabelledRows },
+    { ...ids, jobId, minLabelledRows: input.retrain.minLabelledRows, since: input.since },
   ]);
   if (!snapshot.labelQuality.ok) {
     return { outcome: 'label_quality_rejected', reason: `refused to train: ${snapshot.labelQuality.reasons.join('; ')}` };

@@ -17,7 +17,7 @@ export function createLogNotifier(log: (line: string) => void = (l) => console.l
       const r = s.recommendation;
       log(
         `[vigil] ${s.id} (${s.classification?.severity} ${s.classification?.failureMode}) recommends ${r?.action}: ${r?.reasons.join('; ')}\n` +
-          `        approve: vigil approve ${s.id}    reject: vigil reject ${s.id} --reason "..."    approvers: ${s.approval?.approvers.join(', ')}`,
+          `        approve: ./bin/vigil approve ${s.id}    reject: ./bin/vigil reject ${s.id} --reason "..."    approvers: ${s.approval?.approvers.join(', ')}`,
       );
     },
     async escalated(s, reason) {
@@ -27,7 +27,7 @@ export function createLogNotifier(log: (line: string) => void = (l) => console.l
       if (event.startsWith('phase:')) log(`[vigil] ${s.id} → ${s.phase}: ${detail}`);
     },
     async reviewWritten(s, p) {
-      log(`[vigil] ${s.id} review written: ${p} (vigil review show ${s.id})`);
+      log(`[vigil] ${s.id} review written: ${p} (./bin/vigil review show ${s.id})`);
     },
   };
 }

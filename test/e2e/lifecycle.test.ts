@@ -76,18 +76,23 @@ describe('incident lifecycle', () => {
   });
 
   it('approve → rollback: restores the last good version exactly once and marks the bad one', async () => {
-    const v1 = await env.services.registry.getAlias(TEST_MODEL, 'champion');
-    const bad = await env.services.registry.registerVersion({
-      modelId: TEST_MODEL,
-      artifactUri: v1!.artifactUri,
-      metrics: v1!.metrics,
-      source: 'deploy',
-      idempotencyKey: 'test:deploy-bad',
-    });
-    await env.services.registry.setAlias({ modelId: TEST_MODEL, alias: 'champion', version: bad.version, reason: 'deploy', idempotencyKey: 'test:deploy-bad:champion' });
-
-    const expected = await env.services.registry.lastGoodVersionBefore(TEST_MODEL, bad.version);
-    assert.ok(expected);
+    // A known-good version (the baseline artifact) is serving, then a bad one is deployed over it.
+    const baseline = await env.services.registry.getVersion(TEST_MODEL, 1);
+    const deploy = async (name: string, status: 'healthy' | 'registered') => {
+      const v = await env.services.registry.registerVersion({
+        modelId: TEST_MODEL,
+        artifactUri: baseline!.artifactUri,
+        metrics: baseline!.metrics,
+        source: 'deploy',
+        status,
+        idempotencyKey: `test:deploy-${name}`,
+      });
+      await env.services.registry.setAlias({ modelId: TEST_MODEL, alias: 'champion', version: v.version, reason: 'deploy', idempotencyKey: `test:deploy-${name}:champion` });
+      return v;
+    };
+    const good = await deploy('good', 'healthy');
+    const bad = await deploy('bad', 'registered');
+    assert.equal((await env.services.registry.lastGoodVersionBefore(TEST_MODEL, bad.version))?.version, good.version);
 
     // Inputs look normal but accuracy fell right after a deploy: concept-drift runbook, rollback first.
     await env.simulator.writeBatch({ n: 300, drift: 0 });
@@ -107,7 +112,7 @@ describe('incident lifecycle', () => {
     const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
     const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');
-    assert.equal(champion?.version, expected.version);
+    assert.equal(champion?.version, good.version);
     assert.equal((await env.services.registry.getVersion(TEST_MODEL, bad.version))?.status, 'bad');
     const moves = await env.services.pool.query(`SELECT count(*)::int AS n FROM registry_events WHERE idempotency_key LIKE $1 AND kind = 'alias_set'`, [`${id}:%`]);
     assert.equal(moves.rows[0].n, 1);

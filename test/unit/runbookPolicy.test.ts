@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, EXAMPLE_CONFIG, LOCAL_USER_PLACEHOLDER, ModelConfig, modelRef, parseConfig, runbooksFor } from '../../domain/config.js';
+import { FAILURE_MODES, SEVERITIES } from '../../domain/incident.js';
+import { Duration, durationMs, quorumFor, RunbookPolicy, SAFE_ACTIONS, type RunbookPolicyInput } from '../../domain/runbook.js';
+import { DEFAULT_RUNBOOKS } from '../../runbooks/defaultRunbooks.js';
+
+const MINIMAL: RunbookPolicyInput = {
+  version: 'test/v1',
+  evidence: ['performance'],
+  actions: ['retrain', 'fallback'],
+  approval: { timeout: '30m' },
+  safeDefault: 'fallback',
+};
+
+const issuePaths = (r: ReturnType<typeof RunbookPolicy.safeParse>) => (r.success ? [] : r.error.issues.map((i) => i.path.join('.')));
+
+function configError(raw: unknown): ConfigError {
+  try {
+    parseConfig(raw, 'test.json');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}`);
+    return err;
+  }
+  assert.fail('parseConfig accepted an invalid config');
+}
+
+const MODEL = { id: 'fraud-scorer', displayName: 'Fraud scorer', tier: 'critical', approvers: ['alice', 'bob'] } as const;
+
+describe('shipped runbooks', () => {
+  it('there is one for every failure mode and each one parses', () => {
+    assert.deepEqual(Object.keys(DEFAULT_RUNBOOKS).sort(), [...FAILURE_MODES].sort());
+    for (const mode of FAILURE_MODES) {
+      const r = RunbookPolicy.safeParse(DEFAULT_RUNBOOKS[mode]);
+      assert.ok(r.success, `${mode}: ${r.success ? '' : r.error.message}`);
+      assert.ok(r.data.version.startsWith(`${mode}/`), `${mode} version ${r.data.version}`);
+    }
+  });
+
+  it('every shipped safe default is one that needs no human', () => {
+    for (const mode of FAILURE_MODES) {
+      assert.ok((SAFE_ACTIONS as readonly string[]).includes(DEFAULT_RUNBOOKS[mode].safeDefault), mode);
+    }
+  });
+
+  it('feedback_loop never considers retraining', () => {
+    assert.ok(!DEFAULT_RUNBOOKS.feedback_loop.actions.includes('retrain'));
+  });
+
+  it('defaults are filled in', () => {
+    const p = RunbookPolicy.parse(MINIMAL);
+    assert.equal(p.approval.escalationTimeout, '0s');
+    assert.deepEqual(p.approval.quorum, { SEV1: 2 });
+    assert.deepEqual(p.allowUnattended, []);
+    assert.deepEqual(p.retrain, { minLabelledRows: 200, maxAucDrop: 0 });
+    assert.deepEqual(p.rollback, { recentDeployWindow: '24h' });
+    assert.deepEqual(p.validation, { window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true });
+  });
+});
+
+describe('RunbookPolicy: safe default', () => {
+  for (const action of ['retrain', 'rollback'] as const) {
+    it(`a safeDefault of ${action} is refused at path safeDefault unless in allowUnattended`, () => {
+      const refused = RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action });
+      assert.equal(refused.success, false);
+      assert.deepEqual(issuePaths(refused), ['safeDefault']);
+      assert.match(refused.error!.issues[0].message, new RegExp(`"${action}" changes the model without a human`));
+
+      const otherListed = RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action, allowUnattended: [action === 'retrain' ? 'rollback' : 'retrain'] });
+      assert.deepEqual(issuePaths(otherListed), ['safeDefault']);
+
+      const allowed = RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action, allowUnattended: [action] });
+      assert.ok(allowed.success);
+      assert.equal(allowed.data.safeDefault, action);
+    });
+  }
+
+  for (const action of SAFE_ACTIONS) {
+    it(`a safeDefault of ${action} needs no allowUnattended`, () => {
+      assert.ok(RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action }).success);
+    });
+  }
+});
+
+describe('RunbookPolicy: durations', () => {
+  it('accepts the usual notations', () => {
+    for (const d of ['30s', '15m', '2h', '0s', '1d', '1500ms']) assert.ok(Duration.safeParse(d).success, d);
+    assert.equal(durationMs('15m'), 15 * 60_000);
+    assert.equal(durationMs('2h'), 2 * 3_600_000);
+  });
+
+  it('refuses bad durations without throwing', () => {
+    for (const d of ['soon', '-5m', '', ' ', '5 fortnights']) {
+      const r = Duration.safeParse(d);
+      assert.equal(r.success, false, JSON.stringify(d));
+      assert.match(r.error!.issues[0].message, /must be a duration/);
+    }
+  });
+
+  const fields: [string, RunbookPolicyInput][] = [
+    ['approval.timeout', { ...MINIMAL, approval: { timeout: 'half an hour' } }],
+    ['approval.escalationTimeout', { ...MINIMAL, approval: { timeout: '30m', escalationTimeout: '-1m' } }],
+    ['rollback.recentDeployWindow', { ...MINIMAL, rollback: { recentDeployWindow: 'yesterday' } }],
+    ['validation.window', { ...MINIMAL, validation: { window: '' } }],
+  ];
+  for (const [field, input] of fields) {
+    it(`a bad ${field} is refused naming the field`, () => {
+      const r = RunbookPolicy.safeParse(input);
+      assert.deepEqual(issuePaths(r), [field]);
+    });
+  }
+
+  it('other bad fields are named too', () => {
+    assert.deepEqual(issuePaths(RunbookPolicy.safeParse({ ...MINIMAL, actions: [] })), ['actions']);
+    assert.deepEqual(issuePaths(RunbookPolicy.safeParse({ ...MINIMAL, actions: ['reboot'] })), ['actions.0']);
+    assert.deepEqual(issuePaths(RunbookPolicy.safeParse({ ...MINIMAL, approval: { timeout: '1m', quorum: { SEV1: 0 } } })), ['approval.quorum.SEV1']);
+    assert.deepEqual(issuePaths(RunbookPolicy.safeParse({ ...MINIMAL, retrain: { minLabelledRows: 0 } })), ['retrain.minLabelledRows']);
+  });
+});
+
+describe('quorumFor', () => {
+  it('SEV1 needs two approvers by default, the others one', () => {
+    const p = RunbookPolicy.parse(DEFAULT_RUNBOOKS.data_drift);
+    assert.equal(quorumFor(p, 'SEV1'), 2);
+    for (const sev of SEVERITIES.filter((s) => s !== 'SEV1')) assert.equal(quorumFor(p, sev), 1, sev);
+  });
+
+  it('follows an explicit quorum', () => {
+    const p = RunbookPolicy.parse({ ...MINIMAL, approval: { timeout: '1m', quorum: { SEV1: 3, SEV2: 2 } } });
+    assert.equal(quorumFor(p, 'SEV1'), 3);
+    assert.equal(quorumFor(p, 'SEV2'), 2);
+    assert.equal(quorumFor(p, 'SEV3'), 1);
+  });
+});
+
+describe('runbooksFor: per-model overrides', () => {
+  it('without overrides, every mode is the shipped runbook', () => {
+    const rb = runbooksFor(ModelConfig.parse(MODEL));
+    for (const mode of FAILURE_MODES) assert.deepEqual(rb[mode], RunbookPolicy.parse(DEFAULT_RUNBOOKS[mode]), mode);
+  });
+
+  it('overriding only approval.timeout keeps escalationTimeout and the quorum default', () => {
+    const rb = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { data_drift: { approval: { timeout: '5m' } } } }));
+    assert.equal(rb.data_drift.approval.timeout, '5m');
+    assert.equal(rb.data_drift.approval.escalationTimeout, '15m');
+    assert.deepEqual(rb.data_drift.approval.quorum, { SEV1: 2 });
+    assert.equal(quorumFor(rb.data_drift, 'SEV1'), 2);
+    // The rest of the runbook is untouched.
+    assert.deepEqual(rb.data_drift.actions, ['rollback', 'retrain', 'fallback', 'monitor']);
+    assert.equal(rb.data_drift.version, 'data_drift/v1');
+    // Other modes are untouched.
+    assert.equal(rb.concept_drift.approval.timeout, '30m');
+  });
+
+  it('overriding one nested field keeps its siblings', () => {
+    const rb = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { concept_drift: { retrain: { maxAucDrop: 0.01 }, validation: { minSamples: 500 } } } }));
+    assert.deepEqual(rb.concept_drift.retrain, { minLabelledRows: 200, maxAucDrop: 0.01 });
+    assert.deepEqual(rb.concept_drift.validation, { window: '2m', maxExtraWindows: 2, minSamples: 500, compensateOnFailure: true });
+  });
+
+  it('arrays are replaced, not merged', () => {
+    const rb = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { data_drift: { actions: ['fallback'] } } }));
+    assert.deepEqual(rb.data_drift.actions, ['fallback']);
+  });
+
+  it('an override may allow an unattended retrain as the safe default', () => {
+    const rb = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { data_drift: { safeDefault: 'retrain', allowUnattended: ['retrain'] } } }));
+    assert.equal(rb.data_drift.safeDefault, 'retrain');
+  });
+
+  it('does not change the shipped runbooks', () => {
+    const before = JSON.stringify(DEFAULT_RUNBOOKS);
+    runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { data_drift: { approval: { timeout: '1m', quorum: { SEV2: 3 } }, actions: ['monitor'] } } }));
+    assert.equal(JSON.stringify(DEFAULT_RUNBOOKS), before);
+  });
+
+  it('a bad override throws a ConfigError naming mode and field', () => {
+    assert.throws(
+      () => runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { upstream: { approval: { timeout: 'never' } } } })),
+      (err: unknown) => err instanceof ConfigError && err.issues.length === 1 && err.issues[0].path === 'upstream.approval.timeout',
+    );
+  });
+});
+
+describe('parseConfig', () => {
+  it('accepts the built-in example and fills defaults', () => {
+    const c = parseConfig(EXAMPLE_CONFIG);
+    assert.equal(c.models[0].id, 'credit-risk');
+    assert.equal(c.taskQueue, 'vigil');
+    assert.equal(c.models[0].monitor.psiThreshold, 0.2);
+    assert.equal(c.models[0].training.timeout, '30m');
+  });
+
+  it('no approvers: names models.0.approvers', () => {
+    const e = configError({ models: [{ ...MODEL, approvers: [] }] });
+    assert.deepEqual(e.issues, [{ path: 'models.0.approvers', message: 'at least one approver is required' }]);
+    assert.match(e.message, /invalid config test\.json:\n {2}- models\.0\.approvers: at least one approver is required/);
+  });
+
+  it('duplicate model ids: names the second one', () => {
+    const e = configError({ models: [MODEL, { ...MODEL, displayName: 'again' }] });
+    assert.deepEqual(e.issues.map((i) => i.path), ['models.1.id']);
+    assert.match(e.issues[0].message, /duplicate model id "fraud-scorer"/);
+  });
+
+  for (const id of ['Fraud', 'fraud_scorer', '-fraud', '', 'a'.repeat(64)]) {
+    it(`bad model id ${JSON.stringify(id.length > 10 ? id.slice(0, 8) + '…' : id)}: names models.0.id`, () => {
+      const e = configError({ models: [{ ...MODEL, id }] });
+      assert.deepEqual(e.issues.map((i) => i.path), ['models.0.id']);
+    });
+  }
+
+  it('a 63-character model id is fine', () => {
+    assert.equal(parseConfig({ models: [{ ...MODEL, id: 'a'.repeat(63) }] }).models[0].id.length, 63);
+  });
+
+  it('a bad runbook override: names models.<i>.runbooks.<mode>.<field>', () => {
+    const e = configError({ models: [{ ...MODEL, runbooks: { data_drift: { approval: { timeout: 'soon' } } } }] });
+    assert.deepEqual(e.issues.map((i) => i.path), ['models.0.runbooks.data_drift.approval.timeout']);
+    const e2 = configError({ models: [MODEL, { ...MODEL, id: 'other', runbooks: { concept_drift: { safeDefault: 'rollback' } } }] });
+    assert.deepEqual(e2.issues.map((i) => i.path), ['models.1.runbooks.concept_drift.safeDefault']);
+  });
+
+  it('an empty duration in an override is a ConfigError, not a crash', () => {
+    const e = configError({ models: [{ ...MODEL, runbooks: { data_drift: { approval: { timeout: '' } } } }] });
+    assert.deepEqual(e.issues.map((i) => i.path), ['models.0.runbooks.data_drift.approval.timeout']);
+    const e2 = configError({ models: [{ ...MODEL, monitor: { every: '' } }] });
+    assert.deepEqual(e2.issues.map((i) => i.path), ['models.0.monitor.every']);
+  });
+
+  it('an unknown failure mode under runbooks is refused', () => {
+    const e = configError({ models: [{ ...MODEL, runbooks: { gremlins: {} } }] });
+    assert.deepEqual(e.issues.map((i) => i.path), ['models.0.runbooks']);
+  });
+
+  it('several problems are all reported', () => {
+    const e = configError({ models: [{ ...MODEL, tier: 'huge', monitor: { every: 'x' } }] });
+    assert.deepEqual(e.issues.map((i) => i.path).sort(), ['models.0.monitor.every', 'models.0.tier']);
+  });
+
+  it('no models: names models', () => {
+    assert.deepEqual(configError({ models: [] }).issues.map((i) => i.path), ['models']);
+    assert.deepEqual(configError({}).issues.map((i) => i.path), ['models']);
+  });
+});
+
+describe('modelRef', () => {
+  it('replaces $USER with the given user in approvers and escalation, without duplicates', () => {
+    const model = ModelConfig.parse({
+      ...MODEL,
+      approvers: [LOCAL_USER_PLACEHOLDER, 'ml-oncall', 'carol'],
+      escalation: ['leads', LOCAL_USER_PLACEHOLDER],
+    });
+    assert.deepEqual(modelRef(model, 'carol'), {
+      id: 'fraud-scorer',
+      displayName: 'Fraud scorer',
+      tier: 'critical',
+      approvers: ['carol', 'ml-oncall'],
+      escalation: ['leads', 'carol'],
+    });
+  });
+
+  it('the example config approvers resolve to the given user', () => {
+    const model = parseConfig(EXAMPLE_CONFIG).models[0];
+    const ref = modelRef(model, 'dana');
+    assert.deepEqual(ref.approvers, ['dana', 'ml-oncall']);
+    assert.ok(!ref.approvers.includes(LOCAL_USER_PLACEHOLDER));
+  });
+
+  it('leaves names that only contain $USER alone', () => {
+    const model = ModelConfig.parse({ ...MODEL, approvers: ['team-$USER'] });
+    assert.deepEqual(modelRef(model, 'erin').approvers, ['team-$USER']);
+  });
+});
