@@ -72,7 +72,7 @@ const ACTION_ITEMS: Record<FailureMode, string[]> = {
 
 export function buildReview(input: ReviewInput): { markdown: string; data: ReviewData } {
   const { state: s, audit, history } = input;
-  const firstObserved = s.evidence.map((e) => e.observedAt)[1];
+  const firstObserved = s.evidence.map((e) => e.observedAt).sort()[0];
   const firstVote = s.approval?.votes[0]?.at ?? (s.decision?.verdict === 'timeout' ? undefined : s.decision?.at);
   const mitigated = s.remediation?.finishedAt;
   const resolved = s.closedAt ?? input.writtenAt;

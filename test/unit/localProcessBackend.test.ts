@@ -170,24 +170,24 @@ describe('local process backend', () => {
     assert.equal(running.progress?.step, 1);
     const trainerPid = Number(await waitFor('the trainer pid', () => (fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() || undefined : undefined)));
     const wrapperPid = Number(fs.readFileSync(path.join(jobsDir, 'job-cancel', 'pid'), 'utf8').trim());
-    assert.ok(trainerPid > 0 && wrapperPid > 0 && trainerPid !== wrapperPid);
+    assert.ok(trainerPid > 0 && wrapperPid > 0 && trainerPid !== wrapperPid, `trainer ${trainerPid}, wrapper ${wrapperPid}`);
     assert.equal(gone(trainerPid), false);
 
     const t0 = Date.now();
     await backend.cancel('job-cancel');
     const s = await finished('job-cancel');
     assert.equal(s.state, 'cancelled', JSON.stringify(s));
-    assert.ok(Date.now() - t0 < 10_000);
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
     await waitFor('the trainer to be gone', () => (gone(trainerPid) ? true : undefined), 5000);
     await waitFor('the wrapper to be gone', () => (gone(wrapperPid) ? true : undefined), 5000);
-    assert.ok(fs.existsSync(path.join(jobsDir, 'job-cancel', 'cancelled')));
+    assert.ok(fs.existsSync(path.join(jobsDir, 'job-cancel', 'cancelled')), 'no cancelled marker');
     // Still cancelled on a later look.
     assert.equal((await backend.status('job-cancel')).state, 'cancelled');
   });
 
   it('cancelling an unknown job is harmless and creates nothing', async () => {
     await backend.cancel('job-never-submitted');
-    assert.ok(!fs.existsSync(path.join(jobsDir, 'job-never-submitted')));
+    assert.ok(!fs.existsSync(path.join(jobsDir, 'job-never-submitted')), 'cancel created a job folder');
   });
 
   it('status of an unknown job throws', async () => {
@@ -202,7 +202,7 @@ describe('local process backend', () => {
       await assert.rejects(backend.cancel(bad), /must be letters, digits/);
       await assert.rejects(backend.logs(bad), /must be letters, digits/);
       assert.deepEqual(fs.existsSync(jobsDir) ? fs.readdirSync(jobsDir).sort() : [], before);
-      assert.ok(!fs.existsSync(path.join(root, 'escape')));
+      assert.ok(!fs.existsSync(path.join(root, 'escape')), 'a folder was created outside jobsDir');
     });
   }
 });

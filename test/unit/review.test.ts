@@ -88,6 +88,15 @@ function section(markdown: string, heading: string): string[] {
   return lines.slice(start + 1, end < 0 ? undefined : end);
 }
 
+/** Asserts that the lines (or the text) contain the line (or substring), showing them when not. */
+function contains(haystack: string[] | string, needle: string) {
+  assert.ok(haystack.includes(needle), `expected ${JSON.stringify(needle)} in:\n${Array.isArray(haystack) ? haystack.join('\n') : haystack}`);
+}
+
+function lacks(haystack: string[] | string, needle: string) {
+  assert.ok(!haystack.includes(needle), `did not expect ${JSON.stringify(needle)} in:\n${Array.isArray(haystack) ? haystack.join('\n') : haystack}`);
+}
+
 describe('human()', () => {
   it('renders seconds, minutes and hours', () => {
     assert.equal(human(undefined), '—');
@@ -111,8 +120,8 @@ describe('buildReview: an approved retrain that resolved', () => {
   it('the four durations rendered with human()', () => {
     const { markdown } = review(resolvedRetrain());
     const rows = section(markdown, 'Time to detect / acknowledge / mitigate / resolve');
-    assert.ok(rows.includes('| Detect | Acknowledge | Mitigate | Resolve |'));
-    assert.ok(rows.includes('| 1m 30s | 4m 5s | 40m 10s | 1h 15m |'), rows.join('\n'));
+    contains(rows, '| Detect | Acknowledge | Mitigate | Resolve |');
+    contains(rows, '| 1m 30s | 4m 5s | 40m 10s | 1h 15m |');
   });
 
   it('detect uses the earliest evidence, whatever its position in the list', () => {
@@ -129,14 +138,14 @@ describe('buildReview: an approved retrain that resolved', () => {
     assert.equal(data.failureMode, 'data_drift');
     assert.equal(data.severity, 'SEV1');
     assert.equal(data.runbookVersion, 'data_drift/v1');
-    assert.ok(markdown.startsWith('# Post-incident review: incident-credit-risk-data-drift-20250301100000\n'));
-    assert.ok(markdown.includes('| Model | Credit risk scorer (`credit-risk`, critical tier) |'));
-    assert.ok(markdown.includes('| Severity | SEV1 |'));
-    assert.ok(markdown.includes('| Outcome | resolved |'));
-    assert.ok(markdown.includes('| Remediation | retrain: promoted v5 (AUC 0.81 vs 0.74) |'));
-    assert.ok(markdown.includes('| Runbook | data_drift/v1 |'));
-    assert.ok(markdown.includes(`| Opened | ${OPENED} |`));
-    assert.ok(markdown.includes('| Closed | 2025-03-01T11:15:00.000Z |'));
+    assert.equal(markdown.split('\n')[0], '# Post-incident review: incident-credit-risk-data-drift-20250301100000');
+    contains(markdown, '| Model | Credit risk scorer (`credit-risk`, critical tier) |');
+    contains(markdown, '| Severity | SEV1 |');
+    contains(markdown, '| Outcome | resolved |');
+    contains(markdown, '| Remediation | retrain: promoted v5 (AUC 0.81 vs 0.74) |');
+    contains(markdown, '| Runbook | data_drift/v1 |');
+    contains(markdown, `| Opened | ${OPENED} |`);
+    contains(markdown, '| Closed | 2025-03-01T11:15:00.000Z |');
   });
 
   it('the decisions: who, when, why and via', () => {
@@ -146,8 +155,8 @@ describe('buildReview: an approved retrain that resolved', () => {
       { who: 'bob', verdict: 'approve', when: '2025-03-01T10:06:00.000Z', why: undefined, via: 'cli' },
     ]);
     const rows = section(markdown, 'Decisions');
-    assert.ok(rows.includes('| When | Who | Decision | Via | Why |'));
-    assert.ok(rows.includes('| 2025-03-01T10:06:00.000Z | bob | approve | cli |  |'), rows.join('\n'));
+    contains(rows, '| When | Who | Decision | Via | Why |');
+    contains(rows, '| 2025-03-01T10:06:00.000Z | bob | approve | cli |  |');
   });
 
   it('a | in a reason is escaped in the decisions table', () => {
@@ -165,22 +174,22 @@ describe('buildReview: an approved retrain that resolved', () => {
       { who: 'alice', when: '2025-03-01T10:05:00.000Z', why: 'alice already voted' },
     ]);
     const rows = section(markdown, 'Decisions');
-    assert.ok(rows.includes('Refused attempts:'));
-    assert.ok(rows.includes('- 2025-03-01T10:03:00.000Z mallory: mallory is not an approver'));
-    assert.ok(rows.includes('- 2025-03-01T10:05:00.000Z alice: alice already voted'));
-    assert.ok(!markdown.includes('should not be listed as refused'));
+    contains(rows, 'Refused attempts:');
+    contains(rows, '- 2025-03-01T10:03:00.000Z mallory: mallory is not an approver');
+    contains(rows, '- 2025-03-01T10:05:00.000Z alice: alice already voted');
+    lacks(markdown, 'should not be listed as refused');
   });
 
   it('no refused attempts: no such list', () => {
     const { data, markdown } = review(resolvedRetrain(), { audit: [] });
     assert.deepEqual(data.refusedDecisions, []);
-    assert.ok(!markdown.includes('Refused attempts'));
+    lacks(markdown, 'Refused attempts');
   });
 
   it('the root-cause class for the failure mode, with the classification reasons', () => {
     const rows = section(review(resolvedRetrain()).markdown, 'Root cause class');
-    assert.ok(rows.includes('Data drift: production inputs moved away from the training distribution.'));
-    assert.ok(rows.includes('- inputs drifted (max PSI 0.61 on income) and accuracy fell by 0.12'));
+    contains(rows, 'Data drift: production inputs moved away from the training distribution.');
+    contains(rows, '- inputs drifted (max PSI 0.61 on income) and accuracy fell by 0.12');
   });
 
   it('each failure mode has its own root cause and action items', () => {
@@ -210,8 +219,8 @@ describe('buildReview: an approved retrain that resolved', () => {
     delete s.classification;
     const { markdown, data } = review(s);
     assert.equal(data.failureMode, undefined);
-    assert.ok(section(markdown, 'Root cause class').includes('Not classified.'));
-    assert.ok(markdown.includes('| Failure mode | unclassified |'));
+    contains(section(markdown, 'Root cause class'), 'Not classified.');
+    contains(markdown, '| Failure mode | unclassified |');
   });
 
   it('action items for a resolved data-drift incident: the mode’s items only, rendered as checkboxes', () => {
@@ -227,48 +236,48 @@ describe('buildReview: an approved retrain that resolved', () => {
   it('the evidence, with numbers rounded to four decimals, and the triage evidence', () => {
     const { markdown } = review(resolvedRetrain());
     const rows = section(markdown, 'Evidence');
-    assert.ok(rows.includes('- 2025-03-01T09:58:30.000Z — **data_drift** from monitor: psi_max=0.6123, drifted_features=income'), rows.join('\n'));
-    assert.ok(rows.includes('- 2025-03-01T10:02:00.000Z — **accuracy_drop** from monitor: accuracy_drop=0.12'));
-    assert.ok(markdown.includes('"labelledRows": 800'));
+    contains(rows, '- 2025-03-01T09:58:30.000Z — **data_drift** from monitor: psi_max=0.6123, drifted_features=income');
+    contains(rows, '- 2025-03-01T10:02:00.000Z — **accuracy_drop** from monitor: accuracy_drop=0.12');
+    contains(markdown, '"labelledRows": 800');
   });
 
   it('the recommendation and what was considered', () => {
     const rows = section(review(resolvedRetrain()).markdown, 'Recommendation');
-    assert.ok(rows.includes('Recommended **retrain**: 800 labelled rows of good quality (≥ 200): retrain on recent data'));
-    assert.ok(rows.includes('- ✗ rollback: no champion change in the recent-deploy window'));
-    assert.ok(rows.includes('- ✓ retrain: 800 labelled rows of good quality (≥ 200): retrain on recent data'));
+    contains(rows, 'Recommended **retrain**: 800 labelled rows of good quality (≥ 200): retrain on recent data');
+    contains(rows, '- ✗ rollback: no champion change in the recent-deploy window');
+    contains(rows, '- ✓ retrain: 800 labelled rows of good quality (≥ 200): retrain on recent data');
   });
 
   it('the validation', () => {
     const rows = section(review(resolvedRetrain()).markdown, 'Validation');
-    assert.ok(rows.includes('Recovered: **yes** (checked 2025-03-01T11:10:00.000Z)'));
-    assert.ok(rows.includes('- accuracy back to 0.85 over 400 samples'));
+    contains(rows, 'Recovered: **yes** (checked 2025-03-01T11:10:00.000Z)');
+    contains(rows, '- accuracy back to 0.85 over 400 samples');
   });
 
   it('the timeline, with | escaped in details', () => {
     const rows = section(review(resolvedRetrain()).markdown, 'Timeline');
-    assert.ok(rows.includes('| When | Event | Detail |'));
-    assert.ok(rows.includes(`| ${OPENED} | opened | data_drift from monitor |`));
-    assert.ok(rows.includes('| 2025-03-01T10:00:02.000Z | classified | data_drift SEV1 \\| quorum 2 |'), rows.join('\n'));
-    assert.ok(rows.includes('| 2025-03-01T10:06:00.000Z | approved |  |'));
-    assert.ok(rows.includes('| 2025-03-01T11:15:00.000Z | closed | resolved |'));
+    contains(rows, '| When | Event | Detail |');
+    contains(rows, `| ${OPENED} | opened | data_drift from monitor |`);
+    contains(rows, '| 2025-03-01T10:00:02.000Z | classified | data_drift SEV1 \\| quorum 2 |');
+    contains(rows, '| 2025-03-01T10:06:00.000Z | approved |  |');
+    contains(rows, '| 2025-03-01T11:15:00.000Z | closed | resolved |');
   });
 
   it('newlines in a detail do not break the table row', () => {
     const s = resolvedRetrain();
     s.timeline.push({ at: '2025-03-01T11:16:00.000Z', event: 'note', detail: 'line one\nline two' });
-    assert.ok(section(review(s).markdown, 'Timeline').includes('| 2025-03-01T11:16:00.000Z | note | line one line two |'));
+    contains(section(review(s).markdown, 'Timeline'), '| 2025-03-01T11:16:00.000Z | note | line one line two |');
   });
 
   it('the Temporal history steps, with retries and the summary in place of the name', () => {
     const rows = section(review(resolvedRetrain()).markdown, 'Workflow steps (from Temporal history)');
-    assert.ok(rows.includes('| 2025-03-01T10:00:01.000Z | activity: classifyIncident | completed |'));
-    assert.ok(rows.includes('| 2025-03-01T10:06:01.000Z | child_workflow: retrain credit-risk | completed |'));
-    assert.ok(rows.includes('| 2025-03-01T10:07:00.000Z | activity: runTrainingJob | completed after 3 attempts |'), rows.join('\n'));
+    contains(rows, '| 2025-03-01T10:00:01.000Z | activity: classifyIncident | completed |');
+    contains(rows, '| 2025-03-01T10:06:01.000Z | child_workflow: retrain credit-risk | completed |');
+    contains(rows, '| 2025-03-01T10:07:00.000Z | activity: runTrainingJob | completed after 3 attempts |');
   });
 
   it('no history: no history section', () => {
-    assert.ok(!review(resolvedRetrain(), { history: [] }).markdown.includes('Workflow steps'));
+    lacks(review(resolvedRetrain(), { history: [] }).markdown, 'Workflow steps');
   });
 
   it('sections come in order', () => {
@@ -298,8 +307,8 @@ describe('buildReview: other outcomes', () => {
     const { data, markdown } = review(s);
     assert.equal(data.actionItems.at(-1), 'The remediation did not restore the model and was undone: find the real cause before retrying.');
     assert.equal(data.actionItems.length, 3);
-    assert.ok(markdown.includes('| Remediation | retrain: promoted v5 (AUC 0.81 vs 0.74) (undone: not recovered) |'));
-    assert.ok(markdown.includes('Recovered: **no**'));
+    contains(markdown, '| Remediation | retrain: promoted v5 (AUC 0.81 vs 0.74) (undone: not recovered) |');
+    contains(markdown, 'Recovered: **no**');
   });
 
   it('remediation_failed: names the remediation summary', () => {
@@ -315,7 +324,7 @@ describe('buildReview: other outcomes', () => {
     s.validation!.recovered = null;
     const unverified = review(s);
     assert.match(unverified.data.actionItems.at(-1)!, /could not be verified for lack of traffic/);
-    assert.ok(unverified.markdown.includes('Recovered: **could not tell**'));
+    contains(unverified.markdown, 'Recovered: **could not tell**');
     s.outcome = 'rejected';
     assert.match(review(s).data.actionItems.at(-1)!, /recommendation was rejected/);
   });
@@ -332,7 +341,7 @@ describe('buildReview: other outcomes', () => {
     assert.deepEqual(data.decisions, [
       { who: 'runbook safe default', verdict: 'timeout → fallback', when: '2025-03-01T10:45:00.000Z', why: 'no quorum within 30m + 15m', via: 'vigil' },
     ]);
-    assert.ok(section(markdown, 'Time to detect / acknowledge / mitigate / resolve').includes('| 1m 30s | — | 45m 3s | 1h 15m |'));
+    contains(section(markdown, 'Time to detect / acknowledge / mitigate / resolve'), '| 1m 30s | — | 45m 3s | 1h 15m |');
     assert.equal(data.actionItems.at(-1), 'Nobody answered the approval in time: check the on-call rota and escalation route.');
   });
 
@@ -355,10 +364,10 @@ describe('buildReview: other outcomes', () => {
     s.approval!.votes = [];
     const { data, markdown } = review(s, { audit: [], writtenAt: '2025-03-01T10:20:00.000Z' });
     assert.deepEqual(data.durationsSeconds, { detect: 90, acknowledge: undefined, mitigate: undefined, resolve: 1200 });
-    assert.ok(markdown.includes('| Outcome | open |'));
-    assert.ok(markdown.includes('| Closed | — |'));
-    assert.ok(markdown.includes('| Remediation | none |'));
-    assert.ok(section(markdown, 'Decisions').includes('No decision was made.'));
-    assert.ok(!markdown.includes('## Validation'));
+    contains(markdown, '| Outcome | open |');
+    contains(markdown, '| Closed | — |');
+    contains(markdown, '| Remediation | none |');
+    contains(section(markdown, 'Decisions'), 'No decision was made.');
+    lacks(markdown, '## Validation');
   });
 });

@@ -44,7 +44,7 @@ describe('shipped runbooks', () => {
   });
 
   it('feedback_loop never considers retraining', () => {
-    assert.ok(!DEFAULT_RUNBOOKS.feedback_loop.actions.includes('retrain'));
+    assert.ok(!DEFAULT_RUNBOOKS.feedback_loop.actions.includes('retrain'), `feedback_loop actions: ${DEFAULT_RUNBOOKS.feedback_loop.actions}`);
   });
 
   it('defaults are filled in', () => {
@@ -70,14 +70,15 @@ describe('RunbookPolicy: safe default', () => {
       assert.deepEqual(issuePaths(otherListed), ['safeDefault']);
 
       const allowed = RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action, allowUnattended: [action] });
-      assert.ok(allowed.success);
+      assert.ok(allowed.success, allowed.error?.message);
       assert.equal(allowed.data.safeDefault, action);
     });
   }
 
   for (const action of SAFE_ACTIONS) {
     it(`a safeDefault of ${action} needs no allowUnattended`, () => {
-      assert.ok(RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action }).success);
+      const r = RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action });
+      assert.ok(r.success, r.error?.message);
     });
   }
 });
@@ -264,7 +265,7 @@ describe('modelRef', () => {
     const model = parseConfig(EXAMPLE_CONFIG).models[0];
     const ref = modelRef(model, 'dana');
     assert.deepEqual(ref.approvers, ['dana', 'ml-oncall']);
-    assert.ok(!ref.approvers.includes(LOCAL_USER_PLACEHOLDER));
+    assert.ok(!ref.approvers.includes(LOCAL_USER_PLACEHOLDER), `approvers: ${ref.approvers}`);
   });
 
   it('leaves names that only contain $USER alone', () => {

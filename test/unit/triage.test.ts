@@ -137,7 +137,7 @@ describe('recommendAction: safe default', () => {
     const r = recommendAction(policy(['rollback', 'retrain', 'fallback'], 'escalate_upstream'), { labelledRows: 10, servingMode: 'fallback' });
     assert.equal(r.action, 'escalate_upstream');
     assert.deepEqual(r.reasons, ['no candidate applies; runbook safe default escalate_upstream']);
-    assert.ok(r.considered.every((c) => !c.applicable));
+    assert.deepEqual(r.considered.map((c) => c.applicable), [false, false, false]);
   });
 
   it('uses the safe default even when it is not among the candidates', () => {
