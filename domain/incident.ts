@@ -225,8 +225,9 @@ export function parseEvidencePairs(pairs: string[]): Record<string, EvidenceValu
       throw new Error(`--evidence "${pair}": key "${key}" must start with a letter and use letters, digits, _ . -`);
     }
     const raw = pair.slice(eq + 1).trim();
-    const num = Number(raw);
-    values[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(num) ? num : raw;
+    if (raw === '') throw new Error(`--evidence "${pair}": the value of "${key}" is empty`);
+    const isDecimal = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw);
+    values[key] = raw === 'true' ? true : raw === 'false' ? false : isDecimal ? Number(raw) : raw;
   }
   return values;
 }

@@ -72,7 +72,7 @@ const ACTION_ITEMS: Record<FailureMode, string[]> = {
 
 export function buildReview(input: ReviewInput): { markdown: string; data: ReviewData } {
   const { state: s, audit, history } = input;
-  const firstObserved = s.evidence.map((e) => e.observedAt).sort()[0];
+  const firstObserved = s.evidence.map((e) => e.observedAt).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
   const firstVote = s.approval?.votes[0]?.at ?? (s.decision?.verdict === 'timeout' ? undefined : s.decision?.at);
   const mitigated = s.remediation?.finishedAt;
   const resolved = s.closedAt ?? input.writtenAt;
@@ -117,7 +117,7 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
   lines.push(`| Failure mode | ${mode ?? 'unclassified'} |`);
   lines.push(`| Severity | ${s.classification?.severity ?? '—'} |`);
   lines.push(`| Outcome | ${s.outcome ?? 'open'} |`);
-  lines.push(`| Remediation | ${s.remediation ? `${s.remediation.action}: ${s.remediation.summary ?? ''}${s.remediation.compensated ? ' (undone: not recovered)' : ''}` : 'none'} |`);
+  lines.push(`| Remediation | ${s.remediation ? `${s.remediation.action}: ${escape(s.remediation.summary ?? '')}${s.remediation.compensated ? ' (undone: not recovered)' : ''}` : 'none'} |`);
   lines.push(`| Runbook | ${s.runbookVersion || '—'} |`);
   lines.push(`| Opened | ${s.openedAt} |`);
   lines.push(`| Closed | ${s.closedAt ?? '—'} |`, '');
@@ -152,7 +152,7 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
   if (decisions.length === 0) lines.push('No decision was made.');
   else {
     lines.push('| When | Who | Decision | Via | Why |', '|---|---|---|---|---|');
-    for (const d of decisions) lines.push(`| ${d.when} | ${d.who} | ${d.verdict} | ${d.via ?? ''} | ${escape(d.why ?? '')} |`);
+    for (const d of decisions) lines.push(`| ${d.when} | ${escape(d.who)} | ${d.verdict} | ${escape(d.via ?? '')} | ${escape(d.why ?? '')} |`);
   }
   if (refusedDecisions.length) {
     lines.push('', 'Refused attempts:', '', ...refusedDecisions.map((r) => `- ${r.when} ${r.who}: ${r.why}`));

@@ -11,6 +11,7 @@ import { FAILURE_MODES, FailureMode, RemediationAction, Severity } from './incid
 /** A duration such as `30s`, `15m`, `2h` (the notation Temporal's SDK accepts). */
 export const Duration = z.string().refine((v) => {
   if (v === '') return false; // ms('') throws instead of returning undefined
+  if (!/[a-z]\s*$/i.test(v)) return false; // a bare number would silently mean milliseconds
   const parsed = ms(v as ms.StringValue);
   return typeof parsed === 'number' && Number.isFinite(parsed) && parsed >= 0;
 }, 'must be a duration such as "30s", "15m" or "2h"');

@@ -97,7 +97,8 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
 
     async cancel(jobId) {
       const dir = dirOf(jobId);
-      if (!fs.existsSync(dir)) return;
+      // A job that already finished keeps its outcome.
+      if (!fs.existsSync(dir) || fs.existsSync(path.join(dir, 'exit_code'))) return;
       fs.writeFileSync(path.join(dir, 'cancelled'), new Date().toISOString());
       const pid = Number(read(path.join(dir, 'pid'))?.trim());
       if (pid > 0 && isAlive(pid)) {

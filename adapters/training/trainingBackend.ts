@@ -8,7 +8,6 @@ export interface TrainingJobSpec {
   /** Program and arguments. */
   command: string[];
   env?: Record<string, string>;
-  cwd?: string;
 }
 
 export type TrainingJobState = 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -104,6 +104,14 @@ describe('parseEvidencePairs', () => {
     assert.deepEqual(parseEvidencePairs(['x=1', 'x=2']), { x: 2 });
   });
 
+  it('only plain decimal numbers are typed as numbers (hex, octal-looking and blank are not)', () => {
+    assert.deepEqual(parseEvidencePairs(['a=0x10', 'b=-1.5e3', 'c=.5']), { a: '0x10', b: -1500, c: 0.5 });
+  });
+
+  it('a value that is blank after trimming is refused naming the key', () => {
+    assert.throws(() => parseEvidencePairs(['a= ']), /--evidence "a= ": the value of "a" is empty/);
+  });
+
   it('no pairs: no values', () => {
     assert.deepEqual(parseEvidencePairs([]), {});
   });

@@ -96,6 +96,10 @@ describe('local process backend', () => {
     const logs = await backend.logs('job-ok');
     assert.match(logs, /"type":"artifact"/);
     assert.match(logs, /training done/);
+
+    // Cancelling a finished job does not rewrite its outcome.
+    await backend.cancel('job-ok');
+    assert.equal((await backend.status('job-ok')).state, 'succeeded');
   });
 
   it('submitting the same job id again returns alreadySubmitted and starts no second process', async () => {

@@ -91,7 +91,7 @@ describe('RunbookPolicy: durations', () => {
   });
 
   it('refuses bad durations without throwing', () => {
-    for (const d of ['soon', '-5m', '', ' ', '5 fortnights']) {
+    for (const d of ['soon', '-5m', '', ' ', '5 fortnights', '10' /* bare number: would mean ms */]) {
       const r = Duration.safeParse(d);
       assert.equal(r.success, false, JSON.stringify(d));
       assert.match(r.error!.issues[0].message, /must be a duration/);
