@@ -5,7 +5,7 @@
 import type { Connection } from '@temporalio/client';
 import type pg from 'pg';
 import type { ActivityDeps } from '../activities/activityDeps.js';
-import { createPool } from '../adapters/postgres/database.js';
+import { createPool, redactUrl } from '../adapters/postgres/database.js';
 import { connectTemporal, loadTemporalSettings } from '../adapters/temporal/connection.js';
 import type { VigilConfig } from '../domain/config.js';
 import { readStackFile } from '../stack/stackFile.js';
@@ -42,7 +42,7 @@ export async function openCliContext(opts: GlobalOptions): Promise<CliContext> {
   } catch (err) {
     await pool.end().catch(() => undefined);
     await (connection as Connection).close();
-    throw new Error(`cannot reach PostgreSQL at ${redact(databaseUrl)}: ${(err as Error).message}`);
+    throw new Error(`cannot reach PostgreSQL at ${redactUrl(databaseUrl)}: ${(err as Error).message}`);
   }
   const services = createVigilServices({ config, pool, temporal: client, stateDir });
   return {
@@ -53,15 +53,4 @@ export async function openCliContext(opts: GlobalOptions): Promise<CliContext> {
       await connection.close();
     },
   };
-}
-
-/** A database URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
-  }
 }

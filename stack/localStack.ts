@@ -9,13 +9,12 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPool, migrate } from '../adapters/postgres/database.js';
+import { createPool, migrate, redactUrl } from '../adapters/postgres/database.js';
 import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
 import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings, type TemporalSettings } from '../adapters/temporal/connection.js';
 import { startTemporalDevServer } from '../adapters/temporal/devServer.js';
 import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
 import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
-import { redact } from '../cli/cliContext.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes.js';
 import { ensureExampleModel, servingFromRegistry } from '../examples/credit-risk/exampleModel.js';
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
@@ -51,12 +50,12 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   try {
     // PostgreSQL
     let databaseUrl = process.env.DATABASE_URL;
-    if (databaseUrl) log(`PostgreSQL: ${redact(databaseUrl)} (DATABASE_URL)`);
+    if (databaseUrl) log(`PostgreSQL: ${redactUrl(databaseUrl)} (DATABASE_URL)`);
     else {
       const pg = await startEmbeddedPostgres({ dataDir: path.join(stateDir, 'postgres'), port: Number(process.env.VIGIL_PG_PORT ?? 5433), log });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
-      log(`PostgreSQL: embedded at ${redact(databaseUrl)}`);
+      log(`PostgreSQL: embedded at ${redactUrl(databaseUrl)}`);
     }
     await migrate(databaseUrl, log);
     const pool = createPool(databaseUrl);

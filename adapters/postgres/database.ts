@@ -98,7 +98,8 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
-function redactUrl(url: string): string {
+/** A database URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { assertPortFree, freePort } from '../net/freePort.js';
+import { isAlive } from '../process/isAlive.js';
+import { OutputTail } from '../process/outputTail.js';
 
 /** Fixed credentials of the embedded server: it listens on 127.0.0.1 only, for local development. */
 export const EMBEDDED_PG_USER = 'postgres';
@@ -57,7 +59,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   prepareDataDir(dataDir, owner);
   if (owner) await assertUsableByOwner(dataDir, owner);
 
-  const output = new LogTail(opts.logFile);
+  const output = new OutputTail(opts.logFile);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -314,15 +316,6 @@ async function clearStalePostmaster(dataDir: string, log: (m: string) => void): 
   fs.rmSync(pidFile, { force: true });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function isPostmasterOf(pid: number, dataDir: string): boolean {
   try {
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -360,33 +353,6 @@ function modeOf(p: string): string {
     return (fs.statSync(p).mode & 0o777).toString(8);
   } catch {
     return '?';
-  }
-}
-
-/** Keeps the last lines of PostgreSQL's log and appends everything to an optional file. */
-class LogTail {
-  private buffer = '';
-  private readonly file?: fs.WriteStream;
-
-  constructor(logFile?: string) {
-    if (logFile) {
-      fs.mkdirSync(path.dirname(path.resolve(logFile)), { recursive: true });
-      this.file = fs.createWriteStream(logFile, { flags: 'a' });
-      this.file.on('error', () => undefined);
-    }
-  }
-
-  add(message: string): void {
-    this.buffer = (this.buffer + message).slice(-16_000);
-    this.file?.write(message);
-  }
-
-  text(lines = 25): string {
-    return this.buffer.trimEnd().split('\n').slice(-lines).join('\n');
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => (this.file && !this.file.closed ? this.file.end(resolve) : resolve()));
   }
 }
 

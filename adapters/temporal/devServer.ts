@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { assertPortFree, freePort } from '../net/freePort.js';
+import { OutputTail } from '../process/outputTail.js';
 
 export interface TemporalDevServerOptions {
   cliPath: string;
@@ -216,37 +217,6 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, out }));
   });
-}
-
-/** Keeps the last lines of a child's output and appends everything to an optional log file. */
-class OutputTail {
-  private buffer = '';
-  private readonly file?: fs.WriteStream;
-
-  constructor(logFile?: string) {
-    if (logFile) {
-      fs.mkdirSync(path.dirname(path.resolve(logFile)), { recursive: true });
-      this.file = fs.createWriteStream(logFile, { flags: 'a' });
-      this.file.on('error', () => undefined);
-    }
-  }
-
-  attach(child: ChildProcess): void {
-    const take = (chunk: Buffer) => {
-      this.buffer = (this.buffer + chunk.toString('utf8')).slice(-16_000);
-      this.file?.write(chunk);
-    };
-    child.stdout?.on('data', take);
-    child.stderr?.on('data', take);
-  }
-
-  text(lines = 30): string {
-    return this.buffer.trimEnd().split('\n').slice(-lines).join('\n');
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => (this.file ? this.file.end(resolve) : resolve()));
-  }
 }
 
 function sleep(ms: number): Promise<void> {

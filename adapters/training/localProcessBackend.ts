@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../process/isAlive.js';
 import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from './trainingBackend.js';
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
@@ -111,15 +112,6 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
     },
   };
   return backend;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Reads the trainer protocol's JSON lines; lines that are not JSON are ignored. */
