@@ -15,6 +15,7 @@ import {
   type DecideResult,
   type EvidenceSource,
   type EvidenceValue,
+  type FailureMode,
   type IncidentState,
 } from '../domain/incident.js';
 import { VigilModel, VigilPhase } from '../domain/searchAttributes.js';
@@ -57,10 +58,10 @@ export interface IncidentService {
 export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; config: VigilConfig }): IncidentService {
   const { temporal, pool, config } = deps;
 
-  async function claimIncidentId(modelId: string, dedupeKey: string, signal: string, at: Date, mode: string): Promise<{ id: string; created: boolean }> {
+  async function claimIncidentId(modelId: string, dedupeKey: string, signal: string, at: Date, mode: FailureMode): Promise<{ id: string; created: boolean }> {
     const existing = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [dedupeKey]);
     if (existing.rows[0]) return { id: existing.rows[0].id, created: false };
-    const base = incidentIdFor(modelId, mode as never, at);
+    const base = incidentIdFor(modelId, mode, at);
     // Two incidents of one model and mode within the same second get -2, -3, ... suffixes.
     for (let n = 1; n <= 20; n++) {
       const id = n === 1 ? base : `${base}-${n}`;

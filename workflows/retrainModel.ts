@@ -71,7 +71,8 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
   }
 
   const registered = await act.registerCandidate.executeWithOptions({ summary: 'Register candidate version' }, [
-    { ...ids, artifactPath: job.artifactPath, metrics: job.metrics },
+    // The training labels' positive rate is the baseline later label-quality checks compare against.
+    { ...ids, artifactPath: job.artifactPath, metrics: { ...job.metrics, positiveRate: snapshot.labelQuality.positiveRate } },
   ]);
   const promoted = await act.promoteCandidate.executeWithOptions({ summary: `Promote v${registered.version} to champion` }, [
     { ...ids, version: registered.version },

@@ -7,6 +7,7 @@ import type { ModelRegistry } from '../../adapters/registry/modelRegistry.js';
 import type { ModelConfig } from '../../domain/config.js';
 import { cachedArtifact } from '../../monitoring/computeModelSignals.js';
 import { ensureExampleBaseline } from './bootstrap.js';
+import { readDatasetCsv } from './dataset.js';
 import type { Serving } from './simulator.js';
 
 export async function ensureExampleModel(opts: { registry: ModelRegistry; model: ModelConfig; stateDir: string }): Promise<{ championVersion: number }> {
@@ -19,7 +20,7 @@ export async function ensureExampleModel(opts: { registry: ModelRegistry; model:
   const v1 = await registry.registerVersion({
     modelId: model.id,
     artifactUri: baseline.artifactPath,
-    metrics: { ...baseline.artifact.metrics },
+    metrics: { ...baseline.artifact.metrics, positiveRate: await positiveRate(baseline.trainCsv) },
     source: 'bootstrap',
     status: 'healthy',
     idempotencyKey: `bootstrap:${model.id}:v1`,
@@ -42,4 +43,9 @@ export function servingFromRegistry(registry: ModelRegistry, modelId: string): (
     if (!champion) return { mode: 'fallback' };
     return { mode: 'model', version: champion.version, artifact: await cachedArtifact(champion.artifactUri) };
   };
+}
+
+async function positiveRate(csv: string): Promise<number> {
+  const { rows } = await readDatasetCsv(csv);
+  return rows.filter((r) => r.label === 1).length / rows.length;
 }
