@@ -17,8 +17,7 @@
  * --concurrency C (default 10), --rows R predictions per model (default 500), --timeout-min T (whole
  * run, default 20). Exits 0 whether or not the targets are met; non-zero only on errors.
  */
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
-import type { Connection, NativeConnection } from '@temporalio/client';
+import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -278,7 +277,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     TEMPORAL_CONFIG_FILE: path.join(runDir, 'no-temporal-profiles.toml'),
   });
   const { connection, client } = await connectTemporal(settings);
-  cleanup.add('the Temporal client', () => (connection as Connection).close());
+  cleanup.add('the Temporal client', () => connection.close());
 
   const taskQueue = `vigil-bench-${process.pid}`;
   const modelIds = Array.from({ length: opts.incidents }, (_, i) => `bench-${String(i + 1).padStart(4, '0')}`);
@@ -338,7 +337,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     const { id, created } = await services.incidents.open({
       modelId: model.id,
       signal: 'data_drift',
-      source: 'test',
+      source: 'alertmanager',
       evidence: { psi_max: 0.41 },
     });
     openLatency.push(performance.now() - openStart);

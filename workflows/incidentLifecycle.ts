@@ -122,7 +122,8 @@ async function awaitDecision(
       decided = await wf.condition(() => state.decision !== undefined, policy.approval.escalationTimeout as Duration);
     }
   }
-  if (!decided) {
+  // A decision may have landed while the escalation was being sent: a human's answer always wins.
+  if (!decided && state.decision === undefined) {
     state.decision = {
       verdict: 'timeout',
       action: policy.safeDefault,
