@@ -50,6 +50,20 @@ const remediation = wf.proxyActivities<VigilActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
+/**
+ * Bookkeeping (audit log and projection, classification) is short and local to Vigil's database: as
+ * local activities it costs no server round trip, which keeps alert → approval request fast.
+ */
+const local = wf.proxyLocalActivities<VigilActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** Incidents started before the `local-bookkeeping` change keep their regular activities on replay. */
+function bookkeeping() {
+  return wf.patched('local-bookkeeping') ? local : act;
+}
+
 // Workflow code runs in Temporal's sandbox, where Date is the SDK's deterministic clock.
 
 const MAX_EVIDENCE = 30;
@@ -64,7 +78,7 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   await incident.enter('detected', `Opened from ${input.signal} for ${input.model.id}`);
 
   // 2. Classify: failure mode and severity from the evidence and the model's tier, with reasons.
-  const classification = await act.classifyIncident.executeWithOptions(
+  const classification = await bookkeeping().classifyIncident.executeWithOptions(
     { summary: 'Classify failure mode and severity' },
     [{ model: input.model, signal: input.signal, evidence: incident.state.evidence }],
   );
@@ -276,7 +290,7 @@ class IncidentRecord {
     wf.setHandler(decideUpdate, async (req: DecideRequest) => {
       const result = this.decide(req);
       const vote = result.votes[result.votes.length - 1];
-      await act.recordPhase.executeWithOptions({ summary: `Record vote by ${vote.by}` }, [
+      await bookkeeping().recordPhase.executeWithOptions({ summary: `Record vote by ${vote.by}` }, [
         { state: this.state, event: `vote:${vote.verdict}`, detail: vote.reason ?? '', actor: vote.by },
       ]);
       return result;
@@ -299,7 +313,7 @@ class IncidentRecord {
     this.note(`phase:${phase}`, detail);
     wf.upsertSearchAttributes([{ key: VigilPhase, value: phase }]);
     wf.setCurrentDetails(`**${phase}** — ${detail}`);
-    await act.recordPhase.executeWithOptions({ summary: `Record phase ${phase}` }, [
+    await bookkeeping().recordPhase.executeWithOptions({ summary: `Record phase ${phase}` }, [
       { state: this.state, event: `phase:${phase}`, detail },
     ]);
   }
@@ -307,7 +321,7 @@ class IncidentRecord {
   /** An audited event that is not a phase change. */
   async record(event: string, detail: string) {
     this.note(event, detail);
-    await act.recordPhase.executeWithOptions({ summary: `Record ${event}` }, [{ state: this.state, event, detail }]);
+    await bookkeeping().recordPhase.executeWithOptions({ summary: `Record ${event}` }, [{ state: this.state, event, detail }]);
   }
 
   note(event: string, detail?: string) {
