@@ -33,6 +33,8 @@ export interface OpenIncidentRequest {
 export interface IncidentSummary {
   id: string;
   model: string;
+  /** The opening signal. */
+  signal: string;
   status: 'open' | 'closed';
   phase: string;
   severity?: string;
@@ -196,6 +198,7 @@ function summaryOf(row: Record<string, any>): IncidentSummary {
   return {
     id: row.id,
     model: row.model_id,
+    signal: row.signal,
     status: row.status,
     phase: row.phase,
     severity: row.severity ?? undefined,
