@@ -115,12 +115,14 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       });
       if (model.example && opts.example !== false) {
         // The simulated world keeps its own clock across restarts: once drifted, it stays drifted.
-        const driftAfterSeconds = exampleDriftAfter(stateDir, model.id, config.example.driftAfterSeconds);
+        const worldStartedAt = exampleWorldStart(stateDir, model.id);
+        const driftAfterSeconds = Math.max(0, config.example.driftAfterSeconds - (Date.now() - worldStartedAt.getTime()) / 1000);
         const simulator = new TrafficSimulator({
           pool,
           modelId: model.id,
           resolveServing: servingFromRegistry(services.registry, model.id),
-          driftAfterSeconds,
+          driftAfterSeconds: config.example.driftAfterSeconds,
+          worldStartedAt,
           requestsPerSecond: config.example.requestsPerSecond,
           labelDelaySeconds: config.example.labelDelaySeconds,
           seed: Date.now() % 100000,
@@ -154,15 +156,15 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   }
 }
 
-/** Seconds until the example world drifts, counted from the first `vigil up` on this state folder. */
-function exampleDriftAfter(stateDir: string, modelId: string, driftAfterSeconds: number): number {
+/** When the example world began: the first `vigil up` on this state folder. */
+function exampleWorldStart(stateDir: string, modelId: string): Date {
   const file = path.join(stateDir, 'example', modelId, 'world.json');
-  let firstStart = Date.now();
   try {
-    firstStart = Date.parse(JSON.parse(fs.readFileSync(file, 'utf8')).firstStartedAt);
+    return new Date(JSON.parse(fs.readFileSync(file, 'utf8')).firstStartedAt);
   } catch {
+    const now = new Date();
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify({ firstStartedAt: new Date(firstStart).toISOString() }));
+    fs.writeFileSync(file, JSON.stringify({ firstStartedAt: now.toISOString() }));
+    return now;
   }
-  return Math.max(0, driftAfterSeconds - (Date.now() - firstStart) / 1000);
 }

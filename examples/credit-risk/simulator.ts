@@ -19,6 +19,8 @@ export interface TrafficSimulatorOptions {
   /** How the model is served right now (champion version and artifact, or fallback). */
   resolveServing: () => Promise<Serving>;
   driftAfterSeconds: number;
+  /** When the simulated world began (default: the first start()); drift is timed from here, so a restarted simulator continues the same world. */
+  worldStartedAt?: Date;
   requestsPerSecond: number;
   labelDelaySeconds: number;
   seed: number;
@@ -83,7 +85,7 @@ export class TrafficSimulator {
   start(): void {
     if (this.timer) return;
     const t = this.now().getTime();
-    this.startedAt ??= t;
+    this.startedAt ??= this.opts.worldStartedAt?.getTime() ?? t;
     this.lastTickAt = t;
     this.carry = 0;
     this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
