@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ActivityDeps } from '../../activities/activityDeps.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
-import { ensureExampleModel } from '../../examples/credit-risk/exampleModel.js';
+import { ensureExampleModel, servingFromRegistry } from '../../examples/credit-risk/exampleModel.js';
 import { TrafficSimulator } from '../../examples/credit-risk/simulator.js';
 import { createVigilWorker } from '../../workers/createVigilWorker.js';
 import { createVigilServices } from '../../workers/vigilServices.js';
@@ -78,7 +78,7 @@ export async function createVigilTestEnv(opts: { config?: (taskQueue: string) =>
   const simulator = new TrafficSimulator({
     pool: db.pool,
     modelId: TEST_MODEL,
-    resolveServing: (await import('../../examples/credit-risk/exampleModel.js')).servingFromRegistry(services.registry, TEST_MODEL),
+    resolveServing: servingFromRegistry(services.registry, TEST_MODEL),
     driftAfterSeconds: 0,
     requestsPerSecond: 1, // never started: tests write batches themselves
     labelDelaySeconds: 0,
