@@ -22,26 +22,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type pg from 'pg';
 import type { Notifier } from '../adapters/notify/notifier.js';
 import { createPool, migrate } from '../adapters/postgres/database.js';
-import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../adapters/temporal/connection.js';
-import { startTemporalDevServer } from '../adapters/temporal/devServer.js';
-import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
 import { parseConfig, type ModelConfig, type VigilConfig } from '../domain/config.js';
 import type { IncidentState } from '../domain/incident.js';
-import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes.js';
 import { ensureExampleModel, servingFromRegistry } from '../examples/credit-risk/exampleModel.js';
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
+import { startEphemeralServices } from '../stack/ephemeralServices.js';
 import { testConfig } from '../test/support/vigilTestEnv.js';
 import { createVigilWorker } from '../workers/createVigilWorker.js';
 import { createVigilServices } from '../workers/vigilServices.js';
 
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TARGET_P99_MS = 1000;
 const MAX_INCIDENTS = 1000;
 /** How long one incident may take from open() to its approval request before the run fails. */
@@ -248,23 +243,13 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     if (keepLogs) progress(`server logs kept in ${runDir}`);
     else fs.rmSync(runDir, { recursive: true, force: true });
   });
-  const quiet = () => undefined;
 
   // Servers: PostgreSQL first, then Temporal (its start binds extra ephemeral ports of its own).
   progress(`starting embedded PostgreSQL and a Temporal dev server (logs in ${runDir})`);
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(runDir, 'postgres'), port: 0, log: quiet, logFile: path.join(runDir, 'postgres.log') });
-  cleanup.add('PostgreSQL', () => postgres.stop());
-  const cliPath = await resolveTemporalCli({ toolsDir: defaultToolsDir(PROJECT_ROOT), log: progress });
-  const server = await startTemporalDevServer({
-    cliPath,
-    port: 0,
-    uiPort: 'headless',
-    namespace: 'default',
-    searchAttributes: SEARCH_ATTRIBUTE_NAMES,
-    log: quiet,
-    logFile: path.join(runDir, 'temporal.log'),
-  });
-  cleanup.add('the Temporal dev server', () => server.stop());
+  const servers = await startEphemeralServices({ runDir, embeddedPostgres: true, log: progress });
+  cleanup.add('the servers', () => servers.stop());
+  const postgres = servers.postgres!;
+  const server = servers.temporal;
   progress(`servers ready in ${((performance.now() - started) / 1000).toFixed(1)} s: Temporal ${server.address}, PostgreSQL 127.0.0.1:${postgres.port}`);
 
   await migrate(postgres.url);

@@ -12,10 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../adapters/temporal/devServer.js';
-import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
-import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes.js';
+import { startEphemeralServices } from '../stack/ephemeralServices.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TEST_DIR = path.join(PROJECT_ROOT, 'test');
@@ -71,33 +68,10 @@ async function main(): Promise<number> {
 
   try {
     const started = Date.now();
-    const temporalLog = path.join(runDir, 'temporal.log');
-    const postgresLog = path.join(runDir, 'postgres.log');
-    const quiet = () => undefined;
-    const startTemporal = async (): Promise<TemporalDevServer> => {
-      const cliPath = await resolveTemporalCli({ toolsDir: defaultToolsDir(PROJECT_ROOT), log });
-      const server = await startTemporalDevServer({
-        cliPath,
-        port: 0,
-        uiPort: 'headless',
-        namespace: 'default',
-        searchAttributes: SEARCH_ATTRIBUTE_NAMES,
-        log: quiet,
-        logFile: temporalLog,
-      });
-      stops.push(() => server.stop());
-      return server;
-    };
-    const startPostgres = async (): Promise<EmbeddedPostgres | undefined> => {
-      if (process.env.DATABASE_URL) return undefined;
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(runDir, 'postgres'), port: 0, log: quiet, logFile: postgresLog });
-      stops.push(() => pg.stop());
-      return pg;
-    };
-    // One after the other: the dev server binds extra ephemeral ports of its own while starting, which
-    // could take the port just picked for PostgreSQL.
-    const postgres = { value: await startPostgres() };
-    const server = await startTemporal();
+    const services = await startEphemeralServices({ runDir, embeddedPostgres: !process.env.DATABASE_URL, log });
+    stops.push(() => services.stop());
+    const server = services.temporal;
+    const postgres = { value: services.postgres };
     if (interrupted) return 130;
     const adminUrl = postgres.value?.adminUrl ?? process.env.DATABASE_URL!;
 
