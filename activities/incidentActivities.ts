@@ -9,7 +9,7 @@ import { assessLabels } from '../domain/labelQuality.js';
 import { durationMs, type RunbookPolicy } from '../domain/runbook.js';
 import { recommendAction, type TriageFacts } from '../domain/triage.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
-import { loadRecentTraffic } from '../examples/credit-risk/simulator.js';
+import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 

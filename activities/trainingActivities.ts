@@ -8,7 +8,7 @@ import path from 'node:path';
 import { assessLabels, type LabelQuality } from '../domain/labelQuality.js';
 import { readDatasetCsv, writeDatasetCsv, type LabelledRow } from '../examples/credit-risk/dataset.js';
 import { evaluate } from '../examples/credit-risk/logisticRegression.js';
-import { loadRecentTraffic } from '../examples/credit-risk/simulator.js';
+import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 import { TRAINER_SCRIPT } from '../examples/credit-risk/trainer.js';
 import { cachedArtifact } from '../monitoring/computeModelSignals.js';
 import type { GateResult } from '../workflows/retrainModel.js';

@@ -8,7 +8,7 @@ import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
 import { psiByFeature } from '../domain/drift/psi.js';
 import type { MonitorConfig } from '../domain/config.js';
 import { loadArtifact, type ModelArtifact } from '../examples/credit-risk/logisticRegression.js';
-import { loadRecentTraffic } from '../examples/credit-risk/simulator.js';
+import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 
 export interface ModelSignals {
   modelId: string;
