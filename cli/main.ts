@@ -3,13 +3,15 @@
  * The `vigil` command. Exit codes: 0 ok, 1 runtime failure (the message names what failed),
  * 2 bad usage or invalid input (unknown model or incident, malformed evidence, refused decision).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { VigilConfig } from '../domain/config.js';
 import { UserInputError } from '../domain/errors.js';
 import { parseEvidencePairs, SignalKind } from '../domain/incident.js';
 import { openCliContext, type CliContext, type GlobalOptions } from './cliContext.js';
 import { formatIncident, formatIncidentList } from './formatIncident.js';
+import { compareCsvFiles, formatDrift } from './driftCompare.js';
+import { DRIFT_TESTS, type DriftTestName } from '../domain/drift/datasetDrift.js';
 import { localUser } from '../domain/config.js';
 
 const program = new Command('vigil')
@@ -128,6 +130,28 @@ program
   .description("print the incident's review (Markdown)")
   .action(async (id: string) => {
     await withContext(async (ctx) => console.log(await ctx.services.incidents.review(id)));
+  });
+
+const drift = program.command('drift').description('drift statistics');
+drift
+  .command('compare')
+  .description('per-feature drift between two CSV files (header row; numeric and categorical columns)')
+  .requiredOption('--reference <file>', 'reference (training) data')
+  .requiredOption('--current <file>', 'current (production) data')
+  .addOption(new Option('--test <name>', 'one test for every column (default: chosen per column)').choices([...DRIFT_TESTS]))
+  .option('--threshold <x>', 'threshold for the chosen test', (v) => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < 0) throw new InvalidArgumentError('must be a non-negative number');
+    return x;
+  })
+  .option('--json', 'machine-readable output')
+  .action((opts: { reference: string; current: string; test?: DriftTestName; threshold?: number; json?: boolean }) => {
+    if (opts.threshold !== undefined && !opts.test) throw new UserInputError('--threshold needs --test');
+    const result = compareCsvFiles(opts.reference, opts.current, {
+      test: opts.test,
+      thresholds: opts.test && opts.threshold !== undefined ? { [opts.test]: opts.threshold } : undefined,
+    });
+    print(opts.json, result, () => formatDrift(result));
   });
 
 program

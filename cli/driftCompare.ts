@@ -1,0 +1,57 @@
+/** `vigil drift compare`: per-feature drift between two CSV files. */
+import { CsvError, inferColumnType, numericColumn, readCsvTable, type CsvTable } from '../adapters/files/csvTable.js';
+import { datasetDrift, type DatasetDrift, type DriftOptions, type FeatureColumn } from '../domain/drift/datasetDrift.js';
+import { UserInputError } from '../domain/errors.js';
+
+export function compareCsvFiles(referenceFile: string, currentFile: string, opts: DriftOptions = {}): DatasetDrift {
+  try {
+    const reference = readCsvTable(referenceFile);
+    const current = readCsvTable(currentFile);
+    const missing = reference.columns.filter((c) => !current.columns.includes(c));
+    if (missing.length) throw new CsvError(current.file, undefined, missing[0], `missing (the reference has ${missing.map((m) => `"${m}"`).join(', ')})`);
+    const extra = current.columns.filter((c) => !reference.columns.includes(c));
+    if (extra.length) throw new CsvError(current.file, undefined, extra[0], 'is not in the reference');
+
+    const ref: Record<string, FeatureColumn> = {};
+    const cur: Record<string, FeatureColumn> = {};
+    for (const column of reference.columns) {
+      const type = inferColumnType(reference.cells[column]);
+      ref[column] = columnOf(reference, column, type);
+      cur[column] = columnOf(current, column, type);
+    }
+    return datasetDrift(ref, cur, reference.rows, opts);
+  } catch (err) {
+    if (err instanceof CsvError || err instanceof RangeError) throw new UserInputError(err.message);
+    throw err;
+  }
+}
+
+function columnOf(table: CsvTable, column: string, type: 'numeric' | 'categorical'): FeatureColumn {
+  if (type === 'categorical') return { type, values: table.cells[column].filter((v) => v !== '') };
+  const values = numericColumn(table, column);
+  if (values.length === 0) throw new CsvError(table.file, undefined, column, 'has no values');
+  return { type, values };
+}
+
+export function formatDrift(d: DatasetDrift): string {
+  const rows = d.features.map((f) => [
+    f.feature,
+    f.type,
+    f.test,
+    fmt(f.statistic),
+    f.pValue === undefined ? '-' : fmt(f.pValue),
+    String(f.threshold),
+    f.drift ? 'DRIFT' : 'ok',
+  ]);
+  const header = ['FEATURE', 'TYPE', 'TEST', 'STATISTIC', 'P-VALUE', 'THRESHOLD', 'DRIFT'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [
+    line(header),
+    ...rows.map(line),
+    '',
+    `${d.driftedFeatures}/${d.features.length} features drifted (share ${fmt(d.share)}, threshold ${d.shareThreshold}): ${d.datasetDrift ? 'DATASET DRIFT' : 'no dataset drift'}`,
+  ].join('\n');
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 1e-4 || v === 0 ? String(Math.round(v * 1e6) / 1e6) : v.toExponential(3));
