@@ -23,6 +23,8 @@
  */
 
 /** Number of bins; the edges are the inner quantiles at 1/BINS … (BINS−1)/BINS. */
+import { radixSortFloat64 } from './radixSort.js';
+
 export const PSI_BINS = 10;
 /** Floor applied to every bin share before the logarithm. */
 export const PSI_SHARE_FLOOR = 1e-4;
@@ -66,7 +68,7 @@ export function quantile(sortedValues: ArrayLike<number>, q: number): number {
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
-/** Finite values of `values`, sorted ascending, in a fresh Float64Array. */
+/** Finite values of `values`, sorted ascending (radix sort), in a fresh Float64Array. */
 export function sortedFinite(values: ArrayLike<number>): Float64Array {
   const out = new Float64Array(values.length);
   let m = 0;
@@ -75,8 +77,7 @@ export function sortedFinite(values: ArrayLike<number>): Float64Array {
     if (Number.isFinite(v)) out[m++] = v;
   }
   const finite = m === out.length ? out : out.slice(0, m);
-  finite.sort(); // typed-array sort is numeric
-  return finite;
+  return radixSortFloat64(finite);
 }
 
 /** Index of the first element of ascending `sorted` that is > x (numpy.searchsorted side='right'). */
