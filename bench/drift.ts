@@ -12,8 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ks2samp } from '../domain/drift/ks.js';
-import { buildFeatureReference, psi } from '../domain/drift/psi.js';
+import { numericDrift } from '../domain/drift/numericDrift.js';
 import { createRng } from '../examples/credit-risk/dataset.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, features: { type: 'string', default: '20' } } });
@@ -51,8 +50,8 @@ for (let f = 0; f < features; f++) {
 try {
   const started = performance.now();
   const vigil = refs.map((ref, f) => {
-    const ks = ks2samp(ref, curs[f]);
-    return { ks: ks.statistic, p: ks.pValue, psi: psi(buildFeatureReference(ref), curs[f]) };
+    const d = numericDrift(ref, curs[f]);
+    return { ks: d.ks.statistic, p: d.ks.pValue, psi: d.psi };
   });
   const vigilSeconds = (performance.now() - started) / 1000;
 

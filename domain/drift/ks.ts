@@ -67,8 +67,11 @@ export function ksStatisticSorted(s1: ArrayLike<number>, s2: ArrayLike<number>):
 }
 
 export function ks2samp(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
-  const s1 = sortedFinite(a);
-  const s2 = sortedFinite(b);
+  return ks2sampSorted(sortedFinite(a), sortedFinite(b));
+}
+
+/** `ks2samp` of two samples already sorted ascending, finite values only. */
+export function ks2sampSorted(s1: Float64Array, s2: Float64Array): KsResult {
   const n1 = s1.length;
   const n2 = s2.length;
   if (n1 === 0 || n2 === 0) throw new RangeError('ks2samp needs two non-empty samples');
