@@ -82,7 +82,11 @@ export function createIncidentActivities(deps: ActivityDeps) {
       const { model, policy } = args;
       const cfg = modelConfig(deps, model.id);
       const evidence: Record<string, unknown> = {};
-      const facts: TriageFacts = { servingMode: await deps.registry.getServingMode(model.id) };
+      const [servingMode, champion] = await Promise.all([
+        deps.registry.getServingMode(model.id),
+        deps.registry.getAlias(model.id, 'champion'),
+      ]);
+      const facts: TriageFacts = { servingMode };
 
       const wants = new Set(policy.evidence);
       if (wants.has('drift_report') || wants.has('performance') || wants.has('data_quality_report')) {
@@ -95,7 +99,6 @@ export function createIncidentActivities(deps: ActivityDeps) {
       if (wants.has('recent_deployments')) {
         const since = new Date(Date.now() - durationMs(policy.rollback.recentDeployWindow));
         const changes = await deps.registry.aliasHistory(model.id, 'champion', since);
-        const champion = await deps.registry.getAlias(model.id, 'champion');
         evidence.recentDeployments = changes;
         const last = changes[changes.length - 1];
         if (last && champion) {
@@ -107,7 +110,6 @@ export function createIncidentActivities(deps: ActivityDeps) {
       }
       if (wants.has('label_quality')) {
         const labelled = await loadRecentTraffic(pool, model.id, { limit: 5000, labelledOnly: true });
-        const champion = await deps.registry.getAlias(model.id, 'champion');
         const baseline = champion?.metrics.positiveRate;
         const quality = assessLabels(labelled.map((r) => r.label as number), {
           minRows: policy.retrain.minLabelledRows,
