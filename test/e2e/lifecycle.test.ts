@@ -10,16 +10,10 @@ import { DecisionRefusedError } from '../../domain/errors.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 import { saveHistoryIfRecording } from '../support/histories.js';
+import { openDriftIncident } from '../support/driftIncident.js';
 
 async function phaseOf(env: VigilTestEnv, id: string) {
   return env.services.incidents.show(id);
-}
-
-async function openDriftIncident(env: VigilTestEnv) {
-  await env.simulator.writeBatch({ n: 600, drift: 1 });
-  const { id, created } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.41 } });
-  assert.equal(created, true);
-  return id;
 }
 
 describe('incident lifecycle', () => {

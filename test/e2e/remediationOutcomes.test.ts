@@ -6,15 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { openApprovedDriftIncident } from '../support/driftIncident.js';
 import { waitFor } from '../support/waitFor.js';
-
-async function openApprovedDriftIncident(env: VigilTestEnv) {
-  await env.simulator.writeBatch({ n: 600, drift: 1 });
-  const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.5 } });
-  await waitFor(() => env.services.incidents.show(id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
-  await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'retrain it' });
-  return id;
-}
 
 const auditKinds = async (env: VigilTestEnv, id: string) =>
   (await env.services.pool.query(`SELECT kind FROM audit_events WHERE incident_id = $1 ORDER BY id`, [id])).rows.map((r) => r.kind as string);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { openApprovedDriftIncident } from '../support/driftIncident.js';
 import { waitFor } from '../support/waitFor.js';
 
 const WORKER_PROCESS = fileURLToPath(new URL('../support/workerProcess.ts', import.meta.url));
@@ -51,10 +52,7 @@ describe('worker killed during remediation', () => {
 
   it('finishes the incident, training once and promoting once', async () => {
     child = await startWorkerProcess(env);
-    await env.simulator.writeBatch({ n: 600, drift: 1 });
-    const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.6 } });
-    await waitFor(() => env.services.incidents.show(id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
-    await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'retrain' });
+    const id = await openApprovedDriftIncident(env, 0.6);
 
     // Wait until the trainer reports progress, then kill the worker that launched it.
     const jobDir = path.join(env.stateDir, 'jobs', `${id}-train`);
