@@ -2,6 +2,7 @@
 import { CsvError, inferColumnType, numericColumn, readCsvTable, type CsvTable } from '../adapters/files/csvTable.js';
 import { datasetDrift, type DatasetDrift, type DriftOptions, type FeatureColumn } from '../domain/drift/datasetDrift.js';
 import { UserInputError } from '../domain/errors.js';
+import { formatTable } from './formatTable.js';
 
 export function compareCsvFiles(referenceFile: string, currentFile: string, opts: DriftOptions = {}): DatasetDrift {
   try {
@@ -43,12 +44,8 @@ export function formatDrift(d: DatasetDrift): string {
     String(f.threshold),
     f.drift ? 'DRIFT' : 'ok',
   ]);
-  const header = ['FEATURE', 'TYPE', 'TEST', 'STATISTIC', 'P-VALUE', 'THRESHOLD', 'DRIFT'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [
-    line(header),
-    ...rows.map(line),
+    formatTable(['FEATURE', 'TYPE', 'TEST', 'STATISTIC', 'P-VALUE', 'THRESHOLD', 'DRIFT'], rows),
     '',
     `${d.driftedFeatures}/${d.features.length} features drifted (share ${fmt(d.share)}, threshold ${d.shareThreshold}): ${d.datasetDrift ? 'DATASET DRIFT' : 'no dataset drift'}`,
   ].join('\n');

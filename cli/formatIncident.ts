@@ -1,10 +1,11 @@
 /** Human-readable incident output for the terminal. */
 import type { IncidentDetails, IncidentSummary } from '../client/incidentService.js';
+import { formatTable } from './formatTable.js';
 
 export function formatIncidentList(list: IncidentSummary[]): string {
   if (list.length === 0) return 'no incidents';
   const rows = list.map((i) => [i.id, i.status, i.phase, i.severity ?? '-', i.failureMode ?? '-', i.recommendedAction ?? '-', i.outcome ?? '-']);
-  return table(['ID', 'STATUS', 'PHASE', 'SEV', 'FAILURE MODE', 'ACTION', 'OUTCOME'], rows);
+  return formatTable(['ID', 'STATUS', 'PHASE', 'SEV', 'FAILURE MODE', 'ACTION', 'OUTCOME'], rows);
 }
 
 export function formatIncident(d: IncidentDetails): string {
@@ -29,10 +30,4 @@ export function formatIncident(d: IncidentDetails): string {
   if (s.remediation) lines.push(`  remediation:  ${s.remediation.action}: ${s.remediation.summary ?? 'in progress'}`);
   if (s.validation) lines.push(`  validation:   ${s.validation.recovered === null ? 'inconclusive' : s.validation.recovered ? 'recovered' : 'not recovered'} — ${s.validation.reasons.join('; ')}`);
   return lines.join('\n');
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }
