@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { FAILURE_MODES, FailureMode, ModelRef, ModelTier } from './incident.js';
+import { FAILURE_MODES, FailureMode, ModelRef, ModelTier, SignalKind } from './incident.js';
 import { Duration, RunbookPolicy, type Runbooks } from './runbook.js';
 import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
 
@@ -31,6 +31,56 @@ export const MonitorConfig = z.object({
 });
 export type MonitorConfig = z.output<typeof MonitorConfig>;
 
+/** Health metrics read from Prometheus, each mapped to the signal a breach raises. */
+export const HEALTH_METRIC_SIGNALS = {
+  latency_p99_ms: 'latency',
+  error_rate: 'error_rate',
+  gpu_memory_util: 'gpu_memory',
+  queue_depth: 'queue_depth',
+  upstream_error_rate: 'upstream_error',
+  // A collapsing confidence distribution means the inputs moved.
+  prediction_confidence: 'data_drift',
+} as const satisfies Record<string, SignalKind>;
+export type HealthMetric = keyof typeof HEALTH_METRIC_SIGNALS;
+export const HEALTH_METRICS = Object.keys(HEALTH_METRIC_SIGNALS) as HealthMetric[];
+
+export const HealthCheck = z
+  .object({
+    /** PromQL; its worst series is compared with the threshold. */
+    query: z.string().trim().min(1, 'must be a non-empty PromQL query'),
+    above: z.number().optional(),
+    below: z.number().optional(),
+    /** Breach only if the condition held over this whole window (a range query), like an alert's `for`. */
+    for: Duration.optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.above !== undefined && c.below !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['below'], message: 'give exactly one of "above" or "below", not both' });
+    } else if (c.above === undefined && c.below === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['above'], message: 'exactly one of "above" or "below" is required (the threshold)' });
+    }
+  });
+export type HealthCheck = z.output<typeof HealthCheck>;
+
+export const HealthConfig = z.strictObject(
+  Object.fromEntries(HEALTH_METRICS.map((m) => [m, HealthCheck.optional()])) as Record<HealthMetric, z.ZodOptional<typeof HealthCheck>>,
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown health metric ${iss.keys.map((k) => `"${k}"`).join(', ')} (known: ${HEALTH_METRICS.join(', ')})`
+        : undefined,
+  },
+);
+export type HealthConfig = z.output<typeof HealthConfig>;
+
+export const PrometheusConfig = z.object({
+  /** Base URL of the Prometheus HTTP API; PROMETHEUS_URL overrides it. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as "http://prometheus:9090"' }),
+  timeout: Duration.default('10s'),
+});
+export type PrometheusConfig = z.output<typeof PrometheusConfig>;
+
 export const TrainingConfig = z.object({
   backend: z.literal('local').default('local'),
   /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
@@ -51,6 +101,10 @@ export const ModelConfig = z.object({
   training: TrainingConfig.default(TrainingConfig.parse({})),
   /** Per-failure-mode overrides, merged over the shipped runbooks. */
   runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
+  /** Alertmanager `alertname` → signal, for alerts that carry no `signal` label. */
+  alerts: z.record(z.string().min(1), SignalKind).default({}),
+  /** Health checks against Prometheus; evaluated by the monitor. */
+  health: HealthConfig.optional(),
 });
 export type ModelConfig = z.output<typeof ModelConfig>;
 
@@ -69,6 +123,7 @@ export const VigilConfig = z
     taskQueue: z.string().min(1).default('vigil'),
     models: z.array(ModelConfig).min(1, 'at least one model is required'),
     example: ExampleConfig.default(ExampleConfig.parse({})),
+    prometheus: PrometheusConfig.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
