@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Notifier } from '../adapters/notify/notifier.js';
+import type { PrometheusClient } from '../adapters/prometheus/prometheusClient.js';
 import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
 import type { TrainingBackend } from '../adapters/training/trainingBackend.js';
 import type { IncidentService } from '../client/incidentService.js';
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   incidents: IncidentService;
   config: VigilConfig;
   stateDir: string;
+  /** Set when `prometheus.url` or PROMETHEUS_URL is configured; health checks report an error without it. */
+  prometheus?: PrometheusClient;
 }
 
 export function modelConfig(deps: ActivityDeps, modelId: string): ModelConfig {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { ActivityDeps } from '../activities/activityDeps.js';
 import { createLogNotifier, type Notifier } from '../adapters/notify/notifier.js';
+import { prometheusClientFromConfig } from '../adapters/prometheus/prometheusClient.js';
 import { createBuiltinRegistry } from '../adapters/registry/builtinRegistry.js';
 import { createLocalProcessBackend } from '../adapters/training/localProcessBackend.js';
 import { createIncidentService } from '../client/incidentService.js';
@@ -21,6 +22,7 @@ export function createVigilServices(opts: {
   notifier?: Notifier;
 }): ActivityDeps {
   const { config, pool, temporal, stateDir } = opts;
+  const prometheus = prometheusClientFromConfig(config);
   return {
     config,
     pool,
@@ -30,5 +32,6 @@ export function createVigilServices(opts: {
     training: createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') }),
     notifier: opts.notifier ?? createLogNotifier(),
     incidents: createIncidentService({ temporal, pool, config }),
+    ...(prometheus ? { prometheus } : {}),
   };
 }
