@@ -51,6 +51,11 @@ export interface IncidentDetails extends IncidentSummary {
 
 export interface IncidentService {
   open(req: OpenIncidentRequest): Promise<{ id: string; created: boolean }>;
+  /**
+   * Records evidence on the open incident of the signal's (model, failure mode) and never opens one
+   * (e.g. a resolved alert); undefined when none is open.
+   */
+  attachEvidence(req: OpenIncidentRequest): Promise<{ id: string } | undefined>;
   decide(id: string, req: DecideRequest): Promise<DecideResult>;
   list(opts?: { open?: boolean; modelId?: string; limit?: number }): Promise<IncidentSummary[]>;
   show(id: string): Promise<IncidentDetails>;
@@ -131,6 +136,36 @@ export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; c
         }
       }
       throw new Error(`could not open an incident for ${dedupeKey}`);
+    },
+
+    async attachEvidence(req) {
+      const model = findModel(config, req.modelId);
+      if (!model) {
+        throw new UserInputError(`unknown model "${req.modelId}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
+      }
+      const signal = SignalKind.safeParse(req.signal);
+      if (!signal.success) {
+        throw new UserInputError(`unknown signal "${req.signal}" (expected one of: ${SignalKind.options.join(', ')})`);
+      }
+      const at = req.observedAt ?? new Date();
+      const dedupeKey = `${model.id}:${failureModeForSignal(signal.data)}`;
+      const open = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [dedupeKey]);
+      const id = open.rows[0]?.id;
+      if (!id) return undefined;
+      try {
+        await temporal.workflow.getHandle(id).signal(addEvidenceSignal, {
+          source: req.source,
+          signal: signal.data,
+          observedAt: at.toISOString(),
+          values: req.evidence ?? {},
+        });
+        return { id };
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError) && !/already completed/i.test((err as Error).message ?? '')) throw err;
+        // The workflow finished after our read: the incident is closed, so there is nothing to attach to.
+        await pool.query(`UPDATE incidents SET status = 'closed', closed_at = COALESCE(closed_at, now()) WHERE id = $1`, [id]);
+        return undefined;
+      }
     },
 
     async decide(id, raw) {
