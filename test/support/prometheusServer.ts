@@ -24,6 +24,8 @@ export async function startPrometheus(opts: {
   config: string;
   files?: Record<string, string>;
   extraArgs?: string[];
+  /** Credentials for the readiness probe, when `extraArgs` turn on basic auth (`--web.config.file`). */
+  auth?: { username: string; password: string };
 }): Promise<PrometheusServer> {
   const bin = process.env.PROMETHEUS_BIN || '/usr/bin/prometheus';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-prometheus-'));
@@ -82,7 +84,10 @@ export async function startPrometheus(opts: {
     else if (exitInfo) last = `the process exited (${exitInfo})`;
     else {
       try {
-        const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
+        const headers: Record<string, string> = opts.auth
+          ? { authorization: `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}` }
+          : {};
+        const res = await fetch(`${url}/-/ready`, { headers, signal: AbortSignal.timeout(1_000) });
         if (res.ok) break;
         last = `/-/ready answered HTTP ${res.status}`;
       } catch (err) {
