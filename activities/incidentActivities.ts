@@ -90,10 +90,10 @@ export function createIncidentActivities(deps: ActivityDeps) {
 
       const wants = new Set(policy.evidence);
       if (wants.has('drift_report') || wants.has('performance') || wants.has('data_quality_report')) {
-        const s = await computeModelSignals(deps, model.id, cfg.monitor);
+        const s = await computeModelSignals(deps, cfg);
         if (wants.has('drift_report')) evidence.driftReport = { samples: s.samples, psi: round(s.psi), driftedFeatures: s.driftedFeatures, threshold: cfg.monitor.psiThreshold };
         if (wants.has('performance')) evidence.performance = { labelled: s.labelled, accuracy: s.accuracy, baselineAccuracy: s.baselineAccuracy, accuracyDrop: s.accuracyDrop };
-        if (wants.has('data_quality_report')) evidence.dataQuality = { missingShare: round(s.missingShare), missingColumns: s.missingColumns };
+        if (wants.has('data_quality_report')) evidence.dataQuality = s.dataQuality;
         evidence.signals = signalsAsEvidence(s);
       }
       if (wants.has('recent_deployments')) {

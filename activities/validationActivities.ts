@@ -14,7 +14,8 @@ export function createValidationActivities(deps: ActivityDeps) {
       since?: string;
       policy: RunbookPolicy;
     }): Promise<ValidationRecord> {
-      const cfg = modelConfig(deps, args.modelId).monitor;
+      const model = modelConfig(deps, args.modelId);
+      const cfg = model.monitor;
       const checkedAt = new Date().toISOString();
       if (args.action === 'fallback') {
         const mode = await deps.registry.getServingMode(args.modelId);
@@ -25,7 +26,7 @@ export function createValidationActivities(deps: ActivityDeps) {
           metrics: {},
         };
       }
-      const s = await computeModelSignals(deps, args.modelId, cfg, {
+      const s = await computeModelSignals(deps, model, {
         since: args.since ? new Date(args.since) : undefined,
         servedBy: 'model',
       });

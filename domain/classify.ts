@@ -3,8 +3,10 @@
  * model's business tier. Every verdict carries its reasons and the numbers behind them.
  *
  * Evidence keys read here (all optional): psi_max, drifted_features, accuracy, accuracy_baseline,
- * accuracy_drop, missing_share, missing_columns, error_rate, latency_p99_ms, gpu_memory_util,
- * queue_depth, label_positive_rate_shift.
+ * accuracy_drop, data_quality_issues, missing_share, missing_columns, new_columns, type_changes,
+ * out_of_range_share, unseen_category_share, error_rate, latency_p99_ms, gpu_memory_util, queue_depth,
+ * upstream_error_rate, prediction_confidence, label_anomalies, label_positive_rate_shift,
+ * label_prediction_agreement, invalid_label_share.
  */
 import {
   failureModeForSignal,
@@ -36,7 +38,7 @@ const SEVERITY_MATRIX: Record<ModelTier, Record<Impact, Severity>> = {
 };
 
 const INFRA_SIGNALS: SignalKind[] = ['latency', 'error_rate', 'gpu_memory', 'queue_depth'];
-const QUALITY_SIGNALS: SignalKind[] = ['schema_break', 'missing_values', 'out_of_range'];
+const QUALITY_SIGNALS: SignalKind[] = ['schema_break', 'missing_values', 'out_of_range', 'unseen_category'];
 
 export function classify(input: ClassifyInput): Classification {
   const psiThreshold = input.psiThreshold ?? 0.2;
@@ -58,24 +60,34 @@ function failureMode(
   reasons: string[],
 ): FailureMode {
   const has = (list: SignalKind[]) => list.find((s) => signals.has(s));
-  // Order matters: a broken input schema explains drift and accuracy loss, so it wins; infrastructure
-  // and upstream faults come next because retraining cannot fix them.
+  // Order matters: a failing dependency explains the broken inputs it sends, so upstream comes first;
+  // a broken input schema explains drift and accuracy loss, so it wins over them; infrastructure faults
+  // come next because retraining cannot fix them; corrupted labels make accuracy figures untrustworthy.
+  if (signals.has('upstream_error')) {
+    const rate = num(f.upstream_error_rate);
+    reasons.push(`a dependency is failing${rate !== undefined ? ` (upstream error rate ${fmt(rate)})` : ''}${f.alertname ? ` (alert ${f.alertname})` : ''}${f.missing_columns || f.type_changes ? ' and the inputs it feeds changed shape' : ''}`);
+    return 'upstream';
+  }
   const quality = has(QUALITY_SIGNALS);
   if (quality) {
-    reasons.push(`data quality: ${quality}${f.missing_columns ? ` (missing columns: ${f.missing_columns})` : ''}${num(f.missing_share) !== undefined ? ` (missing share ${fmt(f.missing_share)})` : ''}`);
+    const detail = typeof f.data_quality_issues === 'string' ? f.data_quality_issues : [
+      f.missing_columns ? `missing columns: ${f.missing_columns}` : '',
+      f.type_changes ? `type changes: ${f.type_changes}` : '',
+      f.new_columns ? `new columns: ${f.new_columns}` : '',
+      num(f.missing_share) !== undefined ? `missing share ${fmt(f.missing_share)}` : '',
+    ].filter(Boolean).join(', ');
+    reasons.push(`data quality: ${quality}${detail ? ` (${detail})` : ''}`);
     return 'data_quality';
   }
   const infra = has(INFRA_SIGNALS);
   if (infra) {
-    reasons.push(`infrastructure signal: ${infra}`);
+    const shown = INFRA_KEYS.filter(([k]) => num(f[k]) !== undefined).map(([k, label]) => `${label} ${fmt(f[k])}`);
+    reasons.push(`infrastructure signal: ${infra}${shown.length ? ` (${shown.join(', ')})` : ''}${f.alertname ? ` (alert ${f.alertname})` : ''}`);
     return 'infrastructure';
   }
-  if (signals.has('upstream_error')) {
-    reasons.push('a dependency returned errors or changed shape');
-    return 'upstream';
-  }
   if (signals.has('label_anomaly')) {
-    reasons.push(`labels look anomalous${f.label_positive_rate_shift !== undefined ? ` (positive-rate shift ${fmt(f.label_positive_rate_shift)})` : ''}: possible feedback-loop corruption`);
+    const detail = typeof f.label_anomalies === 'string' ? f.label_anomalies : f.label_positive_rate_shift !== undefined ? `positive-rate shift ${fmt(f.label_positive_rate_shift)}` : '';
+    reasons.push(`labels look anomalous${detail ? ` (${detail})` : ''}: possible feedback-loop corruption`);
     return 'feedback_loop';
   }
   const psiMax = num(f.psi_max);
@@ -84,7 +96,11 @@ function failureMode(
     reasons.push(`accuracy fell${drop(f)} while inputs are stable (max PSI ${psiMax === undefined ? 'unknown' : fmt(psiMax)} < ${psiThreshold})`);
     return 'concept_drift';
   }
-  reasons.push(`inputs drifted (max PSI ${psiMax === undefined ? 'not given' : fmt(psiMax)}${f.drifted_features ? ` on ${f.drifted_features}` : ''})${signals.has('accuracy_drop') ? ` and accuracy fell${drop(f)}` : ''}`);
+  const confidence = num(f.prediction_confidence);
+  reasons.push(
+    `inputs drifted (max PSI ${psiMax === undefined ? 'not given' : fmt(psiMax)}${f.drifted_features ? ` on ${f.drifted_features}` : ''})` +
+      `${confidence !== undefined ? `, prediction confidence ${fmt(confidence)}` : ''}${signals.has('accuracy_drop') ? ` and accuracy fell${drop(f)}` : ''}`,
+  );
   return signals.has('data_drift') || inputsDrifted ? 'data_drift' : failureModeForSignal([...signals][0]);
 }
 
@@ -96,6 +112,11 @@ function impactOf(mode: FailureMode, f: Record<string, EvidenceValue>, psiThresh
     [num(f.missing_share), 0.2, 0.05, 'missing share'],
     [num(f.gpu_memory_util), 0.97, 0.9, 'GPU memory use'],
     [num(f.latency_p99_ms), 2000, 500, 'p99 latency ms'],
+    [num(f.upstream_error_rate), 0.05, 0.01, 'upstream error rate'],
+    [num(f.out_of_range_share), 0.2, 0.05, 'out-of-range share'],
+    [num(f.unseen_category_share), 0.2, 0.05, 'unseen-category share'],
+    [absolute(num(f.label_positive_rate_shift)), 0.3, 0.15, 'label positive-rate shift'],
+    [num(f.invalid_label_share), 0.05, 0.01, 'invalid label share'],
   ];
   let impact: Impact = 'low';
   const why: string[] = [];
@@ -105,11 +126,27 @@ function impactOf(mode: FailureMode, f: Record<string, EvidenceValue>, psiThresh
     why.push(`${label} ${fmt(value)}`);
     if (level === 'high' || (level === 'medium' && impact === 'low')) impact = level;
   }
-  if (mode === 'data_quality' && f.missing_columns) {
+  if (mode === 'data_quality' && (f.missing_columns || f.type_changes)) {
     impact = 'high';
-    why.push('schema break');
+    why.push(`schema break (${[f.missing_columns, f.type_changes].filter(Boolean).join(', ')})`);
+  }
+  // Labels echoing predictions poison every retrain: treat as high impact.
+  if (mode === 'feedback_loop' && num(f.label_prediction_agreement) !== undefined && num(f.label_prediction_agreement)! >= 0.98) {
+    impact = 'high';
+    why.push(`label/prediction agreement ${fmt(f.label_prediction_agreement)}`);
   }
   return { impact, why: why.join(', ') || 'no measured impact' };
+}
+
+const INFRA_KEYS: [string, string][] = [
+  ['latency_p99_ms', 'p99 latency ms'],
+  ['error_rate', 'error rate'],
+  ['gpu_memory_util', 'GPU memory use'],
+  ['queue_depth', 'queue depth'],
+];
+
+function absolute(v: number | undefined): number | undefined {
+  return v === undefined ? undefined : Math.abs(v);
 }
 
 function latestValues(evidence: Evidence[]): Record<string, EvidenceValue> {

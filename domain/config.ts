@@ -7,6 +7,9 @@ import os from 'node:os';
 import { z } from 'zod';
 import { FAILURE_MODES, FailureMode, ModelRef, ModelTier, SignalKind } from './incident.js';
 import { Duration, RunbookPolicy, type Runbooks } from './runbook.js';
+import { DataQualityThresholds, InputSchema } from './dataQuality.js';
+import { DRIFT_TESTS } from './drift/datasetDrift.js';
+import { CREDIT_RISK_INPUT_SCHEMA } from '../examples/credit-risk/inputSchema.js';
 import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
 
 /** `$USER` in an approver list stands for the local user, so a newcomer can approve the example. */
@@ -28,6 +31,14 @@ export const MonitorConfig = z.object({
   /** Accuracy below baseline by more than this opens a concept-drift incident. */
   accuracyDropThreshold: z.number().positive().max(1).default(0.05),
   minLabelled: z.number().int().min(1).default(100),
+  dataQuality: DataQualityThresholds.default(DataQualityThresholds.parse({})),
+  /** Feedback-loop corruption checks on labelled traffic (see domain/labelQuality.ts). */
+  labels: z
+    .object({
+      maxPositiveRateShift: z.number().positive().max(1).default(0.2),
+      maxPredictionAgreement: z.number().positive().max(1).default(0.98),
+    })
+    .default({ maxPositiveRateShift: 0.2, maxPredictionAgreement: 0.98 }),
 });
 export type MonitorConfig = z.output<typeof MonitorConfig>;
 
@@ -81,6 +92,19 @@ export const PrometheusConfig = z.object({
 });
 export type PrometheusConfig = z.output<typeof PrometheusConfig>;
 
+const DriftTest = z.enum(DRIFT_TESTS);
+
+/** How `vigil drift compare --model` chooses tests and thresholds (defaults: Evidently's choice). */
+export const DriftConfig = z.object({
+  /** One test for every column; omitted: the default choice per column. */
+  test: DriftTest.optional(),
+  perFeature: z.record(z.string(), DriftTest).default({}),
+  thresholds: z.partialRecord(DriftTest, z.number().positive()).default({}),
+  /** The dataset drifts when this share of features drifts. */
+  shareThreshold: z.number().positive().max(1).default(0.5),
+});
+export type DriftConfig = z.output<typeof DriftConfig>;
+
 export const TrainingConfig = z.object({
   backend: z.literal('local').default('local'),
   /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
@@ -98,6 +122,9 @@ export const ModelConfig = z.object({
   /** Runs the example trainer and traffic simulator for this model. */
   example: z.boolean().default(false),
   monitor: MonitorConfig.default(MonitorConfig.parse({})),
+  /** The model's declared inputs; without it, the champion's features are taken as required numbers. */
+  inputSchema: InputSchema.optional(),
+  drift: DriftConfig.default(DriftConfig.parse({})),
   training: TrainingConfig.default(TrainingConfig.parse({})),
   /** Per-failure-mode overrides, merged over the shipped runbooks. */
   runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
@@ -144,6 +171,7 @@ export const EXAMPLE_CONFIG = {
       approvers: [LOCAL_USER_PLACEHOLDER, 'ml-oncall'],
       escalation: ['ml-platform-leads'],
       example: true,
+      inputSchema: CREDIT_RISK_INPUT_SCHEMA,
     },
   ],
 } satisfies z.input<typeof VigilConfig>;

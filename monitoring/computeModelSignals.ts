@@ -1,12 +1,15 @@
 /**
- * A model's health signals from its prediction log: per-feature PSI of recent traffic against the
- * champion's training reference, accuracy on labelled feedback against the champion's holdout
- * baseline, and missing-value shares. Used by monitors, triage and post-remediation validation.
+ * A model's signals from its prediction log: per-feature PSI of recent traffic against the champion's
+ * training reference, data quality against the declared input schema, accuracy on labelled feedback
+ * against the champion's holdout baseline, and feedback-loop checks on the labels. Used by monitors,
+ * triage and post-remediation validation.
  */
 import type pg from 'pg';
 import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
 import { psiByFeature } from '../domain/drift/psi.js';
-import type { MonitorConfig } from '../domain/config.js';
+import type { ModelConfig } from '../domain/config.js';
+import { assessDataQuality, dataQualityAsEvidence, schemaFromFeatures, type DataQualityReport } from '../domain/dataQuality.js';
+import { assessFeedbackLoop, type FeedbackLoopCheck } from '../domain/labelQuality.js';
 import { loadArtifact, type ModelArtifact } from '../examples/credit-risk/logisticRegression.js';
 import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 
@@ -18,8 +21,8 @@ export interface ModelSignals {
   psi: Record<string, number>;
   psiMax: number;
   driftedFeatures: string[];
-  missingShare: Record<string, number>;
-  missingColumns: string[];
+  dataQuality: DataQualityReport;
+  feedback: FeedbackLoopCheck;
   labelled: number;
   accuracy?: number;
   baselineAccuracy?: number;
@@ -43,10 +46,11 @@ export function cachedArtifact(uri: string): Promise<ModelArtifact> {
 
 export async function computeModelSignals(
   deps: { pool: pg.Pool; registry: ModelRegistry },
-  modelId: string,
-  cfg: MonitorConfig,
+  model: Pick<ModelConfig, 'id' | 'monitor' | 'inputSchema'>,
   opts: { since?: Date; servedBy?: 'model' } = {},
 ): Promise<ModelSignals> {
+  const modelId = model.id;
+  const cfg = model.monitor;
   const [champion, servingMode] = await Promise.all([
     deps.registry.getAlias(modelId, 'champion'),
     deps.registry.getServingMode(modelId),
@@ -59,8 +63,8 @@ export async function computeModelSignals(
     psi: {},
     psiMax: 0,
     driftedFeatures: [],
-    missingShare: {},
-    missingColumns: [],
+    dataQuality: { rows: 0, missingColumns: [], newColumns: [], typeChanges: [], columns: [], issues: [] },
+    feedback: { anomalous: false, rows: 0, reasons: [], values: {} },
     labelled: 0,
   };
   if (!champion) return out;
@@ -71,12 +75,11 @@ export async function computeModelSignals(
   out.samples = recent.length;
   if (recent.length > 0) {
     const rows = recent.map((r) => r.features as Record<string, unknown>);
+    const schema = model.inputSchema ?? schemaFromFeatures(artifact.features);
+    out.dataQuality = assessDataQuality(schema, rows, cfg.dataQuality, artifact.reference);
     out.psi = psiByFeature(artifact.reference, rows);
-    for (const f of artifact.features) {
-      const missing = rows.filter((r) => typeof r[f] !== 'number' || !Number.isFinite(r[f] as number)).length;
-      out.missingShare[f] = missing / rows.length;
-      if (missing === rows.length) out.missingColumns.push(f);
-    }
+    // Drift over a column that vanished or changed type is meaningless: the schema break reports it.
+    for (const broken of [...out.dataQuality.missingColumns, ...out.dataQuality.typeChanges]) delete out.psi[broken];
     const finite = Object.entries(out.psi).filter(([, v]) => Number.isFinite(v));
     out.psiMax = Math.max(0, ...finite.map(([, v]) => v));
     out.driftedFeatures = finite.filter(([, v]) => v >= cfg.psiThreshold).map(([f]) => f).sort();
@@ -84,7 +87,9 @@ export async function computeModelSignals(
 
   // Accuracy only over predictions made by the model itself (not the fallback) with labels in.
   let labelled = await loadRecentTraffic(deps.pool, modelId, { limit: cfg.window, since: opts.since, labelledOnly: true });
-  labelled = labelled.filter((r) => r.servedBy === 'model' && r.label !== null && r.label !== undefined);
+  labelled = labelled.filter((r) => r.servedBy === 'model');
+  const feedbackRows = labelled;
+  labelled = labelled.filter((r) => r.label !== null);
   out.labelled = labelled.length;
   out.baselineAccuracy = artifact.metrics.accuracy;
   if (labelled.length > 0) {
@@ -93,6 +98,19 @@ export async function computeModelSignals(
     out.accuracyDrop = out.baselineAccuracy - out.accuracy;
     out.positiveRate = labelled.filter((r) => r.label === 1).length / labelled.length;
   }
+  const baselinePositiveRate = champion.metrics.positiveRate;
+  if (typeof baselinePositiveRate === 'number') out.baselinePositiveRate = baselinePositiveRate;
+  out.feedback = assessFeedbackLoop(
+    {
+      labels: feedbackRows.map((r) => r.rawLabel),
+      predicted: feedbackRows.map((r) => r.predicted),
+      baselineAccuracy: out.baselineAccuracy,
+      baselinePositiveRate: out.baselinePositiveRate,
+      inputsDrifted: out.psiMax >= cfg.psiThreshold,
+      minRows: cfg.minLabelled,
+    },
+    cfg.labels,
+  );
   return out;
 }
 
@@ -101,13 +119,15 @@ export function signalsAsEvidence(s: ModelSignals): Record<string, string | numb
   const r = (v: number) => Math.round(v * 10000) / 10000;
   const values: Record<string, string | number> = { samples: s.samples, psi_max: r(s.psiMax) };
   if (s.driftedFeatures.length) values.drifted_features = s.driftedFeatures.join(',');
-  if (s.missingColumns.length) values.missing_columns = s.missingColumns.join(',');
+  Object.assign(values, dataQualityAsEvidence(s.dataQuality));
   if (s.accuracy !== undefined) {
     values.accuracy = r(s.accuracy);
     values.accuracy_baseline = r(s.baselineAccuracy!);
     values.accuracy_drop = r(s.accuracyDrop!);
     values.labelled = s.labelled;
   }
+  Object.assign(values, s.feedback.values);
+  if (s.feedback.anomalous) values.label_anomalies = s.feedback.reasons.join('; ');
   if (s.championVersion !== undefined) values.champion_version = s.championVersion;
   return values;
 }

@@ -10,6 +10,8 @@ export interface TrafficRow {
   predicted: 0 | 1;
   /** The label, or null while it has not arrived (labeled_at after asOf) or was never given. */
   label: 0 | 1 | null;
+  /** The label as stored; a value other than 0/1 is bad feedback (label is then null). */
+  rawLabel: number | null;
   modelVersion: number | null;
   servedBy: 'model' | 'fallback';
   ts: Date;
@@ -64,7 +66,8 @@ export async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: Lo
     features: r.features,
     score: r.score,
     predicted: r.predicted === 1 ? 1 : 0,
-    label: r.label === null ? null : r.label === 1 ? 1 : 0,
+    label: r.label === 0 || r.label === 1 ? r.label : null,
+    rawLabel: r.label,
     modelVersion: r.model_version,
     servedBy: r.served_by,
     ts: r.ts,

@@ -30,7 +30,7 @@ describe('classify: the six failure modes from their signals', () => {
     assert.match(allReasons(r), /accuracy fell by 0\.08 while inputs are stable \(max PSI 0\.05 < 0\.2\)/);
   });
 
-  for (const signal of ['schema_break', 'missing_values', 'out_of_range'] as const) {
+  for (const signal of ['schema_break', 'missing_values', 'out_of_range', 'unseen_category'] as const) {
     it(`data_quality from ${signal}`, () => {
       const r = run(signal, {});
       assert.equal(r.failureMode, 'data_quality');
@@ -50,6 +50,24 @@ describe('classify: the six failure modes from their signals', () => {
     const r = run('label_anomaly', { label_positive_rate_shift: 0.4 });
     assert.equal(r.failureMode, 'feedback_loop');
     assert.match(allReasons(r), /positive-rate shift 0\.4/);
+  });
+
+  it("feedback_loop carries the monitor's label findings, and labels echoing predictions are high impact", () => {
+    const r = run('label_anomaly', { label_anomalies: 'labels agree with the model\'s own predictions 99.6% of the time', label_prediction_agreement: 0.996 }, 'critical');
+    assert.equal(r.failureMode, 'feedback_loop');
+    assert.match(allReasons(r), /agree with the model's own predictions 99\.6%/);
+    assert.equal(r.severity, 'SEV1');
+  });
+
+  it("data_quality carries the monitor's issue list with the numbers", () => {
+    const r = run('out_of_range', { data_quality_issues: '12.0% of "age" values are outside [18, 120] (observed -3..140)', out_of_range_share: 0.12 });
+    assert.match(allReasons(r), /12\.0% of "age" values are outside \[18, 120\]/);
+    assert.match(r.reasons.at(-1)!, /medium impact \(out-of-range share 0\.12\)/);
+  });
+
+  it('infrastructure names the measured values', () => {
+    const r = run('latency', { latency_p99_ms: 812, error_rate: 0.002 });
+    assert.match(allReasons(r), /infrastructure signal: latency \(p99 latency ms 812, error rate 0\.002\)/);
   });
 
   it('upstream from an upstream error', () => {
@@ -121,8 +139,11 @@ describe('classify: precedence', () => {
     assert.match(allReasons(r), /missing share 0\.1/);
   });
 
-  it('infrastructure wins over upstream, upstream over a label anomaly, a label anomaly over drift', () => {
-    assert.equal(classify({ signal: 'upstream_error', evidence: [ev('error_rate')], tier: 'high' }).failureMode, 'infrastructure');
+  it('upstream wins over infrastructure and data quality (a failing dependency explains both), over a label anomaly; a label anomaly over drift', () => {
+    assert.equal(classify({ signal: 'error_rate', evidence: [ev('error_rate'), ev('upstream_error', { upstream_error_rate: 0.2 })], tier: 'high' }).failureMode, 'upstream');
+    const r = classify({ signal: 'schema_break', evidence: [ev('schema_break', { missing_columns: 'income' }), ev('upstream_error', { upstream_error_rate: 0.2 })], tier: 'high' });
+    assert.equal(r.failureMode, 'upstream');
+    assert.match(allReasons(r), /upstream error rate 0\.2\) and the inputs it feeds changed shape/);
     assert.equal(classify({ signal: 'label_anomaly', evidence: [ev('upstream_error')], tier: 'high' }).failureMode, 'upstream');
     assert.equal(classify({ signal: 'data_drift', evidence: [ev('label_anomaly'), ev('data_drift', { psi_max: 0.7 })], tier: 'high' }).failureMode, 'feedback_loop');
   });
@@ -207,7 +228,7 @@ describe('classify: severity by tier × impact', () => {
   it('a schema break (missing columns) is high impact even with no numbers', () => {
     const r = run('schema_break', { missing_columns: 'income' }, 'critical');
     assert.equal(r.severity, 'SEV1');
-    assert.match(r.reasons.at(-1)!, /high impact \(schema break\)/);
+    assert.match(r.reasons.at(-1)!, /high impact \(schema break \(income\)\)/);
   });
 
   it('no measured impact → low impact, and says so', () => {
