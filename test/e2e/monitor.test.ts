@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMonitorActivities } from '../../activities/monitorActivities.js';
 import { FEATURES } from '../../examples/credit-risk/dataset.js';
-import { createVigilTestEnv, TEST_MODEL, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { InputSchema } from '../../domain/dataQuality.js';
+import { CREDIT_RISK_INPUT_SCHEMA } from '../../examples/credit-risk/inputSchema.js';
+import { formatIncident } from '../../cli/formatIncident.js';
+import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
 describe('model monitor', () => {
@@ -23,7 +26,14 @@ describe('model monitor', () => {
   };
 
   before(async () => {
-    env = await createVigilTestEnv();
+    // The example's declared input schema: healthy and drifted traffic must both pass it.
+    env = await createVigilTestEnv({
+      config: (taskQueue) => {
+        const c = testConfig({}, taskQueue);
+        c.models[0].inputSchema = InputSchema.parse(CREDIT_RISK_INPUT_SCHEMA);
+        return c;
+      },
+    });
     await env.startWorker();
     runMonitor = createMonitorActivities(env.services).runMonitor;
   });
@@ -74,5 +84,51 @@ describe('model monitor', () => {
     assert.equal(shown.state.evidence[0].values.missing_columns, 'income');
     assert.ok(FEATURES.includes('income'));
     await closeAll();
+  });
+
+  it('opens a schema-break incident when a numeric input starts arriving as text, and skips drift for it', async () => {
+    await env.simulator.writeBatch({ n: 300, drift: 0 });
+    await env.services.pool.query(`UPDATE predictions SET features = jsonb_set(features, '{age}', to_jsonb((features->>'age')::text))`);
+    const r = await runMonitor({ modelId: TEST_MODEL });
+    assert.deepEqual(r.breaches, ['schema_break'], JSON.stringify(r));
+    assert.match(r.reasons[0], /"age" is declared numeric but 100\.0% of values are categorical/);
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    assert.equal(shown.failureMode, 'data_quality');
+    assert.equal(shown.state.evidence[0].values.type_changes, 'age');
+    await closeAll();
+  });
+
+  it('opens a data-quality incident for out-of-range values and for an undeclared column, with the numbers in show', async () => {
+    await env.simulator.writeBatch({ n: 300, drift: 0 });
+    // A unit change upstream: a tenth of the applicants' ages arrive in months.
+    await env.services.pool.query(`UPDATE predictions SET features = jsonb_set(features, '{age}', to_jsonb((features->>'age')::float * 12)) WHERE id % 10 = 0`);
+    await env.services.pool.query(`UPDATE predictions SET features = features || '{"customer_segment": "b"}'`);
+    const r = await runMonitor({ modelId: TEST_MODEL });
+    assert.deepEqual(r.breaches, ['schema_break'], JSON.stringify(r));
+    assert.match(r.reasons[0], /undeclared column "customer_segment" appeared in 100\.0% of rows/);
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const values = shown.state.evidence[0].values;
+    assert.equal(values.new_columns, 'customer_segment');
+    assert.equal(values.out_of_range_column, 'age');
+    assert.ok(Number(values.out_of_range_share) > 0.05, `out-of-range share ${values.out_of_range_share}`);
+    const printed = formatIncident(shown);
+    assert.match(printed, /data quality: schema_break \(.*undeclared column "customer_segment".*of "age" values are outside \[18, 120\]/, printed);
+    await closeAll();
+  });
+
+  it('opens a feedback-loop incident when the labels echo the model\'s own predictions', async () => {
+    await env.simulator.writeBatch({ n: 500, drift: 0 });
+    // The outcome pipeline starts writing the decision back as the outcome.
+    await env.services.pool.query(`UPDATE predictions SET label = predicted`);
+    const r = await runMonitor({ modelId: TEST_MODEL });
+    assert.deepEqual(r.breaches, ['label_anomaly'], JSON.stringify(r));
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    assert.equal(shown.failureMode, 'feedback_loop');
+    assert.equal(shown.state.evidence[0].values.label_prediction_agreement, 1);
+    assert.match(formatIncident(shown), /labels look anomalous \(labels agree with the model's own predictions 100\.0% of the time \(holdout accuracy 0\.\d+\)/);
+    await closeAll();
+    // The post-incident review carries the same reasons and numbers.
+    const review = await waitFor(() => env.services.incidents.review(r.incidents[0].id).catch(() => ''), (text) => text.length > 0, 'review written');
+    assert.match(review, /Classification reasons:[\s\S]*labels agree with the model's own predictions 100\.0%/, review);
   });
 });
