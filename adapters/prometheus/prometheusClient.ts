@@ -101,6 +101,9 @@ export function createPrometheusClient(opts: PrometheusClientOptions): Prometheu
       body = JSON.parse(text);
     } catch {
       if (res.status >= 500) throw new PrometheusUnavailableError(shown, `HTTP ${res.status} ${res.statusText} (not an API answer)`);
+      if (res.status === 401 || res.status === 403) {
+        throw new PrometheusResponseError(shown, endpoint, `HTTP ${res.status}: credentials missing or refused (give them in the URL as https://user:password@host)`);
+      }
       throw new PrometheusResponseError(shown, endpoint, `HTTP ${res.status}, not JSON: ${snippet(text)}`);
     }
     if (!isObject(body)) throw new PrometheusResponseError(shown, endpoint, `HTTP ${res.status}, not a JSON object`);
@@ -270,9 +273,20 @@ function unixSeconds(d: Date): string {
 function networkReason(e: Error): string {
   // undici puts the system error (ECONNREFUSED, ENOTFOUND…) in `cause`.
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code) return `${cause.code}${cause.message && !cause.message.includes(cause.code) ? ` (${cause.message})` : ''}`;
-  return cause?.message ?? e.message;
+  const code = cause?.code;
+  if (code && KNOWN_CODES[code]) return `${KNOWN_CODES[code]} (${code})`;
+  if (code) return cause?.message && cause.message.includes(code) ? cause.message : `${code}${cause?.message ? ` (${cause.message})` : ''}`;
+  return cause?.message || e.message;
 }
+
+const KNOWN_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ETIMEDOUT: 'connection timed out',
+};
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
