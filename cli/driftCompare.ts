@@ -1,10 +1,16 @@
 /** `vigil drift compare`: per-feature drift between two CSV files. */
 import { CsvError, inferColumnType, numericColumn, readCsvTable, type CsvTable } from '../adapters/files/csvTable.js';
 import { datasetDrift, type DatasetDrift, type DriftOptions, type FeatureColumn } from '../domain/drift/datasetDrift.js';
+import fs from 'node:fs';
+import { formatZodIssues, type ModelConfig } from '../domain/config.js';
+import { InputSchema } from '../domain/dataQuality.js';
 import { UserInputError } from '../domain/errors.js';
 import { formatTable } from './formatTable.js';
 
-export function compareCsvFiles(referenceFile: string, currentFile: string, opts: DriftOptions = {}): DatasetDrift {
+/** Column types given by a schema; columns it does not name are inferred from the reference. */
+export type ColumnTypes = Record<string, 'numeric' | 'categorical'>;
+
+export function compareCsvFiles(referenceFile: string, currentFile: string, opts: DriftOptions = {}, types: ColumnTypes = {}): DatasetDrift {
   try {
     const reference = readCsvTable(referenceFile);
     const current = readCsvTable(currentFile);
@@ -16,7 +22,7 @@ export function compareCsvFiles(referenceFile: string, currentFile: string, opts
     const ref: Record<string, FeatureColumn> = {};
     const cur: Record<string, FeatureColumn> = {};
     for (const column of reference.columns) {
-      const type = inferColumnType(reference.cells[column]);
+      const type = types[column] ?? inferColumnType(reference.cells[column]);
       ref[column] = columnOf(reference, column, type);
       cur[column] = columnOf(current, column, type);
     }
@@ -25,6 +31,28 @@ export function compareCsvFiles(referenceFile: string, currentFile: string, opts
     if (err instanceof CsvError || err instanceof RangeError) throw new UserInputError(err.message);
     throw err;
   }
+}
+
+/** Drift options and column types from a model's config: its `drift` settings and `inputSchema`. */
+export function driftSettingsFor(model: ModelConfig): { options: DriftOptions; types: ColumnTypes } {
+  const types = Object.fromEntries(Object.entries(model.inputSchema?.columns ?? {}).map(([name, c]) => [name, c.type]));
+  const { test, perFeature, thresholds, shareThreshold } = model.drift;
+  return { options: { test, perFeature, thresholds, shareThreshold }, types };
+}
+
+/** Column types from a schema file: the config's `inputSchema` shape, `{ "columns": { "age": { "type": "numeric" } } }`. */
+export function readSchemaFile(file: string): ColumnTypes {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserInputError(`cannot read schema ${file}: ${(err as Error).message}`);
+  }
+  const parsed = InputSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UserInputError(`invalid schema ${file}:\n${formatZodIssues(parsed.error).map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+  return Object.fromEntries(Object.entries(parsed.data.columns).map(([name, c]) => [name, c.type]));
 }
 
 function columnOf(table: CsvTable, column: string, type: 'numeric' | 'categorical'): FeatureColumn {

@@ -10,9 +10,11 @@ import { UserInputError } from '../domain/errors.js';
 import { parseEvidencePairs, SignalKind } from '../domain/incident.js';
 import { openCliContext, type CliContext, type GlobalOptions } from './cliContext.js';
 import { formatIncident, formatIncidentList } from './formatIncident.js';
-import { compareCsvFiles, formatDrift } from './driftCompare.js';
-import { DRIFT_TESTS, type DriftTestName } from '../domain/drift/datasetDrift.js';
-import { localUser } from '../domain/config.js';
+import { registerMonitorCommands } from './monitorCommands.js';
+import { compareCsvFiles, driftSettingsFor, formatDrift, readSchemaFile, type ColumnTypes } from './driftCompare.js';
+import { DRIFT_TESTS, type DriftOptions, type DriftTestName } from '../domain/drift/datasetDrift.js';
+import { findModel, localUser } from '../domain/config.js';
+import { loadConfig } from './loadConfig.js';
 
 const program = new Command('vigil')
   .description('Durable incident response and retraining for production ML, on Temporal.')
@@ -132,6 +134,8 @@ program
     await withContext(async (ctx) => console.log(await ctx.services.incidents.review(id)));
   });
 
+registerMonitorCommands(program, { withContext, print });
+
 const drift = program.command('drift').description('drift statistics');
 drift
   .command('compare')
@@ -144,13 +148,25 @@ drift
     if (!Number.isFinite(x) || x < 0) throw new InvalidArgumentError('must be a non-negative number');
     return x;
   })
+  .option('--model <id>', "use the model's configured drift tests, thresholds and input-schema column types")
+  .option('--schema <file>', 'column types from a JSON schema file ({"columns": {"age": {"type": "numeric"}}})')
   .option('--json', 'machine-readable output')
-  .action((opts: { reference: string; current: string; test?: DriftTestName; threshold?: number; json?: boolean }) => {
+  .action((opts: { reference: string; current: string; test?: DriftTestName; threshold?: number; model?: string; schema?: string; json?: boolean }) => {
     if (opts.threshold !== undefined && !opts.test) throw new UserInputError('--threshold needs --test');
-    const result = compareCsvFiles(opts.reference, opts.current, {
-      test: opts.test,
-      thresholds: opts.test && opts.threshold !== undefined ? { [opts.test]: opts.threshold } : undefined,
-    });
+    let settings: { options: DriftOptions; types: ColumnTypes } = { options: {}, types: {} };
+    if (opts.model) {
+      const { config } = loadConfig(globals().config);
+      const model = findModel(config, opts.model);
+      if (!model) throw new UserInputError(`--model: unknown model "${opts.model}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
+      settings = driftSettingsFor(model);
+    }
+    if (opts.schema) settings.types = { ...settings.types, ...readSchemaFile(opts.schema) };
+    const options: DriftOptions = { ...settings.options };
+    if (opts.test) {
+      options.test = opts.test;
+      if (opts.threshold !== undefined) options.thresholds = { ...options.thresholds, [opts.test]: opts.threshold };
+    }
+    const result = compareCsvFiles(opts.reference, opts.current, options, settings.types);
     print(opts.json, result, () => formatDrift(result));
   });
 

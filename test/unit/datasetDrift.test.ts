@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { compareCsvFiles } from '../../cli/driftCompare.js';
+import { compareCsvFiles, driftSettingsFor, readSchemaFile } from '../../cli/driftCompare.js';
+import { parseConfig } from '../../domain/config.js';
 import { datasetDrift, defaultTest, type FeatureColumn } from '../../domain/drift/datasetDrift.js';
 import { UserInputError } from '../../domain/errors.js';
 import { createRng } from '../../examples/credit-risk/dataset.js';
@@ -81,5 +82,27 @@ describe('vigil drift compare on CSV files', () => {
     for (const [cur, message] of cases) {
       assert.throws(() => compareCsvFiles(ref, cur), (e: unknown) => e instanceof UserInputError && message.test(e.message), String(message));
     }
+  });
+
+  it('a schema gives column types: numeric-looking codes compared as categories', () => {
+    const ref = write('codes-ref.csv', 'zip,x\n' + Array.from({ length: 60 }, (_, i) => `${10000 + (i % 3)},${i}`).join('\n'));
+    const cur = write('codes-cur.csv', 'zip,x\n' + Array.from({ length: 60 }, (_, i) => `${10000 + (i % 3)},${i}`).join('\n'));
+    assert.equal(compareCsvFiles(ref, cur).features[0].type, 'numeric', 'inferred');
+    const schema = write('schema.json', JSON.stringify({ columns: { zip: { type: 'categorical' } } }));
+    const r = compareCsvFiles(ref, cur, {}, readSchemaFile(schema));
+    assert.deepEqual([r.features[0].type, r.features[0].test], ['categorical', 'chisquare'], 'typed by the schema');
+    assert.throws(() => readSchemaFile(write('bad-schema.json', '{"columns": {"zip": {"type": "text"}}}')), /bad-schema\.json:\n  - columns\.zip\.type/);
+  });
+
+  it("a model's drift settings choose the test, its threshold and the dataset share", () => {
+    const config = parseConfig({
+      models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'psi', thresholds: { psi: 0.5 }, shareThreshold: 0.3 }, inputSchema: { columns: { x: { type: 'numeric' } } } }],
+    });
+    const { options, types } = driftSettingsFor(config.models[0]);
+    const ref = write('m-ref.csv', 'x\n' + Array.from({ length: 200 }, (_, i) => `${i}`).join('\n'));
+    const cur = write('m-cur.csv', 'x\n' + Array.from({ length: 200 }, (_, i) => `${i + 30}`).join('\n'));
+    const r = compareCsvFiles(ref, cur, options, types);
+    assert.deepEqual([r.features[0].test, r.features[0].threshold, r.shareThreshold], ['psi', 0.5, 0.3], 'settings applied');
+    assert.equal(r.features[0].drift, r.features[0].statistic >= 0.5, 'threshold decides');
   });
 });
