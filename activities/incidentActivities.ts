@@ -9,6 +9,7 @@ import { assessLabels } from '../domain/labelQuality.js';
 import { durationMs, type RunbookPolicy } from '../domain/runbook.js';
 import { recommendAction, type TriageFacts } from '../domain/triage.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
+import { computeHealthSignals } from '../monitoring/healthSignals.js';
 import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
@@ -119,7 +120,12 @@ export function createIncidentActivities(deps: ActivityDeps) {
         facts.labelQuality = quality;
         evidence.labelQuality = quality;
       }
-      if (wants.has('health_metrics')) evidence.healthMetrics = { note: 'no Prometheus queries configured for this model' };
+      if (wants.has('health_metrics')) {
+        const health = await computeHealthSignals(deps, cfg);
+        evidence.healthMetrics = health.checks.length
+          ? health.checks.map((c) => ({ metric: c.metric, status: c.status, value: c.value, threshold: c.threshold, message: c.message }))
+          : { note: 'no health checks configured for this model (models[].health)' };
+      }
 
       return { evidence, recommendation: recommendAction(policy, facts) };
     },
