@@ -14,6 +14,7 @@ import { AlertmanagerWebhook, type AlertmanagerAlert } from './alertmanagerWebho
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
 export const HTTP_PORT_ENV = 'VIGIL_HTTP_PORT';
+export const HTTP_HOST_ENV = 'VIGIL_HTTP_HOST';
 
 export interface AlertReceiverOptions {
   incidents: IncidentService;
@@ -121,6 +122,19 @@ export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance
   });
 
   return app;
+}
+
+/** Where `vigil up` serves HTTP: VIGIL_HTTP_HOST (default 127.0.0.1) and VIGIL_HTTP_PORT (default 8080). */
+export function httpAddressFromEnv(env: NodeJS.ProcessEnv = process.env): { host: string; port: number } {
+  const rawPort = env[HTTP_PORT_ENV];
+  let port = 8080;
+  if (rawPort !== undefined) {
+    port = /^\s*\d+\s*$/.test(rawPort) ? Number(rawPort) : NaN;
+    if (!(port >= 1 && port <= 65535)) throw new UserInputError(`${HTTP_PORT_ENV}="${rawPort}": must be an integer from 1 to 65535`);
+  }
+  const rawHost = env[HTTP_HOST_ENV];
+  if (rawHost !== undefined && !rawHost.trim()) throw new UserInputError(`${HTTP_HOST_ENV} is set but empty: give a host or address to listen on, e.g. 127.0.0.1`);
+  return { host: rawHost?.trim() || '127.0.0.1', port };
 }
 
 /** Starts the receiver on host:port; a port in use is reported with the variable that changes it. */

@@ -4,15 +4,17 @@
  * alerts, resolved alerts recorded, and 503 when the incident store is down. Plus the alert token.
  */
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { createAlertReceiver, startAlertReceiver } from '../../adapters/alertmanager/alertReceiver.js';
+import { createAlertReceiver, httpAddressFromEnv, startAlertReceiver } from '../../adapters/alertmanager/alertReceiver.js';
 import { resolveAlertToken } from '../../adapters/alertmanager/alertToken.js';
-import { freePort } from '../../adapters/net/freePort.js';
+import { assertPortFree, freePort } from '../../adapters/net/freePort.js';
 import { createIncidentService } from '../../client/incidentService.js';
 import { UserInputError } from '../../domain/errors.js';
 import { stateQuery } from '../../workflows/messages.js';
@@ -20,6 +22,7 @@ import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '.
 import { waitFor } from '../support/waitFor.js';
 
 const TOKEN = 'test-alert-token-0123456789';
+const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
 
 type Alert = {
   status: 'firing' | 'resolved';
@@ -299,6 +302,65 @@ describe('Alertmanager webhook receiver', () => {
       await first.stop();
     }
   });
+
+  it('vigil up refuses a bad VIGIL_HTTP_PORT or VIGIL_ALERT_TOKEN with exit 2 before starting anything', async () => {
+    const stateDir = fs.mkdtempSync(path.join(env.stateDir, 'up-bad-'));
+    const configFile = path.join(stateDir, 'vigil.config.json');
+    fs.writeFileSync(configFile, JSON.stringify({ taskQueue: `${env.taskQueue}-bad`, models: [{ id: 'alert-demo', displayName: 'Alert demo', tier: 'medium', approvers: ['alice'] }] }));
+    // Asynchronous on purpose: this process hosts a worker.
+    const up = (extraEnv: Record<string, string>) =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        execFile(VIGIL, ['--config', configFile, '--state-dir', stateDir, 'up'], { env: { ...process.env, DATABASE_URL: env.databaseUrl, ...extraEnv }, encoding: 'utf8', timeout: 60_000 }, (error, _out, err) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, err }),
+        );
+      });
+    const port = await up({ VIGIL_HTTP_PORT: '80x' });
+    assert.equal(port.code, 2, port.err);
+    assert.match(port.err, /VIGIL_HTTP_PORT="80x": must be an integer from 1 to 65535/, 'names the variable');
+    const token = await up({ VIGIL_HTTP_PORT: String(await freePort()), VIGIL_ALERT_TOKEN: 'too-short' });
+    assert.equal(token.code, 2, token.err);
+    assert.match(token.err, /VIGIL_ALERT_TOKEN: the alert token must be at least 16 characters/, 'names the variable');
+    assert.ok(!token.err.includes('too-short'), 'does not echo the token');
+    assert.deepEqual(fs.readdirSync(stateDir), ['vigil.config.json'], 'nothing started, nothing written');
+  });
+
+  it('vigil up serves the receiver with the generated token and stops it on SIGINT', async () => {
+    const stateDir = fs.mkdtempSync(path.join(env.stateDir, 'up-'));
+    const configFile = path.join(stateDir, 'vigil.config.json');
+    // Its own model: its monitor schedule and incident stay apart from the other tests'.
+    fs.writeFileSync(configFile, JSON.stringify({ taskQueue: `${env.taskQueue}-up`, models: [{ id: 'alert-demo', displayName: 'Alert demo', tier: 'medium', approvers: ['alice'] }] }));
+    const port = await freePort();
+    const child = spawn(VIGIL, ['--config', configFile, '--state-dir', stateDir, 'up', '--no-example'], {
+      env: { ...process.env, DATABASE_URL: env.databaseUrl, VIGIL_HTTP_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let token = '';
+    try {
+      await waitFor(async () => output, (o) => o.includes('Vigil is up') || child.exitCode !== null, 'vigil up', 60_000);
+      const receiverUrl = `http://127.0.0.1:${port}/alerts/alertmanager`;
+      const tokenFile = path.join(stateDir, 'alert-token');
+      assert.ok(output.includes(`alert receiver: POST ${receiverUrl} (bearer token: ${tokenFile}, created)`), output);
+      token = fs.readFileSync(tokenFile, 'utf8').trim();
+      const res = await fetch(receiverUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(payload([alert({ fingerprint: 'up-1', labels: { alertname: 'LabelsOdd', model: 'alert-demo', signal: 'label_anomaly' } })])),
+      });
+      const body = (await res.json()) as any;
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.incidents[0].created, true, JSON.stringify(body));
+      assert.match(body.incidents[0].id, /^incident-alert-demo-feedback-loop-/, 'incident of the up model');
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0, output);
+    assert.ok(!output.includes(token), 'the token never appears in the output');
+    await assertPortFree(port, 'receiver port after vigil up stopped');
+  });
 });
 
 describe('alert token', () => {
@@ -321,6 +383,15 @@ describe('alert token', () => {
       'short token refused',
     );
     assert.throws(() => resolveAlertToken({ stateDir: dir, env: { VIGIL_ALERT_TOKEN: '' } }), UserInputError, 'empty token refused');
+  });
+
+  it('reads VIGIL_HTTP_HOST and VIGIL_HTTP_PORT, refusing a bad port with the variable named', () => {
+    assert.deepEqual(httpAddressFromEnv({}), { host: '127.0.0.1', port: 8080 }, 'defaults');
+    assert.deepEqual(httpAddressFromEnv({ VIGIL_HTTP_PORT: '9091', VIGIL_HTTP_HOST: '0.0.0.0' }), { host: '0.0.0.0', port: 9091 }, 'from env');
+    for (const bad of ['0', '65536', '80.5', 'http', '', '-1']) {
+      assert.throws(() => httpAddressFromEnv({ VIGIL_HTTP_PORT: bad }), (err: Error) => err instanceof UserInputError && err.message.startsWith(`VIGIL_HTTP_PORT="${bad}"`), `port ${JSON.stringify(bad)}`);
+    }
+    assert.throws(() => httpAddressFromEnv({ VIGIL_HTTP_HOST: ' ' }), /VIGIL_HTTP_HOST is set but empty/, 'empty host');
   });
 
   it('generates a private token file once and reads it back', () => {
