@@ -4,13 +4,13 @@
  * embedded), migrations, the worker, and the example model with its traffic and monitor.
  * Ctrl-C stops everything; a second `vigil up` reuses the state.
  */
-import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, migrate, redactUrl } from '../adapters/postgres/database.js';
 import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
+import { createMonitorService } from '../client/monitorService.js';
 import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings, type TemporalSettings } from '../adapters/temporal/connection.js';
 import { startTemporalDevServer } from '../adapters/temporal/devServer.js';
 import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
@@ -105,14 +105,12 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     });
     log(`worker: task queue ${config.taskQueue}`);
 
+    const monitors = createMonitorService({ temporal: client, config });
     for (const model of config.models) {
-      await client.workflow.start('modelMonitor', {
-        workflowId: `monitor-${model.id}`,
-        taskQueue: config.taskQueue,
-        args: [{ modelId: model.id, every: model.monitor.every }],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        staticSummary: `Monitor ${model.displayName} every ${model.monitor.every}`,
-      });
+      // A schedule per model; one that exists keeps its interval and paused state (vigil monitor enable|disable).
+      const monitor = await monitors.ensure(model.id);
+      if (monitor.state === 'paused') log(`monitor for ${model.id} is disabled (vigil monitor enable ${model.id})`);
+      else log(`monitor for ${model.id}: every ${monitor.every} (schedule ${monitor.scheduleId}${monitor.created ? ', created' : ''})`);
       if (model.example && opts.example !== false) {
         // The simulated world keeps its own clock across restarts: once drifted, it stays drifted.
         const worldStartedAt = exampleWorldStart(stateDir, model.id);
@@ -130,7 +128,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
         });
         simulator.start();
         stops.push(async () => simulator.stop());
-        log(`example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, ${driftAfterSeconds > 0 ? `drifting in ${Math.round(driftAfterSeconds)}s` : 'already drifted'}; monitor every ${model.monitor.every}`);
+        log(`example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, ${driftAfterSeconds > 0 ? `drifting in ${Math.round(driftAfterSeconds)}s` : 'already drifted'}`);
       }
     }
 

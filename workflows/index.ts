@@ -1,4 +1,4 @@
 export { incidentLifecycle, type IncidentInput } from './incidentLifecycle.js';
 export { retrainModel, type RetrainInput, type RetrainResult, type GateResult } from './retrainModel.js';
-export { modelMonitor, type ModelMonitorInput } from './modelMonitor.js';
+export { monitorModel, type MonitorModelInput } from './monitorModel.js';
 export { stateQuery, addEvidenceSignal, decideUpdate } from './messages.js';
