@@ -224,8 +224,10 @@ function fmt(base: Base, v: number): string {
 }
 
 function on(labels: Labels, seriesCount: number): string {
-  const entries = Object.entries(labels);
-  const where = entries.length ? ` on {${entries.map(([k, v]) => `${k}="${v}"`).join(', ')}}` : '';
+  // Prometheus notation: `name{label="value", …}`.
+  const { __name__: name, ...rest } = labels;
+  const entries = Object.entries(rest);
+  const where = name || entries.length ? ` on ${name ?? ''}{${entries.map(([k, v]) => `${k}="${v}"`).join(', ')}}` : '';
   return seriesCount > 1 ? `${where} (worst of ${seriesCount} series)` : where;
 }
 

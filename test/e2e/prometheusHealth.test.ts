@@ -136,7 +136,7 @@ describe('Prometheus health signals', () => {
     assert.equal(err.value, 0.12, 'the worst series value');
     assert.equal(err.series?.model, 'credit-risk', 'the worst of the two series is named');
     assert.equal(err.series?.job, 'vigil-test', 'the series carries its scrape labels');
-    assert.match(err.message, /error rate 0\.12 > 0\.05 on \{.*model="credit-risk".*\} \(worst of 2 series\)/, `message: ${err.message}`);
+    assert.match(err.message, /^error rate 0\.12 > 0\.05 on vigil_test_model_error_ratio\{instance="127\.0\.0\.1:\d+", job="vigil-test", model="credit-risk"\} \(worst of 2 series\)$/, `message: ${err.message}`);
 
     const gpuCheck = byMetric(report.checks, 'gpu_memory_util');
     assert.equal(gpuCheck.status, 'ok', `gpu ok: ${summary}`);
@@ -312,6 +312,6 @@ describe('Prometheus health signals', () => {
     const b = held.checks[0]!;
     assert.equal(b.value, 500, 'breach value');
     assert.equal(b.for, '4s', 'the window is reported');
-    assert.match(b.message, /^queue depth 500 > 100 for 4s on \{.*job="vigil-test".*\}/, b.message);
+    assert.match(b.message, /^queue depth 500 > 100 for 4s on vigil_test_queue_depth\{.*job="vigil-test".*\}/, b.message);
   });
 });
