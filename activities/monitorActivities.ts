@@ -41,7 +41,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         breaches: found.map((b) => b.signal),
         reasons: found.map((b) => b.reason),
         incidents: [],
-        healthNotes: health.checks.filter((c) => c.status !== 'ok' && c.status !== 'breach').map((c) => `${c.metric}: ${c.message}`),
+        healthNotes: health.checks.filter((c) => c.status !== 'ok' && c.status !== 'breach').map((c) => c.message),
       };
       if (found.length === 0) return outcome;
 
