@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../adapters/net/freePort.js';
 import { createVigilTestEnv, TEST_MODEL, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -116,7 +117,7 @@ describe('vigil CLI', () => {
     const upConfig = path.join(stateDir, 'vigil.config.json');
     fs.writeFileSync(upConfig, JSON.stringify({ ...env.config, taskQueue: `${env.taskQueue}-up` }));
     const child = spawn(VIGIL, ['--config', upConfig, '--state-dir', stateDir, 'up'], {
-      env: { ...process.env, DATABASE_URL: env.databaseUrl },
+      env: { ...process.env, DATABASE_URL: env.databaseUrl, VIGIL_HTTP_PORT: String(await freePort()) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -127,8 +128,9 @@ describe('vigil CLI', () => {
       await waitFor(async () => output, (o) => o.includes('Vigil is up'), 'vigil up', 60_000);
       assert.match(output, /from environment; no dev server started/);
       assert.ok(fs.existsSync(path.join(stateDir, 'stack.json')));
-      const monitor = await env.services.temporal.workflow.getHandle(`monitor-${TEST_MODEL}`).describe();
-      assert.equal(monitor.status.name, 'RUNNING');
+      const monitor = await env.services.temporal.schedule.getHandle(`vigil-monitor-${TEST_MODEL}`).describe();
+      assert.equal(monitor.state.paused, false, 'the monitor schedule is enabled');
+      assert.match(output, /monitor for credit-risk: every 20s \(schedule vigil-monitor-credit-risk, created\)/);
       // The example traffic flows into the prediction log.
       await waitFor(async () => (await env.services.pool.query('SELECT count(*)::int AS n FROM predictions')).rows[0].n, (n) => n > 400, 'simulated traffic');
     } finally {
@@ -137,6 +139,6 @@ describe('vigil CLI', () => {
     assert.equal(await exited, 0, output);
     assert.match(output, /stopped/);
     assert.equal(fs.existsSync(path.join(stateDir, 'stack.json')), false);
-    await env.services.temporal.workflow.getHandle(`monitor-${TEST_MODEL}`).terminate('test done');
+    await env.services.temporal.schedule.getHandle(`vigil-monitor-${TEST_MODEL}`).delete();
   });
 });
