@@ -8,6 +8,9 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpAddressFromEnv, startAlertReceiver } from '../adapters/alertmanager/alertReceiver.js';
+import { resolveAlertToken } from '../adapters/alertmanager/alertToken.js';
+import { assertPortFree } from '../adapters/net/freePort.js';
 import { createPool, migrate, redactUrl } from '../adapters/postgres/database.js';
 import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
 import { createMonitorService } from '../client/monitorService.js';
@@ -31,6 +34,10 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   const stateDir = resolveStateDir(config, opts.stateDir);
   fs.mkdirSync(stateDir, { recursive: true });
   log(`config: ${source}; state: ${stateDir}`);
+  // The alert receiver's address and token are checked before anything starts.
+  const http = httpAddressFromEnv();
+  const alertToken = resolveAlertToken({ stateDir });
+  await assertPortFree(http.port, 'alert receiver (VIGIL_HTTP_PORT)', http.host);
 
   // Vigil stops its parts itself, in reverse order of starting, so the SDK must not act on signals.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -105,6 +112,12 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     });
     log(`worker: task queue ${config.taskQueue}`);
 
+    // Alertmanager webhooks, once a worker can run the incidents they open.
+    const receiver = await startAlertReceiver({ incidents: services.incidents, config, token: alertToken.token, log, ...http });
+    stops.push(() => receiver.stop());
+    const tokenAt = alertToken.file ? displayPath(alertToken.file) : alertToken.source;
+    log(`alert receiver: POST ${receiver.url} (bearer token: ${tokenAt}${alertToken.created ? ', created' : ''})`);
+
     const monitors = createMonitorService({ temporal: client, config });
     for (const model of config.models) {
       // A schedule per model; one that exists keeps its interval and paused state (vigil monitor enable|disable).
@@ -152,6 +165,12 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     await stopAll();
     throw err;
   }
+}
+
+/** A path relative to the working directory when it lies below it (`.vigil/alert-token`). */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** When the example world began: the first `vigil up` on this state folder. */
