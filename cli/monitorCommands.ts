@@ -69,7 +69,10 @@ export function registerMonitorCommands(program: Command, deps: MonitorCommandDe
 
 export function formatOutcome(o: MonitorOutcome): string {
   const lines = [`${o.modelId}: ${o.samples} samples, ${o.breaches.length ? `breaches: ${o.breaches.join(', ')}` : 'no breaches'}`];
+  // Older runs (recorded before reasons existed) lack the newer fields.
+  for (const r of o.reasons ?? []) lines.push(`  why: ${r}`);
   for (const i of o.incidents) lines.push(`  ${i.created ? 'opened' : 'fed   '} ${i.id} (${i.signal})`);
+  for (const n of o.healthNotes ?? []) lines.push(`  health: ${n}`);
   return lines.join('\n');
 }
 
