@@ -19,7 +19,10 @@ import {
   type IncidentState,
 } from '../domain/incident.js';
 import { VigilModel, VigilPhase } from '../domain/searchAttributes.js';
-import { addEvidenceSignal, decideUpdate } from '../workflows/messages.js';
+import { addEvidenceSignal, decideUpdate, stateQuery } from '../workflows/messages.js';
+
+/** How long `show` waits for an open incident's live state before using the stored copy. */
+const LIVE_STATE_DEADLINE_MS = 3000;
 import type { IncidentInput } from '../workflows/incidentLifecycle.js';
 
 export interface OpenIncidentRequest {
@@ -215,7 +218,15 @@ export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; c
       const r = await pool.query('SELECT * FROM incidents WHERE id = $1', [id]);
       if (!r.rows[0]) throw new NotFoundError(`unknown incident "${id}"`);
       const row = r.rows[0];
-      return { ...summaryOf(row), decision: row.state?.decision, state: row.state };
+      // The stored copy is written on phase changes; an open incident's evidence can be newer, so ask
+      // the workflow (briefly: with no worker running, the stored copy is the best there is).
+      let state = row.state;
+      if (row.status === 'open') {
+        state = await temporal.connection
+          .withDeadline(Date.now() + LIVE_STATE_DEADLINE_MS, () => temporal.workflow.getHandle(id).query(stateQuery))
+          .catch(() => row.state);
+      }
+      return { ...summaryOf(row), decision: state?.decision, state };
     },
 
     async review(id) {
