@@ -56,7 +56,7 @@ describe('model monitor', () => {
     const second = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(second.incidents, [{ ...first.incidents[0], created: false }]);
 
-    const shown = await waitFor(() => env.services.incidents.show(first.incidents[0].id), (s) => s.state.evidence?.length === 2, 'two evidence entries');
+    const shown = await waitFor(() => env.services.incidents.show(first.incidents[0].id), (s) => s.phase === 'awaiting_approval' && s.state.evidence?.length === 2, 'classified, with two evidence entries');
     assert.equal(shown.failureMode, 'data_drift');
     assert.ok(Number(shown.state.evidence[0].values.psi_max) >= 0.2, JSON.stringify(shown.state.evidence[0].values));
     assert.match(String(shown.state.evidence[0].values.drifted_features), /income/);
