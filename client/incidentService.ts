@@ -90,28 +90,34 @@ export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; c
     throw new Error(`could not claim an incident id for ${dedupeKey}`);
   }
 
+  /** Validates an observation and names the one incident it belongs to: (model, failure mode). */
+  function evidenceFor(req: OpenIncidentRequest) {
+    const model = findModel(config, req.modelId);
+    if (!model) {
+      throw new UserInputError(`unknown model "${req.modelId}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
+    }
+    const parsed = SignalKind.safeParse(req.signal);
+    if (!parsed.success) {
+      throw new UserInputError(`unknown signal "${req.signal}" (expected one of: ${SignalKind.options.join(', ')})`);
+    }
+    const signal = parsed.data;
+    const at = req.observedAt ?? new Date();
+    const mode = failureModeForSignal(signal);
+    const evidence = { source: req.source, signal, observedAt: at.toISOString(), values: req.evidence ?? {} };
+    return { model, signal, at, mode, dedupeKey: `${model.id}:${mode}`, evidence };
+  }
+
   const service: IncidentService = {
     async open(req) {
-      const model = findModel(config, req.modelId);
-      if (!model) {
-        throw new UserInputError(`unknown model "${req.modelId}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
-      }
-      const signal = SignalKind.safeParse(req.signal);
-      if (!signal.success) {
-        throw new UserInputError(`unknown signal "${req.signal}" (expected one of: ${SignalKind.options.join(', ')})`);
-      }
-      const at = req.observedAt ?? new Date();
-      const mode = failureModeForSignal(signal.data);
-      const dedupeKey = `${model.id}:${mode}`;
-      const evidence = { source: req.source, signal: signal.data, observedAt: at.toISOString(), values: req.evidence ?? {} };
+      const { model, signal, at, mode, dedupeKey, evidence } = evidenceFor(req);
 
       for (let attempt = 0; attempt < 3; attempt++) {
-        const claim = await claimIncidentId(model.id, dedupeKey, signal.data, at, mode);
+        const claim = await claimIncidentId(model.id, dedupeKey, signal, at, mode);
         const input: IncidentInput = {
           contractVersion: 1,
           incidentId: claim.id,
           model: modelRef(model),
-          signal: signal.data,
+          signal,
           openedAt: at.toISOString(),
           runbooks: runbooksFor(model),
         };
@@ -128,7 +134,7 @@ export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; c
               { key: VigilModel, value: model.id },
               { key: VigilPhase, value: 'detected' },
             ],
-            staticSummary: `${model.displayName}: ${signal.data}`,
+            staticSummary: `${model.displayName}: ${signal}`,
             staticDetails: `Opened by ${req.source}. Evidence: ${JSON.stringify(evidence.values)}`,
           });
           return claim;
@@ -142,26 +148,12 @@ export function createIncidentService(deps: { temporal: Client; pool: pg.Pool; c
     },
 
     async attachEvidence(req) {
-      const model = findModel(config, req.modelId);
-      if (!model) {
-        throw new UserInputError(`unknown model "${req.modelId}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
-      }
-      const signal = SignalKind.safeParse(req.signal);
-      if (!signal.success) {
-        throw new UserInputError(`unknown signal "${req.signal}" (expected one of: ${SignalKind.options.join(', ')})`);
-      }
-      const at = req.observedAt ?? new Date();
-      const dedupeKey = `${model.id}:${failureModeForSignal(signal.data)}`;
+      const { dedupeKey, evidence } = evidenceFor(req);
       const open = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [dedupeKey]);
       const id = open.rows[0]?.id;
       if (!id) return undefined;
       try {
-        await temporal.workflow.getHandle(id).signal(addEvidenceSignal, {
-          source: req.source,
-          signal: signal.data,
-          observedAt: at.toISOString(),
-          values: req.evidence ?? {},
-        });
+        await temporal.workflow.getHandle(id).signal(addEvidenceSignal, evidence);
         return { id };
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError) && !/already completed/i.test((err as Error).message ?? '')) throw err;
