@@ -11,6 +11,7 @@ import { InputSchema } from '../../domain/dataQuality.js';
 import { CREDIT_RISK_INPUT_SCHEMA } from '../../examples/credit-risk/inputSchema.js';
 import { formatIncident } from '../../cli/formatIncident.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { saveHistoryIfRecording } from '../support/histories.js';
 import { waitFor } from '../support/waitFor.js';
 
 describe('model monitor', () => {
@@ -130,5 +131,15 @@ describe('model monitor', () => {
     // The post-incident review carries the same reasons and numbers.
     const review = await waitFor(() => env.services.incidents.review(r.incidents[0].id).catch(() => ''), (text) => text.length > 0, 'review written');
     assert.match(review, /Classification reasons:[\s\S]*labels agree with the model's own predictions 100\.0%/, review);
+  });
+
+  it('the monitorModel workflow runs one monitor and returns its outcome (history recorded for replay)', async () => {
+    await env.simulator.writeBatch({ n: 500, drift: 1 });
+    const workflowId = `monitor-${TEST_MODEL}-test-${Date.now()}`;
+    const outcome = await env.services.temporal.workflow.execute('monitorModel', { workflowId, taskQueue: env.taskQueue, args: [{ modelId: TEST_MODEL }] });
+    assert.deepEqual(outcome.breaches, ['data_drift'], JSON.stringify(outcome));
+    assert.equal(outcome.incidents.length, 1, 'one incident');
+    await saveHistoryIfRecording(env, workflowId, 'monitor-model-run');
+    await closeAll();
   });
 });
