@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { OutputTail } from '../../adapters/process/outputTail.js';
 import type { Evidence } from '../../domain/incident.js';
 import { stateQuery } from '../../workflows/messages.js';
 import { startAlertmanager, type AlertmanagerServer } from '../support/alertmanagerServer.js';
+import { startMetricsExporter, type MetricsExporter } from '../support/metricsExporter.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheusServer.js';
 import { createVigilTestEnv, TEST_MODEL, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
@@ -26,7 +26,7 @@ const TOKEN = 'pipeline-token-0123456789abcdef';
 describe('Prometheus → Alertmanager → Vigil', () => {
   let env: VigilTestEnv;
   let receiver: Awaited<ReturnType<typeof startAlertReceiver>>;
-  let exporter: http.Server;
+  let exporter: MetricsExporter;
   let alertmanager: AlertmanagerServer;
   let prometheus: PrometheusServer;
   const receiverLog: string[] = [];
@@ -55,14 +55,7 @@ describe('Prometheus → Alertmanager → Vigil', () => {
       port: 0,
     });
 
-    exporter = http.createServer((_req, res) => {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
-    });
-    await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
-    const exporterPort = (exporter.address() as { port: number }).port;
+    exporter = await startMetricsExporter(registry);
     errorRatio.set({ model: TEST_MODEL, replica: 'a' }, 0.01);
 
     alertmanager = await startAlertmanager({
@@ -117,7 +110,7 @@ alerting:
 scrape_configs:
   - job_name: model
     static_configs:
-      - targets: ['127.0.0.1:${exporterPort}']
+      - targets: ['${exporter.target}']
 `,
     });
   });
@@ -126,7 +119,7 @@ scrape_configs:
     await prometheus?.stop();
     await alertmanager?.stop();
     await receiver?.stop();
-    await new Promise((resolve) => (exporter ? exporter.close(resolve) : resolve(undefined)));
+    await exporter?.stop();
     await env?.close();
   });
 

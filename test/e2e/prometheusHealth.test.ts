@@ -4,7 +4,6 @@
  * 0/0 ratio, the API's own error for bad PromQL, an unreachable Prometheus, and `for` windows.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import promClient from 'prom-client';
 import { freePort } from '../../adapters/net/freePort.js';
@@ -12,6 +11,7 @@ import { createPrometheusClient, type PrometheusClient } from '../../adapters/pr
 import { PrometheusApiError, PrometheusResponseError, PrometheusUnavailableError } from '../../adapters/prometheus/prometheusErrors.js';
 import type { HealthConfig } from '../../domain/config.js';
 import { computeHealthSignals, healthAsEvidence, NO_PROMETHEUS_MESSAGE, type HealthCheckResult } from '../../monitoring/healthSignals.js';
+import { startMetricsExporter, type MetricsExporter } from '../support/metricsExporter.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheusServer.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -35,8 +35,7 @@ describe('Prometheus health signals', () => {
     registers: [registry],
   });
 
-  let exporter: http.Server;
-  let exporterUrl: string;
+  let exporter: MetricsExporter;
   let ticker: NodeJS.Timeout;
   let server: PrometheusServer;
   let prometheus: PrometheusClient;
@@ -59,19 +58,7 @@ describe('Prometheus health signals', () => {
       latency.observe(0.8);
     }, 200);
 
-    exporter = http.createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end('not found');
-        return;
-      }
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => exporter.listen(port, '127.0.0.1', resolve));
-    exporterUrl = `http://127.0.0.1:${port}`;
+    exporter = await startMetricsExporter(registry);
 
     server = await startPrometheus({
       config: [
@@ -81,7 +68,7 @@ describe('Prometheus health signals', () => {
         'scrape_configs:',
         '  - job_name: vigil-test',
         '    static_configs:',
-        `      - targets: ['127.0.0.1:${port}']`,
+        `      - targets: ['${exporter.target}']`,
       ].join('\n'),
     });
     prometheus = createPrometheusClient({ url: server.url, timeoutMs: 5_000 });
@@ -97,7 +84,7 @@ describe('Prometheus health signals', () => {
   after(async () => {
     clearInterval(ticker);
     await server?.stop();
-    await new Promise((r) => exporter?.close(r));
+    await exporter?.stop();
   });
 
   const byMetric = (checks: HealthCheckResult[], metric: string): HealthCheckResult => {
@@ -216,7 +203,8 @@ describe('Prometheus health signals', () => {
   });
 
   it('reports a URL that is not a Prometheus API as a malformed answer', async () => {
-    const wrong = createPrometheusClient({ url: exporterUrl, timeoutMs: 2_000 });
+    // The exporter's root: every API path under it is a 404 page.
+    const wrong = createPrometheusClient({ url: `http://${exporter.target}`, timeoutMs: 2_000 });
     await assert.rejects(
       wrong.query('up'),
       (e: unknown) => e instanceof PrometheusResponseError && /HTTP 404, not JSON/.test(e.message),
