@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { FAILURE_MODES, FailureMode, ModelRef, ModelTier, SignalKind } from './incident.js';
+import { FAILURE_MODES, FailureMode, ModelRef, ModelTier, Severity, SignalKind } from './incident.js';
 import { Duration, RunbookPolicy, type Runbooks } from './runbook.js';
 import { DataQualityThresholds, InputSchema } from './dataQuality.js';
 import { DRIFT_TESTS } from './drift/datasetDrift.js';
@@ -105,6 +105,23 @@ export const DriftConfig = z.object({
 });
 export type DriftConfig = z.output<typeof DriftConfig>;
 
+/** Slack. Credentials come from the environment, never from here. */
+export const SlackConfig = z.object({
+  /** 'http': Slack posts to VIGIL_SLACK_PORT at /slack/events (signing secret); 'socket': Socket Mode (app token). */
+  mode: z.enum(['http', 'socket']).default('http'),
+  /** The only workspace (team id, T…) whose requests are accepted; default: the bot token's own (auth.test). */
+  teamId: z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'must be a Slack team id such as T0123ABCD').optional(),
+  /** Base URL of the Temporal Web UI, for the incident link in messages. */
+  temporalUiUrl: z.string().url().default('http://localhost:8233'),
+});
+export type SlackConfig = z.output<typeof SlackConfig>;
+
+/** Where a model's incidents are posted in Slack. */
+export const ModelSlackConfig = z.object({
+  /** Channel id (C…) or name (#ml-incidents). */
+  channel: z.string().min(1),
+});
+
 export const TrainingConfig = z.object({
   backend: z.literal('local').default('local'),
   /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
@@ -117,7 +134,11 @@ export const ModelConfig = z.object({
   id: ModelId,
   displayName: z.string().min(1),
   tier: ModelTier,
+  /** Who may decide: local user names (CLI), Slack user ids (U…/W…) and Slack user groups (S…). */
   approvers: z.array(z.string().min(1)).min(1, 'at least one approver is required'),
+  /** Approvers for a severity instead of `approvers` (e.g. SEV1 needs the leads). */
+  approversBySeverity: z.partialRecord(Severity, z.array(z.string().min(1)).min(1, 'at least one approver is required')).default({}),
+  slack: ModelSlackConfig.optional(),
   escalation: z.array(z.string().min(1)).default([]),
   /** Runs the example trainer and traffic simulator for this model. */
   example: z.boolean().default(false),
