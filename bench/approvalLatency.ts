@@ -2,7 +2,9 @@
  * `npm run bench:approval [-- --incidents N]`: measures two PRODUCT.md targets on the local dev stack
  * (embedded PostgreSQL + in-memory Temporal dev server + an in-process worker), then prints Markdown.
  *
- *   1. Signal → approval request posted: time from `IncidentService.open(...)` to the notifier's
+ *   1. Alert received → approval request posted: time from sending an Alertmanager v4 webhook to
+ *      Vigil's real receiver (HTTP, bearer token; `--via alertmanager`, the default) — or from calling
+ *      `IncidentService.open(...)` directly (`--via service`) — to the notifier's
  *      `approvalRequested(state)` for that incident, opening N incidents at most `--concurrency` at a
  *      time (each lane opens one, waits for its approval request, then opens the next).
  *   2. Decision latency with N incidents awaiting approval: `IncidentService.decide` (rejections with a
@@ -15,9 +17,10 @@
  *
  * Flags: --incidents N (default 200, at most 1000), --decisions M (default min(100, N)),
  * --concurrency C (default 10), --rows R predictions per model (default 500), --timeout-min T (whole
- * run, default 20). Exits 0 whether or not the targets are met; non-zero only on errors.
+ * run, default 20), --via alertmanager|service (default alertmanager). Exits 0 whether or not the targets are met; non-zero only on errors.
  */
 import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type pg from 'pg';
+import { startAlertReceiver } from '../adapters/alertmanager/alertReceiver.js';
 import type { Notifier } from '../adapters/notify/notifier.js';
 import { createPool, migrate } from '../adapters/postgres/database.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../adapters/temporal/connection.js';
@@ -52,18 +56,19 @@ interface Options {
   concurrency: number;
   rows: number;
   timeoutMin: number;
+  via: 'alertmanager' | 'service';
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
   const values = new Map<string, string>();
-  const known = ['incidents', 'decisions', 'concurrency', 'rows', 'timeout-min'];
+  const known = ['incidents', 'decisions', 'concurrency', 'rows', 'timeout-min', 'via'];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') continue;
     if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench:approval -- [--incidents N (≤1000)] [--decisions M] [--concurrency C] [--rows R] [--timeout-min T]');
+      console.log('usage: npm run bench:approval -- [--incidents N (≤1000)] [--decisions M] [--concurrency C] [--rows R] [--timeout-min T] [--via alertmanager|service]');
       process.exit(0);
     }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
@@ -80,7 +85,10 @@ function parseArgs(argv: string[]): Options {
     return n;
   };
   const incidents = int('incidents', 200, 1, MAX_INCIDENTS);
+  const via = values.get('via') ?? 'alertmanager';
+  if (via !== 'alertmanager' && via !== 'service') throw new UsageError(`--via must be "alertmanager" or "service", got "${via}"`);
   return {
+    via,
     incidents,
     decisions: int('decisions', Math.min(100, incidents), 1, incidents),
     concurrency: int('concurrency', 10, 1, 100),
@@ -153,6 +161,42 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Posts one firing alert for `modelId`, as Alertmanager would; returns the incident it opened. */
+async function sendAlert(receiver: { url: string; token: string }, modelId: string): Promise<{ id: string; created: boolean }> {
+  const now = new Date().toISOString();
+  const labels = { alertname: 'ModelInputDriftHigh', model: modelId, signal: 'data_drift', severity: 'page' };
+  const body = {
+    version: '4',
+    groupKey: `{}:{alertname="ModelInputDriftHigh", model="${modelId}"}`,
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'vigil',
+    groupLabels: { alertname: labels.alertname, model: modelId },
+    commonLabels: labels,
+    commonAnnotations: { summary: `input drift on ${modelId}`, value: '0.41' },
+    externalURL: 'http://alertmanager.bench:9093',
+    alerts: [
+      {
+        status: 'firing',
+        labels,
+        annotations: { summary: `input drift on ${modelId}`, value: '0.41' },
+        startsAt: now,
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus.bench:9090/graph',
+        fingerprint: crypto.createHash('sha256').update(modelId).digest('hex').slice(0, 16),
+      },
+    ],
+  };
+  const res = await fetch(receiver.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${receiver.token}` },
+    body: JSON.stringify(body),
+  });
+  const answer = (await res.json()) as { incidents?: { id: string; created: boolean }[]; error?: string };
+  if (res.status !== 200 || !answer.incidents?.[0]) throw new Error(`alert receiver answered ${res.status}: ${answer.error ?? JSON.stringify(answer)}`);
+  return answer.incidents[0];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -305,6 +349,14 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerDone.catch(() => undefined);
   });
+  // Alerts arrive the way Alertmanager sends them: a v4 webhook to the real receiver, over HTTP.
+  let receiver: { url: string; token: string } | undefined;
+  if (opts.via === 'alertmanager') {
+    const token = crypto.randomBytes(24).toString('base64url');
+    const started = await startAlertReceiver({ incidents: services.incidents, config, token, host: '127.0.0.1', port: 0, log: () => undefined });
+    cleanup.add('the alert receiver', () => started.stop());
+    receiver = { url: started.url, token };
+  }
   await sleep(500);
   const memory: MemorySample[] = [await sampleMemory('before opening', pool)];
 
@@ -319,12 +371,12 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     if (workerFailed) throw new Error(`the worker stopped: ${workerFailed.message}`);
     const posted = notifier.waitForApproval(model.id);
     const openStart = performance.now();
-    const { id, created } = await services.incidents.open({
+    const { id, created } = opts.via === 'service' ? await services.incidents.open({
       modelId: model.id,
       signal: 'data_drift',
       source: 'alertmanager',
       evidence: { psi_max: 0.41 },
-    });
+    }) : await sendAlert(receiver!, model.id);
     openLatency.push(performance.now() - openStart);
     if (!created) throw new Error(`open() for ${model.id} attached to ${id} instead of opening a new incident`);
     incidentIds[i] = id;
@@ -386,8 +438,8 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     '',
     '| metric | n | p50 ms | p95 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|---:|---:|',
-    row('signal → approval request posted', open),
-    row('open() returns (signalWithStart)', call),
+    row(opts.via === 'alertmanager' ? 'alert received → approval request posted' : 'open() called → approval request posted', open),
+    row(opts.via === 'alertmanager' ? 'webhook answered (200, incident started)' : 'open() returns (signalWithStart)', call),
     row(`decision accepted (decide Update), ${opts.incidents} awaiting approval`, decide),
     '',
     `| worker process memory${fullGc ? ' (after a full GC)' : ''} | rss MiB | heapUsed MiB | incidents awaiting approval |`,
