@@ -2,6 +2,8 @@
  * Recording and telling: the audit log and incident projection in PostgreSQL, approval requests and
  * escalations through the notifier, classification and triage.
  */
+import { Context } from '@temporalio/activity';
+import type { ApprovalRequestResult } from '../adapters/notify/notifier.js';
 import { classify } from '../domain/classify.js';
 import type { Classification, Evidence, IncidentState, ModelRef, Recommendation, SignalKind } from '../domain/incident.js';
 import { failureModeForSignal } from '../domain/incident.js';
@@ -23,7 +25,6 @@ export function createIncidentActivities(deps: ActivityDeps) {
       const { state, event, detail } = args;
       const key = activityKey();
       const client = await pool.connect();
-      let inserted = false;
       try {
         await client.query('BEGIN');
         await client.query(
@@ -52,12 +53,11 @@ export function createIncidentActivities(deps: ActivityDeps) {
             state.closedAt ?? null,
           ],
         );
-        const r = await client.query(
+        await client.query(
           `INSERT INTO audit_events (incident_id, kind, actor, detail, idempotency_key) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+           ON CONFLICT (idempotency_key) DO NOTHING`,
           [state.id, event, args.actor ?? 'vigil', JSON.stringify({ detail, phase: state.phase }), key],
         );
-        inserted = r.rowCount === 1;
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -65,7 +65,9 @@ export function createIncidentActivities(deps: ActivityDeps) {
       } finally {
         client.release();
       }
-      if (inserted) await notifier.phaseChanged(state, event, detail);
+      // Every attempt notifies, not only the one that wrote the audit row: when a notifier fails, the retry
+      // must tell again (the Slack notifier posts each event once, whatever the attempts).
+      await notifyBounded(`${state.id} ${event}`, () => notifier.phaseChanged(state, event, detail));
     },
 
     async classifyIncident(args: { model: ModelRef; signal: SignalKind; evidence: Evidence[] }): Promise<Classification> {
@@ -130,20 +132,41 @@ export function createIncidentActivities(deps: ActivityDeps) {
       return { evidence, recommendation: recommendAction(policy, facts) };
     },
 
-    async requestApproval(args: { state: IncidentState }): Promise<void> {
-      await notifier.approvalRequested(args.state);
+    /** Asks the approvers; returns extra ids that may decide (Slack user groups' members). */
+    async requestApproval(args: { state: IncidentState }): Promise<ApprovalRequestResult> {
+      const r = await notifyBounded(`${args.state.id} approval request`, () => notifier.approvalRequested(args.state));
+      return r?.approvers?.length ? { approvers: r.approvers } : {};
     },
 
     async escalate(args: { state: IncidentState; reason: string }): Promise<void> {
       const key = activityKey();
-      const r = await pool.query(
+      await pool.query(
         `INSERT INTO audit_events (incident_id, kind, actor, detail, idempotency_key) VALUES ($1, 'escalated', 'vigil', $2, $3)
          ON CONFLICT (idempotency_key) DO NOTHING`,
         [args.state.id, JSON.stringify({ reason: args.reason, to: args.state.model.escalation }), key],
       );
-      if (r.rowCount === 1) await notifier.escalated(args.state, args.reason);
+      // Like recordPhase: every attempt notifies; the notifier dedupes.
+      await notifyBounded(`${args.state.id} escalation`, () => notifier.escalated(args.state, args.reason));
     },
   };
+}
+
+/**
+ * A notification fails its activity, so Temporal retries it, but only for a few attempts: then the
+ * incident goes on without it (the audit log holds every event, the CLI still decides). A chat outage
+ * must not hold a remediation or the approval deadline.
+ */
+export const NOTIFY_ATTEMPTS = 5;
+
+async function notifyBounded<T>(what: string, send: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await send();
+  } catch (err) {
+    const attempt = Context.current().info.attempt;
+    if (attempt < NOTIFY_ATTEMPTS) throw err;
+    console.error(`[vigil] ${what}: notification failed ${attempt} times, going on without it: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
 }
 
 function round(o: Record<string, number>): Record<string, number> {

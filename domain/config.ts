@@ -255,12 +255,16 @@ export function findModel(config: VigilConfig, id: string): ModelConfig | undefi
 /** What the workflow is told about the model: approvers resolved, `$USER` replaced. */
 export function modelRef(model: ModelConfig, user = localUser()): ModelRef {
   const resolve = (list: string[]) => [...new Set(list.map((a) => (a === LOCAL_USER_PLACEHOLDER ? user : a)))];
+  const bySeverity = Object.entries(model.approversBySeverity ?? {}).filter((e): e is [Severity, string[]] => Array.isArray(e[1]));
   return {
     id: model.id,
     displayName: model.displayName,
     tier: model.tier,
     approvers: resolve(model.approvers),
     escalation: resolve(model.escalation),
+    // Only when configured: an incident's input stays what it was for models without them.
+    ...(bySeverity.length ? { approversBySeverity: Object.fromEntries(bySeverity.map(([sev, list]) => [sev, resolve(list)])) } : {}),
+    ...(model.slack ? { slackChannel: model.slack.channel } : {}),
   };
 }
 

@@ -100,6 +100,10 @@ export const ModelRef = z.object({
   tier: ModelTier,
   approvers: z.array(z.string()).min(1),
   escalation: z.array(z.string()),
+  /** Approvers for a severity instead of `approvers`; absent on incidents opened before it existed. */
+  approversBySeverity: z.partialRecord(Severity, z.array(z.string()).min(1)).optional(),
+  /** Where the incident's Slack message goes (models[].slack.channel). */
+  slackChannel: z.string().optional(),
 });
 export type ModelRef = z.infer<typeof ModelRef>;
 

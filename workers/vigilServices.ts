@@ -7,9 +7,13 @@ import type { Client } from '@temporalio/client';
 import path from 'node:path';
 import type pg from 'pg';
 import type { ActivityDeps } from '../activities/activityDeps.js';
+import { createCompositeNotifier } from '../adapters/notify/compositeNotifier.js';
 import { createLogNotifier, type Notifier } from '../adapters/notify/notifier.js';
 import { prometheusClientFromConfig } from '../adapters/prometheus/prometheusClient.js';
 import { createBuiltinRegistry } from '../adapters/registry/builtinRegistry.js';
+import { slackSettings } from '../adapters/slack/slackCredentials.js';
+import { createSlackNotifier } from '../adapters/slack/slackNotifier.js';
+import { slackWebClientFromEnv } from '../adapters/slack/slackWebClient.js';
 import { createLocalProcessBackend } from '../adapters/training/localProcessBackend.js';
 import { createIncidentService } from '../client/incidentService.js';
 import type { VigilConfig } from '../domain/config.js';
@@ -30,8 +34,27 @@ export function createVigilServices(opts: {
     stateDir,
     registry: createBuiltinRegistry(pool),
     training: createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') }),
-    notifier: opts.notifier ?? createLogNotifier(),
+    notifier: opts.notifier ?? defaultNotifier(config, pool, temporal),
     incidents: createIncidentService({ temporal, pool, config }),
     ...(prometheus ? { prometheus } : {}),
   };
+}
+
+/** The log always; Slack as well when SLACK_BOT_TOKEN is set. */
+function defaultNotifier(config: VigilConfig, pool: pg.Pool, temporal: Client): Notifier {
+  const log = createLogNotifier();
+  const client = slackWebClientFromEnv();
+  if (!client) return log;
+  const slack = createSlackNotifier({
+    client,
+    pool,
+    config,
+    // The client's namespace is the worker's: both come from the same Temporal settings.
+    namespace: temporal.options.namespace,
+    temporalUiUrl: slackSettings(config).temporalUiUrl,
+  });
+  return createCompositeNotifier([
+    { name: 'log', notifier: log },
+    { name: 'slack', notifier: slack },
+  ]);
 }

@@ -121,9 +121,13 @@ async function awaitDecision(
   const { state } = incident;
   const quorum = policy.approval.quorum[classification.severity] ?? 1;
   const deadline = new Date(Date.now() + ms(policy.approval.timeout as ms.StringValue)).toISOString();
-  state.approval = { approvers: state.model.approvers, quorum, deadline, votes: [], escalated: false };
+  const approvers = state.model.approversBySeverity?.[classification.severity] ?? state.model.approvers;
+  state.approval = { approvers, quorum, deadline, votes: [], escalated: false };
   await incident.enter('awaiting_approval', `Awaiting ${quorum} approval(s) until ${deadline}`);
-  await act.requestApproval.executeWithOptions({ summary: 'Request approval' }, [{ state }]);
+  const requested = await act.requestApproval.executeWithOptions({ summary: 'Request approval' }, [{ state }]);
+  // Slack user groups come back as their members, snapshotted now: listed ids stay (for display), members
+  // may decide. Histories recorded before this returned nothing, and take the same path as before.
+  if (requested?.approvers?.length) state.approval.approvers = [...new Set([...approvers, ...requested.approvers])];
 
   let decided = await wf.condition(() => state.decision !== undefined, policy.approval.timeout as Duration);
   if (!decided) {
