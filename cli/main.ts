@@ -11,6 +11,7 @@ import { parseEvidencePairs, SignalKind } from '../domain/incident.js';
 import { openCliContext, type CliContext, type GlobalOptions } from './cliContext.js';
 import { formatIncident, formatIncidentList } from './formatIncident.js';
 import { registerMonitorCommands } from './monitorCommands.js';
+import { registerSlackCommand } from './slackCommand.js';
 import { compareCsvFiles, driftSettingsFor, formatDrift, readSchemaFile, type ColumnTypes } from './driftCompare.js';
 import { DRIFT_TESTS, type DriftOptions, type DriftTestName } from '../domain/drift/datasetDrift.js';
 import { findModel, localUser } from '../domain/config.js';
@@ -135,6 +136,7 @@ program
   });
 
 registerMonitorCommands(program, { withContext, print });
+registerSlackCommand(program, globals);
 
 const drift = program.command('drift').description('drift statistics');
 drift

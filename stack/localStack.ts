@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { httpAddressFromEnv, startAlertReceiver } from '../adapters/alertmanager/alertReceiver.js';
 import { resolveAlertToken } from '../adapters/alertmanager/alertToken.js';
 import { assertPortFree } from '../adapters/net/freePort.js';
+import { describeSlackApp, startSlackApp } from '../adapters/slack/slackApp.js';
+import { SLACK_ENV } from '../adapters/slack/slackContract.js';
+import { slackCredentialsFor, slackOffMessage } from '../adapters/slack/slackCredentials.js';
 import { createPool, migrate, redactUrl } from '../adapters/postgres/database.js';
 import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
 import { createMonitorService } from '../client/monitorService.js';
@@ -36,8 +39,11 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   log(`config: ${source}; state: ${stateDir}`);
   // The alert receiver's address and token are checked before anything starts.
   const http = httpAddressFromEnv();
+  // So are Slack's credentials: partly set or malformed stops here, with nothing started or written.
+  const slack = slackCredentialsFor(config);
   const alertToken = resolveAlertToken({ stateDir });
   await assertPortFree(http.port, 'alert receiver (VIGIL_HTTP_PORT)', http.host);
+  if (slack.enabled && slack.mode === 'http') await assertPortFree(slack.port, `Slack app (${SLACK_ENV.port})`, slack.host);
 
   // Vigil stops its parts itself, in reverse order of starting, so the SDK must not act on signals.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -117,6 +123,15 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     stops.push(() => receiver.stop());
     const tokenAt = alertToken.file ? displayPath(alertToken.file) : alertToken.source;
     log(`alert receiver: POST ${receiver.url} (bearer token: ${tokenAt}${alertToken.created ? ', created' : ''})`);
+
+    // Slack decisions, once a worker can run the Updates they send.
+    if (slack.enabled) {
+      const slackApp = await startSlackApp({ credentials: slack, deps: { incidents: services.incidents, pool, config, log } });
+      stops.push(() => slackApp.stop());
+      log(describeSlackApp(slackApp));
+    } else {
+      log(slackOffMessage());
+    }
 
     const monitors = createMonitorService({ temporal: client, config });
     for (const model of config.models) {
