@@ -4,9 +4,11 @@
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import fs from 'node:fs';
+import type pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import type { ActivityDeps } from '../../activities/activityDeps.js';
+import type { Notifier } from '../../adapters/notify/notifier.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
 import { ensureExampleModel, servingFromRegistry } from '../../examples/credit-risk/exampleModel.js';
@@ -55,7 +57,13 @@ export interface VigilTestEnv {
 let uniq = 0;
 let runtimeInstalled = false;
 
-export async function createVigilTestEnv(opts: { config?: (taskQueue: string) => VigilConfig } = {}): Promise<VigilTestEnv> {
+export async function createVigilTestEnv(
+  opts: {
+    config?: (taskQueue: string) => VigilConfig;
+    /** The notifier the worker uses (default: a silent one), built on the env's database. */
+    notifier?: (ctx: { pool: pg.Pool; config: VigilConfig; namespace: string }) => Notifier;
+  } = {},
+): Promise<VigilTestEnv> {
   if (!runtimeInstalled) {
     // Worker lifecycle chatter drowns the test report; warnings and errors still show.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -71,7 +79,8 @@ export async function createVigilTestEnv(opts: { config?: (taskQueue: string) =>
   const baselineCache = path.join(os.tmpdir(), 'vigil-test-baseline');
   fs.mkdirSync(path.join(stateDir, 'example'), { recursive: true });
   if (fs.existsSync(baselineCache)) fs.cpSync(baselineCache, path.join(stateDir, 'example', TEST_MODEL), { recursive: true });
-  const services = createVigilServices({ config, pool: db.pool, temporal: client, stateDir, notifier: quietNotifier() });
+  const notifier = opts.notifier ? opts.notifier({ pool: db.pool, config, namespace: settings.namespace }) : quietNotifier();
+  const services = createVigilServices({ config, pool: db.pool, temporal: client, stateDir, notifier });
   for (const model of config.models) await ensureExampleModel({ registry: services.registry, model, stateDir });
   fs.cpSync(path.join(stateDir, 'example', TEST_MODEL), baselineCache, { recursive: true });
 
