@@ -31,7 +31,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       return decisionText(incidentId, r);
     } catch (err) {
       if (err instanceof NotFoundError) await auditUnknownIncident(deps.pool, incidentId, user, verdict, log);
-      if (err instanceof UserInputError) return refusalText(err);
+      if (err instanceof UserInputError) return refusalText(err, { id: incidentId, verdict });
       log(`slack: ${verdict} of ${incidentId} by ${user} failed: ${(err as Error).message}`);
       return `:warning: Vigil could not record your decision on *${escapeMrkdwn(incidentId)}* right now (${escapeMrkdwn((err as Error).message)}). Try again in a moment, or use the CLI: \`vigil ${verdict} ${incidentId}\`.`;
     }

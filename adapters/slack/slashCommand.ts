@@ -110,9 +110,10 @@ export function decisionText(id: string, r: { outcome: 'approved' | 'rejected' |
 }
 
 /** Why a decision or command was turned away, in words a person can act on. */
-export function refusalText(err: Error): string {
-  const why = err instanceof DecisionRefusedError ? err.message.replace(/^decision refused: /, '') : err.message;
-  return `:no_entry: Not done: ${mentionIds(escapeMrkdwn(why))}`;
+export function refusalText(err: Error, decision?: { id: string; verdict: 'approve' | 'reject' }): string {
+  const why = mentionIds(escapeMrkdwn(err instanceof DecisionRefusedError ? err.message.replace(/^decision refused: /, '') : err.message));
+  if (!decision) return `:no_entry: ${why}`;
+  return `:no_entry: Your ${decision.verdict === 'approve' ? 'approval' : 'rejection'} of *${escapeMrkdwn(decision.id)}* was not recorded: ${why}`;
 }
 
 function listLine(i: IncidentSummary): string {
@@ -149,7 +150,7 @@ export function mention(who: string): string {
 
 function mentionIds(text: string): string {
   // Slack ids have digits; an all-letter word such as UNKNOWN is left alone.
-  return text.replace(/\b([UW](?=[A-Z]*\d)[A-Z0-9]{6,})\b/g, '<@$1>').replace(/\b(S(?=[A-Z]*\d)[A-Z0-9]{6,})\b/g, '<!subteam^$1>');
+  return text.replace(/\b([UW](?=[A-Z]*\d)[A-Z0-9]{3,})\b/g, '<@$1>').replace(/\b(S(?=[A-Z]*\d)[A-Z0-9]{3,})\b/g, '<!subteam^$1>');
 }
 
 /** Slack's three control characters in mrkdwn. */
