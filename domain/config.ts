@@ -172,6 +172,7 @@ export const VigilConfig = z
     models: z.array(ModelConfig).min(1, 'at least one model is required'),
     example: ExampleConfig.default(ExampleConfig.parse({})),
     prometheus: PrometheusConfig.optional(),
+    slack: SlackConfig.default(SlackConfig.parse({})),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

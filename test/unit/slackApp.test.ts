@@ -75,8 +75,8 @@ describe('Slack credentials', () => {
     assert.equal(slackSettings(example).mode, 'http', 'default mode');
     const socket = parseConfig({ ...EXAMPLE_CONFIG, slack: { mode: 'socket', teamId: 'T0VIGIL01' } });
     const settings = slackSettings(socket);
-    // The config schema may not carry a `slack` section yet; when it does, its values are used.
-    if ((socket as { slack?: unknown }).slack) assert.deepEqual([settings.mode, settings.teamId], ['socket', 'T0VIGIL01'], 'from the config');
+    assert.deepEqual([settings.mode, settings.teamId], ['socket', 'T0VIGIL01'], 'from the config');
+    assert.throws(() => parseConfig({ ...EXAMPLE_CONFIG, slack: { teamId: 'acme' } }), /slack\.teamId: must be a Slack team id/, 'bad team id named');
   });
 });
 
