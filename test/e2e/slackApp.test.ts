@@ -452,6 +452,29 @@ describe('Slack app', () => {
       assert.equal(await up.exited, 0, up.output());
     });
 
+    it('vigil up with Slack variables serves the Bolt app after the worker and stops it with the rest', async () => {
+      const { dir, configFile } = stateDirFor('with-slack');
+      const port = await freePort();
+      const vars = { VIGIL_HTTP_PORT: String(await freePort()), SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: recorder.url, VIGIL_SLACK_PORT: String(port) };
+      const up = await start(['--config', configFile, '--state-dir', dir, 'up', '--no-example'], vars, 'Vigil is up');
+      const url = `http://127.0.0.1:${port}/slack/events`;
+      try {
+        const out = up.output();
+        assert.ok(out.includes(`Slack app: POST ${url} (HTTP mode, workspace ${recorder.teamId})`), out);
+        assert.ok(out.indexOf('worker: task queue') < out.indexOf('Slack app: POST'), 'after the worker');
+        assert.ok(!out.includes('Slack: off'), 'not CLI-only');
+        const responseUrl = capture.next();
+        const res = await sendSlackRequest(url, slashCommandRequest({ signingSecret: SECRET, teamId: recorder.teamId, user: ALICE, text: 'list', channel: CHANNEL, responseUrl }));
+        assert.equal(res.status, 200, 'served');
+        assert.match(String((await capture.waitFor(responseUrl)).body.text), /No open incidents|Open incidents/, 'answered from the running Vigil');
+      } finally {
+        up.child.kill('SIGINT');
+      }
+      assert.equal(await up.exited, 0, up.output());
+      assert.ok(!up.output().includes(BOT_TOKEN) && !up.output().includes(SECRET), 'no secret in the output');
+      await assertPortFree(port, 'Slack port after vigil up stopped');
+    });
+
     it('vigil slack serves the Bolt app against the running Vigil and stops on SIGTERM', async () => {
       const { configFile } = stateDirFor('standalone');
       const port = await freePort();
