@@ -20,6 +20,8 @@ const TABLES = [
   'predictions',
   'registry_events',
   'reviews',
+  'slack_messages',
+  'slack_thread_replies',
   'training_jobs',
 ];
 
