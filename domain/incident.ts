@@ -207,6 +207,8 @@ export interface IncidentState {
   decision?: FinalDecision;
   remediation?: RemediationRecord;
   validation?: ValidationRecord;
+  /** Set while the model serves its fallback because the runbook degrades it during the incident. */
+  degraded?: { since: string; reason: string; previousMode: 'model' | 'fallback'; liftedAt?: string };
   evidence: Evidence[];
   timeline: TimelineEntry[];
   runbookVersion: string;

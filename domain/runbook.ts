@@ -62,6 +62,12 @@ export const RunbookPolicy = z
         recentDeployWindow: Duration.default('24h'),
       })
       .default({ recentDeployWindow: '24h' }),
+    /** Graceful degradation: serve the rules-based fallback while a human decides. */
+    degrade: z
+      .object({
+        whileAwaitingApproval: z.boolean().default(false),
+      })
+      .default({ whileAwaitingApproval: false }),
     validation: z
       .object({
         window: Duration.default('2m'),

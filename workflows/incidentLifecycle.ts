@@ -95,8 +95,12 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   incident.state.recommendation = triage.recommendation;
   await incident.enter('triaged', `Recommend ${triage.recommendation.action}`);
 
-  // 4. Human approval: a person decides; on silence, escalate, then apply the safe default.
+  // 4. Human approval: a person decides; on silence, escalate, then apply the safe default. The
+  //    runbook may degrade the model to its fallback meanwhile; the decision lifts it (unless the
+  //    decision is the fallback itself), so remediation and validation see the model serving.
+  if (policy.degrade?.whileAwaitingApproval && wf.patched('degrade-while-awaiting')) await degrade(incident, 'awaiting approval');
   const decision = await awaitDecision(incident, policy, classification);
+  if (incident.state.degraded && !(decision.verdict !== 'reject' && decision.action === 'fallback')) await liftDegradation(incident);
 
   // 5. Remediate, 6. validate (undo if it did not help), 7. review.
   if (decision.verdict === 'reject') {
@@ -155,6 +159,28 @@ async function awaitDecision(
     await incident.record(`decision:${d.verdict}`, `${d.by.join(', ')}${d.reason ? `: ${d.reason}` : ''}`);
   }
   return state.decision!;
+}
+
+/** Puts the model on its fallback for the time being, remembering what it served before. */
+async function degrade(incident: IncidentRecord, why: string) {
+  const { state } = incident;
+  const reason = `degraded while ${why} (${state.id})`;
+  const r = await remediation.setServingMode.executeWithOptions({ summary: `Degrade to fallback while ${why}` }, [
+    { incidentId: state.id, modelId: state.model.id, mode: 'fallback', reason },
+  ]);
+  state.degraded = { since: new Date(Date.now()).toISOString(), reason, previousMode: r.from };
+  await incident.record('degraded', `serving the fallback while ${why} (was ${r.from})`);
+}
+
+/** Restores what served before the degradation. */
+async function liftDegradation(incident: IncidentRecord) {
+  const { state } = incident;
+  const degraded = state.degraded!;
+  await remediation.setServingMode.executeWithOptions({ summary: `Lift degradation: back to ${degraded.previousMode}` }, [
+    { incidentId: state.id, modelId: state.model.id, mode: degraded.previousMode, reason: `degradation lifted (${state.id})` },
+  ]);
+  degraded.liftedAt = new Date(Date.now()).toISOString();
+  await incident.record('degradation_lifted', `serving ${degraded.previousMode} again`);
 }
 
 async function remediateAndValidate(incident: IncidentRecord, action: RemediationAction, policy: RunbookPolicy) {

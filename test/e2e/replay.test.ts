@@ -1,7 +1,7 @@
 /**
  * Replays workflow histories recorded from the lifecycle and monitor tests against today's workflow code. A change
  * that would break running incidents fails here: guard it with `patched()`, or, when the change is
- * meant to apply to new incidents only, re-record with `VIGIL_RECORD_HISTORIES=1 npm test -- lifecycle monitor.test`.
+ * meant to apply to new incidents only, re-record with `VIGIL_RECORD_HISTORIES=1 npm test -- lifecycle monitor.test degradation`.
  */
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
