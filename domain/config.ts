@@ -122,13 +122,57 @@ export const ModelSlackConfig = z.object({
   channel: z.string().min(1),
 });
 
+/** A DNS-1123 label, as Kubernetes namespaces and object names require. */
+const KubernetesName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a Kubernetes name: lowercase letters, digits and dashes, at most 63, starting and ending alphanumeric');
+
+/**
+ * Training as a Kubernetes Job (`training.backend: "kubernetes"`). Credentials are never here: in-cluster
+ * service account, or KUBECONFIG / ~/.kube/config.
+ */
+export const KubernetesTrainingConfig = z.object({
+  namespace: KubernetesName,
+  /** The trainer's container image; `training.command` runs inside it. */
+  image: z.string().trim().min(1, 'must name a container image'),
+  serviceAccount: KubernetesName.optional(),
+  /** GPUs requested per job (`resources.limits["nvidia.com/gpu"]`); 0 = CPU only. */
+  gpus: z.number().int().min(0).default(0),
+  /** Finished Jobs (and their pods and logs) are deleted this long after they end. */
+  ttlSecondsAfterFinished: z.number().int().min(0).default(86_400),
+  /** A PersistentVolumeClaim mounted at Vigil's state folder path, so snapshot and artifact paths mean the same in the pod. */
+  volume: z.object({ claimName: KubernetesName, mountPath: z.string().startsWith('/', 'must be an absolute path') }).optional(),
+});
+export type KubernetesTrainingConfig = z.output<typeof KubernetesTrainingConfig>;
+
 export const TrainingConfig = z.object({
-  backend: z.literal('local').default('local'),
+  backend: z.enum(['local', 'kubernetes']).default('local'),
+  kubernetes: KubernetesTrainingConfig.optional(),
   /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
   command: z.array(z.string()).min(1).optional(),
   env: z.record(z.string(), z.string()).default({}),
   timeout: Duration.default('30m'),
+}).superRefine((t, ctx) => {
+  if (t.backend === 'kubernetes' && !t.kubernetes) {
+    ctx.addIssue({ code: 'custom', path: ['kubernetes'], message: 'is required when backend is "kubernetes" (namespace and image at least)' });
+  }
 });
+
+/**
+ * Where the model is served. 'builtin': the built-in registry's aliases; 'kserve': a KServe
+ * InferenceService whose predictor is canaried, promoted and rolled back (serverless mode).
+ */
+export const DeploymentConfig = z
+  .object({
+    kind: z.enum(['builtin', 'kserve']).default('builtin'),
+    kserve: z.object({ namespace: KubernetesName, name: KubernetesName }).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.kind === 'kserve' && !d.kserve) {
+      ctx.addIssue({ code: 'custom', path: ['kserve'], message: 'is required when kind is "kserve" (the InferenceService\'s namespace and name)' });
+    }
+  });
+export type DeploymentConfig = z.output<typeof DeploymentConfig>;
 
 export const ModelConfig = z.object({
   id: ModelId,
@@ -147,6 +191,7 @@ export const ModelConfig = z.object({
   inputSchema: InputSchema.optional(),
   drift: DriftConfig.default(DriftConfig.parse({})),
   training: TrainingConfig.default(TrainingConfig.parse({})),
+  deployment: DeploymentConfig.default({ kind: 'builtin' }),
   /** Per-failure-mode overrides, merged over the shipped runbooks. */
   runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
   /** Alertmanager `alertname` → signal, for alerts that carry no `signal` label. */
