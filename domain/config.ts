@@ -174,6 +174,38 @@ export const DeploymentConfig = z
   });
 export type DeploymentConfig = z.output<typeof DeploymentConfig>;
 
+/**
+ * Where the model's versions, aliases and serving mode live. 'builtin': Vigil's PostgreSQL; 'mlflow':
+ * an MLflow Model Registry over its REST API. MLflow credentials come from the environment only
+ * (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD).
+ */
+export const RegistryConfig = z
+  .object({
+    kind: z.enum(['builtin', 'mlflow']).default('builtin'),
+    mlflow: z
+      .object({
+        trackingUri: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of the MLflow tracking server, such as "http://mlflow:5000"' }),
+        /** The registered model's name in MLflow; default: the model's id. */
+        registeredModelName: z
+          .string()
+          .trim()
+          .min(1, 'must not be empty')
+          .max(256, 'must be at most 256 characters')
+          .regex(/^[^/:'"]+$/, 'must not contain "/", ":" or quotes (MLflow refuses "/" and ":")')
+          .optional(),
+        /** Per-request timeout. */
+        timeout: Duration.default('30s'),
+      })
+      .strict()
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.kind === 'mlflow' && !r.mlflow) {
+      ctx.addIssue({ code: 'custom', path: ['mlflow'], message: 'is required when kind is "mlflow" (at least { "trackingUri": "http://…" })' });
+    }
+  });
+export type RegistryConfig = z.output<typeof RegistryConfig>;
+
 export const ModelConfig = z.object({
   id: ModelId,
   displayName: z.string().min(1),
@@ -192,6 +224,7 @@ export const ModelConfig = z.object({
   drift: DriftConfig.default(DriftConfig.parse({})),
   training: TrainingConfig.default(TrainingConfig.parse({})),
   deployment: DeploymentConfig.default({ kind: 'builtin' }),
+  registry: RegistryConfig.default({ kind: 'builtin' }),
   /** Per-failure-mode overrides, merged over the shipped runbooks. */
   runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
   /** Alertmanager `alertname` → signal, for alerts that carry no `signal` label. */
