@@ -3,11 +3,19 @@
  * Kubernetes Jobs implement the same contract. Job ids are derived from the incident, so submitting
  * the same id twice finds the first job instead of starting a second.
  */
+import type { TrainingFailure } from './trainingFailure.js';
+
 export interface TrainingJobSpec {
   jobId: string;
   /** Program and arguments. */
   command: string[];
   env?: Record<string, string>;
+  /**
+   * GPUs the job may use, as `CUDA_VISIBLE_DEVICES` (e.g. '0', '0,1', a GPU UUID); '' hides every GPU
+   * (CPU only); undefined leaves the backend's default. Backends that schedule GPUs themselves (Ray,
+   * Kubernetes) read the count from it.
+   */
+  gpus?: string;
 }
 
 export type TrainingJobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -26,6 +34,8 @@ export interface TrainingJobStatus {
   artifactPath?: string;
   exitCode?: number;
   error?: string;
+  /** Set on `failed`: what kind of failure, and whether a new job may succeed (trainingFailure.ts). */
+  failure?: TrainingFailure;
 }
 
 export interface TrainingBackend {
