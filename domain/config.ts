@@ -151,6 +151,14 @@ export const TrainingConfig = z.object({
   /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
   command: z.array(z.string()).min(1).optional(),
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * The GPUs a training job may use, as CUDA_VISIBLE_DEVICES: '0', '0,1', GPU-/MIG- UUIDs; '' = CPU
+   * only. Unset: the job inherits the worker's environment.
+   */
+  gpus: z
+    .string()
+    .regex(/^(?:(?:\d+|GPU-[0-9A-Za-z-]+|MIG-[0-9A-Za-z/-]+)(?:,(?:\d+|GPU-[0-9A-Za-z-]+|MIG-[0-9A-Za-z/-]+))*)?$/, "must be CUDA_VISIBLE_DEVICES: GPU indices or GPU-/MIG- UUIDs separated by commas (e.g. '0' or '0,1'), or '' for CPU only")
+    .optional(),
   timeout: Duration.default('30m'),
 }).superRefine((t, ctx) => {
   if (t.backend === 'kubernetes' && !t.kubernetes) {

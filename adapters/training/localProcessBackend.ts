@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../process/isAlive.js';
 import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from './trainingBackend.js';
+import { classifyTrainingFailure } from './trainingFailure.js';
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
@@ -41,7 +42,13 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
       cwd: dir,
       detached: true,
       stdio: 'ignore',
-      env: { ...process.env, ...spec.env, VIGIL_JOB_ID: spec.jobId },
+      env: {
+        ...process.env,
+        ...spec.env,
+        // The job's GPUs ('' = none, CPU only); without `gpus` the worker's own setting is inherited.
+        ...(spec.gpus !== undefined ? { CUDA_VISIBLE_DEVICES: spec.gpus } : {}),
+        VIGIL_JOB_ID: spec.jobId,
+      },
     });
     child.unref();
   }
@@ -77,18 +84,26 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
         const code = Number(exit.trim());
         if (cancelled) return { ...base, state: 'cancelled', exitCode: code };
         if (code === 0 && parsed.artifactPath) return { ...base, state: 'succeeded', exitCode: 0 };
-        const tail = (read(path.join(dir, 'stderr.log')) ?? '').trim().split('\n').slice(-5).join('\n');
+        const stderr = read(path.join(dir, 'stderr.log')) ?? '';
+        const tail = stderr.trim().split('\n').slice(-5).join('\n');
         return {
           ...base,
           state: 'failed',
           exitCode: code,
           error: parsed.error ?? (code === 0 ? 'trainer exited 0 without reporting an artifact' : `trainer exited with code ${code}${tail ? `: ${tail}` : ''}`),
+          failure: classifyTrainingFailure({ exitCode: code, logs: await backend.logs(jobId), error: parsed.error }),
         };
       }
       const pid = Number(read(path.join(dir, 'pid'))?.trim());
       if (pid > 0 && isAlive(pid)) return base;
       if (!(pid > 0)) return base; // launching
-      return { ...base, state: cancelled ? 'cancelled' : 'failed', error: 'trainer process vanished without an exit code' };
+      if (cancelled) return { ...base, state: 'cancelled' };
+      return {
+        ...base,
+        state: 'failed',
+        error: 'trainer process vanished without an exit code',
+        failure: classifyTrainingFailure({ logs: await backend.logs(jobId), error: parsed.error }),
+      };
     },
 
     async logs(jobId) {
