@@ -12,7 +12,10 @@ import { findModel } from '../domain/config.js';
 export interface ActivityDeps {
   pool: pg.Pool;
   registry: ModelRegistry;
+  /** The default (local process) training backend. */
   training: TrainingBackend;
+  /** The model's configured training backend (`models[].training.backend`: local, ray…). */
+  trainingFor(modelId: string): TrainingBackend;
   notifier: Notifier;
   temporal: Client;
   incidents: IncidentService;

@@ -145,9 +145,28 @@ export const KubernetesTrainingConfig = z.object({
 });
 export type KubernetesTrainingConfig = z.output<typeof KubernetesTrainingConfig>;
 
+/**
+ * Training as a Ray job (`training.backend: "ray"`), submitted to the Jobs API on the head's dashboard
+ * port. The token of a cluster with token authentication comes from RAY_AUTH_TOKEN, never from here.
+ * The trainer runs on the cluster: its command and Vigil's state folder (snapshots, artifacts) must be
+ * reachable there under the same paths.
+ */
+export const RayTrainingConfig = z.object({
+  /** The Ray dashboard's URL, e.g. http://ray-head:8265. */
+  address: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of the Ray dashboard, e.g. http://ray-head:8265' }),
+  /** Reserved for the trainer's entrypoint (entrypoint_num_cpus / _num_gpus / _memory); GPUs default to the count in `training.gpus`. */
+  numCpus: z.number().min(0).optional(),
+  numGpus: z.number().min(0).optional(),
+  memoryBytes: z.number().int().positive().optional(),
+  /** runtime_env.working_dir: a URI the cluster fetches the trainer's code from (s3://, gs://, https://….zip). */
+  workingDir: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\//, 'must be a URI the Ray cluster can fetch (s3://, gs://, https://….zip), not a local path').optional(),
+});
+export type RayTrainingConfig = z.output<typeof RayTrainingConfig>;
+
 export const TrainingConfig = z.object({
-  backend: z.enum(['local', 'kubernetes']).default('local'),
+  backend: z.enum(['local', 'kubernetes', 'ray']).default('local'),
   kubernetes: KubernetesTrainingConfig.optional(),
+  ray: RayTrainingConfig.optional(),
   /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
   command: z.array(z.string()).min(1).optional(),
   env: z.record(z.string(), z.string()).default({}),
@@ -161,6 +180,9 @@ export const TrainingConfig = z.object({
     .optional(),
   timeout: Duration.default('30m'),
 }).superRefine((t, ctx) => {
+  if (t.backend === 'ray' && !t.ray) {
+    ctx.addIssue({ code: 'custom', path: ['ray'], message: 'is required when backend is "ray" (the address of the Ray dashboard at least)' });
+  }
   if (t.backend === 'kubernetes' && !t.kubernetes) {
     ctx.addIssue({ code: 'custom', path: ['kubernetes'], message: 'is required when backend is "kubernetes" (namespace and image at least)' });
   }

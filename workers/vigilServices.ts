@@ -15,8 +15,10 @@ import { slackSettings } from '../adapters/slack/slackCredentials.js';
 import { createSlackNotifier } from '../adapters/slack/slackNotifier.js';
 import { slackWebClientFromEnv } from '../adapters/slack/slackWebClient.js';
 import { createLocalProcessBackend } from '../adapters/training/localProcessBackend.js';
+import { rayJobsBackendFromConfig } from '../adapters/training/rayJobsBackend.js';
+import type { TrainingBackend } from '../adapters/training/trainingBackend.js';
 import { createIncidentService } from '../client/incidentService.js';
-import type { VigilConfig } from '../domain/config.js';
+import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
 
 export function createVigilServices(opts: {
   config: VigilConfig;
@@ -27,16 +29,43 @@ export function createVigilServices(opts: {
 }): ActivityDeps {
   const { config, pool, temporal, stateDir } = opts;
   const prometheus = prometheusClientFromConfig(config);
+  const localTraining = createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') });
   return {
     config,
     pool,
     temporal,
     stateDir,
     registry: createBuiltinRegistry(pool),
-    training: createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') }),
+    training: localTraining,
+    trainingFor: trainingBackends(config, localTraining),
     notifier: opts.notifier ?? defaultNotifier(config, pool, temporal),
     incidents: createIncidentService({ temporal, pool, config }),
     ...(prometheus ? { prometheus } : {}),
+  };
+}
+
+/** Each model's training backend, built on first use and kept; models on 'local' share one. */
+function trainingBackends(config: VigilConfig, local: TrainingBackend): (modelId: string) => TrainingBackend {
+  const built = new Map<string, TrainingBackend>();
+  const build = (training: ModelConfig['training']): TrainingBackend => {
+    switch (training.backend) {
+      case 'local':
+        return local;
+      case 'ray':
+        return rayJobsBackendFromConfig(training.ray!); // the config schema requires it for 'ray'
+      default:
+        throw new Error(`training backend "${training.backend}" is not available in this worker`);
+    }
+  };
+  return (modelId) => {
+    let backend = built.get(modelId);
+    if (!backend) {
+      const model = findModel(config, modelId);
+      if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
+      backend = build(model.training);
+      built.set(modelId, backend);
+    }
+    return backend;
   };
 }
 
