@@ -2,7 +2,6 @@
  * The retrain child's steps: snapshot labelled data, run the training job (heartbeating, resumable),
  * evaluate the candidate against the champion with explicit gates, register, promote.
  */
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assessLabels, type LabelQuality } from '../domain/labelQuality.js';
@@ -12,8 +11,10 @@ import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 import { TRAINER_SCRIPT } from '../examples/credit-risk/trainer.js';
 import { cachedArtifact } from '../monitoring/computeModelSignals.js';
 import type { GateResult } from '../workflows/retrainModel.js';
+import { durationMs } from '../domain/runbook.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
+import { watchTrainingJob } from './watchTrainingJob.js';
 
 export interface TrainingSnapshot {
   trainCsv: string;
@@ -70,8 +71,10 @@ export function createTrainingActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Submits the job (a retry finds the same job by its id) and watches it, heartbeating the job id and
-     * progress. Cancelling the activity stops the job.
+     * Submits the job (a retry finds the same job by its id) and watches it, heartbeating the job id,
+     * the try and progress; stops it past `training.timeout`; a failure becomes a retryable or
+     * non-retryable ApplicationFailure by its kind, and a retryable one runs as a new try
+     * (see watchTrainingJob). Cancelling the activity stops the job.
      */
     async runTrainingJob(args: {
       incidentId: string;
@@ -81,37 +84,26 @@ export function createTrainingActivities(deps: ActivityDeps) {
       holdoutCsv: string;
       extraArgs: string[];
     }): Promise<{ jobId: string; artifactPath: string; metrics: Record<string, number> }> {
-      const ctx = Context.current();
-      const resumed = ctx.info.heartbeatDetails as { jobId: string } | undefined;
-      if (resumed) ctx.log.info('resuming the watch of a training job after a retry', { jobId: resumed.jobId });
-
       const cfg = modelConfig(deps, args.modelId);
-      const outDir = path.join(deps.stateDir, 'artifacts', args.modelId, args.jobId);
-      const command = [
-        ...(cfg.training.command ?? EXAMPLE_TRAINER),
-        '--data', args.trainCsv,
-        '--holdout', args.holdoutCsv,
-        '--out', outDir,
-        ...args.extraArgs,
-      ];
-      await deps.training.submit({ jobId: args.jobId, command, env: cfg.training.env });
-
-      for (;;) {
-        const status = await deps.training.status(args.jobId);
-        ctx.heartbeat({ jobId: args.jobId, progress: status.progress });
-        if (status.state === 'succeeded') {
-          return { jobId: args.jobId, artifactPath: status.artifactPath!, metrics: status.metrics ?? {} };
-        }
-        if (status.state === 'failed' || status.state === 'cancelled') {
-          throw ApplicationFailure.nonRetryable(`training job ${args.jobId} ${status.state}: ${status.error ?? ''}`, 'TrainingFailed');
-        }
-        try {
-          await ctx.sleep(500);
-        } catch (err) {
-          if (err instanceof CancelledFailure) await deps.training.cancel(args.jobId);
-          throw err;
-        }
-      }
+      const job = await watchTrainingJob({
+        backend: deps.trainingFor(args.modelId),
+        jobId: args.jobId,
+        timeoutMs: durationMs(cfg.training.timeout),
+        timeout: cfg.training.timeout,
+        spec: (jobId) => ({
+          command: [
+            ...(cfg.training.command ?? EXAMPLE_TRAINER),
+            '--data', args.trainCsv,
+            '--holdout', args.holdoutCsv,
+            // Each try writes its own artifact folder.
+            '--out', path.join(deps.stateDir, 'artifacts', args.modelId, jobId),
+            ...args.extraArgs,
+          ],
+          env: cfg.training.env,
+          gpus: cfg.training.gpus,
+        }),
+      });
+      return { jobId: job.jobId, artifactPath: job.status.artifactPath!, metrics: job.status.metrics ?? {} };
     },
 
     /** Gates from the runbook: AUC not lower than the champion's (by more than the margin), calibration not worse. */

@@ -8,7 +8,8 @@
  *   out_of_memory  no         1      CUDA / host out-of-memory in the logs (torch OutOfMemoryError,
  *                                    CUDA_ERROR_OUT_OF_MEMORY, Python MemoryError, std::bad_alloc,
  *                                    the kernel's OOM killer), Kubernetes `OOMKilled`
- *   bad_input      no         1      exit 2: the protocol's "bad input" (arguments, CSV, one-class data)
+ *   bad_input      no         1      exit 2: the protocol's "bad input" (arguments, CSV, one-class data);
+ *                                    with the trainer's own error line it wins over any OOM-like text
  *   bad_exit       no         1      any other non-zero exit, a crash (SIGSEGV, SIGABRT), or exit 0
  *                                    without an artifact
  *   killed         yes        3      SIGKILL / SIGTERM / SIGINT / SIGHUP (exit 137, 143, 130, 129, or a
@@ -150,6 +151,10 @@ export function classifyTrainingFailure(evidence: TrainingFailureEvidence): Trai
   }
   if (evidence.exitCode === 0 && !sig) {
     return make('bad_exit', `trainer exited 0 without reporting an artifact${trainerError ? `: ${clip(trainerError)}` : ''}`, 'not retried: the trainer does not follow the protocol');
+  }
+  // The trainer itself said its input is bad: trust that over words in the message (a column named oom_…).
+  if (evidence.exitCode === 2 && trainerError) {
+    return make('bad_input', `bad input (exit 2): ${clip(trainerError)}`, 'not retried: fix the data or the trainer arguments');
   }
   const oom = (reason && /\bOOMKilled\b/i.test(reason) ? { line: reason, gpu: false } : undefined) ?? findOom([trainerError ?? '', reason ?? '', logs].join('\n'));
   if (oom) {
