@@ -10,7 +10,7 @@ import type { ActivityDeps } from '../activities/activityDeps.js';
 import { createCompositeNotifier } from '../adapters/notify/compositeNotifier.js';
 import { createLogNotifier, type Notifier } from '../adapters/notify/notifier.js';
 import { prometheusClientFromConfig } from '../adapters/prometheus/prometheusClient.js';
-import { createBuiltinRegistry } from '../adapters/registry/builtinRegistry.js';
+import { registryFromConfig } from '../adapters/registry/registryRouter.js';
 import { slackSettings } from '../adapters/slack/slackCredentials.js';
 import { createSlackNotifier } from '../adapters/slack/slackNotifier.js';
 import { slackWebClientFromEnv } from '../adapters/slack/slackWebClient.js';
@@ -35,7 +35,7 @@ export function createVigilServices(opts: {
     pool,
     temporal,
     stateDir,
-    registry: createBuiltinRegistry(pool),
+    registry: registryFromConfig(config, pool),
     training: localTraining,
     trainingFor: trainingBackends(config, localTraining),
     notifier: opts.notifier ?? defaultNotifier(config, pool, temporal),
