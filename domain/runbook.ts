@@ -54,8 +54,10 @@ export const RunbookPolicy = z
         minLabelledRows: z.number().int().min(1).default(200),
         /** Gate: the candidate's holdout AUC may not be below the champion's by more than this. */
         maxAucDrop: z.number().min(0).max(1).default(0),
+        /** Start-to-close limit of each short retrain step (snapshot, evaluate, register, promote): a step on a crashed worker is retried after this. */
+        stepTimeout: Duration.default('2m'),
       })
-      .default({ minLabelledRows: 200, maxAucDrop: 0 }),
+      .default({ minLabelledRows: 200, maxAucDrop: 0, stepTimeout: '2m' }),
     rollback: z
       .object({
         /** A champion change within this window counts as a correlated recent deploy. */

@@ -2,7 +2,7 @@
  * Vigil's worker: the lifecycle, retrain and monitor workflows plus every activity, on one task
  * queue. Scale out by running more of these (`npm run worker` in production).
  */
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerInterceptors } from '@temporalio/worker';
 import { createActivities } from '../activities/createActivities.js';
 import type { ActivityDeps } from '../activities/activityDeps.js';
 import { workflowBundle } from './workflowBundle.js';
@@ -14,6 +14,8 @@ export interface VigilWorkerOptions {
   deps: ActivityDeps;
   /** Identity shown in the Temporal UI's worker list. */
   identity?: string;
+  /** Worker interceptors (the crash tests kill the process after an activity's side effect). */
+  interceptors?: WorkerInterceptors;
 }
 
 export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worker> {
@@ -24,6 +26,7 @@ export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worke
     workflowBundle: await workflowBundle(),
     activities: createActivities(opts.deps),
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
     // Long-lived training watches must not starve short activities.
     maxConcurrentActivityTaskExecutions: 50,
     // The worker's memory stays bounded with many open incidents awaiting approval.

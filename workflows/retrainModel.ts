@@ -3,6 +3,7 @@
  * (heartbeating job) → evaluate the candidate against the champion on the holdout, with the runbook's
  * gates → register → promote. The champion moves only after every gate passes.
  */
+import type { Duration } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { VigilActivities } from '../activities/createActivities.js';
 import type { RunbookPolicy } from '../domain/runbook.js';
@@ -35,10 +36,13 @@ export interface RetrainResult {
   gates?: GateResult[];
 }
 
-const act = wf.proxyActivities<VigilActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+/** Short steps; their start-to-close limit comes from the runbook (histories from before it used 2 minutes). */
+function steps(input: RetrainInput) {
+  return wf.proxyActivities<VigilActivities>({
+    startToCloseTimeout: (input.retrain.stepTimeout ?? '2 minutes') as Duration,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+  });
+}
 
 /** The training job heartbeats; a worker crash is noticed within the heartbeat timeout. */
 const training = wf.proxyActivities<VigilActivities>({
@@ -48,6 +52,7 @@ const training = wf.proxyActivities<VigilActivities>({
 });
 
 export async function retrainModel(input: RetrainInput): Promise<RetrainResult> {
+  const act = steps(input);
   const jobId = `${input.incidentId}-train`;
   const ids = { incidentId: input.incidentId, modelId: input.modelId };
 

@@ -2,8 +2,12 @@
  * A Vigil worker in its own process, so a test can SIGKILL it mid-activity. Configured by
  * VIGIL_TEST_CONFIG (JSON), VIGIL_TEST_DATABASE_URL, VIGIL_TEST_STATE_DIR and TEMPORAL_ADDRESS.
  * Prints "ready" once polling.
+ *
+ * VIGIL_TEST_CRASH_AFTER=<activity type> makes the process SIGKILL itself right after the first attempt
+ * of that activity has done its work and before Temporal hears the result: the retry, on another worker,
+ * must find the work done instead of doing it again.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkerInterceptors } from '@temporalio/worker';
 import { createPool } from '../../adapters/postgres/database.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig } from '../../domain/config.js';
@@ -22,7 +26,28 @@ const services = createVigilServices({
   stateDir: process.env.VIGIL_TEST_STATE_DIR!,
   notifier: { async approvalRequested() {}, async escalated() {}, async phaseChanged() {}, async reviewWritten() {} },
 });
+const crashAfter = process.env.VIGIL_TEST_CRASH_AFTER;
+const interceptors: WorkerInterceptors | undefined = crashAfter
+  ? {
+      activity: [
+        (ctx) => ({
+          inbound: {
+            async execute(input, next) {
+              const result = await next(input);
+              if (ctx.info.activityType === crashAfter && ctx.info.attempt === 1) {
+                console.log(`crashing after ${crashAfter}`);
+                process.kill(process.pid, 'SIGKILL');
+                await new Promise(() => undefined);
+              }
+              return result;
+            },
+          },
+        }),
+      ],
+    }
+  : undefined;
 const worker = await createVigilWorker({
+  interceptors,
   connection: await connectNativeConnection(settings),
   namespace: settings.namespace,
   taskQueue: config.taskQueue,

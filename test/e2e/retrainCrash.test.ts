@@ -1,0 +1,93 @@
+/**
+ * Exactly once, step by step: for each step of the retrain workflow in turn, the worker process kills
+ * itself (SIGKILL) right after that step has done its work and before Temporal hears the result. A
+ * fresh worker retries the step; the incident still resolves, and the systems show one training job,
+ * one trainer run, one registered version and one champion move.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
+import { openApprovedDriftIncident } from '../support/driftIncident.js';
+import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { waitFor } from '../support/waitFor.js';
+
+const WORKER_PROCESS = fileURLToPath(new URL('../support/workerProcess.ts', import.meta.url));
+const RETRAIN_STEPS = ['snapshotTrainingData', 'runTrainingJob', 'evaluateCandidate', 'registerCandidate', 'promoteCandidate'];
+
+function crashTestConfig(taskQueue: string) {
+  const config = testConfig({}, taskQueue);
+  config.models[0].training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT];
+  // A step lost with its worker is retried after this, not after the default two minutes.
+  const drift = config.models[0].runbooks.data_drift as Record<string, any>;
+  config.models[0].runbooks.data_drift = { ...drift, retrain: { ...drift.retrain, stepTimeout: '4s' } };
+  return config;
+}
+
+function startCrashingWorker(env: VigilTestEnv, crashAfter: string): { child: ChildProcess; ready: Promise<void>; exited: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PROCESS], {
+    env: {
+      ...process.env,
+      VIGIL_TEST_CONFIG: JSON.stringify(env.config),
+      VIGIL_TEST_DATABASE_URL: env.databaseUrl,
+      VIGIL_TEST_STATE_DIR: env.stateDir,
+      VIGIL_TEST_CRASH_AFTER: crashAfter,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  let onReady = () => undefined as void;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (output.includes('ready')) onReady();
+  });
+  const exited = new Promise<string>((resolve) => child.once('exit', (_code, signal) => resolve(`${signal ?? _code}: ${output}`)));
+  return { child, ready, exited };
+}
+
+for (const step of RETRAIN_STEPS) {
+  describe(`worker killed right after ${step}`, () => {
+    let env: VigilTestEnv | undefined;
+    let crashing: ReturnType<typeof startCrashingWorker> | undefined;
+    after(async () => {
+      crashing?.child.kill('SIGKILL');
+      await env?.close();
+    });
+
+    it('resolves the incident with one job, one registration and one promotion', async () => {
+      env = await createVigilTestEnv({ config: crashTestConfig });
+      crashing = startCrashingWorker(env, step);
+      await Promise.race([crashing.ready, crashing.exited.then((out) => assert.fail(`the crashing worker exited before it was ready: ${out}`))]);
+      const id = await openApprovedDriftIncident(env, 0.6);
+
+      const died = await Promise.race([crashing.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 120_000))]);
+      assert.match(died, new RegExp(`SIGKILL: [\\s\\S]*crashing after ${step}`), `the worker should kill itself after ${step}: ${died}`);
+      crashing = undefined;
+
+      // A fresh worker takes over and retries the lost step.
+      await env.startWorker();
+      const validating = await waitFor(() => env!.services.incidents.show(id), (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
+      assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
+      await env.simulator.writeBatch({ n: 300, drift: 1 });
+      const closed = await waitFor(() => env!.services.incidents.show(id), (s) => s.status === 'closed', 'closed', 60_000);
+      assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.remediation));
+
+      const jobs = path.join(env.stateDir, 'jobs');
+      assert.deepEqual(fs.readdirSync(jobs), [`${id}-train`], 'one training job');
+      const starts = fs.readFileSync(path.join(jobs, `${id}-train`, 'stdout.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"started"'));
+      assert.equal(starts.length, 1, 'the trainer ran once');
+      const versions = (await env.services.registry.listVersions(TEST_MODEL)).filter((v) => v.source === `retrain:${id}`);
+      assert.equal(versions.length, 1, 'one registered version');
+      const promotions = await env.services.pool.query(
+        `SELECT count(*)::int AS n FROM registry_events WHERE kind = 'alias_set' AND detail->>'reason' LIKE $1`,
+        [`promoted by retrain for ${id}%`],
+      );
+      assert.equal(promotions.rows[0].n, 1, 'one champion move');
+      assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, versions[0].version, 'the new version is champion');
+    });
+  });
+}
