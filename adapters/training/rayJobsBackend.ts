@@ -172,7 +172,9 @@ export function createRayJobsBackend(opts: RayJobsBackendOptions): TrainingBacke
     async cancel(jobId) {
       const path = `/api/jobs/${checkId(jobId)}/stop`;
       const r = await request('POST', path);
-      // Unknown job: nothing to stop. A finished job answers {"stopped": false} and keeps its outcome.
+      // Ray stops the entrypoint's process group (SIGTERM, SIGKILL after RAY_JOB_STOP_WAIT_TIME_S). A
+      // job still waiting for resources (PENDING) is stopped as soon as Ray schedules it; until then it
+      // reads as running. Unknown job: nothing to stop. A finished one keeps its outcome ({"stopped": false}).
       if (r.status === 404 || r.status === 200) return;
       throw unexpected(`POST ${path}`, r);
     },

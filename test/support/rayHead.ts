@@ -29,12 +29,21 @@ export interface RayHead {
   output(lines?: number): string;
 }
 
-export async function startRayHead(opts: { token?: string; objectStoreBytes?: number; timeoutMs?: number } = {}): Promise<RayHead> {
+export async function startRayHead(
+  opts: {
+    /** Start with token authentication (RAY_AUTH_MODE=token) and this token. */
+    token?: string;
+    objectStoreBytes?: number;
+    /** Extra environment for the Ray daemons, e.g. RAY_JOB_START_TIMEOUT_SECONDS. */
+    env?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
+): Promise<RayHead> {
   const started = Date.now();
   const ray = pythonTool('ray');
   // Short path: Ray's Unix sockets live under it and socket paths are limited to ~107 bytes.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ray-'));
-  const [dashboardPort, gcsPort, clientPort, agentPort] = await Promise.all([1, 2, 3, 4].map(() => freePort(LOOPBACK_HOST)));
+  const [dashboardPort, gcsPort, clientPort, agentPort, metricsPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort(LOOPBACK_HOST)));
   const url = `http://${LOOPBACK_HOST}:${dashboardPort}`;
   const args = [
     'start',
@@ -61,6 +70,9 @@ export async function startRayHead(opts: { token?: string; objectStoreBytes?: nu
     // Explicit: with the mode unset, a token left in ~/.ray/auth_token would switch authentication on.
     RAY_AUTH_MODE: opts.token ? 'token' : 'disabled',
     RAY_USAGE_STATS_ENABLED: '0',
+    // The dashboard's own metrics server defaults to port 44227 on every head.
+    DASHBOARD_METRIC_PORT: String(metricsPort),
+    ...opts.env,
   };
   if (opts.token) env.RAY_AUTH_TOKEN = opts.token;
   else delete env.RAY_AUTH_TOKEN;
