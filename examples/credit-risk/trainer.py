@@ -423,6 +423,8 @@ def train(args: dict, proto: Protocol, stopped) -> int:
         features=features,
         sabotage=args["sabotage"],
         device="cpu",
+        # The GPUs Vigil gave the job (models[].training.gpus); this NumPy trainer runs on the CPU.
+        visibleGpus=os.environ.get("CUDA_VISIBLE_DEVICES"),
     )
     proto.log(
         f"training on {args['data']} ({n} rows, {k} features{', SABOTAGED labels' if args['sabotage'] else ''}), "
