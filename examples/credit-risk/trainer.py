@@ -493,14 +493,15 @@ def pause(delay_ms: int, stopped) -> bool:
     return True
 
 
-def run(argv: list[str], env: dict, proto_factory=Protocol, stopped=lambda: False) -> int:
-    """One training job per the protocol; returns the exit code."""
+def run(argv: list[str], env: dict, proto_factory=Protocol, stopped=lambda: False, train_fn=None) -> int:
+    """One training job per the protocol; returns the exit code. `train_fn` replaces the NumPy model
+    (trainer_torch.py) while keeping the arguments, the error lines and the exit codes."""
     proto = proto_factory(env.get("VIGIL_JOB_ID") or None)
     try:
         if any(a in ("-h", "--help") for a in argv):
             sys.stderr.write(USAGE)
             return 0
-        return train(parse_args(argv), proto, stopped)
+        return (train_fn or train)(parse_args(argv), proto, stopped)
     except BadInput as e:
         proto.emit("error", message=str(e))
         proto.log(f"error: {e}")

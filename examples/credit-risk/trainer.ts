@@ -7,6 +7,10 @@
  *
  * ## Trainer protocol (v1)
  *
+ * The full, language-neutral specification is docs/trainer-protocol.md (artifact format, failure
+ * classes, GPUs); examples/credit-risk/trainer.py (NumPy) and trainer_torch.py (PyTorch) follow it too.
+ * In short:
+ *
  * Inputs (command-line arguments appended by Vigil, and the environment):
  *
  *   --data <csv>          labelled training data, required. Header: feature names + a `label` column
