@@ -20,6 +20,8 @@ import { parseConfig } from '../../domain/config.js';
 import { startMlflowServer, type MlflowServer } from '../support/mlflowServer.js';
 import { modelRegistryContract } from '../support/modelRegistryContract.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
+import { openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';
+import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 // One server for the whole file, started by whichever suite needs it first.
 let serverStart: Promise<MlflowServer> | undefined;
@@ -301,5 +303,46 @@ describe('MLflow registry: what MLflow holds', () => {
     } finally {
       await new Promise((r) => refusing.close(r));
     }
+  });
+});
+
+describe('MLflow registry: the example model end to end', () => {
+  let server: MlflowServer;
+  let env: VigilTestEnv;
+  before(async () => {
+    server = await mlflowServer();
+    env = await createVigilTestEnv({
+      config: (taskQueue) => {
+        const config = testConfig({}, taskQueue);
+        config.models[0].registry = { kind: 'mlflow', mlflow: { trackingUri: server.url, registeredModelName: 'credit-risk-e2e', timeout: '30s' } };
+        return config;
+      },
+    });
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('bootstraps v1 into MLflow, and an approved drift retrain registers and promotes v2 there', async () => {
+    const v1 = (await rest(server, 'GET', 'registered-models/alias?name=credit-risk-e2e&alias=champion')).model_version;
+    assert.equal(v1.version, '1', 'the baseline is the MLflow champion');
+    assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.artifactUri, v1.source, 'Vigil serves from the MLflow source');
+
+    const id = await openApprovedDriftIncident(env);
+    await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
+    await env.simulator.writeBatch({ n: 300, drift: 1 });
+    const closed = await untilIncident(env, id, (s) => s.phase === 'closed', 'closed', 60_000);
+    assert.equal(closed.outcome, 'resolved', `timeline: ${JSON.stringify(closed.state.timeline.slice(-4))}`);
+
+    const champion = (await rest(server, 'GET', 'registered-models/alias?name=credit-risk-e2e&alias=champion')).model_version;
+    assert.equal(champion.version, '2', 'the candidate is the MLflow champion');
+    assert.equal(tags(champion.tags)['vigil.source'], `retrain:${id}`, 'registered by the retrain');
+    assert.ok(JSON.parse(tags(champion.tags)['vigil.metrics']).auc > 0.5, 'with its metrics');
+    const versions = (await rest(server, 'GET', `model-versions/search?filter=${encodeURIComponent("name = 'credit-risk-e2e'")}`)).model_versions;
+    assert.equal(versions.length, 2, 'one candidate registered');
+    // Keys are <workflow id>:<activity id>; the retrain runs as the incident's child workflow.
+    const moves = await env.services.pool.query(`SELECT idempotency_key FROM registry_events WHERE starts_with(idempotency_key, $1) AND kind = 'alias_set'`, [id]);
+    assert.equal(moves.rows.length, 1, `one champion move for the decision: ${JSON.stringify(moves.rows)}`);
+    const history = await env.services.registry.aliasHistory(TEST_MODEL, 'champion', new Date(0));
+    assert.deepEqual(history.map((h) => [h.fromVersion, h.toVersion]), [[undefined, 1], [1, 2]], 'bootstrap, then the promotion');
   });
 });
