@@ -5,6 +5,7 @@
  * while to start).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,17 @@ before(async () => {
 });
 
 after(async () => head?.stop());
+
+/** Runs a short command to completion (async: no spawnSync in a process that hosts a Temporal worker). */
+function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
 
 describe('Ray Jobs training backend on a real Ray head', () => {
   let backend: ReturnType<typeof createRayJobsBackend>;
@@ -132,6 +144,21 @@ describe('Ray Jobs training backend on a real Ray head', () => {
     assert.equal(probeLine.FOO, 'bar baz', 'env var from the spec');
     assert.equal(probeLine.jobId, id, 'VIGIL_JOB_ID');
     assert.equal(probeLine.CUDA_VISIBLE_DEVICES, '', "gpus '' hides every GPU");
+  });
+
+  it('runs trainer code shipped as runtime_env.working_dir (a zip URI), from the unpacked folder', async () => {
+    const code = path.join(work, 'trainer_code');
+    fs.mkdirSync(code, { recursive: true });
+    fs.copyFileSync(probe, path.join(code, 'probe_in_zip.py'));
+    // Ray wants one top-level folder in the zip.
+    await run(python, ['-m', 'zipfile', '-c', 'trainer_code.zip', 'trainer_code'], work);
+    const shipped = createRayJobsBackend({ address: head.url, token: head.token, workingDir: `file://${path.join(work, 'trainer_code.zip')}` });
+    const id = jobId('zip');
+    await shipped.submit({ jobId: id, command: [python, 'probe_in_zip.py', 'from-zip'] });
+    const done = await untilDone(id);
+    assert.equal(done.state, 'succeeded', `succeeded (${done.error}; logs:\n${await backend.logs(id)})`);
+    const probeLine = (await protocolLines(id)).find((l) => l.type === 'probe');
+    assert.deepEqual(probeLine?.argv, ['from-zip'], 'the relative script ran from the working_dir');
   });
 
   it('cancel stops a running trainer: Ray STOPPED → cancelled, no artifact', async () => {
