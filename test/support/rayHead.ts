@@ -87,7 +87,10 @@ export async function startRayHead(
   let spawnError: Error | undefined;
   child.once('error', (err) => (spawnError = err));
 
-  const onExit = () => killTree(group, true);
+  const onExit = () => {
+    killTree(group, true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', onExit);
 
   let stopping: Promise<void> | undefined;
