@@ -236,6 +236,9 @@ export function createMlflowRegistry(opts: {
     const get = async () => {
       try {
         const r = await api.get<{ experiment: { experiment_id: string; lifecycle_stage?: string } }>('experiments/get-by-name', { experiment_name: name });
+        if (r.experiment.lifecycle_stage === 'deleted') {
+          throw new Error(`MLflow experiment "${name}" at ${api.trackingUri} is deleted, so Vigil cannot log model artifacts to it: restore it ("mlflow experiments restore") or purge it ("mlflow gc")`);
+        }
         return r.experiment.experiment_id;
       } catch (err) {
         if (isNotFound(err)) return undefined;

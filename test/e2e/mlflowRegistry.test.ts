@@ -129,6 +129,19 @@ describe('MLflow registry: what MLflow holds', () => {
     assert.equal((await registry.lastGoodVersionBefore('external', 2))?.version, 1, 'an outside version counts as registered');
   });
 
+  it('says so when the experiment that holds its runs was deleted in MLflow', async () => {
+    await registry.ensureModel({ id: 'archived', displayName: 'Archived', tier: 'low' });
+    const v1 = await registry.registerVersion({ modelId: 'archived', artifactUri: artifact({ a: 1 }), metrics: {}, source: 's', idempotencyKey: 'archived:1' });
+    const exp = (await rest(server, 'GET', `experiments/get-by-name?experiment_name=${encodeURIComponent('vigil/archived')}`)).experiment;
+    await rest(server, 'POST', 'experiments/delete', { experiment_id: exp.experiment_id });
+    await assert.rejects(
+      registry.registerVersion({ modelId: 'archived', artifactUri: artifact({ a: 2 }), metrics: {}, source: 's', idempotencyKey: 'archived:2' }),
+      /MLflow experiment "vigil\/archived" at .* is deleted/,
+      'names the experiment',
+    );
+    assert.deepEqual(await registry.listVersions('archived'), [v1], 'nothing registered');
+  });
+
   it('uses registeredModelName, and refuses a registered model that belongs to another Vigil model', async () => {
     await registry.ensureModel({ id: 'named-model', displayName: 'Named', tier: 'high' });
     await registry.ensureModel({ id: 'named-model', displayName: 'Named', tier: 'high' });
