@@ -23,6 +23,7 @@ import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '.
 import { waitFor } from '../support/waitFor.js';
 
 const TRAINER_PY = fileURLToPath(new URL('../../examples/credit-risk/trainer.py', import.meta.url));
+const TRAINER_TORCH_PY = fileURLToPath(new URL('../../examples/credit-risk/trainer_torch.py', import.meta.url));
 const PYTHON = pythonTool('python');
 /** The GPUs the model's config gives its jobs (this NumPy trainer only reports them). */
 const CONFIG_GPUS = '3';
@@ -187,6 +188,17 @@ describe('Python example trainer through the local backend', { concurrency: true
     assert.equal(status.failure?.kind, 'bad_input', JSON.stringify(status.failure));
     assert.equal(status.failure?.retryable, false);
     assert.ok(status.failure?.message.includes(where), status.failure?.message);
+  });
+
+  it('the PyTorch trainer shares the protocol: a bad CSV is bad input there too (before PyTorch is needed)', async () => {
+    const bad = path.join(env.stateDir, 'bad-torch.csv');
+    fs.writeFileSync(bad, 'income,age,label\n50,40,0\n41,,1\n');
+    await backend.submit({ jobId: 'torch-bad', command: [PYTHON, TRAINER_TORCH_PY, '--data', bad, '--out', path.join(env.stateDir, 'torch-bad')] });
+    const status = await finished('torch-bad');
+    assert.equal(status.exitCode, 2, `${status.error}\n${await backend.logs('torch-bad')}`);
+    assert.equal(status.error, `${bad}: row 2, line 3, column "age": value is missing`);
+    assert.deepEqual(events(path.join(env.stateDir, 'py-jobs'), 'torch-bad').map((e) => e.type), ['error'], 'only the error line');
+    assert.equal(status.failure?.kind, 'bad_input');
   });
 
   it('CUDA_VISIBLE_DEVICES is the job’s gpus: a value, "" for CPU only, the worker’s own when unset', async () => {
