@@ -46,6 +46,11 @@ export function mlflowAuthHeaders(env: NodeJS.ProcessEnv = process.env): Record<
 }
 
 export function createMlflowRestClient(opts: { trackingUri: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): MlflowRestClient {
+  const parsed = new URL(opts.trackingUri);
+  if (parsed.username || parsed.password) {
+    // Said without the URI, which would show the password.
+    throw new Error('the MLflow trackingUri must not carry credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) instead');
+  }
   const base = opts.trackingUri.replace(/\/+$/, '');
   const auth = mlflowAuthHeaders(opts.env);
   const where = `the MLflow tracking server at ${base}`;

@@ -292,6 +292,11 @@ describe('MLflow registry: what MLflow holds', () => {
     );
     assert.throws(() => mlflowAuthHeaders({ MLFLOW_TRACKING_USERNAME: 'u' }), /MLFLOW_TRACKING_USERNAME is set but MLFLOW_TRACKING_PASSWORD is not/, 'half of basic auth');
     assert.throws(() => mlflowAuthHeaders({ MLFLOW_TRACKING_PASSWORD: 'secret-pw' }), (err: Error) => !err.message.includes('secret-pw'), 'never echoes the secret');
+    assert.throws(
+      () => createMlflowRegistry({ pool: db.pool, trackingUri: 'http://alice:secret-pw@127.0.0.1:5000' }),
+      (err: Error) => /must not carry credentials/.test(err.message) && !err.message.includes('secret-pw'),
+      'credentials in the URI are refused without echoing them',
+    );
 
     // A server that refuses every credential, as an MLflow behind auth does with the wrong token.
     const seen: (string | undefined)[] = [];
