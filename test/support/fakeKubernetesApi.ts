@@ -52,6 +52,8 @@ export interface FakeKubernetesApi {
   /** Requests other than GETs (the ones that change something). */
   mutations(): RecordedRequest[];
   clearRequests(): void;
+  /** Runs before each authorised request is served, e.g. to change an object as another client would. */
+  beforeRequest?: (req: RecordedRequest) => void;
 
   job(ns: string, name: string): Obj | undefined;
   pods(ns: string): Obj[];
@@ -69,6 +71,8 @@ export interface FakeKubernetesApi {
 
   /** Creates an InferenceService as `kubectl apply` would (defaults, uid, generation 1, no status yet). */
   putInferenceService(obj: Obj): Obj;
+  /** Another client's update: merges `patch` into the object and bumps resourceVersion (and generation for spec). */
+  editInferenceService(ns: string, name: string, patch: Obj): Obj;
   inferenceService(ns: string, name: string): Obj | undefined;
   /**
    * One pass of the KServe controller (serverless mode): a changed predictor template makes a new
@@ -431,6 +435,7 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
           send(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
           return;
         }
+        api.beforeRequest?.(recorded);
         const out = route(recorded);
         send(out.code, out.body, out.text);
       } catch (err) {
@@ -621,6 +626,10 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
       return clone(o);
     },
 
+    editInferenceService(ns, name, patch) {
+      return clone(patchIsvc(ns, name, 'application/merge-patch+json', patch));
+    },
+
     inferenceService: (ns, name) => (isvcs.has(key(ns, name)) ? clone(isvcs.get(key(ns, name))!) : undefined),
 
     reconcileInferenceService(ns, name, opts = {}) {
@@ -637,26 +646,44 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
         revs.push(latest);
       }
       const comp: Obj = { ...prior, latestCreatedRevision: latest.name };
-      if (ready) comp.latestReadyRevision = latest.name;
-      const latestReady: string | undefined = comp.latestReadyRevision;
-
-      // As KServe's ksvc reconciler: split between the latest ready revision and the last rolled-out one.
-      let lastRolledOut: string | undefined = comp.latestRolledoutRevision;
-      if (comp.latestRolledoutRevision === latestReady && canary !== undefined && canary < 100) lastRolledOut = comp.previousRolledoutRevision;
+      // Knative routes `latestRevision: true` to the latest *ready* revision.
+      const latestReady: string | undefined = ready ? latest.name : comp.latestReadyRevision;
+      const tagged = isvc.metadata.annotations?.['serving.kserve.io/enable-tag-routing'] === 'true';
       const host = (tag: string) => `http://${tag}-${name}-predictor.${ns}.example.com`;
-      let traffic: Obj[];
-      if (canary !== undefined && lastRolledOut) {
-        traffic = [{ tag: 'latest', revisionName: latestReady, latestRevision: true, percent: canary, url: host('latest') }];
-        if (canary < 100) traffic.push({ tag: 'prev', revisionName: lastRolledOut, latestRevision: false, percent: 100 - canary, url: host('prev') });
-      } else {
-        traffic = [{ tag: 'latest', revisionName: latestReady, latestRevision: true, percent: 100, url: host('latest') }];
+      // The controller requeues on every status change; a few passes reach the fixed point.
+      for (let pass = 0; pass < 5; pass++) {
+        const before = JSON.stringify(comp);
+        // As KServe's ksvc reconciler: split between the latest revision and the last rolled-out one.
+        const lastRolledOut: string | undefined = comp.latestRolledoutRevision;
+        const latestTarget = (percent: number): Obj => ({ ...(tagged ? { tag: 'latest', url: host('latest') } : {}), revisionName: latestReady, latestRevision: true, percent });
+        let traffic: Obj[];
+        if (canary !== undefined && lastRolledOut) {
+          traffic = [latestTarget(canary)];
+          if (canary < 100) traffic.push({ tag: 'prev', revisionName: lastRolledOut, latestRevision: false, percent: 100 - canary, url: host('prev') });
+        } else {
+          traffic = [latestTarget(100)];
+        }
+        comp.traffic = traffic;
+        // As KServe's status propagation: the latest ready revision given 100% is rolled out; a
+        // rolled-out revision that is rolled back (its latest target below 100% while the traffic sits
+        // on it alone) hands "rolled out" back to the previous one.
+        const revisionTraffic = new Map<string, number>();
+        for (const t of traffic) revisionTraffic.set(t.revisionName, (revisionTraffic.get(t.revisionName) ?? 0) + t.percent);
+        for (const t of traffic) {
+          if (t.revisionName !== latestReady || t.latestRevision !== true) continue;
+          if (comp.latestRolledoutRevision !== latestReady) {
+            if (t.percent === 100) {
+              comp.previousRolledoutRevision = comp.latestRolledoutRevision;
+              comp.latestRolledoutRevision = latestReady;
+            }
+          } else if (latestReady === comp.latestCreatedRevision && t.percent < 100 && revisionTraffic.get(t.revisionName) === 100 && comp.previousRolledoutRevision) {
+            comp.latestRolledoutRevision = comp.previousRolledoutRevision;
+          }
+        }
+        if (latestReady) comp.latestReadyRevision = latestReady;
+        if (JSON.stringify(comp) === before) break;
       }
-      comp.traffic = traffic;
-      // A revision that takes all the traffic is rolled out.
-      if (traffic.some((t) => t.revisionName === latestReady && t.percent === 100) && comp.latestRolledoutRevision !== latestReady) {
-        if (comp.latestRolledoutRevision) comp.previousRolledoutRevision = comp.latestRolledoutRevision;
-        comp.latestRolledoutRevision = latestReady;
-      }
+      if (comp.previousRolledoutRevision === undefined) delete comp.previousRolledoutRevision;
       comp.url = `http://${name}-predictor.${ns}.example.com`;
       const t = now();
       const cond = (type: string, ok: boolean, reason?: string, message?: string) => ({
