@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { kubeStatusOf } from '../../adapters/kubernetes/kubernetesApi.js';
 import {
   createKServeDeployment,
   kserveDeploymentFromConfig,
@@ -330,6 +332,22 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     await assert.rejects(kserve.startCanary({ modelId: MODEL, artifactUri: '', percent: 10, idempotencyKey: 'k' }), /artifactUri is required/, 'no artifact');
     await assert.rejects(kserve.promoteCanary({ modelId: MODEL, idempotencyKey: '' }), /an idempotency key is required/, 'no key');
     assert.equal(k8s.requests.length, 0, 'no request was sent');
+  });
+
+  it('the loopback API, like a real one, refuses a strategic merge patch on a custom resource (415)', async () => {
+    const api = k8s.kubeConfig().makeApiClient(CustomObjectsApi);
+    const err = await api
+      .patchNamespacedCustomObject(
+        { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices', namespace: NS, name: NAME, body: { spec: { predictor: { canaryTrafficPercent: 50 } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.equal(kubeStatusOf(err)?.code, 415, '415 Unsupported Media Type');
+    assert.equal(kubeStatusOf(err)?.reason, 'UnsupportedMediaType', 'as a Status object');
+    assert.notEqual(k8s.inferenceService(NS, NAME)!.spec.predictor.canaryTrafficPercent, 50, 'nothing changed');
   });
 
   it('is built from config for the models with deployment.kind "kserve"', async () => {
