@@ -15,6 +15,7 @@ import { slackSettings } from '../adapters/slack/slackCredentials.js';
 import { createSlackNotifier } from '../adapters/slack/slackNotifier.js';
 import { slackWebClientFromEnv } from '../adapters/slack/slackWebClient.js';
 import { createLocalProcessBackend } from '../adapters/training/localProcessBackend.js';
+import { kubernetesJobBackendFromConfig } from '../adapters/training/kubernetesJobBackend.js';
 import { rayJobsBackendFromConfig } from '../adapters/training/rayJobsBackend.js';
 import type { TrainingBackend } from '../adapters/training/trainingBackend.js';
 import { createIncidentService } from '../client/incidentService.js';
@@ -53,6 +54,8 @@ function trainingBackends(config: VigilConfig, local: TrainingBackend): (modelId
         return local;
       case 'ray':
         return rayJobsBackendFromConfig(training.ray!); // the config schema requires it for 'ray'
+      case 'kubernetes':
+        return kubernetesJobBackendFromConfig(training);
       default:
         throw new Error(`training backend "${training.backend}" is not available in this worker`);
     }
