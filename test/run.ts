@@ -7,7 +7,7 @@
  *   npm test                      all test files
  *   npm test -- unit lifecycle    only files whose path contains "unit" or "lifecycle"
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +67,12 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
+    // The Python tools (Ray, MLflow, NumPy) some tests run for real: installed once, reused after.
+    const tools = spawnSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'python-tools.sh')], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (tools.status !== 0) {
+      console.error('[test] could not install the Python tools (scripts/python-tools.sh); see above');
+      return 1;
+    }
     const started = Date.now();
     const services = await startEphemeralServices({ runDir, embeddedPostgres: !process.env.DATABASE_URL, log });
     stops.push(() => services.stop());
