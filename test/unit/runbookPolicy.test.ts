@@ -52,7 +52,7 @@ describe('shipped runbooks', () => {
     assert.equal(p.approval.escalationTimeout, '0s');
     assert.deepEqual(p.approval.quorum, { SEV1: 2 });
     assert.deepEqual(p.allowUnattended, []);
-    assert.deepEqual(p.retrain, { minLabelledRows: 200, maxAucDrop: 0 });
+    assert.deepEqual(p.retrain, { minLabelledRows: 200, maxAucDrop: 0, stepTimeout: '2m' });
     assert.deepEqual(p.rollback, { recentDeployWindow: '24h' });
     assert.deepEqual(p.validation, { window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true });
   });
@@ -155,7 +155,7 @@ describe('runbooksFor: per-model overrides', () => {
 
   it('overriding one nested field keeps its siblings', () => {
     const rb = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { concept_drift: { retrain: { maxAucDrop: 0.01 }, validation: { minSamples: 500 } } } }));
-    assert.deepEqual(rb.concept_drift.retrain, { minLabelledRows: 200, maxAucDrop: 0.01 });
+    assert.deepEqual(rb.concept_drift.retrain, { minLabelledRows: 200, maxAucDrop: 0.01, stepTimeout: '2m' });
     assert.deepEqual(rb.concept_drift.validation, { window: '2m', maxExtraWindows: 2, minSamples: 500, compensateOnFailure: true });
   });
 
