@@ -5,17 +5,15 @@
  * one trainer run, one registered version and one champion move.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
 import { openApprovedDriftIncident } from '../support/driftIncident.js';
+import { spawnWorkerProcess, type WorkerProcess } from '../support/spawnWorkerProcess.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
-const WORKER_PROCESS = fileURLToPath(new URL('../support/workerProcess.ts', import.meta.url));
 const RETRAIN_STEPS = ['snapshotTrainingData', 'runTrainingJob', 'evaluateCandidate', 'registerCandidate', 'promoteCandidate'];
 
 function crashTestConfig(taskQueue: string) {
@@ -27,32 +25,10 @@ function crashTestConfig(taskQueue: string) {
   return config;
 }
 
-function startCrashingWorker(env: VigilTestEnv, crashAfter: string): { child: ChildProcess; ready: Promise<void>; exited: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PROCESS], {
-    env: {
-      ...process.env,
-      VIGIL_TEST_CONFIG: JSON.stringify(env.config),
-      VIGIL_TEST_DATABASE_URL: env.databaseUrl,
-      VIGIL_TEST_STATE_DIR: env.stateDir,
-      VIGIL_TEST_CRASH_AFTER: crashAfter,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  let onReady = () => undefined as void;
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
-  child.stdout!.on('data', (d: Buffer) => {
-    output += d.toString();
-    if (output.includes('ready')) onReady();
-  });
-  const exited = new Promise<string>((resolve) => child.once('exit', (_code, signal) => resolve(`${signal ?? _code}: ${output}`)));
-  return { child, ready, exited };
-}
-
 for (const step of RETRAIN_STEPS) {
   describe(`worker killed right after ${step}`, () => {
     let env: VigilTestEnv | undefined;
-    let crashing: ReturnType<typeof startCrashingWorker> | undefined;
+    let crashing: WorkerProcess | undefined;
     after(async () => {
       crashing?.child.kill('SIGKILL');
       await env?.close();
@@ -60,8 +36,8 @@ for (const step of RETRAIN_STEPS) {
 
     it('resolves the incident with one job, one registration and one promotion', async () => {
       env = await createVigilTestEnv({ config: crashTestConfig });
-      crashing = startCrashingWorker(env, step);
-      await Promise.race([crashing.ready, crashing.exited.then((out) => assert.fail(`the crashing worker exited before it was ready: ${out}`))]);
+      crashing = spawnWorkerProcess(env, { VIGIL_TEST_CRASH_AFTER: step });
+      await crashing.ready;
       const id = await openApprovedDriftIncident(env, 0.6);
 
       const died = await Promise.race([crashing.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 120_000))]);

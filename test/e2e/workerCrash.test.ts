@@ -3,17 +3,16 @@
  * found again by its id (not started a second time), and the champion moves exactly once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
+import { spawnWorkerProcess } from '../support/spawnWorkerProcess.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { openApprovedDriftIncident } from '../support/driftIncident.js';
 import { waitFor } from '../support/waitFor.js';
 
-const WORKER_PROCESS = fileURLToPath(new URL('../support/workerProcess.ts', import.meta.url));
 
 /** The example trainer, slowed so that it is still running when the worker is killed. */
 function slowTrainerConfig(taskQueue: string) {
@@ -23,20 +22,9 @@ function slowTrainerConfig(taskQueue: string) {
 }
 
 async function startWorkerProcess(env: VigilTestEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PROCESS], {
-    env: {
-      ...process.env,
-      VIGIL_TEST_CONFIG: JSON.stringify(env.config),
-      VIGIL_TEST_DATABASE_URL: env.databaseUrl,
-      VIGIL_TEST_STATE_DIR: env.stateDir,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-  });
-  return child;
+  const worker = spawnWorkerProcess(env);
+  await worker.ready;
+  return worker.child;
 }
 
 describe('worker killed during remediation', () => {
