@@ -13,9 +13,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree, freePort } from '../../adapters/net/freePort.js';
-import { startSlackApp, type RunningSlackApp } from '../../adapters/slack/slackApp.js';
+import type { RunningSlackApp } from '../../adapters/slack/slackApp.js';
 import { REJECT_MODAL, SLACK_ACTIONS, type RejectModalMetadata } from '../../adapters/slack/slackContract.js';
-import { slackCredentialsFromEnv, type HttpSlackCredentials } from '../../adapters/slack/slackCredentials.js';
 import { REASON_REQUIRED } from '../../adapters/slack/slackHandlers.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
 import { openDriftIncident, untilIncident } from '../support/driftIncident.js';
@@ -25,6 +24,7 @@ import {
   sendSlackRequest,
   slashCommandRequest,
   startResponseUrlCapture,
+  startTestSlackApp,
   viewSubmissionRequest,
   type ResponseUrlCapture,
   type SlackUser,
@@ -59,7 +59,6 @@ describe('Slack app', () => {
   let recorder: SlackApiRecorder;
   let capture: ResponseUrlCapture;
   let slack: RunningSlackApp;
-  let credentials: HttpSlackCredentials;
   const logs: string[] = [];
 
   before(async () => {
@@ -67,11 +66,7 @@ describe('Slack app', () => {
     await env.startWorker();
     recorder = await startSlackApiRecorder();
     capture = await startResponseUrlCapture();
-    credentials = slackCredentialsFromEnv(
-      { mode: 'http' },
-      { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: recorder.url, VIGIL_SLACK_PORT: String(await freePort()) },
-    ) as HttpSlackCredentials;
-    slack = await startSlackApp({ credentials, deps: { incidents: env.services.incidents, pool: env.services.pool, config: env.config, log: (m) => logs.push(m) } });
+    slack = await startTestSlackApp({ env, recorderUrl: recorder.url, botToken: BOT_TOKEN, signingSecret: SECRET, logs });
   });
   after(async () => {
     await slack?.stop();

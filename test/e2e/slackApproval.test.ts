@@ -12,19 +12,17 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createMonitorActivities } from '../../activities/monitorActivities.js';
-import { freePort } from '../../adapters/net/freePort.js';
 import { createCompositeNotifier } from '../../adapters/notify/compositeNotifier.js';
 import { createLogNotifier } from '../../adapters/notify/notifier.js';
-import { startSlackApp, type RunningSlackApp } from '../../adapters/slack/slackApp.js';
+import type { RunningSlackApp } from '../../adapters/slack/slackApp.js';
 import { SLACK_ACTIONS, SLACK_METADATA_EVENT } from '../../adapters/slack/slackContract.js';
-import { slackCredentialsFromEnv, type HttpSlackCredentials } from '../../adapters/slack/slackCredentials.js';
 import { createSlackNotifier } from '../../adapters/slack/slackNotifier.js';
 import { createSlackWebClient } from '../../adapters/slack/slackWebClient.js';
 import { parseConfig } from '../../domain/config.js';
 import { CREDIT_RISK_INPUT_SCHEMA } from '../../examples/credit-risk/inputSchema.js';
 import { untilIncident } from '../support/driftIncident.js';
 import { startSlackApiRecorder, type SlackApiCall, type SlackApiRecorder } from '../support/slackApiRecorder.js';
-import { blockActionsRequest, sendSlackRequest, startResponseUrlCapture, type ResponseUrlCapture, type SlackUser } from '../support/slackRequests.js';
+import { blockActionsRequest, sendSlackRequest, startResponseUrlCapture, startTestSlackApp, type ResponseUrlCapture, type SlackUser } from '../support/slackRequests.js';
 import { createVigilTestEnv, TEST_MODEL, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
@@ -95,11 +93,7 @@ describe('Slack approval (done when)', () => {
         ]),
     });
     await env.startWorker();
-    const credentials = slackCredentialsFromEnv(
-      { mode: 'http' },
-      { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: recorder.url, VIGIL_SLACK_PORT: String(await freePort()) },
-    ) as HttpSlackCredentials;
-    slack = await startSlackApp({ credentials, deps: { incidents: env.services.incidents, pool: env.services.pool, config: env.config, log: (m) => logs.push(m) } });
+    slack = await startTestSlackApp({ env, recorderUrl: recorder.url, botToken: BOT_TOKEN, signingSecret: SECRET, logs });
   });
   after(async () => {
     await slack?.stop();

@@ -8,6 +8,10 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort } from '../../adapters/net/freePort.js';
+import { startSlackApp } from '../../adapters/slack/slackApp.js';
+import { slackCredentialsFromEnv, type HttpSlackCredentials } from '../../adapters/slack/slackCredentials.js';
+import type { VigilTestEnv } from './vigilTestEnv.js';
 
 export interface SlackRequest {
   body: string;
@@ -254,4 +258,17 @@ export async function startResponseUrlCapture(): Promise<ResponseUrlCapture> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The real Bolt app in HTTP mode on a free port, for a test env, with its Web API pointed at the
+ * recorder. Log lines go to `logs`, so a test can check no secret was ever logged.
+ */
+export async function startTestSlackApp(opts: { env: VigilTestEnv; recorderUrl: string; botToken: string; signingSecret: string; logs: string[] }) {
+  const credentials = slackCredentialsFromEnv(
+    { mode: 'http' },
+    { SLACK_BOT_TOKEN: opts.botToken, SLACK_SIGNING_SECRET: opts.signingSecret, SLACK_API_URL: opts.recorderUrl, VIGIL_SLACK_PORT: String(await freePort()) },
+  ) as HttpSlackCredentials;
+  const { env } = opts;
+  return startSlackApp({ credentials, deps: { incidents: env.services.incidents, pool: env.services.pool, config: env.config, log: (m) => opts.logs.push(m) } });
 }
