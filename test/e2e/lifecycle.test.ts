@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DecisionRefusedError } from '../../domain/errors.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { auditKinds } from '../support/auditKinds.js';
 import { waitFor } from '../support/waitFor.js';
 import { saveHistoryIfRecording } from '../support/histories.js';
 import { openDriftIncident } from '../support/driftIncident.js';
@@ -173,7 +174,7 @@ describe('approval timeout', () => {
     assert.equal(await env.services.registry.getServingMode(TEST_MODEL), 'fallback');
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 1);
     assert.equal(fs.existsSync(path.join(env.stateDir, 'jobs')), false);
-    const kinds = (await env.services.pool.query(`SELECT kind FROM audit_events WHERE incident_id = $1 ORDER BY id`, [id])).rows.map((r) => r.kind);
+    const kinds = await auditKinds(env, id);
     assert.ok(kinds.includes('escalated'));
     assert.ok(kinds.includes('safe_default_applied'));
     await saveHistoryIfRecording(env, id, 'timeout-safe-default');

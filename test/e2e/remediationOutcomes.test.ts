@@ -7,10 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { openApprovedDriftIncident } from '../support/driftIncident.js';
+import { auditKinds } from '../support/auditKinds.js';
 import { waitFor } from '../support/waitFor.js';
-
-const auditKinds = async (env: VigilTestEnv, id: string) =>
-  (await env.services.pool.query(`SELECT kind FROM audit_events WHERE incident_id = $1 ORDER BY id`, [id])).rows.map((r) => r.kind as string);
 
 describe('a sabotaged candidate', () => {
   let env: VigilTestEnv;
