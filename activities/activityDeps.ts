@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
+import type { DeploymentTarget } from '../adapters/deployment/deploymentTarget.js';
 import type { Notifier } from '../adapters/notify/notifier.js';
 import type { PrometheusClient } from '../adapters/prometheus/prometheusClient.js';
 import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   training: TrainingBackend;
   /** The model's configured training backend (`models[].training.backend`: local, ray…). */
   trainingFor(modelId: string): TrainingBackend;
+  /** Where the model serves (`models[].deployment.kind`): the built-in routing over the registry, or KServe. */
+  deploymentFor(modelId: string): DeploymentTarget;
   notifier: Notifier;
   temporal: Client;
   incidents: IncidentService;

@@ -1,5 +1,6 @@
 /** All of Vigil's activities, built from their dependencies (real clients, or local ones in tests). */
 import type { ActivityDeps } from './activityDeps.js';
+import { createCanaryActivities } from './canaryActivities.js';
 import { createIncidentActivities } from './incidentActivities.js';
 import { createMonitorActivities } from './monitorActivities.js';
 import { createRemediationActivities } from './remediationActivities.js';
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIncidentActivities(deps),
     ...createRemediationActivities(deps),
     ...createTrainingActivities(deps),
+    ...createCanaryActivities(deps),
     ...createValidationActivities(deps),
     ...createReviewActivities(deps),
     ...createMonitorActivities(deps),

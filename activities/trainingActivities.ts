@@ -11,7 +11,7 @@ import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 import { TRAINER_SCRIPT } from '../examples/credit-risk/trainer.js';
 import { cachedArtifact } from '../monitoring/computeModelSignals.js';
 import type { GateResult } from '../workflows/retrainModel.js';
-import { durationMs } from '../domain/runbook.js';
+import { durationMs, type ProtectedSlice } from '../domain/runbook.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 import { watchTrainingJob } from './watchTrainingJob.js';
@@ -106,16 +106,28 @@ export function createTrainingActivities(deps: ActivityDeps) {
       return { jobId: job.jobId, artifactPath: job.status.artifactPath!, metrics: job.status.metrics ?? {} };
     },
 
-    /** Gates from the runbook: AUC not lower than the champion's (by more than the margin), calibration not worse. */
-    async evaluateCandidate(args: { modelId: string; artifactPath: string; holdoutCsv: string; maxAucDrop: number }): Promise<{
-      passed: boolean;
-      gates: GateResult[];
-      championVersion?: number;
-    }> {
+    /**
+     * Gates from the runbook, on the snapshot's holdout: AUC not lower than the champion's (beyond
+     * `maxAucDrop`), calibration error not higher (beyond `maxCalibrationIncrease`), and no protected
+     * slice's accuracy lower by more than `maxSliceDrop`.
+     */
+    async evaluateCandidate(args: {
+      modelId: string;
+      artifactPath: string;
+      holdoutCsv: string;
+      maxAucDrop: number;
+      /** Absent in retrains started before these gates existed: their old fixed values apply. */
+      maxCalibrationIncrease?: number;
+      maxSliceDrop?: number;
+      protectedSlices?: ProtectedSlice[];
+    }): Promise<{ passed: boolean; gates: GateResult[]; championVersion?: number }> {
       const holdout = (await readDatasetCsv(args.holdoutCsv)).rows;
-      const candidate = evaluate(await cachedArtifact(args.artifactPath), holdout);
+      const candidateModel = await cachedArtifact(args.artifactPath);
+      const candidate = evaluate(candidateModel, holdout);
       const champion = await registry.getAlias(args.modelId, 'champion');
-      const incumbent = champion ? evaluate(await cachedArtifact(champion.artifactUri), holdout) : undefined;
+      const championModel = champion ? await cachedArtifact(champion.artifactUri) : undefined;
+      const incumbent = championModel ? evaluate(championModel, holdout) : undefined;
+      const maxCal = args.maxCalibrationIncrease ?? 0.02;
       const gates: GateResult[] = [
         {
           name: 'auc',
@@ -128,10 +140,29 @@ export function createTrainingActivities(deps: ActivityDeps) {
           name: 'calibration_error',
           candidate: candidate.calibrationError,
           champion: incumbent?.calibrationError ?? 1,
-          rule: 'candidate ≤ champion + 0.02',
-          passed: candidate.calibrationError <= (incumbent?.calibrationError ?? 1) + 0.02,
+          rule: `candidate ≤ champion + ${maxCal}`,
+          passed: candidate.calibrationError <= (incumbent?.calibrationError ?? 1) + maxCal,
         },
       ];
+      const maxSliceDrop = args.maxSliceDrop ?? 0.05;
+      for (const slice of args.protectedSlices ?? []) {
+        const rows = holdout.filter((r) => inSlice(slice, r.features[slice.feature]));
+        const name = `slice:${slice.name}`;
+        if (rows.length < slice.minRows || !championModel) {
+          gates.push({
+            name,
+            candidate: rows.length ? evaluate(candidateModel, rows).accuracy : NaN,
+            champion: championModel && rows.length ? evaluate(championModel, rows).accuracy : NaN,
+            rule: !championModel ? 'no champion to compare with' : `only ${rows.length} holdout rows in the slice (need ${slice.minRows}): not judged`,
+            passed: true,
+            judged: false,
+          });
+          continue;
+        }
+        const c = evaluate(candidateModel, rows).accuracy;
+        const ch = evaluate(championModel, rows).accuracy;
+        gates.push({ name, candidate: c, champion: ch, rule: `accuracy ≥ champion − ${maxSliceDrop} on ${rows.length} rows`, passed: c >= ch - maxSliceDrop });
+      }
       return { passed: gates.every((g) => g.passed), gates, championVersion: champion?.version };
     },
 
@@ -146,14 +177,29 @@ export function createTrainingActivities(deps: ActivityDeps) {
       return { version: v.version };
     },
 
-    async promoteCandidate(args: { incidentId: string; modelId: string; version: number }): Promise<{ from?: number; to: number }> {
-      return registry.setAlias({
+    /**
+     * Moves `champion` to the candidate; after a canary, the deployment target then rolls it out to
+     * all traffic (champion first, so the serving path never routes everything to the old version).
+     */
+    async promoteCandidate(args: { incidentId: string; modelId: string; version: number; canaried?: boolean }): Promise<{ from?: number; to: number }> {
+      const key = activityKey();
+      const moved = await registry.setAlias({
         modelId: args.modelId,
         alias: 'champion',
         version: args.version,
         reason: `promoted by retrain for ${args.incidentId}`,
-        idempotencyKey: activityKey(),
+        idempotencyKey: key,
       });
+      if (args.canaried) {
+        await deps.deploymentFor(args.modelId).promoteCanary({ modelId: args.modelId, idempotencyKey: `${key}:rollout`, reason: `canary passed (${args.incidentId})` });
+      }
+      return moved;
     },
   };
+}
+
+function inSlice(slice: ProtectedSlice, value: unknown): boolean {
+  if (slice.equals !== undefined) return value === slice.equals || String(value) === String(slice.equals);
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  return (slice.min === undefined || value >= slice.min) && (slice.max === undefined || value <= slice.max);
 }

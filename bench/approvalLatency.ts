@@ -34,7 +34,7 @@ import { createPool, migrate } from '../adapters/postgres/database.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../adapters/temporal/connection.js';
 import { parseConfig, type ModelConfig, type VigilConfig } from '../domain/config.js';
 import type { IncidentState } from '../domain/incident.js';
-import { ensureExampleModel, servingFromRegistry } from '../examples/credit-risk/exampleModel.js';
+import { ensureExampleModel, servingFromDeployment } from '../examples/credit-risk/exampleModel.js';
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
 import { startEphemeralServices } from '../stack/ephemeralServices.js';
 import { testConfig } from '../test/support/vigilTestEnv.js';
@@ -328,7 +328,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     const simulator = new TrafficSimulator({
       pool,
       modelId: model.id,
-      resolveServing: servingFromRegistry(services.registry, model.id),
+      resolveServing: servingFromDeployment(services, model.id),
       driftAfterSeconds: 0,
       requestsPerSecond: 1, // never started: batches are written here
       labelDelaySeconds: 0,

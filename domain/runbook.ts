@@ -33,6 +33,56 @@ export type EvidenceKind = z.infer<typeof EvidenceKind>;
 /** Actions Vigil may take when nobody approves in time: none of them changes the model. */
 export const SAFE_ACTIONS = ['fallback', 'monitor', 'escalate_upstream'] as const;
 
+/**
+ * A slice of the population whose outcomes must not get worse under a new model (e.g. young
+ * applicants): rows whose `feature` lies in [min, max], or equals `equals`.
+ */
+export const ProtectedSlice = z
+  .object({
+    name: z.string().min(1),
+    feature: z.string().min(1),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    equals: z.union([z.number(), z.string()]).optional(),
+    /** Fewer holdout rows than this in the slice: the gate reports it and does not judge. */
+    minRows: z.number().int().min(1).default(30),
+  })
+  .refine((s) => s.min !== undefined || s.max !== undefined || s.equals !== undefined, {
+    message: 'a protected slice needs min, max or equals',
+  })
+  .refine((s) => s.min === undefined || s.max === undefined || s.min <= s.max, { message: 'min must not exceed max', path: ['min'] });
+export type ProtectedSlice = z.output<typeof ProtectedSlice>;
+
+/**
+ * After the gates, the candidate serves a share of live traffic for a window before it is promoted.
+ * Live labels often arrive later than a canary window lasts, so accuracy is judged only when enough
+ * canary predictions are labelled; health checks (Prometheus) are judged throughout.
+ */
+export const CanaryPolicy = z.object({
+  enabled: z.boolean().default(true),
+  /** Share of traffic the candidate gets, in percent. */
+  percent: z.number().int().min(1).max(100).default(10),
+  window: Duration.default('10m'),
+  /** How often the canary is judged during the window; a clear failure rolls back at once. */
+  checkEvery: Duration.default('1m'),
+  /** Labelled canary predictions needed before accuracy is judged. */
+  minLabelled: z.number().int().min(1).default(100),
+  /** Roll back when the canary's live accuracy is below the stable model's by more than this (one-sided test, 95%). */
+  maxAccuracyDrop: z.number().min(0).max(1).default(0.02),
+  /** At the window's end with too few labels to judge accuracy (health was fine): promote, or roll back. */
+  onInsufficientLabels: z.enum(['promote', 'rollback']).default('promote'),
+});
+export type CanaryPolicy = z.output<typeof CanaryPolicy>;
+export const CANARY_DEFAULTS: CanaryPolicy = {
+  enabled: true,
+  percent: 10,
+  window: '10m',
+  checkEvery: '1m',
+  minLabelled: 100,
+  maxAccuracyDrop: 0.02,
+  onInsufficientLabels: 'promote',
+};
+
 export const RunbookPolicy = z
   .object({
     version: z.string().min(1),
@@ -54,10 +104,16 @@ export const RunbookPolicy = z
         minLabelledRows: z.number().int().min(1).default(200),
         /** Gate: the candidate's holdout AUC may not be below the champion's by more than this. */
         maxAucDrop: z.number().min(0).max(1).default(0),
+        /** Gate: the candidate's holdout calibration error may not exceed the champion's by more than this. */
+        maxCalibrationIncrease: z.number().min(0).max(1).default(0.02),
+        /** Gate: on each protected slice of the holdout, the candidate's accuracy may not fall below the champion's by more than this. */
+        maxSliceDrop: z.number().min(0).max(1).default(0.05),
+        protectedSlices: z.array(ProtectedSlice).default([]),
         /** Start-to-close limit of each short retrain step (snapshot, evaluate, register, promote): a step on a crashed worker is retried after this. */
         stepTimeout: Duration.default('2m'),
+        canary: CanaryPolicy.default(CANARY_DEFAULTS),
       })
-      .default({ minLabelledRows: 200, maxAucDrop: 0, stepTimeout: '2m' }),
+      .default({ minLabelledRows: 200, maxAucDrop: 0, maxCalibrationIncrease: 0.02, maxSliceDrop: 0.05, protectedSlices: [], stepTimeout: '2m', canary: CANARY_DEFAULTS }),
     rollback: z
       .object({
         /** A champion change within this window counts as a correlated recent deploy. */

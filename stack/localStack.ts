@@ -22,7 +22,7 @@ import { startTemporalDevServer } from '../adapters/temporal/devServer.js';
 import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
 import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes.js';
-import { ensureExampleModel, servingFromRegistry } from '../examples/credit-risk/exampleModel.js';
+import { ensureExampleModel, servingFromDeployment } from '../examples/credit-risk/exampleModel.js';
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
 import { createVigilWorker } from '../workers/createVigilWorker.js';
 import { createVigilServices } from '../workers/vigilServices.js';
@@ -146,7 +146,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
         const simulator = new TrafficSimulator({
           pool,
           modelId: model.id,
-          resolveServing: servingFromRegistry(services.registry, model.id),
+          resolveServing: servingFromDeployment(services, model.id),
           driftAfterSeconds: config.example.driftAfterSeconds,
           worldStartedAt,
           requestsPerSecond: config.example.requestsPerSecond,

@@ -18,6 +18,10 @@ import { createLocalProcessBackend } from '../adapters/training/localProcessBack
 import { kubernetesJobBackendFromConfig } from '../adapters/training/kubernetesJobBackend.js';
 import { rayJobsBackendFromConfig } from '../adapters/training/rayJobsBackend.js';
 import type { TrainingBackend } from '../adapters/training/trainingBackend.js';
+import { createRegistryDeployment } from '../adapters/deployment/registryDeployment.js';
+import { kserveDeploymentFromConfig } from '../adapters/deployment/kserveDeployment.js';
+import type { DeploymentTarget } from '../adapters/deployment/deploymentTarget.js';
+import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
 import { createIncidentService } from '../client/incidentService.js';
 import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
 
@@ -30,13 +34,15 @@ export function createVigilServices(opts: {
 }): ActivityDeps {
   const { config, pool, temporal, stateDir } = opts;
   const prometheus = prometheusClientFromConfig(config);
+  const registry = registryFromConfig(config, pool);
   const localTraining = createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') });
   return {
     config,
     pool,
     temporal,
     stateDir,
-    registry: registryFromConfig(config, pool),
+    registry,
+    deploymentFor: deploymentTargets(config, pool, registry),
     training: localTraining,
     trainingFor: trainingBackends(config, localTraining),
     notifier: opts.notifier ?? defaultNotifier(config, pool, temporal),
@@ -69,6 +75,20 @@ function trainingBackends(config: VigilConfig, local: TrainingBackend): (modelId
       built.set(modelId, backend);
     }
     return backend;
+  };
+}
+
+/** Each model's deployment target: KServe where configured, else the built-in routing over the registry. */
+function deploymentTargets(config: VigilConfig, pool: pg.Pool, registry: ModelRegistry): (modelId: string) => DeploymentTarget {
+  const builtin = createRegistryDeployment({ pool, registry });
+  let kserve: DeploymentTarget | undefined;
+  return (modelId) => {
+    const model = findModel(config, modelId);
+    if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
+    if (model.deployment.kind !== 'kserve') return builtin;
+    // Built on first use: loading the kubeconfig fails on machines that never deploy to KServe.
+    kserve ??= kserveDeploymentFromConfig(config)!;
+    return kserve;
   };
 }
 

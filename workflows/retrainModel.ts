@@ -1,12 +1,15 @@
 /**
  * Retraining as a child of the incident: snapshot labelled data → check label quality → train
  * (heartbeating job) → evaluate the candidate against the champion on the holdout, with the runbook's
- * gates → register → promote. The champion moves only after every gate passes.
+ * gates → register → canary (a share of live traffic, judged for a window) → promote, or roll back and
+ * say why. The champion moves only after every gate and the canary pass.
  */
 import type { Duration } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
+import ms from 'ms';
 import type { VigilActivities } from '../activities/createActivities.js';
-import type { RunbookPolicy } from '../domain/runbook.js';
+import type { CanaryJudgement } from '../activities/canaryActivities.js';
+import type { CanaryPolicy, RunbookPolicy } from '../domain/runbook.js';
 
 export interface RetrainInput {
   incidentId: string;
@@ -24,16 +27,20 @@ export interface GateResult {
   champion: number;
   passed: boolean;
   rule: string;
+  /** False when the gate could not judge (e.g. too few rows in a protected slice); it then passes. */
+  judged?: boolean;
 }
 
 export interface RetrainResult {
-  outcome: 'promoted' | 'gates_failed' | 'label_quality_rejected';
+  outcome: 'promoted' | 'gates_failed' | 'label_quality_rejected' | 'canary_rolled_back';
   reason: string;
   jobId?: string;
   version?: number;
   previousVersion?: number;
   candidateMetrics?: Record<string, number>;
   gates?: GateResult[];
+  /** The canary's last judgement, when the candidate was canaried. */
+  canary?: { percent: number; target: string; judgement: CanaryJudgement };
 }
 
 /** Short steps; their start-to-close limit comes from the runbook (histories from before it used 2 minutes). */
@@ -44,9 +51,12 @@ function steps(input: RetrainInput) {
   });
 }
 
-/** The training job heartbeats; a worker crash is noticed within the heartbeat timeout. */
+/**
+ * The training job heartbeats; a worker crash is noticed within the heartbeat timeout. The job's own
+ * limit (`training.timeout`, per try) is enforced by the activity, so this bound only has to exceed it.
+ */
 const training = wf.proxyActivities<VigilActivities>({
-  startToCloseTimeout: '30 minutes',
+  startToCloseTimeout: '24 hours',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
@@ -68,7 +78,15 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
   ]);
 
   const evaluation = await act.evaluateCandidate.executeWithOptions({ summary: 'Evaluate candidate vs champion' }, [
-    { modelId: input.modelId, artifactPath: job.artifactPath, holdoutCsv: snapshot.holdoutCsv, maxAucDrop: input.retrain.maxAucDrop },
+    {
+      modelId: input.modelId,
+      artifactPath: job.artifactPath,
+      holdoutCsv: snapshot.holdoutCsv,
+      maxAucDrop: input.retrain.maxAucDrop,
+      maxCalibrationIncrease: input.retrain.maxCalibrationIncrease,
+      maxSliceDrop: input.retrain.maxSliceDrop,
+      protectedSlices: input.retrain.protectedSlices,
+    },
   ]);
   if (!evaluation.passed) {
     const failed = evaluation.gates.filter((g) => !g.passed).map((g) => `${g.name} ${g.candidate.toFixed(3)} vs champion ${g.champion.toFixed(3)} (${g.rule})`);
@@ -79,16 +97,56 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
     // The training labels' positive rate is the baseline later label-quality checks compare against.
     { ...ids, artifactPath: job.artifactPath, metrics: { ...job.metrics, positiveRate: snapshot.labelQuality.positiveRate } },
   ]);
+  const result = { jobId, version: registered.version, candidateMetrics: job.metrics, gates: evaluation.gates };
+
+  // Retrains started before canaries existed carry no canary policy: they promote directly.
+  const canaryPolicy: CanaryPolicy | undefined = input.retrain.canary;
+  let canary: RetrainResult['canary'];
+  if (canaryPolicy?.enabled && wf.patched('canary-before-promote')) {
+    canary = await runCanary(act, ids, registered.version, canaryPolicy);
+    if (canary.judgement.verdict !== 'promote') {
+      const reason = `canary rolled back: ${canary.judgement.reasons.join('; ')}`;
+      await act.rollbackCanary.executeWithOptions({ summary: `Roll back canary v${registered.version}` }, [{ ...ids, version: registered.version, reason }]);
+      return { outcome: 'canary_rolled_back', reason, ...result, canary };
+    }
+  }
+
   const promoted = await act.promoteCandidate.executeWithOptions({ summary: `Promote v${registered.version} to champion` }, [
-    { ...ids, version: registered.version },
+    { ...ids, version: registered.version, ...(canary ? { canaried: true } : {}) },
   ]);
   return {
     outcome: 'promoted',
-    reason: 'all gates passed',
-    jobId,
-    version: registered.version,
+    reason: canary ? `all gates passed; canary passed: ${canary.judgement.reasons.join('; ')}` : 'all gates passed',
+    ...result,
     previousVersion: promoted.from,
-    candidateMetrics: job.metrics,
-    gates: evaluation.gates,
+    ...(canary ? { canary } : {}),
   };
+}
+
+/**
+ * Sends the canary its share and judges it every `checkEvery` until the window ends; a clear failure
+ * ends the watch early. Durable timers: a worker crash mid-window resumes the watch, not the canary.
+ */
+async function runCanary(
+  act: ReturnType<typeof steps>,
+  ids: { incidentId: string; modelId: string },
+  version: number,
+  policy: CanaryPolicy,
+): Promise<NonNullable<RetrainResult['canary']>> {
+  const since = new Date(Date.now()).toISOString(); // workflow time: deterministic on replay
+  const started = await act.startCanary.executeWithOptions({ summary: `Canary v${version} at ${policy.percent}% of traffic` }, [
+    { ...ids, version, percent: policy.percent },
+  ]);
+  const windowMs = ms(policy.window as ms.StringValue);
+  const checks = Math.max(1, Math.ceil(windowMs / ms(policy.checkEvery as ms.StringValue)));
+  const interval = Math.floor(windowMs / checks);
+  let judgement: CanaryJudgement | undefined;
+  for (let i = 1; i <= checks; i++) {
+    await wf.sleep(interval);
+    judgement = await act.judgeCanary.executeWithOptions({ summary: `Judge canary v${version} (${i}/${checks})` }, [
+      { ...ids, version, stableVersion: started.stableVersion, since, final: i === checks, policy },
+    ]);
+    if (judgement.verdict !== 'continue') break;
+  }
+  return { percent: policy.percent, target: started.target, judgement: judgement! };
 }

@@ -1,8 +1,9 @@
 /**
  * Wires the example credit-risk model into Vigil: registers v1 as the healthy champion in the
- * registry (once), and tells the traffic simulator what is serving right now.
+ * registry (once), and tells the traffic simulator what is serving right now (canary split included).
  */
 import path from 'node:path';
+import type { DeploymentTarget } from '../../adapters/deployment/deploymentTarget.js';
 import type { ModelRegistry } from '../../adapters/registry/modelRegistry.js';
 import type { ModelConfig } from '../../domain/config.js';
 import { cachedArtifact } from '../../monitoring/computeModelSignals.js';
@@ -35,13 +36,28 @@ export async function ensureExampleModel(opts: { registry: ModelRegistry; model:
   return { championVersion: v1.version };
 }
 
-/** What the serving path uses right now: the champion's artifact, or the fallback rules. */
-export function servingFromRegistry(registry: ModelRegistry, modelId: string): () => Promise<Serving> {
+/**
+ * What the serving path uses right now, as the model's deployment target routes it: the fallback
+ * rules, or the stable version with (during a canary) the candidate and its share of traffic.
+ */
+export function servingFromDeployment(
+  services: { registry: ModelRegistry; deploymentFor(modelId: string): DeploymentTarget },
+  modelId: string,
+): () => Promise<Serving> {
   return async () => {
-    if ((await registry.getServingMode(modelId)) === 'fallback') return { mode: 'fallback' };
-    const champion = await registry.getAlias(modelId, 'champion');
-    if (!champion) return { mode: 'fallback' };
-    return { mode: 'model', version: champion.version, artifact: await cachedArtifact(champion.artifactUri) };
+    const traffic = await services.deploymentFor(modelId).currentTraffic(modelId);
+    if (traffic.mode === 'fallback') return { mode: 'fallback' };
+    const stable = traffic.routes.find((r) => r.role === 'stable');
+    const canary = traffic.routes.find((r) => r.role === 'canary');
+    const version = stable?.version ?? (await services.registry.getAlias(modelId, 'champion'))?.version;
+    if (version === undefined) return { mode: 'fallback' };
+    const uri = stable?.artifactUri ?? (await services.registry.getVersion(modelId, version))?.artifactUri;
+    if (!uri) return { mode: 'fallback' };
+    const serving: Serving = { mode: 'model', version, artifact: await cachedArtifact(uri) };
+    if (canary?.version !== undefined && canary.artifactUri && canary.percent > 0) {
+      serving.canary = { version: canary.version, percent: canary.percent, artifact: await cachedArtifact(canary.artifactUri) };
+    }
+    return serving;
   };
 }
 

@@ -11,7 +11,15 @@ import { createRng, sampleApplicant, type Rng } from './dataset.js';
 import { FALLBACK_THRESHOLD, fallbackScore } from './fallbackRules.js';
 import { predictLabel, scoreProbability, type ModelArtifact } from './logisticRegression.js';
 
-export type Serving = { mode: 'model'; version: number; artifact: ModelArtifact } | { mode: 'fallback' };
+export type Serving =
+  | {
+      mode: 'model';
+      version: number;
+      artifact: ModelArtifact;
+      /** A candidate under canary: it scores `percent` of the requests, chosen at random. */
+      canary?: { version: number; percent: number; artifact: ModelArtifact };
+    }
+  | { mode: 'fallback' };
 
 export interface TrafficSimulatorOptions {
   pool: pg.Pool;
@@ -50,6 +58,8 @@ const MAX_ROWS_PER_INSERT = 5000;
 
 export class TrafficSimulator {
   private readonly rng: Rng;
+  /** Its own generator, so a canary split never changes which applicants the world produces. */
+  private readonly routeRng: Rng;
   private readonly now: () => Date;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -65,6 +75,7 @@ export class TrafficSimulator {
     if (!(opts.labelDelaySeconds >= 0)) throw new RangeError('labelDelaySeconds must be ≥ 0');
     if (!(opts.driftAfterSeconds >= 0)) throw new RangeError('driftAfterSeconds must be ≥ 0');
     this.rng = createRng(opts.seed);
+    this.routeRng = createRng(opts.seed ^ 0x2545f491);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -147,16 +158,19 @@ export class TrafficSimulator {
       const applicant = sampleApplicant(this.rng, drift);
       let score: number;
       let predicted: 0 | 1;
+      let version: number | null = null;
       if (serving.mode === 'model') {
-        score = scoreProbability(serving.artifact, applicant.features);
-        predicted = predictLabel(serving.artifact, score);
+        const route = serving.canary && this.routeRng.next() * 100 < serving.canary.percent ? serving.canary : serving;
+        score = scoreProbability(route.artifact, applicant.features);
+        predicted = predictLabel(route.artifact, score);
+        version = route.version;
       } else {
         score = fallbackScore(applicant.features);
         predicted = score >= FALLBACK_THRESHOLD ? 1 : 0;
       }
       rows.push([
         this.opts.modelId,
-        serving.mode === 'model' ? serving.version : null,
+        version,
         serving.mode,
         ts,
         JSON.stringify(applicant.features),

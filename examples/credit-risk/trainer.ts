@@ -26,6 +26,8 @@
  *   --step-delay-ms <n>   sleep n ms after every epoch, so tests can make training last a while.
  *   --sabotage            deliberately train a bad model, for gate tests: the training labels are
  *                         shuffled (the holdout keeps the true labels, so the metrics show it).
+ *   --flip-labels         a label-encoding bug, for canary tests: the training labels are inverted,
+ *                         so the model ranks applicants backwards (the holdout keeps the truth).
  *   VIGIL_JOB_ID          the job's id; echoed in every output line as `jobId` (null when unset).
  *
  * Output: stdout carries JSON lines only, one object per line, in this order:
@@ -97,6 +99,7 @@ interface TrainerArgs {
   l2: number;
   stepDelayMs: number;
   sabotage: boolean;
+  flipLabels: boolean;
 }
 
 function parseNumberArg(name: string, raw: string | undefined, fallback: number, check: (v: number) => boolean, expect: string): number {
@@ -123,6 +126,7 @@ export function parseTrainerArgs(argv: string[]): TrainerArgs {
         l2: { type: 'string' },
         'step-delay-ms': { type: 'string' },
         sabotage: { type: 'boolean' },
+        'flip-labels': { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -144,6 +148,7 @@ export function parseTrainerArgs(argv: string[]): TrainerArgs {
     l2: parseNumberArg('l2', str('l2'), DEFAULT_TRAIN_OPTIONS.l2, (v) => v >= 0, 'a number ≥ 0'),
     stepDelayMs: parseNumberArg('step-delay-ms', str('step-delay-ms'), 0, (v) => isInt(v) && v >= 0 && v <= 600_000, 'an integer number of milliseconds from 0 to 600000'),
     sabotage: values.sabotage === true,
+    flipLabels: values['flip-labels'] === true,
   };
 }
 
@@ -196,6 +201,7 @@ export async function runTrainer(argv: string[], env: NodeJS.ProcessEnv, io: Tra
     // Sabotage corrupts the training labels only: the holdout keeps the truth, so the reported
     // metrics show how bad the model really is.
     if (args.sabotage) train = sabotageLabels(train, args.seed);
+    if (args.flipLabels) train = train.map((r) => ({ features: r.features, label: r.label === 1 ? 0 : 1 }));
     emit({
       type: 'started',
       rows: data.rows.length,
@@ -203,9 +209,10 @@ export async function runTrainer(argv: string[], env: NodeJS.ProcessEnv, io: Tra
       holdoutRows: holdout.length,
       features: data.features,
       sabotage: args.sabotage,
+      ...(args.flipLabels ? { flipLabels: true } : {}),
     });
     io.log(
-      `training on ${args.data} (${train.length} rows, ${data.features.length} features${args.sabotage ? ', SABOTAGED labels' : ''}), ` +
+      `training on ${args.data} (${train.length} rows, ${data.features.length} features${args.sabotage ? ', SABOTAGED labels' : ''}${args.flipLabels ? ', FLIPPED labels' : ''}), ` +
         `holdout ${args.holdout ?? '80/20 split'}, ${args.epochs} epochs, seed ${args.seed}`,
     );
 

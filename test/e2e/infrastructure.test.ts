@@ -12,8 +12,10 @@ const KEYWORD = 2;
 
 const TABLES = [
   'audit_events',
+  'deployment_changes',
   'incidents',
   'model_aliases',
+  'model_canaries',
   'model_versions',
   'models',
   'pgmigrations',

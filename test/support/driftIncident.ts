@@ -22,3 +22,18 @@ export async function openApprovedDriftIncident(env: VigilTestEnv, psiMax = 0.41
   await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'retrain it' });
   return id;
 }
+
+/**
+ * Waits for the retrain's canary to start, then writes `n` rows of drifted, labelled traffic through
+ * the canary split; returns the canary's route as the deployment target showed it.
+ */
+export async function feedCanary(env: VigilTestEnv, n = 800) {
+  const traffic = await waitFor(
+    () => env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL),
+    (t) => t.routes.some((r) => r.role === 'canary'),
+    'a canary route',
+    120_000,
+  );
+  await env.simulator.writeBatch({ n, drift: 1 });
+  return traffic.routes.find((r) => r.role === 'canary')!;
+}

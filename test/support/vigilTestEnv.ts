@@ -11,7 +11,8 @@ import type { ActivityDeps } from '../../activities/activityDeps.js';
 import type { Notifier } from '../../adapters/notify/notifier.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
-import { ensureExampleModel, servingFromRegistry } from '../../examples/credit-risk/exampleModel.js';
+import type { CanaryPolicy, RunbookPolicyInput } from '../../domain/runbook.js';
+import { ensureExampleModel, servingFromDeployment } from '../../examples/credit-risk/exampleModel.js';
 import { TrafficSimulator } from '../../examples/credit-risk/simulator.js';
 import { createVigilWorker } from '../../workers/createVigilWorker.js';
 import { createVigilServices } from '../../workers/vigilServices.js';
@@ -19,12 +20,25 @@ import { createTestDatabase } from './testDatabase.js';
 
 export const TEST_MODEL = 'credit-risk';
 
-/** Short timeouts so the lifecycle runs in seconds; the same runbook for every failure mode. */
-export function testConfig(overrides: { approvalTimeout?: string; escalationTimeout?: string; validationWindow?: string } = {}, taskQueue = 'vigil-test'): VigilConfig {
+/** A canary short enough for a test: half the traffic, judged every 2 s over 10 s. */
+export const TEST_CANARY: Partial<CanaryPolicy> = { enabled: true, percent: 50, window: '10s', checkEvery: '2s', minLabelled: 60 };
+
+/**
+ * Short timeouts so the lifecycle runs in seconds; the same runbook for every failure mode. The canary
+ * is off unless asked for: most tests write traffic themselves and are about other steps.
+ */
+export function testConfig(
+  overrides: { approvalTimeout?: string; escalationTimeout?: string; validationWindow?: string; canary?: Partial<CanaryPolicy>; retrain?: Partial<RunbookPolicyInput['retrain']> } = {},
+  taskQueue = 'vigil-test',
+): VigilConfig {
   const runbook = {
     approval: { timeout: overrides.approvalTimeout ?? '5m', escalationTimeout: overrides.escalationTimeout ?? '0s' },
     validation: { window: overrides.validationWindow ?? '3s', maxExtraWindows: 1, minSamples: 100 },
-    retrain: { minLabelledRows: 200 },
+    retrain: {
+      minLabelledRows: 200,
+      ...overrides.retrain,
+      canary: overrides.canary ? { ...TEST_CANARY, ...overrides.canary } : { enabled: false },
+    },
   };
   return parseConfig({
     taskQueue,
@@ -87,7 +101,7 @@ export async function createVigilTestEnv(
   const simulator = new TrafficSimulator({
     pool: db.pool,
     modelId: TEST_MODEL,
-    resolveServing: servingFromRegistry(services.registry, TEST_MODEL),
+    resolveServing: servingFromDeployment(services, TEST_MODEL),
     driftAfterSeconds: 0,
     requestsPerSecond: 1, // never started: tests write batches themselves
     labelDelaySeconds: 0,
