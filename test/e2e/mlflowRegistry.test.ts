@@ -20,8 +20,8 @@ import { parseConfig } from '../../domain/config.js';
 import { startMlflowServer, type MlflowServer } from '../support/mlflowServer.js';
 import { modelRegistryContract } from '../support/modelRegistryContract.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
-import { openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';
-import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { feedCanary, openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';
+import { createVigilTestEnv, TEST_MODEL, testConfig, TEST_CANARY, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 // One server for the whole file, started by whichever suite needs it first.
 let serverStart: Promise<MlflowServer> | undefined;
@@ -331,7 +331,7 @@ describe('MLflow registry: the example model end to end', () => {
     server = await mlflowServer();
     env = await createVigilTestEnv({
       config: (taskQueue) => {
-        const config = testConfig({}, taskQueue);
+        const config = testConfig({ canary: TEST_CANARY }, taskQueue);
         config.models[0].registry = { kind: 'mlflow', mlflow: { trackingUri: server.url, registeredModelName: 'credit-risk-e2e', timeout: '30s' } };
         return config;
       },
@@ -340,12 +340,21 @@ describe('MLflow registry: the example model end to end', () => {
   });
   after(async () => env?.close());
 
-  it('bootstraps v1 into MLflow, and an approved drift retrain registers and promotes v2 there', async () => {
+  it('bootstraps v1 into MLflow, and an approved drift retrain registers v2 there, canaries it as challenger and promotes it', async () => {
     const v1 = (await rest(server, 'GET', 'registered-models/alias?name=credit-risk-e2e&alias=champion')).model_version;
     assert.equal(v1.version, '1', 'the baseline is the MLflow champion');
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.artifactUri, v1.source, 'Vigil serves from the MLflow source');
 
     const id = await openApprovedDriftIncident(env);
+    const canary = await feedCanary(env);
+    assert.equal(canary.version, 2, 'the candidate serves the canary share');
+    const challenger = (await rest(server, 'GET', 'registered-models/alias?name=credit-risk-e2e&alias=challenger')).model_version;
+    assert.equal(challenger.version, '2', 'the candidate is the MLflow challenger during the canary');
+    assert.equal(
+      (await rest(server, 'GET', 'registered-models/alias?name=credit-risk-e2e&alias=champion')).model_version.version,
+      '1',
+      'the champion stays until the canary passes',
+    );
     await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
     await env.simulator.writeBatch({ n: 300, drift: 1 });
     const closed = await untilIncident(env, id, (s) => s.phase === 'closed', 'closed', 60_000);
@@ -358,8 +367,8 @@ describe('MLflow registry: the example model end to end', () => {
     const versions = (await rest(server, 'GET', `model-versions/search?filter=${encodeURIComponent("name = 'credit-risk-e2e'")}`)).model_versions;
     assert.equal(versions.length, 2, 'one candidate registered');
     // Keys are <workflow id>:<activity id>; the retrain runs as the incident's child workflow.
-    const moves = await env.services.pool.query(`SELECT idempotency_key FROM registry_events WHERE starts_with(idempotency_key, $1) AND kind = 'alias_set'`, [id]);
-    assert.equal(moves.rows.length, 1, `one champion move for the decision: ${JSON.stringify(moves.rows)}`);
+    const moves = await env.services.pool.query(`SELECT alias FROM registry_events WHERE starts_with(idempotency_key, $1) AND kind = 'alias_set' ORDER BY id`, [id]);
+    assert.deepEqual(moves.rows.map((r) => r.alias), ['challenger', 'champion'], 'one challenger mark and one champion move for the decision');
     const history = await env.services.registry.aliasHistory(TEST_MODEL, 'champion', new Date(0));
     assert.deepEqual(history.map((h) => [h.fromVersion, h.toVersion]), [[undefined, 1], [1, 2]], 'bootstrap, then the promotion');
   });

@@ -16,10 +16,10 @@ import type { TrainingJobStatus } from '../../adapters/training/trainingBackend.
 import { generateApplicants, writeDatasetCsv } from '../../examples/credit-risk/dataset.js';
 import { loadArtifact } from '../../examples/credit-risk/logisticRegression.js';
 import { freePort } from '../../adapters/net/freePort.js';
-import { openApprovedDriftIncident } from '../support/driftIncident.js';
+import { feedCanary, openApprovedDriftIncident } from '../support/driftIncident.js';
 import { pythonTool } from '../support/pythonTools.js';
 import { startRayHead, type RayHead } from '../support/rayHead.js';
-import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { createVigilTestEnv, TEST_MODEL, testConfig, TEST_CANARY, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
 const TRAINER_PY = fileURLToPath(new URL('../../examples/credit-risk/trainer.py', import.meta.url));
@@ -252,7 +252,7 @@ describe('an approved drift incident whose model trains on Ray', () => {
     process.env.RAY_AUTH_TOKEN = head.token;
     env = await createVigilTestEnv({
       config: (q) => {
-        const c = testConfig({}, q);
+        const c = testConfig({ canary: TEST_CANARY }, q);
         const training = c.models[0].training;
         training.backend = 'ray';
         training.ray = { address: head.url };
@@ -267,8 +267,9 @@ describe('an approved drift incident whose model trains on Ray', () => {
     delete process.env.RAY_AUTH_TOKEN;
   });
 
-  it('trains the candidate as one Ray job (the Python trainer), promotes it and resolves', async () => {
+  it('trains the candidate as one Ray job (the Python trainer), canaries it, promotes it and resolves', async () => {
     const id = await openApprovedDriftIncident(env);
+    assert.equal((await feedCanary(env)).version, 2, 'the Ray-trained candidate serves the canary share');
     const validating = await waitFor(
       () => env.services.incidents.show(id),
       (s) => s.phase === 'validating' || s.status === 'closed',

@@ -2,22 +2,22 @@
  * Exactly once, step by step: for each step of the retrain workflow in turn, the worker process kills
  * itself (SIGKILL) right after that step has done its work and before Temporal hears the result. A
  * fresh worker retries the step; the incident still resolves, and the systems show one training job,
- * one trainer run, one registered version and one champion move.
+ * one trainer run, one registered version, one canary start, one rollout and one champion move.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
-import { openApprovedDriftIncident } from '../support/driftIncident.js';
+import { feedCanary, openApprovedDriftIncident } from '../support/driftIncident.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/spawnWorkerProcess.js';
-import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
-const RETRAIN_STEPS = ['snapshotTrainingData', 'runTrainingJob', 'evaluateCandidate', 'registerCandidate', 'promoteCandidate'];
+const RETRAIN_STEPS = ['snapshotTrainingData', 'runTrainingJob', 'evaluateCandidate', 'registerCandidate', 'startCanary', 'judgeCanary', 'promoteCandidate'];
 
 function crashTestConfig(taskQueue: string) {
-  const config = testConfig({}, taskQueue);
+  const config = testConfig({ canary: TEST_CANARY }, taskQueue);
   config.models[0].training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT];
   // A step lost with its worker is retried after this, not after the default two minutes.
   const drift = config.models[0].runbooks.data_drift as Record<string, any>;
@@ -39,6 +39,8 @@ for (const step of RETRAIN_STEPS) {
       crashing = spawnWorkerProcess(env, { VIGIL_TEST_CRASH_AFTER: step });
       await crashing.ready;
       const id = await openApprovedDriftIncident(env, 0.6);
+      // Live traffic for the canary, whichever worker starts it.
+      const fed = feedCanary(env);
 
       const died = await Promise.race([crashing.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 120_000))]);
       assert.match(died, new RegExp(`SIGKILL: [\\s\\S]*crashing after ${step}`), `the worker should kill itself after ${step}: ${died}`);
@@ -46,6 +48,7 @@ for (const step of RETRAIN_STEPS) {
 
       // A fresh worker takes over and retries the lost step.
       await env.startWorker();
+      await fed;
       const validating = await waitFor(() => env!.services.incidents.show(id), (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
       assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
       await env.simulator.writeBatch({ n: 300, drift: 1 });
@@ -63,6 +66,13 @@ for (const step of RETRAIN_STEPS) {
         [`promoted by retrain for ${id}%`],
       );
       assert.equal(promotions.rows[0].n, 1, 'one champion move');
+      const challengers = await env.services.pool.query(
+        `SELECT count(*)::int AS n FROM registry_events WHERE kind = 'alias_set' AND alias = 'challenger' AND detail->>'reason' = $1`,
+        [`canary for ${id}`],
+      );
+      assert.equal(challengers.rows[0].n, 1, 'one challenger mark');
+      const ops = await env.services.pool.query('SELECT op FROM deployment_changes WHERE starts_with(idempotency_key, $1) ORDER BY created_at', [id]);
+      assert.deepEqual(ops.rows.map((r) => r.op), ['startCanary', 'promoteCanary'], 'one canary start and one rollout');
       assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, versions[0].version, 'the new version is champion');
     });
   });
