@@ -51,8 +51,16 @@ export function createRemediationActivities(deps: ActivityDeps) {
       });
     },
 
+    /**
+     * Through the model's deployment target where it has a fallback; otherwise (KServe has none) the
+     * registry's serving mode, which Vigil's own serving path honours.
+     */
     async setServingMode(args: { incidentId: string; modelId: string; mode: ServingMode; reason: string }): Promise<{ from: ServingMode; to: ServingMode }> {
-      return registry.setServingMode({ modelId: args.modelId, mode: args.mode, reason: args.reason, idempotencyKey: activityKey() });
+      const idempotencyKey = activityKey();
+      const target = deps.deploymentFor(args.modelId);
+      if (!target.setFallback) return registry.setServingMode({ modelId: args.modelId, mode: args.mode, reason: args.reason, idempotencyKey });
+      const change = await target.setFallback({ modelId: args.modelId, on: args.mode === 'fallback', reason: args.reason, idempotencyKey });
+      return { from: change.before.mode ?? 'model', to: change.after.mode ?? args.mode };
     },
   };
 }

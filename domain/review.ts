@@ -159,6 +159,8 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
   }
   lines.push('');
 
+  lines.push(...retrainSection(s.remediation));
+
   if (s.validation) {
     lines.push('## Validation', '');
     lines.push(`Recovered: **${s.validation.recovered === null ? 'could not tell' : s.validation.recovered ? 'yes' : 'no'}** (checked ${s.validation.checkedAt})`, '');
@@ -214,3 +216,29 @@ export function human(sec?: number): string {
 
 const round = (v: number) => Math.round(v * 10000) / 10000;
 const escape = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** The retrain's gates and canary, as the child workflow reported them (absent for other actions). */
+function retrainSection(remediation: IncidentState['remediation']): string[] {
+  if (remediation?.action !== 'retrain') return [];
+  const detail = remediation.detail as {
+    gates?: { name: string; candidate: number; champion: number; passed: boolean; rule: string; judged?: boolean }[];
+    canary?: { percent: number; target: string; judgement: { verdict: string; reasons: string[] } };
+  } | undefined;
+  if (!detail?.gates?.length && !detail?.canary) return [];
+  const lines = ['## Retrain: gates and canary', ''];
+  if (detail.gates?.length) {
+    lines.push('| Gate | Candidate | Champion | Rule | Result |', '|---|---|---|---|---|');
+    for (const g of detail.gates) {
+      const result = g.judged === false ? 'not judged' : g.passed ? 'passed' : '**failed**';
+      const fig = (v: number) => (Number.isFinite(v) ? String(round(v)) : '—');
+      lines.push(`| ${escape(g.name)} | ${fig(g.candidate)} | ${fig(g.champion)} | ${escape(g.rule)} | ${result} |`);
+    }
+    lines.push('');
+  }
+  if (detail.canary) {
+    const c = detail.canary;
+    lines.push(`Canary at ${c.percent}% on ${escape(c.target)}: **${c.judgement.verdict === 'promote' ? 'promoted' : 'rolled back'}**`, '');
+    lines.push(...c.judgement.reasons.map((r) => `- ${r}`), '');
+  }
+  return lines;
+}

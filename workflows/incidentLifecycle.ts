@@ -210,7 +210,7 @@ async function remediateAndValidate(incident: IncidentRecord, action: Remediatio
           state.remediation.summary = `retrain stopped: ${r.reason}`;
           return await failRemediation(incident, r.reason);
         }
-        state.remediation.summary = `retrained: v${r.previousVersion} → v${r.version}`;
+        state.remediation.summary = `retrained: v${r.previousVersion} → v${r.version}${r.canary ? ` after a ${r.canary.percent}% canary` : ''}`;
         undo = () => restoreChampion(incident, r.previousVersion!);
         break;
       }

@@ -59,6 +59,11 @@ describe('a retrained candidate under canary', () => {
     await env.simulator.writeBatch({ n: 300, drift: 1 });
     const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
+    assert.equal(closed.state.remediation?.summary, 'retrained: v1 → v2 after a 50% canary');
+    const review = await env.services.incidents.review(id);
+    assert.match(review, /## Retrain: gates and canary/, 'the review has the gates and the canary');
+    assert.match(review, /\| auc \| 0\.\d+ \| 0\.\d+ \| candidate ≥ champion − 0 \| passed \|/, 'with each gate');
+    assert.match(review, /Canary at 50% on built-in routing for credit-risk: \*\*promoted\*\*/, 'and the canary verdict');
     const history = await env.services.registry.aliasHistory(TEST_MODEL, 'champion', new Date(0));
     assert.deepEqual(history.map((h) => [h.fromVersion, h.toVersion]), [[undefined, 1], [1, 2]], 'bootstrap, then exactly one promotion');
   });
@@ -96,6 +101,8 @@ describe('a bad candidate that the gates let through', () => {
     assert.deepEqual(await deploymentOps(env, id), ['startCanary', 'rollbackCanary'], 'one canary start and one rollback');
     const kinds = await auditKinds(env, id);
     assert.ok(kinds.includes('remediation_failed') && kinds.includes('escalated'), kinds.join(','));
-    assert.match(await env.services.incidents.review(id), /canary rolled back: canary v2 accuracy/);
+    const review = await env.services.incidents.review(id);
+    assert.match(review, /canary rolled back: canary v2 accuracy/, 'the reason in the summary');
+    assert.match(review, /Canary at 50% on built-in routing for credit-risk: \*\*rolled back\*\*\n\n- canary v2 accuracy 0\.\d+ .*lower by/, 'and in the canary section');
   });
 });
