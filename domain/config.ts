@@ -291,6 +291,8 @@ export const VigilConfig = z
   });
 export type VigilConfig = z.output<typeof VigilConfig>;
 
+const EXAMPLE_CANARY = { percent: 20, window: '2m', checkEvery: '20s' };
+
 /** The configuration used when no file is given: the example credit-risk model. */
 export const EXAMPLE_CONFIG = {
   models: [
@@ -302,6 +304,8 @@ export const EXAMPLE_CONFIG = {
       escalation: ['ml-platform-leads'],
       example: true,
       inputSchema: CREDIT_RISK_INPUT_SCHEMA,
+      // The example's traffic (40 req/s, labels after 2 s) judges a canary in seconds: a short one keeps the walkthrough brisk.
+      runbooks: { data_drift: { retrain: { canary: EXAMPLE_CANARY } }, concept_drift: { retrain: { canary: EXAMPLE_CANARY } } },
     },
   ],
 } satisfies z.input<typeof VigilConfig>;

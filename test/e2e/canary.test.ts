@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
 import type { RetrainResult } from '../../workflows/retrainModel.js';
 import { auditKinds } from '../support/auditKinds.js';
+import { saveHistoryIfRecording } from '../support/histories.js';
 import { feedCanary, openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';
 import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
@@ -66,6 +67,7 @@ describe('a retrained candidate under canary', () => {
     assert.match(review, /Canary at 50% on built-in routing for credit-risk: \*\*promoted\*\*/, 'and the canary verdict');
     const history = await env.services.registry.aliasHistory(TEST_MODEL, 'champion', new Date(0));
     assert.deepEqual(history.map((h) => [h.fromVersion, h.toVersion]), [[undefined, 1], [1, 2]], 'bootstrap, then exactly one promotion');
+    await saveHistoryIfRecording(env, `${id}-retrain`, 'retrain-canary-promoted');
   });
 });
 
@@ -104,5 +106,6 @@ describe('a bad candidate that the gates let through', () => {
     const review = await env.services.incidents.review(id);
     assert.match(review, /canary rolled back: canary v2 accuracy/, 'the reason in the summary');
     assert.match(review, /Canary at 50% on built-in routing for credit-risk: \*\*rolled back\*\*\n\n- canary v2 accuracy 0\.\d+ .*lower by/, 'and in the canary section');
+    await saveHistoryIfRecording(env, `${id}-retrain`, 'retrain-canary-rolled-back');
   });
 });

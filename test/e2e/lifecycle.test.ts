@@ -68,6 +68,7 @@ describe('incident lifecycle', () => {
     }
     assert.equal(counts['vote:approve'], 1);
     await saveHistoryIfRecording(env, id, 'approve-retrain');
+    await saveHistoryIfRecording(env, `${id}-retrain`, 'retrain-child');
   });
 
   it('approve → rollback: restores the last good version exactly once and marks the bad one', async () => {

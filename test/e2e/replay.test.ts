@@ -1,7 +1,8 @@
 /**
- * Replays workflow histories recorded from the lifecycle and monitor tests against today's workflow code. A change
+ * Replays workflow histories recorded from the lifecycle, canary and monitor tests (incidents and their
+ * retrain children) against today's workflow code. A change
  * that would break running incidents fails here: guard it with `patched()`, or, when the change is
- * meant to apply to new incidents only, re-record with `VIGIL_RECORD_HISTORIES=1 npm test -- lifecycle monitor.test degradation`.
+ * meant to apply to new incidents only, re-record with `npm run record-histories`.
  */
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
