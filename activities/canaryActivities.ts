@@ -87,6 +87,17 @@ export function createCanaryActivities(deps: ActivityDeps) {
       const stable = (args.stableVersion !== undefined ? live.get(args.stableVersion) : undefined) ?? { predictions: 0, labelled: 0 };
       const judged = (verdict: CanaryJudgement['verdict'], reasons: string[]): CanaryJudgement => ({ verdict, reasons, canary, stable, checkedAt });
 
+      // The target must actually route the canary: KServe needs a while to roll out a revision, and
+      // someone may have ended the canary outside Vigil.
+      const traffic = await deps.deploymentFor(args.modelId).currentTraffic(args.modelId);
+      const route = traffic.routes.find((r) => r.role === 'canary');
+      if (traffic.mode === 'fallback') return judged('rollback', [`${traffic.target} was put into its fallback during the canary`]);
+      if (!route && traffic.settled) return judged('rollback', [`${traffic.target} no longer routes traffic to the canary (changed outside Vigil?)`]);
+      if (!traffic.ready || !traffic.settled || !route) {
+        const why = `${traffic.target} is not serving the canary yet: ${traffic.reason ?? (traffic.settled ? 'not ready' : 'the change is still rolling out')}`;
+        return judged(args.final ? 'rollback' : 'continue', [args.final ? `${why} at the end of the window` : why]);
+      }
+
       const health = await computeHealthSignals(deps, model);
       if (health.breaches.length) {
         return judged('rollback', health.breaches.map((b) => `health check breached during the canary: ${b.message}`));

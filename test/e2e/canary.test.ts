@@ -109,3 +109,23 @@ describe('a bad candidate that the gates let through', () => {
     await saveHistoryIfRecording(env, `${id}-retrain`, 'retrain-canary-rolled-back');
   });
 });
+
+describe('a canary ended outside Vigil', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv({ config: (q) => testConfig({ canary: TEST_CANARY }, q) });
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('is not promoted: the remediation fails, saying the target no longer routes to it', async () => {
+    const id = await openApprovedDriftIncident(env);
+    await feedCanary(env, 100);
+    // Someone takes the candidate out of rotation by hand.
+    await env.services.pool.query('DELETE FROM model_canaries WHERE model_id = $1', [TEST_MODEL]);
+    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+    assert.equal(closed.outcome, 'remediation_failed', JSON.stringify(closed.state.remediation));
+    assert.match(closed.state.remediation?.summary ?? '', /canary rolled back: built-in routing for credit-risk no longer routes traffic to the canary/);
+    assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 1, 'the champion stayed');
+  });
+});
