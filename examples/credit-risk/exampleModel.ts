@@ -3,7 +3,7 @@
  * registry (once), and tells the traffic simulator what is serving right now (canary split included).
  */
 import path from 'node:path';
-import type { DeploymentTarget } from '../../adapters/deployment/deploymentTarget.js';
+import type { DeploymentTarget, TrafficRoute } from '../../adapters/deployment/deploymentTarget.js';
 import type { ModelRegistry } from '../../adapters/registry/modelRegistry.js';
 import type { ModelConfig } from '../../domain/config.js';
 import { cachedArtifact } from '../../monitoring/computeModelSignals.js';
@@ -49,13 +49,18 @@ export function servingFromDeployment(
     if (traffic.mode === 'fallback') return { mode: 'fallback' };
     const stable = traffic.routes.find((r) => r.role === 'stable');
     const canary = traffic.routes.find((r) => r.role === 'canary');
-    const version = stable?.version ?? (await services.registry.getAlias(modelId, 'champion'))?.version;
-    if (version === undefined) return { mode: 'fallback' };
-    const uri = stable?.artifactUri ?? (await services.registry.getVersion(modelId, version))?.artifactUri;
-    if (!uri) return { mode: 'fallback' };
+    // KServe routes name what they serve by storage URI, not registry version: look the version up.
+    const versions = (stable && stable.version === undefined) || (canary && canary.version === undefined) ? await services.registry.listVersions(modelId) : [];
+    const versionOf = (route?: TrafficRoute) => route?.version ?? versions.find((v) => route?.artifactUri && v.artifactUri === route.artifactUri)?.version;
+
+    const champion = await services.registry.getAlias(modelId, 'champion');
+    const version = versionOf(stable) ?? champion?.version;
+    const uri = stable?.artifactUri ?? champion?.artifactUri;
+    if (version === undefined || !uri) return { mode: 'fallback' };
     const serving: Serving = { mode: 'model', version, artifact: await cachedArtifact(uri) };
-    if (canary?.version !== undefined && canary.artifactUri && canary.percent > 0) {
-      serving.canary = { version: canary.version, percent: canary.percent, artifact: await cachedArtifact(canary.artifactUri) };
+    const canaryVersion = versionOf(canary);
+    if (canary?.artifactUri && canaryVersion !== undefined && canary.percent > 0) {
+      serving.canary = { version: canaryVersion, percent: canary.percent, artifact: await cachedArtifact(canary.artifactUri) };
     }
     return serving;
   };
