@@ -52,7 +52,15 @@ describe('shipped runbooks', () => {
     assert.equal(p.approval.escalationTimeout, '0s');
     assert.deepEqual(p.approval.quorum, { SEV1: 2 });
     assert.deepEqual(p.allowUnattended, []);
-    assert.deepEqual(p.retrain, { minLabelledRows: 200, maxAucDrop: 0, stepTimeout: '2m' });
+    assert.deepEqual(p.retrain, {
+      minLabelledRows: 200,
+      maxAucDrop: 0,
+      maxCalibrationIncrease: 0.02,
+      maxSliceDrop: 0.05,
+      protectedSlices: [],
+      stepTimeout: '2m',
+      canary: { enabled: true, percent: 10, window: '10m', checkEvery: '1m', minLabelled: 100, maxAccuracyDrop: 0.02, onInsufficientLabels: 'promote' },
+    });
     assert.deepEqual(p.rollback, { recentDeployWindow: '24h' });
     assert.deepEqual(p.validation, { window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true });
   });
@@ -155,7 +163,9 @@ describe('runbooksFor: per-model overrides', () => {
 
   it('overriding one nested field keeps its siblings', () => {
     const rb = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { concept_drift: { retrain: { maxAucDrop: 0.01 }, validation: { minSamples: 500 } } } }));
-    assert.deepEqual(rb.concept_drift.retrain, { minLabelledRows: 200, maxAucDrop: 0.01, stepTimeout: '2m' });
+    assert.deepEqual({ ...rb.concept_drift.retrain, canary: undefined }, { ...RunbookPolicy.parse(MINIMAL).retrain, maxAucDrop: 0.01, canary: undefined });
+    const canary = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { concept_drift: { retrain: { canary: { percent: 25 } } } } })).concept_drift.retrain.canary;
+    assert.deepEqual(canary, { ...RunbookPolicy.parse(MINIMAL).retrain.canary, percent: 25 }, 'one canary field overridden, the rest kept');
     assert.deepEqual(rb.concept_drift.validation, { window: '2m', maxExtraWindows: 2, minSamples: 500, compensateOnFailure: true });
   });
 
@@ -271,5 +281,34 @@ describe('modelRef', () => {
   it('leaves names that only contain $USER alone', () => {
     const model = ModelConfig.parse({ ...MODEL, approvers: ['team-$USER'] });
     assert.deepEqual(modelRef(model, 'erin').approvers, ['team-$USER']);
+  });
+});
+
+describe('RunbookPolicy: gates and canary', () => {
+  const refusal = (retrain: unknown) => {
+    const r = RunbookPolicy.safeParse({ ...MINIMAL, retrain });
+    assert.equal(r.success, false, `expected ${JSON.stringify(retrain)} to be refused`);
+    return r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  };
+
+  it('refuses a canary share outside 1–100 or not whole, naming the field', () => {
+    assert.match(refusal({ canary: { percent: 0 } }), /^retrain\.canary\.percent: /);
+    assert.match(refusal({ canary: { percent: 101 } }), /^retrain\.canary\.percent: /);
+    assert.match(refusal({ canary: { percent: 12.5 } }), /^retrain\.canary\.percent: /);
+  });
+
+  it('refuses a canary window that is not a duration', () => {
+    assert.match(refusal({ canary: { window: '10' } }), /^retrain\.canary\.window: must be a duration/);
+    assert.match(refusal({ canary: { onInsufficientLabels: 'wait' } }), /^retrain\.canary\.onInsufficientLabels: /);
+  });
+
+  it('refuses a protected slice without a bound, or with min above max', () => {
+    assert.match(refusal({ protectedSlices: [{ name: 'young', feature: 'age' }] }), /^retrain\.protectedSlices\.0: a protected slice needs min, max or equals/);
+    assert.match(refusal({ protectedSlices: [{ name: 'x', feature: 'age', min: 60, max: 30 }] }), /^retrain\.protectedSlices\.0\.min: min must not exceed max/);
+  });
+
+  it('accepts slices by range or value, with a default minimum size', () => {
+    const p = RunbookPolicy.parse({ ...MINIMAL, retrain: { protectedSlices: [{ name: 'young', feature: 'age', max: 24 }, { name: 'region', feature: 'region', equals: 'north' }] } });
+    assert.deepEqual(p.retrain.protectedSlices.map((x) => x.minRows), [30, 30]);
   });
 });

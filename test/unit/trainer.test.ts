@@ -140,6 +140,14 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     assert.ok(badMetrics.auc < 0.65 && badMetrics.auc < goodMetrics.auc - 0.15, `AUC ${goodMetrics.auc} vs sabotaged ${badMetrics.auc}`);
   });
 
+  it('--flip-labels produces a model that ranks backwards (AUC below one half)', async () => {
+    const flipped = await runInProcess(['--data', trainCsv, '--holdout', holdoutCsv, '--epochs', '5', '--out', path.join(dir, 'flipped'), '--flip-labels']);
+    assert.equal(flipped.code, 0, flipped.log.join('\n'));
+    assert.equal(byType(flipped.events, 'started')[0].flipLabels, true, 'announced in the started line');
+    const [metrics] = byType(flipped.events, 'metrics');
+    assert.ok(metrics.auc < 0.5, `AUC ${metrics.auc}`);
+  });
+
   it('rejects a malformed CSV with exit 2 and an error line naming row and column', async () => {
     const bad = path.join(dir, 'bad.csv');
     await writeFile(bad, 'income,debt_to_income,label\n50,0.3,0\n41,0.25,1\n40,oops,1\n');
