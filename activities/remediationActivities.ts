@@ -1,38 +1,50 @@
 /**
- * Changes to what serves: rollback, fallback and their undo. Each is keyed on workflow id + activity
- * id, so a retried or re-run activity changes the registry once.
+ * Changes to what serves: rollback, fallback and their undo, in the registry and on the model's
+ * deployment target. Each is keyed on workflow id + activity id, so a retried or re-run activity
+ * changes each system once.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ServingMode } from '../adapters/registry/modelRegistry.js';
+import type { ModelVersion, ServingMode } from '../adapters/registry/modelRegistry.js';
 import { activityKey } from './activityKey.js';
 import type { ActivityDeps } from './activityDeps.js';
 
 export function createRemediationActivities(deps: ActivityDeps) {
   const { registry } = deps;
+  const rollOut = (modelId: string, version: ModelVersion, idempotencyKey: string, reason: string) =>
+    deps.deploymentFor(modelId).rollout({ modelId, artifactUri: version.artifactUri, version: version.version, idempotencyKey, reason });
   return {
-    /** Moves `champion` to the newest earlier version not marked bad, and marks the current one bad. */
+    /**
+     * Moves `champion` to the newest earlier version not marked bad, marks the current one bad, and
+     * rolls the restored version out on the model's deployment target.
+     */
     async rollbackModel(args: { incidentId: string; modelId: string }): Promise<{ from: number; to: number; restoredMetrics: Record<string, number> }> {
       const key = activityKey();
       const done = await registry.priorChange(key);
+      let result: { from: number; to: number; restored: ModelVersion };
       if (done?.from !== undefined && done.to !== undefined) {
-        const v = await registry.getVersion(args.modelId, done.to);
-        return { from: done.from, to: done.to, restoredMetrics: v?.metrics ?? {} };
+        const restored = await registry.getVersion(args.modelId, done.to);
+        if (!restored) throw ApplicationFailure.nonRetryable(`v${done.to} of ${args.modelId} vanished from the registry mid-rollback`, 'NoRollbackTarget');
+        result = { from: done.from, to: done.to, restored };
+      } else {
+        const champion = await registry.getAlias(args.modelId, 'champion');
+        if (!champion) throw ApplicationFailure.nonRetryable(`model ${args.modelId} has no champion to roll back`, 'NoChampion');
+        const target = await registry.lastGoodVersionBefore(args.modelId, champion.version);
+        if (!target) {
+          throw ApplicationFailure.nonRetryable(`no version of ${args.modelId} older than v${champion.version} is fit to restore`, 'NoRollbackTarget');
+        }
+        const moved = await registry.setAlias({
+          modelId: args.modelId,
+          alias: 'champion',
+          version: target.version,
+          reason: `rollback for ${args.incidentId}`,
+          idempotencyKey: key,
+        });
+        await registry.markVersion(args.modelId, champion.version, 'bad');
+        result = { from: moved.from ?? champion.version, to: moved.to, restored: target };
       }
-      const champion = await registry.getAlias(args.modelId, 'champion');
-      if (!champion) throw ApplicationFailure.nonRetryable(`model ${args.modelId} has no champion to roll back`, 'NoChampion');
-      const target = await registry.lastGoodVersionBefore(args.modelId, champion.version);
-      if (!target) {
-        throw ApplicationFailure.nonRetryable(`no version of ${args.modelId} older than v${champion.version} is fit to restore`, 'NoRollbackTarget');
-      }
-      const moved = await registry.setAlias({
-        modelId: args.modelId,
-        alias: 'champion',
-        version: target.version,
-        reason: `rollback for ${args.incidentId}`,
-        idempotencyKey: key,
-      });
-      await registry.markVersion(args.modelId, champion.version, 'bad');
-      return { from: moved.from ?? champion.version, to: moved.to, restoredMetrics: target.metrics };
+      // Also on a retry that found the alias moved: the worker may have died before the rollout.
+      await rollOut(args.modelId, result.restored, `${key}:rollout`, `rollback for ${args.incidentId}`);
+      return { from: result.from, to: result.to, restoredMetrics: result.restored.metrics };
     },
 
     async markChampionHealthy(args: { incidentId: string; modelId: string }): Promise<{ version?: number }> {
@@ -41,14 +53,19 @@ export function createRemediationActivities(deps: ActivityDeps) {
       return { version: champion?.version };
     },
 
+    /** Undoes a remediation: `champion` back to `version`, rolled out on the deployment target. */
     async restoreChampion(args: { incidentId: string; modelId: string; version: number; reason: string }): Promise<{ from?: number; to: number }> {
-      return registry.setAlias({
+      const key = activityKey();
+      const moved = await registry.setAlias({
         modelId: args.modelId,
         alias: 'champion',
         version: args.version,
         reason: `${args.reason} (${args.incidentId})`,
-        idempotencyKey: activityKey(),
+        idempotencyKey: key,
       });
+      const restored = await registry.getVersion(args.modelId, args.version);
+      if (restored) await rollOut(args.modelId, restored, `${key}:rollout`, `${args.reason} (${args.incidentId})`);
+      return moved;
     },
 
     /**

@@ -2,6 +2,7 @@
  * The retrain child's steps: snapshot labelled data, run the training job (heartbeating, resumable),
  * evaluate the candidate against the champion with explicit gates, register, promote.
  */
+import { ApplicationFailure } from '@temporalio/activity';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assessLabels, type LabelQuality } from '../domain/labelQuality.js';
@@ -178,8 +179,9 @@ export function createTrainingActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Moves `champion` to the candidate; after a canary, the deployment target then rolls it out to
-     * all traffic (champion first, so the serving path never routes everything to the old version).
+     * Moves `champion` to the candidate, then the deployment target gives it all traffic: the canary is
+     * promoted, or (without a canary) the version rolled out. Champion first, so the built-in routing
+     * never sends everything to the old version.
      */
     async promoteCandidate(args: { incidentId: string; modelId: string; version: number; canaried?: boolean }): Promise<{ from?: number; to: number }> {
       const key = activityKey();
@@ -190,8 +192,13 @@ export function createTrainingActivities(deps: ActivityDeps) {
         reason: `promoted by retrain for ${args.incidentId}`,
         idempotencyKey: key,
       });
+      const target = deps.deploymentFor(args.modelId);
       if (args.canaried) {
-        await deps.deploymentFor(args.modelId).promoteCanary({ modelId: args.modelId, idempotencyKey: `${key}:rollout`, reason: `canary passed (${args.incidentId})` });
+        await target.promoteCanary({ modelId: args.modelId, idempotencyKey: `${key}:rollout`, reason: `canary passed (${args.incidentId})` });
+      } else {
+        const version = await registry.getVersion(args.modelId, args.version);
+        if (!version) throw ApplicationFailure.nonRetryable(`v${args.version} of ${args.modelId} is not in the registry`, 'UnknownVersion');
+        await target.rollout({ modelId: args.modelId, artifactUri: version.artifactUri, version: args.version, idempotencyKey: `${key}:rollout`, reason: `promoted by retrain for ${args.incidentId}` });
       }
       return moved;
     },

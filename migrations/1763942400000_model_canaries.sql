@@ -17,7 +17,7 @@ CREATE TABLE model_canaries (
 CREATE TABLE deployment_changes (
   idempotency_key text PRIMARY KEY,
   model_id        text NOT NULL,
-  op              text NOT NULL CHECK (op IN ('startCanary', 'promoteCanary', 'rollbackCanary', 'setFallback')),
+  op              text NOT NULL CHECK (op IN ('startCanary', 'promoteCanary', 'rollbackCanary', 'rollout', 'setFallback')),
   -- The desired serving (DesiredServing) before and after the change.
   before          jsonb NOT NULL,
   after           jsonb NOT NULL,

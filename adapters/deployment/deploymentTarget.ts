@@ -1,7 +1,7 @@
 /**
  * Where a model serves traffic, and the moves Vigil makes on it during a remediation: send a share of
- * traffic to a candidate (canary), promote it, roll it back, and — where the target can — put the
- * model into its fallback. One interface for every target:
+ * traffic to a candidate (canary), promote it, roll it back, roll out a given version, and — where the
+ * target can — put the model into its fallback. One interface for every target:
  *
  *   kserve   a KServe InferenceService (serverless mode): the predictor's storageUri is the candidate,
  *            `canaryTrafficPercent` its share; KServe keeps the last rolled-out revision for the rest
@@ -76,6 +76,11 @@ export interface DeploymentTarget {
   promoteCanary(args: { modelId: string; idempotencyKey: string; reason?: string }): Promise<DeploymentChange>;
   /** All traffic back to the stable model (after a promotion: the one before it). */
   rollbackCanary(args: { modelId: string; idempotencyKey: string; reason?: string }): Promise<DeploymentChange>;
+  /**
+   * All traffic to one model version, no canary: how a promotion without a canary, a rollback to the
+   * last healthy version and the undo of a failed remediation reach what serves.
+   */
+  rollout(args: { modelId: string; artifactUri: string; version?: number; idempotencyKey: string; reason?: string }): Promise<DeploymentChange>;
   /** Puts the model into (on) or out of (off) its fallback; absent where the target has none. */
   setFallback?(args: { modelId: string; on: boolean; reason: string; idempotencyKey: string }): Promise<DeploymentChange>;
 }

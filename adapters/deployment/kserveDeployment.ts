@@ -7,6 +7,8 @@
  *             `spec.predictor.canaryTrafficPercent` to N: KServe makes a new revision and splits traffic
  *             between it (N%) and the last rolled-out revision (tag `prev`)
  *   promote   remove `canaryTrafficPercent`: the latest revision takes 100% and becomes the rolled-out one
+ *   rollout   `storageUri` to the version and `canaryTrafficPercent` removed: KServe rolls a revision of it
+ *             out to all traffic (rollback to the last healthy version, promotion without a canary)
  *   rollback  `canaryTrafficPercent: 0`: all traffic to the last rolled-out revision. After a promotion
  *             (no canary running) that is the promoted revision itself, which KServe then recognises as
  *             rolled back: it hands traffic and "rolled out" to the revision rolled out before it
@@ -51,7 +53,7 @@ export interface InferenceServiceRef {
 
 interface ChangeRecord {
   key: string;
-  op: 'startCanary' | 'promoteCanary' | 'rollbackCanary';
+  op: 'startCanary' | 'promoteCanary' | 'rollbackCanary' | 'rollout';
   at: string;
   before: DesiredServing;
   after: DesiredServing;
@@ -258,6 +260,19 @@ export function createKServeDeployment(opts: {
         if (previous) after.stableArtifactUri = previous;
         const annotations = previous ? { [STABLE_URI_ANNOTATION]: previous, [PREVIOUS_STABLE_URI_ANNOTATION]: null } : undefined;
         return { after, spec: { predictor: { canaryTrafficPercent: 0 } }, annotations };
+      });
+    },
+
+    async rollout({ modelId, artifactUri, idempotencyKey, reason }) {
+      if (!artifactUri) throw new Error(`rollout for model "${modelId}": artifactUri is required`);
+      return mutate(modelId, 'rollout', idempotencyKey, reason, (isvc, before) => {
+        if (before.artifactUri === artifactUri && before.canaryPercent === undefined) return undefined; // serving it already
+        const k = modelKey(isvc, modelId);
+        // Without canaryTrafficPercent KServe rolls the new revision out to all traffic.
+        const current = before.canaryPercent === undefined ? before.artifactUri : before.stableArtifactUri;
+        const after: DesiredServing = { artifactUri, stableArtifactUri: artifactUri, mode: 'model' };
+        const spec = { predictor: { canaryTrafficPercent: null, ...(before.artifactUri === artifactUri ? {} : { [k]: { storageUri: artifactUri } }) } };
+        return { after, spec, annotations: { [STABLE_URI_ANNOTATION]: artifactUri, [PREVIOUS_STABLE_URI_ANNOTATION]: current ?? null } };
       });
     },
   };

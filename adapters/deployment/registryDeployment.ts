@@ -16,10 +16,11 @@
  * their own connection, and holding one while waiting for another could exhaust the pool.
  */
 import type pg from 'pg';
+import { inTransaction as inPoolTransaction } from '../postgres/database.js';
 import type { ModelRegistry, ModelVersion } from '../registry/modelRegistry.js';
 import type { DeploymentChange, DeploymentTarget, DesiredServing, TrafficRoute, TrafficState } from './deploymentTarget.js';
 
-type Op = 'startCanary' | 'promoteCanary' | 'rollbackCanary' | 'setFallback';
+type Op = 'startCanary' | 'promoteCanary' | 'rollbackCanary' | 'rollout' | 'setFallback';
 
 interface CanaryRow {
   version: number;
@@ -40,20 +41,12 @@ const LOCK_CLASS = 'vigil.deployment';
 export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelRegistry }): DeploymentTarget {
   const { pool, registry } = opts;
 
-  async function inTransaction<T>(modelId: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [LOCK_CLASS, modelId]);
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  /** One transaction holding the model's advisory lock, so changes to one model's routing are serial. */
+  function inTransaction<T>(modelId: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inPoolTransaction(pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [LOCK_CLASS, modelId]);
+      return fn(c);
+    });
   }
 
   async function readCanary(c: pg.PoolClient | pg.Pool, modelId: string): Promise<CanaryRow | undefined> {
@@ -178,6 +171,39 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
         const before = canaryServing(canary, champion);
         const after: DesiredServing = { artifactUri: canary.artifact_uri };
         await record(c, { key: idempotencyKey, modelId, op: 'promoteCanary', before, after, reason });
+        return { changed: true, repeated: false, idempotencyKey, before, after };
+      });
+    },
+
+    /**
+     * All traffic to `version`: the champion alias moves there unless it is there already (callers
+     * such as the rollback move it first, so usually nothing is sent), and a running canary ends.
+     */
+    async rollout({ modelId, artifactUri, version, idempotencyKey, reason }) {
+      requireKey('rollout', modelId, idempotencyKey);
+      if (version === undefined) throw new Error(`rollout for model "${modelId}": version is required (the built-in target routes by registry version)`);
+      const prior = await repeated(pool, idempotencyKey, 'rollout', modelId);
+      if (prior) return prior;
+      const target = await registry.getVersion(modelId, version);
+      if (!target) throw new Error(`rollout for model "${modelId}": version ${version} is not in the registry`);
+      if (artifactUri && artifactUri !== target.artifactUri) {
+        throw new Error(`rollout for model "${modelId}": artifactUri ${artifactUri} is not version ${version}'s (${target.artifactUri})`);
+      }
+      const champion = await registry.getAlias(modelId, 'champion');
+      let moved = false;
+      if (champion?.version !== version) {
+        const r = await registry.setAlias({ modelId, alias: 'champion', version, reason: reason ?? `roll out version ${version}`, idempotencyKey: `${idempotencyKey}:champion` });
+        moved = r.from !== r.to;
+      }
+      return inTransaction(modelId, async (c) => {
+        const again = await repeated(c, idempotencyKey, 'rollout', modelId);
+        if (again) return again;
+        const running = await readCanary(c, modelId);
+        const after: DesiredServing = { artifactUri: target.artifactUri };
+        if (!running && !moved) return unchanged(idempotencyKey, after);
+        if (running) await c.query('DELETE FROM model_canaries WHERE model_id = $1', [modelId]);
+        const before: DesiredServing = running ? canaryServing(running, champion) : { artifactUri: champion?.artifactUri };
+        await record(c, { key: idempotencyKey, modelId, op: 'rollout', before, after, reason });
         return { changed: true, repeated: false, idempotencyKey, before, after };
       });
     },

@@ -4,6 +4,7 @@
  * transaction as the change, which is what makes them happen once.
  */
 import type pg from 'pg';
+import { inTransaction as inPoolTransaction } from '../postgres/database.js';
 import type { AliasChange, ModelRegistry, ModelVersion, ServingMode, VersionStatus } from './modelRegistry.js';
 
 interface VersionRow {
@@ -27,20 +28,7 @@ const toVersion = (r: VersionRow): ModelVersion => ({
 });
 
 export function createBuiltinRegistry(pool: pg.Pool): ModelRegistry {
-  async function inTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
+  const inTransaction = <T>(fn: (c: pg.PoolClient) => Promise<T>) => inPoolTransaction(pool, fn);
 
   async function priorEvent(c: pg.PoolClient | pg.Pool, key: string) {
     const r = await c.query('SELECT from_version, to_version, detail FROM registry_events WHERE idempotency_key = $1', [key]);

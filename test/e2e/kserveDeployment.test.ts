@@ -360,3 +360,54 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     assert.equal((await target.currentTraffic(MODEL)).target, `KServe InferenceService ${NS}/${NAME}`, 'mapped to the configured InferenceService');
   });
 });
+
+describe('KServe rollout of a given version (rollback to the last healthy, promotion without a canary)', () => {
+  let k8s: FakeKubernetesApi;
+  let kserve: DeploymentTarget;
+  before(async () => {
+    k8s = await startFakeKubernetesApi();
+    k8s.putInferenceService({
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: NAME, namespace: NS },
+      spec: { predictor: { model: { modelFormat: { name: 'sklearn' }, storageUri: V2 } } },
+    });
+    k8s.reconcileInferenceService(NS, NAME);
+    kserve = createKServeDeployment({ kubeConfig: k8s.kubeConfig(), services: { [MODEL]: { namespace: NS, name: NAME } } });
+  });
+  after(async () => k8s?.close());
+
+  it('patches storageUri with the canary share removed; KServe rolls the new revision out to all traffic', async () => {
+    await kserve.startCanary({ modelId: MODEL, artifactUri: V3, percent: 20, idempotencyKey: 'inc-9/canary' });
+    k8s.reconcileInferenceService(NS, NAME);
+    k8s.clearRequests();
+    const rvBefore = k8s.inferenceService(NS, NAME)!.metadata.resourceVersion;
+
+    const c = await kserve.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'inc-9/rollout', reason: 'rollback to the last healthy' });
+    assert.deepEqual([c.changed, c.before, c.after], [true, { artifactUri: V3, canaryPercent: 20, stableArtifactUri: V2, mode: 'model' }, { artifactUri: V1, stableArtifactUri: V1, mode: 'model' }], 'from the canary to v1');
+    const patches = k8s.requests.filter((r) => r.method === 'PATCH');
+    assert.equal(patches.length, 1, 'one PATCH');
+    const body = structuredClone(patches[0].body) as { metadata: { resourceVersion: string; annotations: Record<string, string> }; spec: unknown };
+    const record = JSON.parse(body.metadata.annotations[LAST_CHANGE_ANNOTATION]);
+    delete body.metadata.annotations[LAST_CHANGE_ANNOTATION];
+    assert.deepEqual(
+      body,
+      {
+        metadata: { resourceVersion: rvBefore, annotations: { [STABLE_URI_ANNOTATION]: V1, [PREVIOUS_STABLE_URI_ANNOTATION]: V2 } },
+        spec: { predictor: { canaryTrafficPercent: null, model: { storageUri: V1 } } },
+      },
+      'storageUri set, canaryTrafficPercent removed, the stable URIs recorded',
+    );
+    assert.deepEqual([record.op, record.key, record.reason], ['rollout', 'inc-9/rollout', 'rollback to the last healthy'], 'the change recorded under its key');
+
+    k8s.reconcileInferenceService(NS, NAME);
+    const t = await kserve.currentTraffic(MODEL);
+    assert.deepEqual(t.routes.map((r) => [r.role, r.percent, r.artifactUri]), [['stable', 100, V1]], 'all traffic on v1');
+    assert.equal(t.ready && t.settled, true, 'ready and settled');
+
+    k8s.clearRequests();
+    assert.equal((await kserve.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'inc-9/rollout' })).repeated, true, 'a repeated key returns the first change');
+    assert.equal((await kserve.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'inc-10/rollout' })).changed, false, 'serving v1 already');
+    assert.equal(k8s.requests.filter((r) => r.method === 'PATCH').length, 0, 'no PATCH for either');
+  });
+});

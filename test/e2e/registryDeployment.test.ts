@@ -157,6 +157,27 @@ describe('built-in deployment target (registry routing)', () => {
     assert.equal(repeat.repeated, true, 'the first rollback is returned for its key');
   });
 
+  it('rolls a version out: champion moved once, a running canary ended, a repeat or a rollout of what serves sends nothing', async () => {
+    await target.startCanary({ modelId: MODEL, artifactUri: V3, percent: 30, version: 3, idempotencyKey: 'canary:v3-again' });
+    const movesBefore = (await registry.aliasHistory(MODEL, 'champion', started)).length;
+
+    const change = await target.rollout({ modelId: MODEL, artifactUri: V1, version: 1, idempotencyKey: 'rollout:v1', reason: 'rollback to the last healthy' });
+    assert.deepEqual([change.changed, change.before, change.after], [true, { artifactUri: V3, canaryPercent: 30, stableArtifactUri: V2 }, { artifactUri: V1 }], 'from the canary to v1');
+    assert.deepEqual((await target.currentTraffic(MODEL)).routes, [{ role: 'stable', percent: 100, version: 1, artifactUri: V1 }], 'all traffic on v1, no canary');
+    assert.equal((await registry.aliasHistory(MODEL, 'champion', started)).length, movesBefore + 1, 'champion moved once');
+
+    const repeat = await target.rollout({ modelId: MODEL, artifactUri: V1, version: 1, idempotencyKey: 'rollout:v1' });
+    assert.equal(repeat.repeated, true, 'the first rollout is returned for its key');
+    const same = await target.rollout({ modelId: MODEL, artifactUri: V1, version: 1, idempotencyKey: 'rollout:v1:again' });
+    assert.equal(same.changed, false, 'already serving v1: nothing sent');
+    assert.equal((await registry.aliasHistory(MODEL, 'champion', started)).length, movesBefore + 1, 'still one move');
+
+    await assert.rejects(target.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'rollout:nover' }), /rollout for model "credit-risk": version is required/);
+    await assert.rejects(target.rollout({ modelId: MODEL, artifactUri: V2, version: 1, idempotencyKey: 'rollout:mismatch' }), /artifactUri s3:\/\/models\/credit-risk\/v2\/model\.json is not version 1's/);
+    // Back to v2 for the tests that follow.
+    await target.rollout({ modelId: MODEL, artifactUri: V2, version: 2, idempotencyKey: 'rollout:v2' });
+  });
+
   it('puts the model into its fallback and back, once per key', async () => {
     const on = await target.setFallback!({ modelId: MODEL, on: true, reason: 'drift', idempotencyKey: 'fallback:on' });
     assert.deepEqual([on.changed, on.repeated, on.before, on.after], [true, false, { mode: 'model' }, { mode: 'fallback' }], 'into fallback');
