@@ -41,7 +41,7 @@ export function createCanaryActivities(deps: ActivityDeps) {
 
   return {
     /** Marks the candidate `challenger` in the registry and sends it `percent` of the traffic. */
-    async startCanary(args: { incidentId: string; modelId: string; version: number; percent: number }): Promise<CanaryStart> {
+    async startCanary(args: { incidentId: string; modelId: string; version: number; percent: number; shadow?: boolean }): Promise<CanaryStart> {
       const key = activityKey();
       const target = deps.deploymentFor(args.modelId);
       const candidate = await registry.getVersion(args.modelId, args.version);
@@ -60,6 +60,7 @@ export function createCanaryActivities(deps: ActivityDeps) {
         percent: args.percent,
         version: args.version,
         idempotencyKey: key,
+        ...(args.shadow ? { shadow: true } : {}),
       });
       const traffic = await target.currentTraffic(args.modelId);
       return { stableVersion: champion?.version, target: traffic.target, change };
@@ -82,15 +83,23 @@ export function createCanaryActivities(deps: ActivityDeps) {
     }): Promise<CanaryJudgement> {
       const model = modelConfig(deps, args.modelId);
       const checkedAt = new Date().toISOString();
-      const live = await liveAccuracy(deps, args.modelId, new Date(args.since), [args.version, args.stableVersion]);
-      const canary = live.get(args.version) ?? { predictions: 0, labelled: 0 };
-      const stable = (args.stableVersion !== undefined ? live.get(args.stableVersion) : undefined) ?? { predictions: 0, labelled: 0 };
+      const shadow = args.policy.mode === 'shadow';
+      let canary: LiveAccuracy;
+      let stable: LiveAccuracy;
+      if (shadow) {
+        ({ canary, stable } = await shadowAccuracy(deps, args.modelId, args.version, new Date(args.since)));
+      } else {
+        const live = await liveAccuracy(deps, args.modelId, new Date(args.since), [args.version, args.stableVersion]);
+        canary = live.get(args.version) ?? { predictions: 0, labelled: 0 };
+        stable = (args.stableVersion !== undefined ? live.get(args.stableVersion) : undefined) ?? { predictions: 0, labelled: 0 };
+      }
+      const name = shadow ? 'shadow' : 'canary';
       const judged = (verdict: CanaryJudgement['verdict'], reasons: string[]): CanaryJudgement => ({ verdict, reasons, canary, stable, checkedAt });
 
       // The target must actually route the canary: KServe needs a while to roll out a revision, and
       // someone may have ended the canary outside Vigil.
       const traffic = await deps.deploymentFor(args.modelId).currentTraffic(args.modelId);
-      const route = traffic.routes.find((r) => r.role === 'canary');
+      const route = traffic.routes.find((r) => r.role === 'canary' || r.role === 'shadow');
       if (traffic.mode === 'fallback') return judged('rollback', [`${traffic.target} was put into its fallback during the canary`]);
       if (!route && traffic.settled) return judged('rollback', [`${traffic.target} no longer routes traffic to the canary (changed outside Vigil?)`]);
       if (!traffic.ready || !traffic.settled || !route) {
@@ -110,14 +119,16 @@ export function createCanaryActivities(deps: ActivityDeps) {
         const drop = stable.accuracy! - canary.accuracy!;
         const se = Math.sqrt((canary.accuracy! * (1 - canary.accuracy!)) / canary.labelled + (stable.accuracy! * (1 - stable.accuracy!)) / stable.labelled);
         const z = se > 0 ? (drop - p.maxAccuracyDrop) / se : drop > p.maxAccuracyDrop ? Infinity : -Infinity;
-        const figures = `canary v${args.version} accuracy ${canary.accuracy!.toFixed(3)} on ${canary.labelled} labelled predictions vs stable v${args.stableVersion} ${stable.accuracy!.toFixed(3)} on ${stable.labelled}`;
+        const figures = shadow
+          ? `shadow v${args.version} accuracy ${canary.accuracy!.toFixed(3)} on ${canary.labelled} labelled requests vs stable v${args.stableVersion} ${stable.accuracy!.toFixed(3)} on the same requests`
+          : `canary v${args.version} accuracy ${canary.accuracy!.toFixed(3)} on ${canary.labelled} labelled predictions vs stable v${args.stableVersion} ${stable.accuracy!.toFixed(3)} on ${stable.labelled}`;
         if (z > Z_95_ONE_SIDED) {
           return judged('rollback', [`${figures}: lower by ${drop.toFixed(3)}, beyond the allowed ${p.maxAccuracyDrop} (z = ${z.toFixed(2)} > ${Z_95_ONE_SIDED.toFixed(2)})`, ...healthNote]);
         }
         if (!args.final) return judged('continue', [`${figures}: not worse beyond ${p.maxAccuracyDrop} so far`, ...healthNote]);
         return judged('promote', [`${figures}: not worse beyond ${p.maxAccuracyDrop}`, ...healthNote]);
       }
-      const shortfall = `too few labels to judge live accuracy: canary ${canary.labelled} labelled of ${canary.predictions} predictions, stable ${stable.labelled} of ${stable.predictions} (need ${p.minLabelled} each)`;
+      const shortfall = `too few labels to judge live accuracy: ${name} ${canary.labelled} labelled of ${canary.predictions} predictions, stable ${stable.labelled} of ${stable.predictions} (need ${p.minLabelled} each)`;
       if (!args.final) return judged('continue', [shortfall, ...healthNote]);
       return p.onInsufficientLabels === 'promote'
         ? judged('promote', [`${shortfall}; the runbook promotes on health alone (canary.onInsufficientLabels: promote)`, ...healthNote])
@@ -160,4 +171,26 @@ async function liveAccuracy(deps: ActivityDeps, modelId: string, since: Date, ve
     });
   }
   return out;
+}
+
+/**
+ * A shadow's answers against the served ones on the same requests: both judged on the label the
+ * served request got (a paired comparison, so the stable side is exactly as many requests).
+ */
+async function shadowAccuracy(deps: ActivityDeps, modelId: string, version: number, since: Date): Promise<{ canary: LiveAccuracy; stable: LiveAccuracy }> {
+  const r = await deps.pool.query<{ predictions: string; labelled: string; shadow_correct: string; served_correct: string }>(
+    `SELECT count(*) AS predictions,
+            count(*) FILTER (WHERE p.label IS NOT NULL AND p.labeled_at <= now()) AS labelled,
+            count(*) FILTER (WHERE p.label IS NOT NULL AND p.labeled_at <= now() AND p.label = s.predicted) AS shadow_correct,
+            count(*) FILTER (WHERE p.label IS NOT NULL AND p.labeled_at <= now() AND p.label = p.predicted) AS served_correct
+       FROM shadow_predictions s
+       JOIN predictions p ON p.model_id = s.model_id AND p.request_id = s.request_id AND p.served_by = 'model'
+      WHERE s.model_id = $1 AND s.model_version = $2 AND s.ts >= $3`,
+    [modelId, version, since],
+  );
+  const row = r.rows[0];
+  const predictions = Number(row?.predictions ?? 0);
+  const labelled = Number(row?.labelled ?? 0);
+  const of = (correct: string | undefined): LiveAccuracy => ({ predictions, labelled, ...(labelled > 0 ? { accuracy: Number(correct) / labelled } : {}) });
+  return { canary: of(row?.shadow_correct), stable: of(row?.served_correct) };
 }

@@ -331,7 +331,16 @@ export function parseConfig(raw: unknown, source = '(built-in example)'): VigilC
   // Runbook overrides are validated now, not when an incident opens.
   for (const [i, model] of config.models.entries()) {
     try {
-      runbooksFor(model);
+      const runbooks = runbooksFor(model);
+      if (model.deployment.kind === 'kserve') {
+        const shadowing = FAILURE_MODES.filter((m) => runbooks[m].retrain.canary.enabled && runbooks[m].retrain.canary.mode === 'shadow');
+        if (shadowing.length) {
+          throw new ConfigError(source, shadowing.map((m) => ({
+            path: `${m}.retrain.canary.mode`,
+            message: 'a KServe InferenceService canary answers its share of the traffic and has no shadow mode: use "split"',
+          })));
+        }
+      }
     } catch (err) {
       if (err instanceof ConfigError) {
         throw new ConfigError(source, err.issues.map((x) => ({ ...x, path: `models.${i}.runbooks.${x.path}` })));

@@ -222,7 +222,7 @@ function retrainSection(remediation: IncidentState['remediation']): string[] {
   if (remediation?.action !== 'retrain') return [];
   const detail = remediation.detail as {
     gates?: { name: string; candidate: number; champion: number; passed: boolean; rule: string; judged?: boolean }[];
-    canary?: { percent: number; target: string; judgement: { verdict: string; reasons: string[] } };
+    canary?: { percent: number; mode?: 'split' | 'shadow'; target: string; judgement: { verdict: string; reasons: string[] } };
   } | undefined;
   if (!detail?.gates?.length && !detail?.canary) return [];
   const lines = ['## Retrain: gates and canary', ''];
@@ -237,7 +237,8 @@ function retrainSection(remediation: IncidentState['remediation']): string[] {
   }
   if (detail.canary) {
     const c = detail.canary;
-    lines.push(`Canary at ${c.percent}% on ${escape(c.target)}: **${c.judgement.verdict === 'promote' ? 'promoted' : 'rolled back'}**`, '');
+    const how = c.mode === 'shadow' ? `Shadow on ${c.percent}% of requests` : `Canary at ${c.percent}%`;
+    lines.push(`${how} on ${escape(c.target)}: **${c.judgement.verdict === 'promote' ? 'promoted' : 'rolled back'}**`, '');
     lines.push(...c.judgement.reasons.map((r) => `- ${r}`), '');
   }
   return lines;

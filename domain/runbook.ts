@@ -60,7 +60,13 @@ export type ProtectedSlice = z.output<typeof ProtectedSlice>;
  */
 export const CanaryPolicy = z.object({
   enabled: z.boolean().default(true),
-  /** Share of traffic the candidate gets, in percent. */
+  /**
+   * 'split': the candidate answers `percent` of the requests. 'shadow': the stable model answers
+   * everything and the candidate scores a copy of `percent` of the requests, judged on the same
+   * requests and labels (no user ever gets its answer; targets without shadow support refuse it).
+   */
+  mode: z.enum(['split', 'shadow']).default('split'),
+  /** Share of traffic the candidate answers (split) or sees a copy of (shadow), in percent. */
   percent: z.number().int().min(1).max(100).default(10),
   window: Duration.default('10m'),
   /** How often the canary is judged during the window; a clear failure rolls back at once. */
@@ -75,6 +81,7 @@ export const CanaryPolicy = z.object({
 export type CanaryPolicy = z.output<typeof CanaryPolicy>;
 export const CANARY_DEFAULTS: CanaryPolicy = {
   enabled: true,
+  mode: 'split',
   percent: 10,
   window: '10m',
   checkEvery: '1m',

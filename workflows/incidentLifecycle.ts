@@ -210,7 +210,7 @@ async function remediateAndValidate(incident: IncidentRecord, action: Remediatio
           state.remediation.summary = `retrain stopped: ${r.reason}`;
           return await failRemediation(incident, r.reason);
         }
-        state.remediation.summary = `retrained: v${r.previousVersion} → v${r.version}${r.canary ? ` after a ${r.canary.percent}% canary` : ''}`;
+        state.remediation.summary = `retrained: v${r.previousVersion} → v${r.version}${canaryNote(r)}`;
         undo = () => restoreChampion(incident, r.previousVersion!);
         break;
       }
@@ -413,4 +413,10 @@ class IncidentRecord {
     }
     return { accepted: true, outcome, votes: approval.votes, quorum: approval.quorum };
   }
+}
+
+/** How the candidate was tried on live traffic before its promotion, for the summary. */
+function canaryNote(r: RetrainResult): string {
+  if (!r.canary) return '';
+  return r.canary.mode === 'shadow' ? ` after shadowing ${r.canary.percent}% of requests` : ` after a ${r.canary.percent}% canary`;
 }

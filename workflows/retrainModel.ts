@@ -40,7 +40,7 @@ export interface RetrainResult {
   candidateMetrics?: Record<string, number>;
   gates?: GateResult[];
   /** The canary's last judgement, when the candidate was canaried. */
-  canary?: { percent: number; target: string; judgement: CanaryJudgement };
+  canary?: { percent: number; target: string; judgement: CanaryJudgement; mode?: 'split' | 'shadow' };
 }
 
 /** Short steps; their start-to-close limit comes from the runbook (histories from before it used 2 minutes). */
@@ -134,9 +134,11 @@ async function runCanary(
   policy: CanaryPolicy,
 ): Promise<NonNullable<RetrainResult['canary']>> {
   const since = new Date(Date.now()).toISOString(); // workflow time: deterministic on replay
-  const started = await act.startCanary.executeWithOptions({ summary: `Canary v${version} at ${policy.percent}% of traffic` }, [
-    { ...ids, version, percent: policy.percent },
-  ]);
+  const shadow = policy.mode === 'shadow';
+  const started = await act.startCanary.executeWithOptions(
+    { summary: shadow ? `Shadow v${version} on ${policy.percent}% of requests` : `Canary v${version} at ${policy.percent}% of traffic` },
+    [{ ...ids, version, percent: policy.percent, ...(shadow ? { shadow } : {}) }],
+  );
   const windowMs = ms(policy.window as ms.StringValue);
   const checks = Math.max(1, Math.ceil(windowMs / ms(policy.checkEvery as ms.StringValue)));
   const interval = Math.floor(windowMs / checks);
@@ -148,5 +150,5 @@ async function runCanary(
     ]);
     if (judgement.verdict !== 'continue') break;
   }
-  return { percent: policy.percent, target: started.target, judgement: judgement! };
+  return { percent: policy.percent, ...(shadow ? { mode: 'shadow' as const } : {}), target: started.target, judgement: judgement! };
 }

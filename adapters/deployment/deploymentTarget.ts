@@ -17,9 +17,12 @@
 
 /** One share of the model's traffic, as the target routes it now. */
 export interface TrafficRoute {
-  /** 'stable': the last fully rolled-out model; 'canary': the candidate under test. */
-  role: 'stable' | 'canary';
-  /** 0–100. */
+  /**
+   * 'stable': the last fully rolled-out model; 'canary': the candidate under test, answering its share;
+   * 'shadow': the candidate scoring a copy of `percent` of the requests, its answers logged, never returned.
+   */
+  role: 'stable' | 'canary' | 'shadow';
+  /** 0–100: the share answered, or for a shadow the share mirrored to it. */
   percent: number;
   /** What it serves, where the target knows it (a KServe storageUri, a registry artifact). */
   artifactUri?: string;
@@ -52,6 +55,8 @@ export interface DesiredServing {
   artifactUri?: string;
   /** The share for `artifactUri` while canarying; undefined: all traffic (no canary). 0 = rolled back. */
   canaryPercent?: number;
+  /** The canary runs in shadow: it answers nothing, `canaryPercent` of the requests are mirrored to it. */
+  shadow?: boolean;
   /** What serves the rest of the traffic during a canary (the last rolled-out model). */
   stableArtifactUri?: string;
   mode?: 'model' | 'fallback';
@@ -70,8 +75,12 @@ export interface DeploymentChange {
 export interface DeploymentTarget {
   readonly kind: 'builtin' | 'kserve';
   currentTraffic(modelId: string): Promise<TrafficState>;
-  /** Sends `percent` (1–100) of the traffic to the candidate; the rest stays on the stable model. */
-  startCanary(args: { modelId: string; artifactUri: string; percent: number; idempotencyKey: string; version?: number }): Promise<DeploymentChange>;
+  /**
+   * Sends `percent` (1–100) of the traffic to the candidate; the rest stays on the stable model. With
+   * `shadow`, the stable model keeps answering everything and the candidate scores a copy of `percent`
+   * of the requests (targets without shadow support refuse it).
+   */
+  startCanary(args: { modelId: string; artifactUri: string; percent: number; idempotencyKey: string; version?: number; shadow?: boolean }): Promise<DeploymentChange>;
   /** The candidate takes all traffic and becomes the stable model. */
   promoteCanary(args: { modelId: string; idempotencyKey: string; reason?: string }): Promise<DeploymentChange>;
   /** All traffic back to the stable model (after a promotion: the one before it). */

@@ -215,8 +215,9 @@ export function createKServeDeployment(opts: {
       return state;
     },
 
-    async startCanary({ modelId, artifactUri, percent, idempotencyKey }) {
+    async startCanary({ modelId, artifactUri, percent, idempotencyKey, shadow }) {
       if (!artifactUri) throw new Error(`startCanary for model "${modelId}": artifactUri is required`);
+      if (shadow) throw new Error(`startCanary for model "${modelId}": a KServe InferenceService canary answers its share of the traffic; it has no shadow mode (use canary.mode "split")`);
       if (!Number.isInteger(percent) || percent < 1 || percent > 100) {
         throw new Error(`startCanary for model "${modelId}": percent must be an integer from 1 to 100, got ${percent}`);
       }

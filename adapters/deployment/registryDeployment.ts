@@ -3,7 +3,8 @@
  * serving path rather than an external platform.
  *
  *   stable    the registry's `champion` alias (all traffic but the canary's share)
- *   canary    the `model_canaries` row: one version and its share, at most one per model
+ *   canary    the `model_canaries` row: one version and its share, at most one per model; in shadow
+ *             mode it answers nothing and scores a copy of its share of the requests
  *   fallback  the registry's serving mode ('fallback' serves the rules-based default)
  *
  * The serving path reads this state directly, so a change holds once its transaction commits: traffic
@@ -26,6 +27,7 @@ interface CanaryRow {
   version: number;
   artifact_uri: string;
   percent: number;
+  mode: 'split' | 'shadow';
 }
 
 interface ChangeRow {
@@ -50,7 +52,7 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
   }
 
   async function readCanary(c: pg.PoolClient | pg.Pool, modelId: string): Promise<CanaryRow | undefined> {
-    const r = await c.query<CanaryRow>('SELECT version, artifact_uri, percent FROM model_canaries WHERE model_id = $1', [modelId]);
+    const r = await c.query<CanaryRow>('SELECT version, artifact_uri, percent, mode FROM model_canaries WHERE model_id = $1', [modelId]);
     return r.rows[0];
   }
 
@@ -78,6 +80,7 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
   const canaryServing = (canary: CanaryRow, champion: ModelVersion | undefined): DesiredServing => ({
     artifactUri: canary.artifact_uri,
     canaryPercent: canary.percent,
+    ...(canary.mode === 'shadow' ? { shadow: true } : {}),
     ...(champion ? { stableArtifactUri: champion.artifactUri } : {}),
   });
   const unchanged = (key: string, state: DesiredServing): DeploymentChange => ({ changed: false, repeated: false, idempotencyKey: key, before: state, after: state });
@@ -88,8 +91,10 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
     async currentTraffic(modelId) {
       const [champion, mode, canary] = await Promise.all([registry.getAlias(modelId, 'champion'), registry.getServingMode(modelId), readCanary(pool, modelId)]);
       const routes: TrafficRoute[] = [];
-      if (champion) routes.push({ role: 'stable', percent: 100 - (canary?.percent ?? 0), version: champion.version, artifactUri: champion.artifactUri });
-      if (canary) routes.push({ role: 'canary', percent: canary.percent, version: canary.version, artifactUri: canary.artifact_uri });
+      // A shadow answers nothing: the champion keeps all the traffic it answers.
+      const answered = canary?.mode === 'split' ? canary.percent : 0;
+      if (champion) routes.push({ role: 'stable', percent: 100 - answered, version: champion.version, artifactUri: champion.artifactUri });
+      if (canary) routes.push({ role: canary.mode === 'shadow' ? 'shadow' : 'canary', percent: canary.percent, version: canary.version, artifactUri: canary.artifact_uri });
       const state: TrafficState = {
         modelId,
         target: `built-in routing for ${modelId}`,
@@ -103,7 +108,7 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
       return state;
     },
 
-    async startCanary({ modelId, artifactUri, percent, idempotencyKey, version }) {
+    async startCanary({ modelId, artifactUri, percent, idempotencyKey, version, shadow }) {
       const fail = (m: string) => new Error(`startCanary: ${m} (model "${modelId}")`);
       requireKey('startCanary', modelId, idempotencyKey);
       if (!Number.isInteger(percent) || percent < 1 || percent > 100) throw fail(`percent must be an integer from 1 to 100, got ${percent}`);
@@ -125,14 +130,17 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
         const again = await repeated(c, idempotencyKey, 'startCanary', modelId);
         if (again) return again;
         const running = await readCanary(c, modelId);
-        if (running && running.version === version && running.percent === percent) return unchanged(idempotencyKey, canaryServing(running, champion));
+        const canaryMode = shadow ? 'shadow' : 'split';
+        if (running && running.version === version && running.percent === percent && running.mode === canaryMode) {
+          return unchanged(idempotencyKey, canaryServing(running, champion));
+        }
         const before: DesiredServing = running ? canaryServing(running, champion) : { artifactUri: champion.artifactUri, mode };
-        const after: DesiredServing = { artifactUri, canaryPercent: percent, stableArtifactUri: champion.artifactUri };
+        const after: DesiredServing = { artifactUri, canaryPercent: percent, ...(shadow ? { shadow: true } : {}), stableArtifactUri: champion.artifactUri };
         await c.query(
-          `INSERT INTO model_canaries (model_id, version, artifact_uri, percent) VALUES ($1, $2, $3, $4)
+          `INSERT INTO model_canaries (model_id, version, artifact_uri, percent, mode) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (model_id) DO UPDATE SET version = EXCLUDED.version, artifact_uri = EXCLUDED.artifact_uri,
-             percent = EXCLUDED.percent, started_at = now(), reason = NULL`,
-          [modelId, version, artifactUri, percent],
+             percent = EXCLUDED.percent, mode = EXCLUDED.mode, started_at = now(), reason = NULL`,
+          [modelId, version, artifactUri, percent, canaryMode],
         );
         await record(c, { key: idempotencyKey, modelId, op: 'startCanary', before, after });
         return { changed: true, repeated: false, idempotencyKey, before, after };

@@ -48,7 +48,7 @@ export function servingFromDeployment(
     const traffic = await services.deploymentFor(modelId).currentTraffic(modelId);
     if (traffic.mode === 'fallback') return { mode: 'fallback' };
     const stable = traffic.routes.find((r) => r.role === 'stable');
-    const canary = traffic.routes.find((r) => r.role === 'canary');
+    const canary = traffic.routes.find((r) => r.role === 'canary' || r.role === 'shadow');
     // KServe routes name what they serve by storage URI, not registry version: look the version up.
     const versions = (stable && stable.version === undefined) || (canary && canary.version === undefined) ? await services.registry.listVersions(modelId) : [];
     const versionOf = (route?: TrafficRoute) => route?.version ?? versions.find((v) => route?.artifactUri && v.artifactUri === route.artifactUri)?.version;
@@ -60,7 +60,12 @@ export function servingFromDeployment(
     const serving: Serving = { mode: 'model', version, artifact: await cachedArtifact(uri) };
     const canaryVersion = versionOf(canary);
     if (canary?.artifactUri && canaryVersion !== undefined && canary.percent > 0) {
-      serving.canary = { version: canaryVersion, percent: canary.percent, artifact: await cachedArtifact(canary.artifactUri) };
+      serving.canary = {
+        version: canaryVersion,
+        percent: canary.percent,
+        artifact: await cachedArtifact(canary.artifactUri),
+        ...(canary.role === 'shadow' ? { shadow: true } : {}),
+      };
     }
     return serving;
   };

@@ -16,8 +16,11 @@ export type Serving =
       mode: 'model';
       version: number;
       artifact: ModelArtifact;
-      /** A candidate under canary: it scores `percent` of the requests, chosen at random. */
-      canary?: { version: number; percent: number; artifact: ModelArtifact };
+      /**
+       * A candidate under canary: it answers `percent` of the requests, chosen at random; in shadow it
+       * scores a copy of them instead, logged to shadow_predictions and never answered.
+       */
+      canary?: { version: number; percent: number; artifact: ModelArtifact; shadow?: boolean };
     }
   | { mode: 'fallback' };
 
@@ -53,7 +56,7 @@ export interface WriteBatchOptions {
   labelled?: boolean;
 }
 
-/** Rows per INSERT statement: 9 parameters a row, under PostgreSQL's 65535-parameter limit. */
+/** Rows per INSERT statement: at most 10 parameters a row, under PostgreSQL's 65535-parameter limit. */
 const MAX_ROWS_PER_INSERT = 5000;
 
 export class TrafficSimulator {
@@ -69,6 +72,8 @@ export class TrafficSimulator {
   private serving: { value: Serving; at: number } | undefined;
   /** Predictions written since construction. */
   written = 0;
+  /** Tells request ids of simulators started in the same millisecond apart. */
+  private readonly instance = Math.random().toString(36).slice(2, 8);
 
   constructor(private readonly opts: TrafficSimulatorOptions) {
     if (!(opts.requestsPerSecond > 0)) throw new RangeError('requestsPerSecond must be positive');
@@ -154,22 +159,30 @@ export class TrafficSimulator {
     const ts = at ?? this.now();
     const labeledAt = labelled ? new Date(ts.getTime() + this.opts.labelDelaySeconds * 1000) : null;
     const rows: unknown[][] = [];
+    const shadows: unknown[][] = [];
     for (let i = 0; i < n; i++) {
       const applicant = sampleApplicant(this.rng, drift);
       let score: number;
       let predicted: 0 | 1;
       let version: number | null = null;
+      const requestId = `${this.opts.modelId}-${ts.getTime()}-${this.written + i}-${this.instance}`;
       if (serving.mode === 'model') {
-        const route = serving.canary && this.routeRng.next() * 100 < serving.canary.percent ? serving.canary : serving;
+        const toCanary = serving.canary !== undefined && this.routeRng.next() * 100 < serving.canary.percent;
+        const route = toCanary && !serving.canary!.shadow ? serving.canary! : serving;
         score = scoreProbability(route.artifact, applicant.features);
         predicted = predictLabel(route.artifact, score);
         version = route.version;
+        if (toCanary && serving.canary!.shadow) {
+          const shadowScore = scoreProbability(serving.canary!.artifact, applicant.features);
+          shadows.push([this.opts.modelId, serving.canary!.version, requestId, ts, shadowScore, predictLabel(serving.canary!.artifact, shadowScore)]);
+        }
       } else {
         score = fallbackScore(applicant.features);
         predicted = score >= FALLBACK_THRESHOLD ? 1 : 0;
       }
       rows.push([
         this.opts.modelId,
+        requestId,
         version,
         serving.mode,
         ts,
@@ -180,6 +193,14 @@ export class TrafficSimulator {
         labeledAt,
       ]);
     }
+    await this.insertRows('predictions (model_id, request_id, model_version, served_by, ts, features, score, predicted, label, labeled_at)', rows);
+    await this.insertRows('shadow_predictions (model_id, model_version, request_id, ts, score, predicted)', shadows);
+    this.written += n;
+    return n;
+  }
+
+  /** Multi-row INSERTs, chunked under PostgreSQL's 65535-parameter limit. */
+  private async insertRows(into: string, rows: unknown[][]): Promise<void> {
     for (let start = 0; start < rows.length; start += MAX_ROWS_PER_INSERT) {
       const chunk = rows.slice(start, start + MAX_ROWS_PER_INSERT);
       const params: unknown[] = [];
@@ -188,13 +209,7 @@ export class TrafficSimulator {
         params.push(...r);
         return `(${r.map((_, j) => `$${base + j + 1}`).join(', ')})`;
       });
-      await this.opts.pool.query(
-        `INSERT INTO predictions (model_id, model_version, served_by, ts, features, score, predicted, label, labeled_at)
-         VALUES ${tuples.join(', ')}`,
-        params,
-      );
+      await this.opts.pool.query(`INSERT INTO ${into} VALUES ${tuples.join(', ')}`, params);
     }
-    this.written += n;
-    return n;
   }
 }

@@ -129,3 +129,38 @@ describe('a canary ended outside Vigil', () => {
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 1, 'the champion stayed');
   });
 });
+
+describe('a retrained candidate in shadow', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv({ config: (q) => testConfig({ canary: { ...TEST_CANARY, mode: 'shadow' } }, q) });
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('scores a copy of the requests without answering any, is judged on the same requests and promoted', async () => {
+    const id = await openApprovedDriftIncident(env);
+    const route = await feedCanary(env);
+    assert.deepEqual([route.role, route.version, route.percent], ['shadow', 2, 50], 'the candidate shadows half the requests');
+    const served = await servedVersions(env);
+    assert.equal(served.get(2), undefined, `no request was answered by the shadow: ${JSON.stringify([...served])}`);
+    const shadowed = await env.services.pool.query<{ n: string; matched: string }>(
+      `SELECT count(*) AS n, count(p.id) AS matched FROM shadow_predictions s
+         LEFT JOIN predictions p ON p.model_id = s.model_id AND p.request_id = s.request_id
+        WHERE s.model_id = $1 AND s.model_version = 2`,
+      [TEST_MODEL],
+    );
+    const n = Number(shadowed.rows[0].n);
+    assert.ok(n > 300 && n < 500, `about half of 800 requests shadowed: ${n}`);
+    assert.equal(Number(shadowed.rows[0].matched), n, 'each shadow answer matches a served request');
+
+    const validating = await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
+    const retrain = validating.state.remediation?.detail as unknown as RetrainResult;
+    assert.equal(retrain.outcome, 'promoted', JSON.stringify(validating.state.remediation));
+    assert.equal(retrain.canary?.mode, 'shadow', 'tried in shadow');
+    assert.equal(retrain.canary?.judgement.canary.labelled, retrain.canary?.judgement.stable.labelled, 'a paired comparison: the same requests on both sides');
+    assert.match(retrain.reason, /shadow v2 accuracy 0\.\d+ on \d+ labelled requests vs stable v1 0\.\d+ on the same requests/);
+    assert.equal(validating.state.remediation?.summary, 'retrained: v1 → v2 after shadowing 50% of requests');
+    assert.deepEqual((await env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL)).routes.map((r) => [r.role, r.version, r.percent]), [['stable', 2, 100]], 'v2 answers everything now');
+  });
+});

@@ -22,6 +22,7 @@ const TABLES = [
   'predictions',
   'registry_events',
   'reviews',
+  'shadow_predictions',
   'slack_messages',
   'slack_thread_replies',
   'training_jobs',

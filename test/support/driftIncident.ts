@@ -30,10 +30,10 @@ export async function openApprovedDriftIncident(env: VigilTestEnv, psiMax = 0.41
 export async function feedCanary(env: VigilTestEnv, n = 800) {
   const traffic = await waitFor(
     () => env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL),
-    (t) => t.routes.some((r) => r.role === 'canary'),
+    (t) => t.routes.some((r) => r.role === 'canary' || r.role === 'shadow'),
     'a canary route',
     120_000,
   );
   await env.simulator.writeBatch({ n, drift: 1 });
-  return traffic.routes.find((r) => r.role === 'canary')!;
+  return traffic.routes.find((r) => r.role === 'canary' || r.role === 'shadow')!;
 }

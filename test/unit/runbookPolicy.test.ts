@@ -59,7 +59,7 @@ describe('shipped runbooks', () => {
       maxSliceDrop: 0.05,
       protectedSlices: [],
       stepTimeout: '2m',
-      canary: { enabled: true, percent: 10, window: '10m', checkEvery: '1m', minLabelled: 100, maxAccuracyDrop: 0.02, onInsufficientLabels: 'promote' },
+      canary: { enabled: true, mode: 'split', percent: 10, window: '10m', checkEvery: '1m', minLabelled: 100, maxAccuracyDrop: 0.02, onInsufficientLabels: 'promote' },
     });
     assert.deepEqual(p.rollback, { recentDeployWindow: '24h' });
     assert.deepEqual(p.validation, { window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true });
@@ -310,5 +310,23 @@ describe('RunbookPolicy: gates and canary', () => {
   it('accepts slices by range or value, with a default minimum size', () => {
     const p = RunbookPolicy.parse({ ...MINIMAL, retrain: { protectedSlices: [{ name: 'young', feature: 'age', max: 24 }, { name: 'region', feature: 'region', equals: 'north' }] } });
     assert.deepEqual(p.retrain.protectedSlices.map((x) => x.minRows), [30, 30]);
+  });
+});
+
+describe('config: canary modes per deployment target', () => {
+  const model = (deployment: unknown, mode: string) => ({
+    models: [{ id: 'm', displayName: 'm', tier: 'low', approvers: ['a'], deployment, runbooks: { concept_drift: { retrain: { canary: { mode } } } } }],
+  });
+
+  it('refuses a shadow canary on KServe, naming the runbook field', () => {
+    assert.throws(
+      () => parseConfig(model({ kind: 'kserve', kserve: { namespace: 'ml', name: 'm' } }, 'shadow')),
+      (err: Error) => /models\.0\.runbooks\.concept_drift\.retrain\.canary\.mode: a KServe InferenceService canary .* has no shadow mode/.test(err.message),
+    );
+  });
+
+  it('accepts a shadow canary on the built-in target, and a split one on KServe', () => {
+    assert.equal(runbooksFor(parseConfig(model({ kind: 'builtin' }, 'shadow')).models[0]).concept_drift.retrain.canary.mode, 'shadow');
+    assert.equal(runbooksFor(parseConfig(model({ kind: 'kserve', kserve: { namespace: 'ml', name: 'm' } }, 'split')).models[0]).concept_drift.retrain.canary.mode, 'split');
   });
 });
