@@ -178,6 +178,17 @@ describe('built-in deployment target (registry routing)', () => {
     await target.rollout({ modelId: MODEL, artifactUri: V2, version: 2, idempotencyKey: 'rollout:v2' });
   });
 
+  it('runs a canary in shadow: the champion keeps answering all traffic, the shadow route shows its share', async () => {
+    const c = await target.startCanary({ modelId: MODEL, artifactUri: V3, percent: 40, version: 3, idempotencyKey: 'shadow:v3', shadow: true });
+    assert.deepEqual(c.after, { artifactUri: V3, canaryPercent: 40, shadow: true, stableArtifactUri: V2 }, 'the desired serving says shadow');
+    const t = await target.currentTraffic(MODEL);
+    assert.deepEqual(t.routes.map((r) => [r.role, r.percent, r.version]), [['stable', 100, 2], ['shadow', 40, 3]], 'v2 answers everything; v3 sees 40%');
+    const split = await target.startCanary({ modelId: MODEL, artifactUri: V3, percent: 40, version: 3, idempotencyKey: 'split:v3' });
+    assert.equal(split.changed, true, 'the same version and share as a split canary is a change');
+    assert.deepEqual((await target.currentTraffic(MODEL)).routes.map((r) => [r.role, r.percent]), [['stable', 60], ['canary', 40]], 'now it answers its share');
+    await target.rollbackCanary({ modelId: MODEL, idempotencyKey: 'shadow:v3:rollback' });
+  });
+
   it('puts the model into its fallback and back, once per key', async () => {
     const on = await target.setFallback!({ modelId: MODEL, on: true, reason: 'drift', idempotencyKey: 'fallback:on' });
     assert.deepEqual([on.changed, on.repeated, on.before, on.after], [true, false, { mode: 'model' }, { mode: 'fallback' }], 'into fallback');
