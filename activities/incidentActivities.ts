@@ -12,6 +12,7 @@ import { durationMs, type RunbookPolicy } from '../domain/runbook.js';
 import { recommendAction, type TriageFacts } from '../domain/triage.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
 import { computeHealthSignals } from '../monitoring/healthSignals.js';
+import { inTransaction } from '../adapters/postgres/database.js';
 import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
@@ -24,9 +25,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
     async recordPhase(args: { state: IncidentState; event: string; detail: string; actor?: string }): Promise<void> {
       const { state, event, detail } = args;
       const key = activityKey();
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         await client.query(
           `INSERT INTO incidents (id, model_id, dedupe_key, signal, status, phase, failure_mode, severity,
                                   recommended_action, outcome, state, seq, opened_at, updated_at, closed_at)
@@ -58,13 +57,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
            ON CONFLICT (idempotency_key) DO NOTHING`,
           [state.id, event, args.actor ?? 'vigil', JSON.stringify({ detail, phase: state.phase }), key],
         );
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
       // Every attempt notifies, not only the one that wrote the audit row: when a notifier fails, the retry
       // must tell again (the Slack notifier posts each event once, whatever the attempts).
       await notifyBounded(`${state.id} ${event}`, () => notifier.phaseChanged(state, event, detail));

@@ -83,6 +83,12 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
     ...(canary.mode === 'shadow' ? { shadow: true } : {}),
     ...(champion ? { stableArtifactUri: champion.artifactUri } : {}),
   });
+  /** Moves `champion` to `version` unless it is there already (under `<key>:champion`); true when it moved. */
+  async function moveChampion(modelId: string, champion: ModelVersion | undefined, version: number, reason: string, key: string): Promise<boolean> {
+    if (champion?.version === version) return false;
+    const r = await registry.setAlias({ modelId, alias: 'champion', version, reason, idempotencyKey: `${key}:champion` });
+    return r.from !== r.to;
+  }
   const unchanged = (key: string, state: DesiredServing): DeploymentChange => ({ changed: false, repeated: false, idempotencyKey: key, before: state, after: state });
 
   const target: DeploymentTarget = {
@@ -156,17 +162,7 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
 
       // Callers normally move champion themselves first; a direct caller must still never end up
       // routing everything to the old champion once the canary row is gone.
-      let moved = false;
-      if (champion?.version !== canary.version) {
-        const r = await registry.setAlias({
-          modelId,
-          alias: 'champion',
-          version: canary.version,
-          reason: reason ?? `promote canary version ${canary.version}`,
-          idempotencyKey: `${idempotencyKey}:champion`,
-        });
-        moved = r.from !== r.to;
-      }
+      const moved = await moveChampion(modelId, champion, canary.version, reason ?? `promote canary version ${canary.version}`, idempotencyKey);
 
       return inTransaction(modelId, async (c) => {
         const again = await repeated(c, idempotencyKey, 'promoteCanary', modelId);
@@ -198,11 +194,7 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
         throw new Error(`rollout for model "${modelId}": artifactUri ${artifactUri} is not version ${version}'s (${target.artifactUri})`);
       }
       const champion = await registry.getAlias(modelId, 'champion');
-      let moved = false;
-      if (champion?.version !== version) {
-        const r = await registry.setAlias({ modelId, alias: 'champion', version, reason: reason ?? `roll out version ${version}`, idempotencyKey: `${idempotencyKey}:champion` });
-        moved = r.from !== r.to;
-      }
+      const moved = await moveChampion(modelId, champion, version, reason ?? `roll out version ${version}`, idempotencyKey);
       return inTransaction(modelId, async (c) => {
         const again = await repeated(c, idempotencyKey, 'rollout', modelId);
         if (again) return again;

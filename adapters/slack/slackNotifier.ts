@@ -18,6 +18,7 @@ import type { VigilConfig } from '../../domain/config.js';
 import { findModel } from '../../domain/config.js';
 import type { IncidentState } from '../../domain/incident.js';
 import type { ApprovalRequestResult, Notifier } from '../notify/notifier.js';
+import { inTransaction } from '../postgres/database.js';
 import {
   escalationReply,
   incidentMessage,
@@ -153,9 +154,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   /** Re-renders the message from `state`, unless a newer state was already shown (updates may race). */
   async function updateMessage(state: IncidentState): Promise<void> {
     const seq = state.timeline.length;
-    const db = await pool.connect();
-    try {
-      await db.query('BEGIN');
+    await inTransaction(pool, async (db) => {
       // The row lock orders concurrent updates of one message (a vote and the decision, say).
       const r = await db.query<MessageRow>('SELECT channel, ts, claimed_at, rendered_seq FROM slack_messages WHERE incident_id = $1 FOR UPDATE', [state.id]);
       const row = r.rows[0];
@@ -170,13 +169,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
         }
         await db.query('UPDATE slack_messages SET rendered_seq = $2 WHERE incident_id = $1', [state.id, seq]);
       }
-      await db.query('COMMIT');
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      db.release();
-    }
+    });
   }
 
   /** Posts `text` in the message's thread once for `key`, whatever the attempts. */
