@@ -1,34 +1,40 @@
-import type { Client } from '@temporalio/client';
-import type pg from 'pg';
-import type { DeploymentTarget } from '../adapters/deployment/deploymentTarget.js';
-import type { Notifier } from '../adapters/notify/notifier.js';
-import type { PrometheusClient } from '../adapters/prometheus/prometheusClient.js';
-import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
-import type { TrainingBackend } from '../adapters/training/trainingBackend.js';
-import type { IncidentService } from '../client/incidentService.js';
 import type { ModelConfig, VigilConfig } from '../domain/config.js';
 import { findModel } from '../domain/config.js';
+import type { PrometheusClient } from '../adapters/prometheus/prometheusClient.js';
+import type { DeploymentTarget } from '../ports/deploymentTarget.js';
+import type { IncidentOpener } from '../ports/incidentOpener.js';
+import type { IncidentStore } from '../ports/incidentStore.js';
+import type { ModelEvaluation } from '../ports/modelEvaluation.js';
+import type { ModelRegistry } from '../ports/modelRegistry.js';
+import type { Notifier } from '../ports/notifier.js';
+import type { PredictionLog } from '../ports/predictionLog.js';
+import type { TrainingBackend } from '../ports/trainingBackend.js';
+import type { WorkflowHistory } from '../ports/workflowHistory.js';
 
-/** What activities are built from: real clients in production, local ones in tests. */
+/** The ports activities are built from: real adapters in production, the same ones over test servers in tests. */
 export interface ActivityDeps {
-  pool: pg.Pool;
+  config: VigilConfig;
+  stateDir: string;
   registry: ModelRegistry;
-  /** The default (local process) training backend. */
-  training: TrainingBackend;
-  /** The model's configured training backend (`models[].training.backend`: local, ray…). */
+  /** The model's configured training backend (`models[].training.backend`: local, ray, kubernetes). */
   trainingFor(modelId: string): TrainingBackend;
   /** Where the model serves (`models[].deployment.kind`): the built-in routing over the registry, or KServe. */
   deploymentFor(modelId: string): DeploymentTarget;
+  /** Reference profiles, holdout metrics and scores of registered artifacts. */
+  models: ModelEvaluation;
+  predictions: PredictionLog;
+  incidentStore: IncidentStore;
+  /** Monitors open incidents (or feed the open one) through this. */
+  incidentOpener: IncidentOpener;
+  history: WorkflowHistory;
   notifier: Notifier;
-  temporal: Client;
-  incidents: IncidentService;
-  config: VigilConfig;
-  stateDir: string;
+  /** The trainer command for models without `training.command` (the example's, at the composition root). */
+  defaultTrainerCommand?: string[];
   /** Set when `prometheus.url` or PROMETHEUS_URL is configured; health checks report an error without it. */
   prometheus?: PrometheusClient;
 }
 
-export function modelConfig(deps: ActivityDeps, modelId: string): ModelConfig {
+export function modelConfig(deps: Pick<ActivityDeps, 'config'>, modelId: string): ModelConfig {
   const model = findModel(deps.config, modelId);
   if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
   return model;

@@ -1,4 +1,5 @@
 /** All of Vigil's activities, built from their dependencies (real clients, or local ones in tests). */
+import type { VigilActivities } from '../contracts/activities.js';
 import type { ActivityDeps } from './activityDeps.js';
 import { createCanaryActivities } from './canaryActivities.js';
 import { createIncidentActivities } from './incidentActivities.js';
@@ -8,7 +9,7 @@ import { createReviewActivities } from './reviewActivities.js';
 import { createTrainingActivities } from './trainingActivities.js';
 import { createValidationActivities } from './validationActivities.js';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): VigilActivities {
   return {
     ...createIncidentActivities(deps),
     ...createRemediationActivities(deps),
@@ -19,5 +20,3 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitorActivities(deps),
   };
 }
-
-export type VigilActivities = ReturnType<typeof createActivities>;

@@ -1,85 +1,49 @@
 /**
- * Recording and telling: the audit log and incident projection in PostgreSQL, approval requests and
- * escalations through the notifier, classification and triage.
+ * Recording and telling: the incident's projection and audit log (a database-only step), phase
+ * notifications, approval requests and escalations through the notifier, classification and triage.
  */
 import { Context } from '@temporalio/activity';
-import type { ApprovalRequestResult } from '../adapters/notify/notifier.js';
+import type { IncidentActivities } from '../contracts/activities.js';
 import { classify } from '../domain/classify.js';
-import type { Classification, Evidence, IncidentState, ModelRef, Recommendation, SignalKind } from '../domain/incident.js';
-import { failureModeForSignal } from '../domain/incident.js';
+import type { IncidentState } from '../domain/incident.js';
 import { assessLabels } from '../domain/labelQuality.js';
-import { durationMs, type RunbookPolicy } from '../domain/runbook.js';
+import { durationMs } from '../domain/runbook.js';
 import { recommendAction, type TriageFacts } from '../domain/triage.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
 import { computeHealthSignals } from '../monitoring/healthSignals.js';
-import { inTransaction } from '../adapters/postgres/database.js';
-import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 
-export function createIncidentActivities(deps: ActivityDeps) {
-  const { pool, notifier } = deps;
+export function createIncidentActivities(deps: ActivityDeps): IncidentActivities {
+  const { incidentStore, notifier } = deps;
+  const tell = (state: IncidentState, event: string, detail: string) =>
+    notifyBounded(`${state.id} ${event}`, () => notifier.phaseChanged(state, event, detail));
 
   return {
-    /** Projects the incident's state and appends one audit event, once per activity (not per attempt). */
-    async recordPhase(args: { state: IncidentState; event: string; detail: string; actor?: string }): Promise<void> {
+    async recordPhase(args) {
       const { state, event, detail } = args;
-      const key = activityKey();
-      await inTransaction(pool, async (client) => {
-        await client.query(
-          `INSERT INTO incidents (id, model_id, dedupe_key, signal, status, phase, failure_mode, severity,
-                                  recommended_action, outcome, state, seq, opened_at, updated_at, closed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), $14)
-           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, phase = EXCLUDED.phase,
-             failure_mode = EXCLUDED.failure_mode, severity = EXCLUDED.severity,
-             recommended_action = EXCLUDED.recommended_action, outcome = EXCLUDED.outcome,
-             state = EXCLUDED.state, seq = EXCLUDED.seq, updated_at = now(), closed_at = EXCLUDED.closed_at
-           WHERE incidents.seq <= EXCLUDED.seq`,
-          [
-            state.id,
-            state.model.id,
-            `${state.model.id}:${failureModeForSignal(state.signal)}`,
-            state.signal,
-            state.status,
-            state.phase,
-            state.classification?.failureMode ?? null,
-            state.classification?.severity ?? null,
-            state.recommendation?.action ?? null,
-            state.outcome ?? null,
-            JSON.stringify(state),
-            state.timeline.length,
-            state.openedAt,
-            state.closedAt ?? null,
-          ],
-        );
-        await client.query(
-          `INSERT INTO audit_events (incident_id, kind, actor, detail, idempotency_key) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (idempotency_key) DO NOTHING`,
-          [state.id, event, args.actor ?? 'vigil', JSON.stringify({ detail, phase: state.phase }), key],
-        );
-      });
-      // Every attempt notifies, not only the one that wrote the audit row: when a notifier fails, the retry
-      // must tell again (the Slack notifier posts each event once, whatever the attempts).
-      await notifyBounded(`${state.id} ${event}`, () => notifier.phaseChanged(state, event, detail));
+      await incidentStore.record(state, { kind: event, actor: args.actor ?? 'vigil', detail: { detail, phase: state.phase }, idempotencyKey: activityKey() });
+      // Incidents started before notifyPhase existed are told here. Every attempt notifies, not only the
+      // one that wrote the audit row: the Slack notifier posts each event once, whatever the attempts.
+      if (args.notified !== 'separately') await tell(state, event, detail);
     },
 
-    async classifyIncident(args: { model: ModelRef; signal: SignalKind; evidence: Evidence[] }): Promise<Classification> {
+    async notifyPhase({ state, event, detail }) {
+      await tell(state, event, detail);
+    },
+
+    async classifyIncident(args) {
       const cfg = modelConfig(deps, args.model.id);
       return classify({ signal: args.signal, evidence: args.evidence, tier: args.model.tier, psiThreshold: cfg.monitor.psiThreshold });
     },
 
     /** Gathers the runbook's evidence and recommends an action. */
-    async triageIncident(args: {
-      incidentId: string;
-      model: ModelRef;
-      classification: Classification;
-      policy: RunbookPolicy;
-    }): Promise<{ evidence: Record<string, unknown>; recommendation: Recommendation }> {
+    async triageIncident(args) {
       const { model, policy } = args;
       const cfg = modelConfig(deps, model.id);
       const evidence: Record<string, unknown> = {};
       const [servingMode, champion] = await Promise.all([
-        deps.registry.getServingMode(model.id),
+        deps.deploymentFor(model.id).servingMode(model.id),
         deps.registry.getAlias(model.id, 'champion'),
       ]);
       const facts: TriageFacts = { servingMode };
@@ -105,7 +69,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
         evidence.championVersion = champion?.version;
       }
       if (wants.has('label_quality')) {
-        const labelled = await loadRecentTraffic(pool, model.id, { limit: 5000, labelledOnly: true });
+        const labelled = await deps.predictions.recent(model.id, { limit: 5000, labelledOnly: true });
         const baseline = champion?.metrics.positiveRate;
         const quality = assessLabels(labelled.map((r) => r.label as number), {
           minRows: policy.retrain.minLabelledRows,
@@ -125,19 +89,19 @@ export function createIncidentActivities(deps: ActivityDeps) {
       return { evidence, recommendation: recommendAction(policy, facts) };
     },
 
-    /** Asks the approvers; returns extra ids that may decide (Slack user groups' members). */
-    async requestApproval(args: { state: IncidentState }): Promise<ApprovalRequestResult> {
+    async requestApproval(args) {
       const r = await notifyBounded(`${args.state.id} approval request`, () => notifier.approvalRequested(args.state));
       return r?.approvers?.length ? { approvers: r.approvers } : {};
     },
 
-    async escalate(args: { state: IncidentState; reason: string }): Promise<void> {
-      const key = activityKey();
-      await pool.query(
-        `INSERT INTO audit_events (incident_id, kind, actor, detail, idempotency_key) VALUES ($1, 'escalated', 'vigil', $2, $3)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-        [args.state.id, JSON.stringify({ reason: args.reason, to: args.state.model.escalation }), key],
-      );
+    async escalate(args) {
+      await incidentStore.append({
+        incidentId: args.state.id,
+        kind: 'escalated',
+        actor: 'vigil',
+        detail: { reason: args.reason, to: args.state.model.escalation },
+        idempotencyKey: activityKey(),
+      });
       // Like recordPhase: every attempt notifies; the notifier dedupes.
       await notifyBounded(`${args.state.id} escalation`, () => notifier.escalated(args.state, args.reason));
     },

@@ -4,20 +4,17 @@
  * changes each system once.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ModelVersion, ServingMode } from '../adapters/registry/modelRegistry.js';
+import type { RemediationActivities } from '../contracts/activities.js';
+import type { ModelVersion } from '../ports/modelRegistry.js';
 import { activityKey } from './activityKey.js';
 import type { ActivityDeps } from './activityDeps.js';
 
-export function createRemediationActivities(deps: ActivityDeps) {
+export function createRemediationActivities(deps: ActivityDeps): RemediationActivities {
   const { registry } = deps;
   const rollOut = (modelId: string, version: ModelVersion, idempotencyKey: string, reason: string) =>
     deps.deploymentFor(modelId).rollout({ modelId, artifactUri: version.artifactUri, version: version.version, idempotencyKey, reason });
   return {
-    /**
-     * Moves `champion` to the newest earlier version not marked bad, marks the current one bad, and
-     * rolls the restored version out on the model's deployment target.
-     */
-    async rollbackModel(args: { incidentId: string; modelId: string }): Promise<{ from: number; to: number; restoredMetrics: Record<string, number> }> {
+    async rollbackModel(args) {
       const key = activityKey();
       const done = await registry.priorChange(key);
       let result: { from: number; to: number; restored: ModelVersion };
@@ -47,14 +44,13 @@ export function createRemediationActivities(deps: ActivityDeps) {
       return { from: result.from, to: result.to, restoredMetrics: result.restored.metrics };
     },
 
-    async markChampionHealthy(args: { incidentId: string; modelId: string }): Promise<{ version?: number }> {
+    async markChampionHealthy(args) {
       const champion = await registry.getAlias(args.modelId, 'champion');
       if (champion && champion.status !== 'bad') await registry.markVersion(args.modelId, champion.version, 'healthy');
       return { version: champion?.version };
     },
 
-    /** Undoes a remediation: `champion` back to `version`, rolled out on the deployment target. */
-    async restoreChampion(args: { incidentId: string; modelId: string; version: number; reason: string }): Promise<{ from?: number; to: number }> {
+    async restoreChampion(args) {
       const key = activityKey();
       const moved = await registry.setAlias({
         modelId: args.modelId,
@@ -68,15 +64,14 @@ export function createRemediationActivities(deps: ActivityDeps) {
       return moved;
     },
 
-    /**
-     * Through the model's deployment target where it has a fallback; otherwise (KServe has none) the
-     * registry's serving mode, which Vigil's own serving path honours.
-     */
-    async setServingMode(args: { incidentId: string; modelId: string; mode: ServingMode; reason: string }): Promise<{ from: ServingMode; to: ServingMode }> {
-      const idempotencyKey = activityKey();
-      const target = deps.deploymentFor(args.modelId);
-      if (!target.setFallback) return registry.setServingMode({ modelId: args.modelId, mode: args.mode, reason: args.reason, idempotencyKey });
-      const change = await target.setFallback({ modelId: args.modelId, on: args.mode === 'fallback', reason: args.reason, idempotencyKey });
+    /** Through the model's deployment target, which owns the serving mode (once per idempotency key). */
+    async setServingMode(args) {
+      const change = await deps.deploymentFor(args.modelId).setFallback({
+        modelId: args.modelId,
+        on: args.mode === 'fallback',
+        reason: args.reason,
+        idempotencyKey: activityKey(),
+      });
       return { from: change.before.mode ?? 'model', to: change.after.mode ?? args.mode };
     },
   };

@@ -5,49 +5,42 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import fs from 'node:fs';
 import path from 'node:path';
-import { assessLabels, type LabelQuality } from '../domain/labelQuality.js';
-import { readDatasetCsv, writeDatasetCsv, type LabelledRow } from '../examples/credit-risk/dataset.js';
-import { evaluate } from '../examples/credit-risk/logisticRegression.js';
-import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
-import { TRAINER_SCRIPT } from '../examples/credit-risk/trainer.js';
-import { cachedArtifact } from '../monitoring/computeModelSignals.js';
-import type { GateResult } from '../workflows/retrainModel.js';
-import { durationMs, type ProtectedSlice } from '../domain/runbook.js';
+import { readDatasetCsv, writeDatasetCsv } from '../adapters/files/labelledCsv.js';
+import type { TrainingActivities, TrainingSnapshot } from '../contracts/activities.js';
+import { candidateGates } from '../domain/candidateGates.js';
+import { assessLabels } from '../domain/labelQuality.js';
+import type { LabelledRow } from '../domain/metrics.js';
+import { durationMs } from '../domain/runbook.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 import { watchTrainingJob } from './watchTrainingJob.js';
 
-export interface TrainingSnapshot {
-  trainCsv: string;
-  holdoutCsv: string;
-  rows: number;
-  labelQuality: LabelQuality;
-}
-
 /** The window of labelled traffic a retrain learns from; the newest 20% is held out. */
 const SNAPSHOT_ROWS = 1500;
 
-/** The example trainer runs from TypeScript source; the job's cwd is its own folder, so name tsx's loader by URL. */
-const EXAMPLE_TRAINER = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT];
-
-export function createTrainingActivities(deps: ActivityDeps) {
+export function createTrainingActivities(deps: ActivityDeps): TrainingActivities {
   const { registry } = deps;
+
+  async function championFeatures(modelId: string): Promise<string[]> {
+    const champion = await registry.getAlias(modelId, 'champion');
+    return champion ? (await deps.models.profile(champion.artifactUri)).features : [];
+  }
 
   return {
     /**
      * Labelled traffic from after the incident opened (the regime the model must learn) when there is
      * enough of it, else the most recent labelled traffic; the newest 20% is held out.
      */
-    async snapshotTrainingData(args: { incidentId: string; modelId: string; jobId: string; minLabelledRows: number; since?: string }): Promise<TrainingSnapshot> {
+    async snapshotTrainingData(args) {
       const dir = path.join(deps.stateDir, 'snapshots', args.jobId);
       const manifest = path.join(dir, 'manifest.json');
       if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8'));
 
       let traffic = args.since
-        ? await loadRecentTraffic(deps.pool, args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true, since: new Date(args.since) })
+        ? await deps.predictions.recent(args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true, since: new Date(args.since) })
         : [];
       if (traffic.length < args.minLabelledRows) {
-        traffic = await loadRecentTraffic(deps.pool, args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true });
+        traffic = await deps.predictions.recent(args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true });
       }
       const rows: LabelledRow[] = traffic
         .filter((r) => r.label === 0 || r.label === 1)
@@ -63,8 +56,10 @@ export function createTrainingActivities(deps: ActivityDeps) {
         labelQuality,
       };
       if (labelQuality.ok) {
-        await writeDatasetCsv(snapshot.trainCsv, rows.slice(0, cut));
-        await writeDatasetCsv(snapshot.holdoutCsv, rows.slice(cut));
+        // Columns in the champion's feature order, as it was trained.
+        const order = await championFeatures(args.modelId);
+        await writeDatasetCsv(snapshot.trainCsv, rows.slice(0, cut), order);
+        await writeDatasetCsv(snapshot.holdoutCsv, rows.slice(cut), order);
       }
       fs.writeFileSync(`${manifest}.tmp`, JSON.stringify(snapshot, null, 2));
       fs.renameSync(`${manifest}.tmp`, manifest); // the snapshot exists only once complete
@@ -77,15 +72,12 @@ export function createTrainingActivities(deps: ActivityDeps) {
      * non-retryable ApplicationFailure by its kind, and a retryable one runs as a new try
      * (see watchTrainingJob). Cancelling the activity stops the job.
      */
-    async runTrainingJob(args: {
-      incidentId: string;
-      modelId: string;
-      jobId: string;
-      trainCsv: string;
-      holdoutCsv: string;
-      extraArgs: string[];
-    }): Promise<{ jobId: string; artifactPath: string; metrics: Record<string, number> }> {
+    async runTrainingJob(args) {
       const cfg = modelConfig(deps, args.modelId);
+      const command = cfg.training.command ?? deps.defaultTrainerCommand;
+      if (!command) {
+        throw ApplicationFailure.nonRetryable(`model "${args.modelId}" has no trainer: set models[].training.command`, 'NoTrainer');
+      }
       const job = await watchTrainingJob({
         backend: deps.trainingFor(args.modelId),
         jobId: args.jobId,
@@ -93,12 +85,12 @@ export function createTrainingActivities(deps: ActivityDeps) {
         timeout: cfg.training.timeout,
         spec: (jobId) => ({
           command: [
-            ...(cfg.training.command ?? EXAMPLE_TRAINER),
+            ...command,
             '--data', args.trainCsv,
             '--holdout', args.holdoutCsv,
             // Each try writes its own artifact folder.
             '--out', path.join(deps.stateDir, 'artifacts', args.modelId, jobId),
-            ...args.extraArgs,
+            ...(args.extraArgs ?? []),
           ],
           env: cfg.training.env,
           gpus: cfg.training.gpus,
@@ -107,67 +99,17 @@ export function createTrainingActivities(deps: ActivityDeps) {
       return { jobId: job.jobId, artifactPath: job.status.artifactPath!, metrics: job.status.metrics ?? {} };
     },
 
-    /**
-     * Gates from the runbook, on the snapshot's holdout: AUC not lower than the champion's (beyond
-     * `maxAucDrop`), calibration error not higher (beyond `maxCalibrationIncrease`), and no protected
-     * slice's accuracy lower by more than `maxSliceDrop`.
-     */
-    async evaluateCandidate(args: {
-      modelId: string;
-      artifactPath: string;
-      holdoutCsv: string;
-      maxAucDrop: number;
-      /** Absent in retrains started before these gates existed: their old fixed values apply. */
-      maxCalibrationIncrease?: number;
-      maxSliceDrop?: number;
-      protectedSlices?: ProtectedSlice[];
-    }): Promise<{ passed: boolean; gates: GateResult[]; championVersion?: number }> {
+    /** The runbook's gates (domain/candidateGates.ts), candidate and champion scored on the snapshot's holdout. */
+    async evaluateCandidate(args) {
       const holdout = (await readDatasetCsv(args.holdoutCsv)).rows;
-      const candidateModel = await cachedArtifact(args.artifactPath);
-      const candidate = evaluate(candidateModel, holdout);
+      const features = holdout.map((r) => r.features);
+      const scoresOf = async (uri: string) => ({ scores: await deps.models.score(uri, features), threshold: (await deps.models.profile(uri)).threshold });
       const champion = await registry.getAlias(args.modelId, 'champion');
-      const championModel = champion ? await cachedArtifact(champion.artifactUri) : undefined;
-      const incumbent = championModel ? evaluate(championModel, holdout) : undefined;
-      const maxCal = args.maxCalibrationIncrease ?? 0.02;
-      const gates: GateResult[] = [
-        {
-          name: 'auc',
-          candidate: candidate.auc,
-          champion: incumbent?.auc ?? 0,
-          rule: `candidate ≥ champion − ${args.maxAucDrop}`,
-          passed: Number.isFinite(candidate.auc) && candidate.auc >= (incumbent?.auc ?? 0) - args.maxAucDrop,
-        },
-        {
-          name: 'calibration_error',
-          candidate: candidate.calibrationError,
-          champion: incumbent?.calibrationError ?? 1,
-          rule: `candidate ≤ champion + ${maxCal}`,
-          passed: candidate.calibrationError <= (incumbent?.calibrationError ?? 1) + maxCal,
-        },
-      ];
-      const maxSliceDrop = args.maxSliceDrop ?? 0.05;
-      for (const slice of args.protectedSlices ?? []) {
-        const rows = holdout.filter((r) => inSlice(slice, r.features[slice.feature]));
-        const name = `slice:${slice.name}`;
-        if (rows.length < slice.minRows || !championModel) {
-          gates.push({
-            name,
-            candidate: rows.length ? evaluate(candidateModel, rows).accuracy : NaN,
-            champion: championModel && rows.length ? evaluate(championModel, rows).accuracy : NaN,
-            rule: !championModel ? 'no champion to compare with' : `only ${rows.length} holdout rows in the slice (need ${slice.minRows}): not judged`,
-            passed: true,
-            judged: false,
-          });
-          continue;
-        }
-        const c = evaluate(candidateModel, rows).accuracy;
-        const ch = evaluate(championModel, rows).accuracy;
-        gates.push({ name, candidate: c, champion: ch, rule: `accuracy ≥ champion − ${maxSliceDrop} on ${rows.length} rows`, passed: c >= ch - maxSliceDrop });
-      }
-      return { passed: gates.every((g) => g.passed), gates, championVersion: champion?.version };
+      const { passed, gates } = candidateGates(holdout, await scoresOf(args.artifactPath), champion ? await scoresOf(champion.artifactUri) : undefined, args);
+      return { passed, gates, ...(champion ? { championVersion: champion.version } : {}) };
     },
 
-    async registerCandidate(args: { incidentId: string; modelId: string; artifactPath: string; metrics: Record<string, number> }): Promise<{ version: number }> {
+    async registerCandidate(args) {
       const v = await registry.registerVersion({
         modelId: args.modelId,
         artifactUri: args.artifactPath,
@@ -183,7 +125,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
      * promoted, or (without a canary) the version rolled out. Champion first, so the built-in routing
      * never sends everything to the old version.
      */
-    async promoteCandidate(args: { incidentId: string; modelId: string; version: number; canaried?: boolean }): Promise<{ from?: number; to: number }> {
+    async promoteCandidate(args) {
       const key = activityKey();
       const moved = await registry.setAlias({
         modelId: args.modelId,
@@ -203,10 +145,4 @@ export function createTrainingActivities(deps: ActivityDeps) {
       return moved;
     },
   };
-}
-
-function inSlice(slice: ProtectedSlice, value: unknown): boolean {
-  if (slice.equals !== undefined) return value === slice.equals || String(value) === String(slice.equals);
-  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
-  return (slice.min === undefined || value >= slice.min) && (slice.max === undefined || value <= slice.max);
 }

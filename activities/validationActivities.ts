@@ -1,24 +1,16 @@
 /** After remediation: did the model recover? `recovered: null` means too little traffic to tell. */
-import type { FailureMode, RemediationAction, ValidationRecord } from '../domain/incident.js';
-import type { RunbookPolicy } from '../domain/runbook.js';
+import type { ValidationActivities } from '../contracts/activities.js';
 import { computeModelSignals } from '../monitoring/computeModelSignals.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 
-export function createValidationActivities(deps: ActivityDeps) {
+export function createValidationActivities(deps: ActivityDeps): ValidationActivities {
   return {
-    async checkRecovery(args: {
-      incidentId: string;
-      modelId: string;
-      failureMode: FailureMode;
-      action: RemediationAction;
-      since?: string;
-      policy: RunbookPolicy;
-    }): Promise<ValidationRecord> {
+    async checkRecovery(args) {
       const model = modelConfig(deps, args.modelId);
       const cfg = model.monitor;
       const checkedAt = new Date().toISOString();
       if (args.action === 'fallback') {
-        const mode = await deps.registry.getServingMode(args.modelId);
+        const mode = await deps.deploymentFor(args.modelId).servingMode(args.modelId);
         return {
           recovered: mode === 'fallback',
           reasons: [mode === 'fallback' ? 'the rules-based fallback is serving; the model is out of the decision path' : `serving mode is ${mode}, not fallback`],

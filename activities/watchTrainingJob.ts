@@ -18,7 +18,7 @@
  * `[{ jobId, try, tries, failure }]`.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../adapters/training/trainingBackend.js';
+import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../ports/trainingBackend.js';
 import { classifyTrainingFailure, TRAINING_FAILURE_TRIES, type TrainingFailure } from '../adapters/training/trainingFailure.js';
 
 /** What the watching activity heartbeats; read back after a retry or a worker crash. */

@@ -29,7 +29,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type pg from 'pg';
 import { startAlertReceiver } from '../adapters/alertmanager/alertReceiver.js';
-import type { Notifier } from '../adapters/notify/notifier.js';
+import type { Notifier } from '../ports/notifier.js';
 import { createPool, migrate } from '../adapters/postgres/database.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../adapters/temporal/connection.js';
 import { parseConfig, type ModelConfig, type VigilConfig } from '../domain/config.js';
@@ -65,17 +65,17 @@ function parseArgs(argv: string[]): Options {
   const values = new Map<string, string>();
   const known = ['incidents', 'decisions', 'concurrency', 'rows', 'timeout-min', 'via'];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = argv[i]!;
     if (arg === '--') continue;
     if (arg === '--help' || arg === '-h') {
       console.log('usage: npm run bench:approval -- [--incidents N (≤1000)] [--decisions M] [--concurrency C] [--rows R] [--timeout-min T] [--via alertmanager|service]');
       process.exit(0);
     }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !known.includes(m[1])) throw new UsageError(`unknown argument "${arg}" (known: ${known.map((k) => `--${k}`).join(', ')})`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
-    values.set(m[1], value);
+    const [, name, inline] = /^--([a-z-]+)(?:=(.*))?$/.exec(arg) ?? [];
+    if (name === undefined || !known.includes(name)) throw new UsageError(`unknown argument "${arg}" (known: ${known.map((k) => `--${k}`).join(', ')})`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    values.set(name, value);
   }
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = values.get(name);
@@ -110,8 +110,8 @@ interface Stats {
 /** Nearest-rank percentiles. */
 function stats(samples: number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-  return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: s[s.length - 1] };
+  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+  return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: s.at(-1) ?? NaN };
 }
 
 const fmtMs = (v: number) => v.toFixed(v < 100 ? 1 : 0);
@@ -138,7 +138,7 @@ async function sampleMemory(label: string, pool: pg.Pool): Promise<MemorySample>
   fullGc?.();
   const { rss, heapUsed } = process.memoryUsage();
   const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE status = 'open' AND phase = 'awaiting_approval'`);
-  return { label, rss, heapUsed, awaiting: r.rows[0].n };
+  return { label, rss, heapUsed, awaiting: r.rows[0]!.n }; // count(*): always one row
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -147,7 +147,7 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T, index: numbe
   const lane = async () => {
     while (next < items.length) {
       const i = next++;
-      await fn(items[i], i);
+      await fn(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
@@ -319,8 +319,10 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
   // Models and their traffic: v1 champion each, `rows` drifted, labelled predictions each.
   const t0 = performance.now();
   const models: ModelConfig[] = config.models;
-  await ensureExampleModel({ registry: services.registry, model: models[0], stateDir });
-  for (const m of models.slice(1)) shareBaseline(stateDir, models[0].id, m.id);
+  const [firstModel] = models;
+  if (!firstModel) throw new Error('the benchmark config has no models');
+  await ensureExampleModel({ registry: services.registry, model: firstModel, stateDir });
+  for (const m of models.slice(1)) shareBaseline(stateDir, firstModel.id, m.id);
   await mapLimit(models.slice(1), 8, async (model) => {
     await ensureExampleModel({ registry: services.registry, model, stateDir });
   });
@@ -385,8 +387,9 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     if (++done % 100 === 0 || done === models.length) progress(`${done}/${models.length} awaiting approval`);
   });
   const openSeconds = (performance.now() - t1) / 1000;
-  memory.push(await sampleMemory(`after opening all ${opts.incidents}`, pool));
-  const awaitingNow = memory[1].awaiting;
+  const afterOpening = await sampleMemory(`after opening all ${opts.incidents}`, pool);
+  memory.push(afterOpening);
+  const awaitingNow = afterOpening.awaiting;
   if (awaitingNow !== opts.incidents) throw new Error(`${awaitingNow} incidents are awaiting approval, expected ${opts.incidents}`);
 
   // 2. Decisions, one at a time, spread evenly over the open incidents (old ones and recent ones).
@@ -398,7 +401,8 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
   for (const i of sample) {
     if (workerFailed) throw new Error(`the worker stopped: ${workerFailed.message}`);
     const id = incidentIds[i];
-    const approver = models[i].approvers[0];
+    const approver = models[i]?.approvers[0];
+    if (id === undefined || approver === undefined) throw new Error(`model ${i}: no open incident or no approver`);
     const t = performance.now();
     const result = await withTimeout(
       services.incidents.decide(id, { verdict: 'reject', by: approver, reason: 'benchmark: expected drift, no action', via: 'cli' }),
@@ -414,7 +418,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
   let closed = 0;
   while (Date.now() < closeDeadline) {
     const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE id = ANY($1) AND status = 'closed'`, [decided]);
-    closed = r.rows[0].n;
+    closed = r.rows[0]!.n; // count(*): always one row
     if (closed === decided.length) break;
     await sleep(250);
   }

@@ -4,8 +4,9 @@
  */
 import type { Connection } from '@temporalio/client';
 import type pg from 'pg';
-import type { ActivityDeps } from '../activities/activityDeps.js';
-import { createPool, redactUrl } from '../adapters/postgres/database.js';
+import type { VigilServices } from '../workers/vigilServices.js';
+import { createPool } from '../adapters/postgres/database.js';
+import { redactUrl } from '../adapters/net/redactUrl.js';
 import { connectTemporal, loadTemporalSettings } from '../adapters/temporal/connection.js';
 import type { VigilConfig } from '../domain/config.js';
 import { readStackFile } from '../stack/stackFile.js';
@@ -19,7 +20,7 @@ export interface GlobalOptions {
 
 export interface CliContext {
   config: VigilConfig;
-  services: ActivityDeps;
+  services: VigilServices;
   close(): Promise<void>;
 }
 

@@ -22,7 +22,7 @@ export function compareCsvFiles(referenceFile: string, currentFile: string, opts
     const ref: Record<string, FeatureColumn> = {};
     const cur: Record<string, FeatureColumn> = {};
     for (const column of reference.columns) {
-      const type = types[column] ?? inferColumnType(reference.cells[column]);
+      const type = types[column] ?? inferColumnType(cellsOf(reference, column));
       ref[column] = columnOf(reference, column, type);
       cur[column] = columnOf(current, column, type);
     }
@@ -55,8 +55,14 @@ export function readSchemaFile(file: string): ColumnTypes {
   return Object.fromEntries(Object.entries(parsed.data.columns).map(([name, c]) => [name, c.type]));
 }
 
+function cellsOf(table: CsvTable, column: string): string[] {
+  const cells = table.cells[column];
+  if (!cells) throw new CsvError(table.file, undefined, column, 'no such column');
+  return cells;
+}
+
 function columnOf(table: CsvTable, column: string, type: 'numeric' | 'categorical'): FeatureColumn {
-  if (type === 'categorical') return { type, values: table.cells[column].filter((v) => v !== '') };
+  if (type === 'categorical') return { type, values: cellsOf(table, column).filter((v) => v !== '') };
   const values = numericColumn(table, column);
   if (values.length === 0) throw new CsvError(table.file, undefined, column, 'has no values');
   return { type, values };

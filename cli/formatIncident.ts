@@ -1,5 +1,6 @@
 /** Human-readable incident output for the terminal. */
-import type { IncidentDetails, IncidentSummary } from '../client/incidentService.js';
+import type { IncidentDetails } from '../client/incidentService.js';
+import type { IncidentSummary } from '../ports/incidentStore.js';
 import { formatTable } from './formatTable.js';
 
 export function formatIncidentList(list: IncidentSummary[]): string {

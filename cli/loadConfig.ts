@@ -1,8 +1,9 @@
 /** Finds and validates the config file: `--config`, else VIGIL_CONFIG, else ./vigil.config.json, else the example. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, EXAMPLE_CONFIG, parseConfig, type VigilConfig } from '../domain/config.js';
+import { ConfigError, parseConfig, type VigilConfig } from '../domain/config.js';
 import { UserInputError } from '../domain/errors.js';
+import { EXAMPLE_CONFIG } from '../examples/credit-risk/exampleConfig.js';
 
 export function loadConfig(explicit?: string): { config: VigilConfig; source: string } {
   const file = explicit ?? process.env.VIGIL_CONFIG ?? (fs.existsSync('vigil.config.json') ? 'vigil.config.json' : undefined);

@@ -1,6 +1,6 @@
 /** `vigil monitor enable|run|list|disable`: the per-model monitor schedules. */
 import type { Command } from 'commander';
-import type { MonitorOutcome } from '../activities/monitorActivities.js';
+import type { MonitorOutcome } from '../contracts/monitorWorkflow.js';
 import { createMonitorService, validateEvery, type MonitorScheduleInfo, type MonitorService } from '../client/monitorService.js';
 import type { CliContext } from './cliContext.js';
 import { formatTable } from './formatTable.js';

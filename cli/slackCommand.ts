@@ -34,7 +34,7 @@ export async function runSlackCommand(opts: GlobalOptions): Promise<void> {
   });
   const ctx = await openCliContext(opts);
   try {
-    const app = await startSlackApp({ credentials, deps: { incidents: ctx.services.incidents, pool: ctx.services.pool, config: ctx.config, log } });
+    const app = await startSlackApp({ credentials, deps: { incidents: ctx.services.incidents, audit: ctx.services.incidentStore, config: ctx.config, log } });
     log(describeSlackApp(app));
     log('Ctrl-C stops it.');
     const signal = await stopRequested;

@@ -17,12 +17,11 @@ import {
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type ms from 'ms';
-import type { MonitorOutcome } from '../activities/monitorActivities.js';
 import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
-import { NotFoundError, UserInputError } from '../domain/errors.js';
+import { failureMessage, NotFoundError, UserInputError } from '../domain/errors.js';
 import { Duration as DurationString, durationMs } from '../domain/runbook.js';
 import { VigilModel } from '../domain/searchAttributes.js';
-import type { monitorModel } from '../workflows/monitorModel.js';
+import { MONITOR_WORKFLOW, type MonitorOutcome, type MonitorWorkflow } from '../contracts/monitorWorkflow.js';
 
 /** A run that takes longer than this is stuck (no worker, or a hung activity): it fails, and the next one starts. */
 const RUN_TIMEOUT: Duration = '5 minutes';
@@ -86,9 +85,9 @@ export function createMonitorService(opts: { temporal: Client; config: VigilConf
     return m;
   };
 
-  const action = (m: ModelConfig): ScheduleOptionsStartWorkflowAction<typeof monitorModel> => ({
+  const action = (m: ModelConfig): ScheduleOptionsStartWorkflowAction<MonitorWorkflow> => ({
     type: 'startWorkflow',
-    workflowType: 'monitorModel',
+    workflowType: MONITOR_WORKFLOW,
     workflowId: monitorWorkflowIdPrefix(m.id),
     taskQueue: config.taskQueue,
     args: [{ modelId: m.id }],
@@ -120,7 +119,7 @@ export function createMonitorService(opts: { temporal: Client; config: VigilConf
       status: 'unknown',
     };
     try {
-      const handle = temporal.workflow.getHandle<typeof monitorModel>(workflowId, firstExecutionRunId);
+      const handle = temporal.workflow.getHandle<MonitorWorkflow>(workflowId, firstExecutionRunId);
       run.status = (await handle.describe()).status.name.toLowerCase();
       if (run.status === 'completed') run.outcome = await handle.result();
     } catch (err) {
@@ -149,7 +148,7 @@ export function createMonitorService(opts: { temporal: Client; config: VigilConf
 
   const create = async (m: ModelConfig, every: string): Promise<boolean> => {
     try {
-      await temporal.schedule.create<typeof monitorModel>({
+      await temporal.schedule.create<MonitorWorkflow>({
         scheduleId: monitorScheduleId(m.id),
         spec: { intervals: [{ every: every as ms.StringValue }] },
         action: action(m),
@@ -166,7 +165,7 @@ export function createMonitorService(opts: { temporal: Client; config: VigilConf
 
   /** Rewrites the schedule from the config, keeping its interval unless one is given, and sets its state. */
   const update = async (m: ModelConfig, change: { every?: string; paused?: boolean; note?: string }) => {
-    await temporal.schedule.getHandle(monitorScheduleId(m.id)).update<typeof monitorModel>((prev) => ({
+    await temporal.schedule.getHandle(monitorScheduleId(m.id)).update<MonitorWorkflow>((prev) => ({
       spec: change.every ? { intervals: [{ every: change.every as ms.StringValue }] } : prev.spec,
       action: action(m),
       policies,
@@ -205,7 +204,7 @@ export function createMonitorService(opts: { temporal: Client; config: VigilConf
       const m = model(modelId);
       const workflowId = `${monitorWorkflowIdPrefix(m.id)}-manual-${new Date().toISOString()}`;
       try {
-        return await temporal.workflow.execute<typeof monitorModel>('monitorModel', {
+        return await temporal.workflow.execute<MonitorWorkflow>(MONITOR_WORKFLOW, {
           workflowId,
           taskQueue: config.taskQueue,
           args: [{ modelId: m.id }],
@@ -258,11 +257,4 @@ export function formatInterval(millis: number): string {
     if (millis % size === 0) return `${millis / size}${unit}`;
   }
   return `${millis}ms`;
-}
-
-/** The innermost message of a failed run (the activity's error rather than "activity task failed"). */
-function failureMessage(err: Error): string {
-  let e: Error | undefined = err;
-  while (e?.cause instanceof Error) e = e.cause;
-  return e?.message ?? err.message;
 }

@@ -101,7 +101,8 @@ function failureMode(
     `inputs drifted (max PSI ${psiMax === undefined ? 'not given' : fmt(psiMax)}${f.drifted_features ? ` on ${f.drifted_features}` : ''})` +
       `${confidence !== undefined ? `, prediction confidence ${fmt(confidence)}` : ''}${signals.has('accuracy_drop') ? ` and accuracy fell${drop(f)}` : ''}`,
   );
-  return signals.has('data_drift') || inputsDrifted ? 'data_drift' : failureModeForSignal([...signals][0]);
+  // `signals` is never empty: classify() seeds it with input.signal.
+  return signals.has('data_drift') || inputsDrifted ? 'data_drift' : failureModeForSignal([...signals][0]!);
 }
 
 function impactOf(mode: FailureMode, f: Record<string, EvidenceValue>, psiThreshold: number): { impact: Impact; why: string } {

@@ -1,7 +1,11 @@
 /**
  * Vigil's one config file (`vigil.config.json`, or `--config` / `VIGIL_CONFIG`), validated with zod at
- * the edge. With no file, the example credit-risk model is configured. Secrets never live here: they
- * come from the environment.
+ * the edge. With no file, the composition root (cli/loadConfig.ts) configures the example credit-risk
+ * model (examples/credit-risk/exampleConfig.ts). Secrets never live here: they come from the environment.
+ *
+ * Every object is strict: a key the schema does not know (a typo) is an error naming its path and, when a
+ * known key is close, the one that was meant. Objects whose fields all have defaults take `.prefault({})`,
+ * so each default is written once, next to its field.
  */
 import os from 'node:os';
 import { z } from 'zod';
@@ -9,7 +13,6 @@ import { FAILURE_MODES, FailureMode, ModelRef, ModelTier, Severity, SignalKind }
 import { Duration, RunbookPolicy, type Runbooks } from './runbook.js';
 import { DataQualityThresholds, InputSchema } from './dataQuality.js';
 import { DRIFT_TESTS } from './drift/datasetDrift.js';
-import { CREDIT_RISK_INPUT_SCHEMA } from '../examples/credit-risk/inputSchema.js';
 import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
 
 /** `$USER` in an approver list stands for the local user, so a newcomer can approve the example. */
@@ -23,7 +26,7 @@ const ModelId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63)');
 
-export const MonitorConfig = z.object({
+export const MonitorConfig = z.strictObject({
   every: Duration.default('20s'),
   /** Most recent predictions compared with the training reference. */
   window: z.number().int().min(50).default(500),
@@ -31,14 +34,14 @@ export const MonitorConfig = z.object({
   /** Accuracy below baseline by more than this opens a concept-drift incident. */
   accuracyDropThreshold: z.number().positive().max(1).default(0.05),
   minLabelled: z.number().int().min(1).default(100),
-  dataQuality: DataQualityThresholds.default(DataQualityThresholds.parse({})),
+  dataQuality: DataQualityThresholds.prefault({}),
   /** Feedback-loop corruption checks on labelled traffic (see domain/labelQuality.ts). */
   labels: z
-    .object({
+    .strictObject({
       maxPositiveRateShift: z.number().positive().max(1).default(0.2),
       maxPredictionAgreement: z.number().positive().max(1).default(0.98),
     })
-    .default({ maxPositiveRateShift: 0.2, maxPredictionAgreement: 0.98 }),
+    .prefault({}),
 });
 export type MonitorConfig = z.output<typeof MonitorConfig>;
 
@@ -56,7 +59,7 @@ export type HealthMetric = keyof typeof HEALTH_METRIC_SIGNALS;
 export const HEALTH_METRICS = Object.keys(HEALTH_METRIC_SIGNALS) as HealthMetric[];
 
 export const HealthCheck = z
-  .object({
+  .strictObject({
     /** PromQL; its worst series is compared with the threshold. */
     query: z.string().trim().min(1, 'must be a non-empty PromQL query'),
     above: z.number().optional(),
@@ -64,7 +67,6 @@ export const HealthCheck = z
     /** Breach only if the condition held over this whole window (a range query), like an alert's `for`. */
     for: Duration.optional(),
   })
-  .strict()
   .superRefine((c, ctx) => {
     if (c.above !== undefined && c.below !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['below'], message: 'give exactly one of "above" or "below", not both' });
@@ -85,7 +87,7 @@ export const HealthConfig = z.strictObject(
 );
 export type HealthConfig = z.output<typeof HealthConfig>;
 
-export const PrometheusConfig = z.object({
+export const PrometheusConfig = z.strictObject({
   /** Base URL of the Prometheus HTTP API; PROMETHEUS_URL overrides it. */
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as "http://prometheus:9090"' }),
   timeout: Duration.default('10s'),
@@ -95,7 +97,7 @@ export type PrometheusConfig = z.output<typeof PrometheusConfig>;
 const DriftTest = z.enum(DRIFT_TESTS);
 
 /** How `vigil drift compare --model` chooses tests and thresholds (defaults: Evidently's choice). */
-export const DriftConfig = z.object({
+export const DriftConfig = z.strictObject({
   /** One test for every column; omitted: the default choice per column. */
   test: DriftTest.optional(),
   perFeature: z.record(z.string(), DriftTest).default({}),
@@ -106,7 +108,7 @@ export const DriftConfig = z.object({
 export type DriftConfig = z.output<typeof DriftConfig>;
 
 /** Slack. Credentials come from the environment, never from here. */
-export const SlackConfig = z.object({
+export const SlackConfig = z.strictObject({
   /** 'http': Slack posts to VIGIL_SLACK_PORT at /slack/events (signing secret); 'socket': Socket Mode (app token). */
   mode: z.enum(['http', 'socket']).default('http'),
   /** The only workspace (team id, T…) whose requests are accepted; default: the bot token's own (auth.test). */
@@ -117,7 +119,7 @@ export const SlackConfig = z.object({
 export type SlackConfig = z.output<typeof SlackConfig>;
 
 /** Where a model's incidents are posted in Slack. */
-export const ModelSlackConfig = z.object({
+export const ModelSlackConfig = z.strictObject({
   /** Channel id (C…) or name (#ml-incidents). */
   channel: z.string().min(1),
 });
@@ -131,7 +133,7 @@ const KubernetesName = z
  * Training as a Kubernetes Job (`training.backend: "kubernetes"`). Credentials are never here: in-cluster
  * service account, or KUBECONFIG / ~/.kube/config.
  */
-export const KubernetesTrainingConfig = z.object({
+export const KubernetesTrainingConfig = z.strictObject({
   namespace: KubernetesName,
   /** The trainer's container image; `training.command` runs inside it. */
   image: z.string().trim().min(1, 'must name a container image'),
@@ -141,7 +143,7 @@ export const KubernetesTrainingConfig = z.object({
   /** Finished Jobs (and their pods and logs) are deleted this long after they end. */
   ttlSecondsAfterFinished: z.number().int().min(0).default(86_400),
   /** A PersistentVolumeClaim mounted at Vigil's state folder path, so snapshot and artifact paths mean the same in the pod. */
-  volume: z.object({ claimName: KubernetesName, mountPath: z.string().startsWith('/', 'must be an absolute path') }).optional(),
+  volume: z.strictObject({ claimName: KubernetesName, mountPath: z.string().startsWith('/', 'must be an absolute path') }).optional(),
 });
 export type KubernetesTrainingConfig = z.output<typeof KubernetesTrainingConfig>;
 
@@ -151,7 +153,7 @@ export type KubernetesTrainingConfig = z.output<typeof KubernetesTrainingConfig>
  * The trainer runs on the cluster: its command and Vigil's state folder (snapshots, artifacts) must be
  * reachable there under the same paths.
  */
-export const RayTrainingConfig = z.object({
+export const RayTrainingConfig = z.strictObject({
   /** The Ray dashboard's URL, e.g. http://ray-head:8265. */
   address: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of the Ray dashboard, e.g. http://ray-head:8265' }),
   /** Reserved for the trainer's entrypoint (entrypoint_num_cpus / _num_gpus / _memory); GPUs default to the count in `training.gpus`. */
@@ -163,7 +165,7 @@ export const RayTrainingConfig = z.object({
 });
 export type RayTrainingConfig = z.output<typeof RayTrainingConfig>;
 
-export const TrainingConfig = z.object({
+export const TrainingConfig = z.strictObject({
   backend: z.enum(['local', 'kubernetes', 'ray']).default('local'),
   kubernetes: KubernetesTrainingConfig.optional(),
   ray: RayTrainingConfig.optional(),
@@ -193,9 +195,9 @@ export const TrainingConfig = z.object({
  * InferenceService whose predictor is canaried, promoted and rolled back (serverless mode).
  */
 export const DeploymentConfig = z
-  .object({
+  .strictObject({
     kind: z.enum(['builtin', 'kserve']).default('builtin'),
-    kserve: z.object({ namespace: KubernetesName, name: KubernetesName }).optional(),
+    kserve: z.strictObject({ namespace: KubernetesName, name: KubernetesName }).optional(),
   })
   .superRefine((d, ctx) => {
     if (d.kind === 'kserve' && !d.kserve) {
@@ -210,10 +212,10 @@ export type DeploymentConfig = z.output<typeof DeploymentConfig>;
  * (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD).
  */
 export const RegistryConfig = z
-  .object({
+  .strictObject({
     kind: z.enum(['builtin', 'mlflow']).default('builtin'),
     mlflow: z
-      .object({
+      .strictObject({
         trackingUri: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of the MLflow tracking server, such as "http://mlflow:5000"' }),
         /** The registered model's name in MLflow; default: the model's id. */
         registeredModelName: z
@@ -226,7 +228,6 @@ export const RegistryConfig = z
         /** Per-request timeout. */
         timeout: Duration.default('30s'),
       })
-      .strict()
       .optional(),
   })
   .superRefine((r, ctx) => {
@@ -236,7 +237,7 @@ export const RegistryConfig = z
   });
 export type RegistryConfig = z.output<typeof RegistryConfig>;
 
-export const ModelConfig = z.object({
+export const ModelConfig = z.strictObject({
   id: ModelId,
   displayName: z.string().min(1),
   tier: ModelTier,
@@ -248,14 +249,14 @@ export const ModelConfig = z.object({
   escalation: z.array(z.string().min(1)).default([]),
   /** Runs the example trainer and traffic simulator for this model. */
   example: z.boolean().default(false),
-  monitor: MonitorConfig.default(MonitorConfig.parse({})),
+  monitor: MonitorConfig.prefault({}),
   /** The model's declared inputs; without it, the champion's features are taken as required numbers. */
   inputSchema: InputSchema.optional(),
-  drift: DriftConfig.default(DriftConfig.parse({})),
-  training: TrainingConfig.default(TrainingConfig.parse({})),
-  deployment: DeploymentConfig.default({ kind: 'builtin' }),
-  registry: RegistryConfig.default({ kind: 'builtin' }),
-  /** Per-failure-mode overrides, merged over the shipped runbooks. */
+  drift: DriftConfig.prefault({}),
+  training: TrainingConfig.prefault({}),
+  deployment: DeploymentConfig.prefault({}),
+  registry: RegistryConfig.prefault({}),
+  /** Per-failure-mode overrides, merged over the shipped runbooks (validated, strictly, by `runbooksFor`). */
   runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
   /** Alertmanager `alertname` → signal, for alerts that carry no `signal` label. */
   alerts: z.record(z.string().min(1), SignalKind).default({}),
@@ -264,7 +265,7 @@ export const ModelConfig = z.object({
 });
 export type ModelConfig = z.output<typeof ModelConfig>;
 
-export const ExampleConfig = z.object({
+export const ExampleConfig = z.strictObject({
   /** Seconds of healthy traffic before the simulator's inputs start to drift. */
   driftAfterSeconds: z.number().min(0).default(45),
   requestsPerSecond: z.number().positive().default(40),
@@ -273,14 +274,15 @@ export const ExampleConfig = z.object({
 });
 
 export const VigilConfig = z
-  .object({
+  .strictObject({
+    /** The JSON Schema the file declares for editor completion (`vigil config schema`). */
     $schema: z.string().optional(),
     stateDir: z.string().default('.vigil'),
     taskQueue: z.string().min(1).default('vigil'),
     models: z.array(ModelConfig).min(1, 'at least one model is required'),
-    example: ExampleConfig.default(ExampleConfig.parse({})),
+    example: ExampleConfig.prefault({}),
     prometheus: PrometheusConfig.optional(),
-    slack: SlackConfig.default(SlackConfig.parse({})),
+    slack: SlackConfig.prefault({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
@@ -291,25 +293,6 @@ export const VigilConfig = z
   });
 export type VigilConfig = z.output<typeof VigilConfig>;
 
-const EXAMPLE_CANARY = { percent: 20, window: '2m', checkEvery: '20s' };
-
-/** The configuration used when no file is given: the example credit-risk model. */
-export const EXAMPLE_CONFIG = {
-  models: [
-    {
-      id: 'credit-risk',
-      displayName: 'Credit risk scorer (example)',
-      tier: 'high',
-      approvers: [LOCAL_USER_PLACEHOLDER, 'ml-oncall'],
-      escalation: ['ml-platform-leads'],
-      example: true,
-      inputSchema: CREDIT_RISK_INPUT_SCHEMA,
-      // The example's traffic (40 req/s, labels after 2 s) judges a canary in seconds: a short one keeps the walkthrough brisk.
-      runbooks: { data_drift: { retrain: { canary: EXAMPLE_CANARY } }, concept_drift: { retrain: { canary: EXAMPLE_CANARY } } },
-    },
-  ],
-} satisfies z.input<typeof VigilConfig>;
-
 export class ConfigError extends Error {
   constructor(
     readonly source: string,
@@ -319,36 +302,160 @@ export class ConfigError extends Error {
   }
 }
 
-export function formatZodIssues(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+/** zod's own message for unknown keys; a schema with its own (e.g. HealthConfig's) keeps that one. */
+const ZOD_UNRECOGNIZED_KEYS = /^Unrecognized keys?: /;
+
+/**
+ * zod's issues as `{ path, message }`. An unknown key (strict objects) becomes one issue per key at the
+ * object's path, `unknown key "psiTreshold" (did you mean "psiThreshold"?)`; the suggestion needs the
+ * schema that was parsed, to find the keys known at that path.
+ */
+export function formatZodIssues(error: z.ZodError, schema?: z.core.$ZodType): { path: string; message: string }[] {
+  return error.issues.flatMap((i) => {
+    const path = i.path.map(String).join('.');
+    if (i.code !== 'unrecognized_keys' || !ZOD_UNRECOGNIZED_KEYS.test(i.message)) return [{ path, message: i.message }];
+    const known = schema ? knownKeysAt(schema, i.path) : undefined;
+    return i.keys.map((key) => {
+      const meant = known && closestKey(key, known);
+      return { path, message: `unknown key "${key}"${meant !== undefined ? ` (did you mean "${meant}"?)` : ''}` };
+    });
+  });
+}
+
+/**
+ * The known key that `unknown` is most likely a typo of: one equal but for case, else the nearest within
+ * an edit distance of 2 (the first such in `known` on a tie); undefined when none is that close.
+ */
+export function closestKey(unknown: string, known: readonly string[]): string | undefined {
+  const lower = unknown.toLowerCase();
+  const sameButCase = known.find((k) => k.toLowerCase() === lower);
+  if (sameButCase !== undefined) return sameButCase;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = levenshtein(unknown, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** The parts of zod's schema definitions that lead from a schema to the one at a path inside it. */
+interface WalkableDef {
+  type: string;
+  innerType?: z.core.$ZodType;
+  in?: z.core.$ZodType;
+  getter?: () => z.core.$ZodType;
+  shape?: Record<string, z.core.$ZodType>;
+  element?: z.core.$ZodType;
+  valueType?: z.core.$ZodType;
+  items?: z.core.$ZodType[];
+  rest?: z.core.$ZodType | null;
+  options?: readonly z.core.$ZodType[];
+  left?: z.core.$ZodType;
+  right?: z.core.$ZodType;
+}
+
+/** The keys of the object schema at `path` inside `schema` (as its input is shaped); undefined when there is none. */
+function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  const def = schema._zod.def as unknown as WalkableDef;
+  const [head, ...rest] = path;
+  switch (def.type) {
+    case 'optional':
+    case 'nullable':
+    case 'nonoptional':
+    case 'default':
+    case 'prefault':
+    case 'catch':
+    case 'readonly':
+      return def.innerType && knownKeysAt(def.innerType, path);
+    case 'pipe': // transforms, preprocess: the input side holds the keys the file may use
+      return def.in && knownKeysAt(def.in, path);
+    case 'lazy':
+      return def.getter && knownKeysAt(def.getter(), path);
+    case 'object':
+      if (!path.length) return Object.keys(def.shape ?? {});
+      return typeof head === 'string' && def.shape && Object.hasOwn(def.shape, head) ? knownKeysAt(def.shape[head], rest) : undefined;
+    case 'array':
+      return path.length && def.element ? knownKeysAt(def.element, rest) : undefined;
+    case 'tuple': {
+      const item = typeof head === 'number' ? (def.items?.[head] ?? def.rest ?? undefined) : undefined;
+      return item ? knownKeysAt(item, rest) : undefined;
+    }
+    case 'record':
+      return path.length && def.valueType ? knownKeysAt(def.valueType, rest) : undefined;
+    case 'union':
+    case 'intersection': {
+      const branches = def.type === 'union' ? (def.options ?? []) : [def.left, def.right].filter((b) => b !== undefined);
+      const keys = branches.flatMap((b) => knownKeysAt(b, path) ?? []);
+      return keys.length ? [...new Set(keys)] : undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** Validates raw config; throws ConfigError naming each bad field. */
 export function parseConfig(raw: unknown, source = '(built-in example)'): VigilConfig {
   const result = VigilConfig.safeParse(raw);
-  if (!result.success) throw new ConfigError(source, formatZodIssues(result.error));
+  if (!result.success) throw new ConfigError(source, formatZodIssues(result.error, VigilConfig));
   const config = result.data;
   // Runbook overrides are validated now, not when an incident opens.
+  const issues: { path: string; message: string }[] = [];
   for (const [i, model] of config.models.entries()) {
+    const inRunbooks = (x: { path: string; message: string }) => ({ ...x, path: `models.${i}.runbooks.${x.path}` });
+    let runbooks: Runbooks;
     try {
-      const runbooks = runbooksFor(model);
-      if (model.deployment.kind === 'kserve') {
-        const shadowing = FAILURE_MODES.filter((m) => runbooks[m].retrain.canary.enabled && runbooks[m].retrain.canary.mode === 'shadow');
-        if (shadowing.length) {
-          throw new ConfigError(source, shadowing.map((m) => ({
-            path: `${m}.retrain.canary.mode`,
-            message: 'a KServe InferenceService canary answers its share of the traffic and has no shadow mode: use "split"',
-          })));
-        }
-      }
+      runbooks = runbooksFor(model);
     } catch (err) {
-      if (err instanceof ConfigError) {
-        throw new ConfigError(source, err.issues.map((x) => ({ ...x, path: `models.${i}.runbooks.${x.path}` })));
-      }
-      throw err;
+      if (!(err instanceof ConfigError)) throw err;
+      issues.push(...err.issues.map(inRunbooks));
+      continue;
     }
+    if (model.deployment.kind === 'kserve') issues.push(...kserveRunbookIssues(runbooks).map(inRunbooks));
   }
+  if (issues.length) throw new ConfigError(source, issues);
   return config;
+}
+
+/**
+ * What a KServe InferenceService cannot do, among the choices a model's runbooks may make (paths relative
+ * to `runbooks`): a shadow canary (its canary answers its share of the traffic), and a fallback (Vigil's
+ * KServe adapter has no rules-based default to serve).
+ */
+function kserveRunbookIssues(runbooks: Runbooks): { path: string; message: string }[] {
+  const noFallback = 'needs a deployment target that serves a fallback; deployment.kind "kserve" has none';
+  return FAILURE_MODES.flatMap((m) => {
+    const rb = runbooks[m];
+    const issues: { path: string; message: string }[] = [];
+    if (rb.retrain.canary.enabled && rb.retrain.canary.mode === 'shadow') {
+      issues.push({
+        path: `${m}.retrain.canary.mode`,
+        message: 'a KServe InferenceService canary answers its share of the traffic and has no shadow mode: use "split"',
+      });
+    }
+    if (rb.actions.includes('fallback')) {
+      issues.push({ path: `${m}.actions`, message: `"fallback" ${noFallback}: remove it from the actions, or use the builtin target` });
+    }
+    if (rb.safeDefault === 'fallback') {
+      issues.push({ path: `${m}.safeDefault`, message: `"fallback" ${noFallback}: choose "monitor" or "escalate_upstream", or use the builtin target` });
+    }
+    if (rb.degrade.whileAwaitingApproval) {
+      issues.push({ path: `${m}.degrade.whileAwaitingApproval`, message: `serving the fallback while awaiting approval ${noFallback}: set it to false, or use the builtin target` });
+    }
+    return issues;
+  });
 }
 
 /** The model's runbooks: shipped defaults with its overrides merged in, validated. */
@@ -362,7 +469,7 @@ export function runbooksFor(model: ModelConfig): Runbooks {
     if (!parsed.success) {
       throw new ConfigError(
         'runbook',
-        formatZodIssues(parsed.error).map((i) => ({ ...i, path: `${mode}${i.path ? '.' + i.path : ''}` })),
+        formatZodIssues(parsed.error, RunbookPolicy).map((i) => ({ ...i, path: `${mode}${i.path ? '.' + i.path : ''}` })),
       );
     }
     out[mode] = parsed.data;

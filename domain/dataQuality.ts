@@ -14,7 +14,7 @@ import type { ReferenceProfile } from './drift/psi.js';
 import type { SignalKind } from './incident.js';
 
 export const InputColumn = z
-  .object({
+  .strictObject({
     type: z.enum(['numeric', 'categorical']),
     /** Inclusive bounds of valid values (numeric). */
     min: z.number().optional(),
@@ -33,14 +33,14 @@ export const InputColumn = z
   });
 export type InputColumn = z.output<typeof InputColumn>;
 
-export const InputSchema = z.object({
+export const InputSchema = z.strictObject({
   columns: z.record(z.string().min(1), InputColumn).refine((c) => Object.keys(c).length > 0, 'declare at least one column'),
   /** Columns not declared here are a schema break unless allowed. */
   allowExtraColumns: z.boolean().default(false),
 });
 export type InputSchema = z.output<typeof InputSchema>;
 
-export const DataQualityThresholds = z.object({
+export const DataQualityThresholds = z.strictObject({
   /** Missing share above the reference's own missing share by more than this is a breach. */
   maxMissingShareIncrease: z.number().min(0).max(1).default(0.05),
   /** Values of the wrong type: above this share the column has changed type (a schema break). */
@@ -242,7 +242,8 @@ export function dataQualityAsEvidence(report: DataQualityReport): Record<string,
 function mostCommon<T>(items: T[]): T {
   const counts = new Map<T, number>();
   for (const x of items) counts.set(x, (counts.get(x) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+  // Callers pass a non-empty list.
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
 }
 
 function round(v: number): number {

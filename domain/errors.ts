@@ -7,3 +7,13 @@ export class NotFoundError extends UserInputError {}
 
 /** A decision the incident's validator refused; recorded in the audit log. */
 export class DecisionRefusedError extends UserInputError {}
+
+/**
+ * The root cause's message: child-workflow, activity and workflow failures wrap the one that says what
+ * went wrong ("activity task failed" → the activity's own error).
+ */
+export function failureMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}

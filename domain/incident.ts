@@ -214,6 +214,11 @@ export interface IncidentState {
   runbookVersion: string;
 }
 
+/** One open incident per (model, failure mode): the key the incident store keeps unique among open ones. */
+export function dedupeKeyFor(modelId: string, mode: FailureMode): string {
+  return `${modelId}:${mode}`;
+}
+
 /** Human-readable, unique and sortable: `incident-<model>-<mode>-<yyyymmddhhmmss>`. */
 export function incidentIdFor(modelId: string, mode: FailureMode, at: Date): string {
   const stamp = at.toISOString().replace(/[-:TZ]/g, '').slice(0, 14);

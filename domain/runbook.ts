@@ -38,7 +38,7 @@ export const SAFE_ACTIONS = ['fallback', 'monitor', 'escalate_upstream'] as cons
  * applicants): rows whose `feature` lies in [min, max], or equals `equals`.
  */
 export const ProtectedSlice = z
-  .object({
+  .strictObject({
     name: z.string().min(1),
     feature: z.string().min(1),
     min: z.number().optional(),
@@ -58,7 +58,7 @@ export type ProtectedSlice = z.output<typeof ProtectedSlice>;
  * Live labels often arrive later than a canary window lasts, so accuracy is judged only when enough
  * canary predictions are labelled; health checks (Prometheus) are judged throughout.
  */
-export const CanaryPolicy = z.object({
+export const CanaryPolicy = z.strictObject({
   enabled: z.boolean().default(true),
   /**
    * 'split': the candidate answers `percent` of the requests. 'shadow': the stable model answers
@@ -79,35 +79,27 @@ export const CanaryPolicy = z.object({
   onInsufficientLabels: z.enum(['promote', 'rollback']).default('promote'),
 });
 export type CanaryPolicy = z.output<typeof CanaryPolicy>;
-export const CANARY_DEFAULTS: CanaryPolicy = {
-  enabled: true,
-  mode: 'split',
-  percent: 10,
-  window: '10m',
-  checkEvery: '1m',
-  minLabelled: 100,
-  maxAccuracyDrop: 0.02,
-  onInsufficientLabels: 'promote',
-};
 
+// Objects with a default for every field take `.prefault({})`: `{}` runs through the inner defaults, so
+// each default is written once, next to its field.
 export const RunbookPolicy = z
-  .object({
+  .strictObject({
     version: z.string().min(1),
     evidence: z.array(EvidenceKind).min(1),
     /** Candidate actions in order of preference; triage recommends the first whose preconditions hold. */
     actions: z.array(RemediationAction).min(1),
-    approval: z.object({
+    approval: z.strictObject({
       timeout: Duration,
       /** After the escalation on timeout, how long to wait before applying the safe default. */
       escalationTimeout: Duration.default('0s'),
-      /** Distinct approvers needed per severity; SEV1 defaults to two. */
+      /** Distinct approvers needed per severity; SEV1 defaults to two, a severity not listed needs one. */
       quorum: z.partialRecord(Severity, z.number().int().min(1).max(5)).default({ SEV1: 2 }),
     }),
     safeDefault: RemediationAction,
     /** Actions the safe default may take without a human. Only SAFE_ACTIONS unless listed here. */
     allowUnattended: z.array(RemediationAction).default([]),
     retrain: z
-      .object({
+      .strictObject({
         minLabelledRows: z.number().int().min(1).default(200),
         /** Gate: the candidate's holdout AUC may not be below the champion's by more than this. */
         maxAucDrop: z.number().min(0).max(1).default(0),
@@ -118,30 +110,30 @@ export const RunbookPolicy = z
         protectedSlices: z.array(ProtectedSlice).default([]),
         /** Start-to-close limit of each short retrain step (snapshot, evaluate, register, promote): a step on a crashed worker is retried after this. */
         stepTimeout: Duration.default('2m'),
-        canary: CanaryPolicy.default(CANARY_DEFAULTS),
+        canary: CanaryPolicy.prefault({}),
       })
-      .default({ minLabelledRows: 200, maxAucDrop: 0, maxCalibrationIncrease: 0.02, maxSliceDrop: 0.05, protectedSlices: [], stepTimeout: '2m', canary: CANARY_DEFAULTS }),
+      .prefault({}),
     rollback: z
-      .object({
+      .strictObject({
         /** A champion change within this window counts as a correlated recent deploy. */
         recentDeployWindow: Duration.default('24h'),
       })
-      .default({ recentDeployWindow: '24h' }),
+      .prefault({}),
     /** Graceful degradation: serve the rules-based fallback while a human decides. */
     degrade: z
-      .object({
+      .strictObject({
         whileAwaitingApproval: z.boolean().default(false),
       })
-      .default({ whileAwaitingApproval: false }),
+      .prefault({}),
     validation: z
-      .object({
+      .strictObject({
         window: Duration.default('2m'),
         /** Extra windows to wait when there is too little traffic to judge. */
         maxExtraWindows: z.number().int().min(0).default(2),
         minSamples: z.number().int().min(1).default(100),
         compensateOnFailure: z.boolean().default(true),
       })
-      .default({ window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true }),
+      .prefault({}),
   })
   .superRefine((p, ctx) => {
     const safe = (SAFE_ACTIONS as readonly string[]).includes(p.safeDefault);
@@ -156,12 +148,7 @@ export const RunbookPolicy = z
 export type RunbookPolicy = z.output<typeof RunbookPolicy>;
 export type RunbookPolicyInput = z.input<typeof RunbookPolicy>;
 
-export const Runbooks = z.object(
+export const Runbooks = z.strictObject(
   Object.fromEntries(FAILURE_MODES.map((m) => [m, RunbookPolicy])) as Record<FailureMode, typeof RunbookPolicy>,
 );
 export type Runbooks = Record<FailureMode, RunbookPolicy>;
-
-/** Quorum for a severity under a policy (1 when not set). */
-export function quorumFor(policy: RunbookPolicy, severity: Severity): number {
-  return policy.approval.quorum[severity] ?? 1;
-}

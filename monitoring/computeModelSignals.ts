@@ -4,48 +4,20 @@
  * against the champion's holdout baseline, and feedback-loop checks on the labels. Used by monitors,
  * triage and post-remediation validation.
  */
-import type pg from 'pg';
-import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
-import { psiByFeature } from '../domain/drift/psi.js';
 import type { ModelConfig } from '../domain/config.js';
-import { assessDataQuality, dataQualityAsEvidence, schemaFromFeatures, type DataQualityReport } from '../domain/dataQuality.js';
-import { assessFeedbackLoop, type FeedbackLoopCheck } from '../domain/labelQuality.js';
-import { loadArtifact, type ModelArtifact } from '../examples/credit-risk/logisticRegression.js';
-import { loadRecentTraffic } from '../adapters/postgres/predictionLog.js';
+import { assessDataQuality, dataQualityAsEvidence, schemaFromFeatures } from '../domain/dataQuality.js';
+import { psiByFeature } from '../domain/drift/psi.js';
+import { assessFeedbackLoop } from '../domain/labelQuality.js';
+import type { ModelSignals } from '../domain/modelSignals.js';
+import type { DeploymentTarget } from '../ports/deploymentTarget.js';
+import type { ModelEvaluation } from '../ports/modelEvaluation.js';
+import type { ModelRegistry } from '../ports/modelRegistry.js';
+import type { PredictionLog } from '../ports/predictionLog.js';
 
-export interface ModelSignals {
-  modelId: string;
-  championVersion?: number;
-  servingMode: 'model' | 'fallback';
-  samples: number;
-  psi: Record<string, number>;
-  psiMax: number;
-  driftedFeatures: string[];
-  dataQuality: DataQualityReport;
-  feedback: FeedbackLoopCheck;
-  labelled: number;
-  accuracy?: number;
-  baselineAccuracy?: number;
-  accuracyDrop?: number;
-  positiveRate?: number;
-  baselinePositiveRate?: number;
-}
-
-const artifactCache = new Map<string, Promise<ModelArtifact>>();
-
-/** Artifacts are immutable once registered, so they are cached by path. */
-export function cachedArtifact(uri: string): Promise<ModelArtifact> {
-  let hit = artifactCache.get(uri);
-  if (!hit) {
-    hit = loadArtifact(uri);
-    hit.catch(() => artifactCache.delete(uri));
-    artifactCache.set(uri, hit);
-  }
-  return hit;
-}
+export type { ModelSignals };
 
 export async function computeModelSignals(
-  deps: { pool: pg.Pool; registry: ModelRegistry },
+  deps: { registry: ModelRegistry; models: ModelEvaluation; predictions: PredictionLog; deploymentFor(modelId: string): DeploymentTarget },
   model: Pick<ModelConfig, 'id' | 'monitor' | 'inputSchema'>,
   opts: { since?: Date; servedBy?: 'model' } = {},
 ): Promise<ModelSignals> {
@@ -53,7 +25,7 @@ export async function computeModelSignals(
   const cfg = model.monitor;
   const [champion, servingMode] = await Promise.all([
     deps.registry.getAlias(modelId, 'champion'),
-    deps.registry.getServingMode(modelId),
+    deps.deploymentFor(modelId).servingMode(modelId),
   ]);
   const out: ModelSignals = {
     modelId,
@@ -68,9 +40,9 @@ export async function computeModelSignals(
     labelled: 0,
   };
   if (!champion) return out;
-  const artifact = await cachedArtifact(champion.artifactUri);
+  const artifact = await deps.models.profile(champion.artifactUri);
 
-  let recent = await loadRecentTraffic(deps.pool, modelId, { limit: cfg.window, since: opts.since });
+  let recent = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since });
   if (opts.servedBy) recent = recent.filter((r) => r.servedBy === opts.servedBy);
   out.samples = recent.length;
   if (recent.length > 0) {
@@ -86,7 +58,7 @@ export async function computeModelSignals(
   }
 
   // Accuracy only over predictions made by the model itself (not the fallback) with labels in.
-  let labelled = await loadRecentTraffic(deps.pool, modelId, { limit: cfg.window, since: opts.since, labelledOnly: true });
+  let labelled = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since, labelledOnly: true });
   labelled = labelled.filter((r) => r.servedBy === 'model');
   const feedbackRows = labelled;
   labelled = labelled.filter((r) => r.label !== null);

@@ -50,3 +50,17 @@ export const DEFAULT_RUNBOOKS: Record<FailureMode, RunbookPolicyInput> = {
     safeDefault: 'escalate_upstream',
   },
 };
+
+/**
+ * Per-model overrides for a deployment target that cannot serve a fallback (`deployment.kind: "kserve"`):
+ * the shipped runbooks with "fallback" taken out of their actions and safe defaults (and `degrade` is off
+ * by default). The config refuses a KServe model whose merged runbooks could still choose a fallback.
+ */
+export const RUNBOOKS_WITHOUT_FALLBACK = {
+  data_drift: { actions: ['rollback', 'retrain', 'monitor'], safeDefault: 'monitor' },
+  concept_drift: { actions: ['rollback', 'retrain'], safeDefault: 'monitor' },
+  data_quality: { actions: ['rollback', 'escalate_upstream'], safeDefault: 'escalate_upstream' },
+  infrastructure: { actions: ['rollback', 'escalate_upstream'], safeDefault: 'escalate_upstream' },
+  feedback_loop: { actions: ['escalate_upstream', 'monitor'] },
+  upstream: { actions: ['escalate_upstream'] },
+} satisfies Record<FailureMode, Partial<RunbookPolicyInput>>;

@@ -14,7 +14,8 @@ import { assertPortFree } from '../adapters/net/freePort.js';
 import { describeSlackApp, startSlackApp } from '../adapters/slack/slackApp.js';
 import { SLACK_ENV } from '../adapters/slack/slackContract.js';
 import { slackCredentialsFor, slackOffMessage } from '../adapters/slack/slackCredentials.js';
-import { createPool, migrate, redactUrl } from '../adapters/postgres/database.js';
+import { createPool, migrate } from '../adapters/postgres/database.js';
+import { redactUrl } from '../adapters/net/redactUrl.js';
 import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
 import { createMonitorService } from '../client/monitorService.js';
 import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings, type TemporalSettings } from '../adapters/temporal/connection.js';
@@ -126,7 +127,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
 
     // Slack decisions, once a worker can run the Updates they send.
     if (slack.enabled) {
-      const slackApp = await startSlackApp({ credentials: slack, deps: { incidents: services.incidents, pool, config, log } });
+      const slackApp = await startSlackApp({ credentials: slack, deps: { incidents: services.incidents, audit: services.incidentStore, config, log } });
       stops.push(() => slackApp.stop());
       log(describeSlackApp(slackApp));
     } else {

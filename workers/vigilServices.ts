@@ -1,14 +1,23 @@
 /**
- * Builds Vigil's service graph from configuration: the PostgreSQL pool, the registry, the training
- * backend, the notifier, the Temporal client and the incident service. The CLI, the worker and the
- * tests all construct the same graph here.
+ * The composition root: builds Vigil's service graph from configuration — the PostgreSQL pool and the
+ * adapters over it (incident store, prediction log, registry), training backends, deployment targets,
+ * the notifier, the Temporal client, the incident service — and plugs in the model evaluation for the
+ * models it serves. The CLI, the worker and the tests all construct the same graph here.
  */
 import type { Client } from '@temporalio/client';
 import path from 'node:path';
 import type pg from 'pg';
 import type { ActivityDeps } from '../activities/activityDeps.js';
+import { createIncidentStore } from '../adapters/postgres/incidentStore.js';
+import { createPredictionLog } from '../adapters/postgres/predictionLog.js';
+import { createWorkflowHistory } from '../adapters/temporal/workflowHistory.js';
+import type { RegistryWithServingMode } from '../adapters/registry/servingModeStore.js';
+import { createLogisticRegressionEvaluation } from '../examples/credit-risk/logisticRegressionEvaluation.js';
+import { TRAINER_SCRIPT } from '../examples/credit-risk/trainer.js';
+import type { ModelEvaluation } from '../ports/modelEvaluation.js';
 import { createCompositeNotifier } from '../adapters/notify/compositeNotifier.js';
-import { createLogNotifier, type Notifier } from '../adapters/notify/notifier.js';
+import { createLogNotifier } from '../adapters/notify/logNotifier.js';
+import type { Notifier } from '../ports/notifier.js';
 import { prometheusClientFromConfig } from '../adapters/prometheus/prometheusClient.js';
 import { registryFromConfig } from '../adapters/registry/registryRouter.js';
 import { slackSettings } from '../adapters/slack/slackCredentials.js';
@@ -17,13 +26,26 @@ import { slackWebClientFromEnv } from '../adapters/slack/slackWebClient.js';
 import { createLocalProcessBackend } from '../adapters/training/localProcessBackend.js';
 import { kubernetesJobBackendFromConfig } from '../adapters/training/kubernetesJobBackend.js';
 import { rayJobsBackendFromConfig } from '../adapters/training/rayJobsBackend.js';
-import type { TrainingBackend } from '../adapters/training/trainingBackend.js';
+import type { TrainingBackend } from '../ports/trainingBackend.js';
 import { createRegistryDeployment } from '../adapters/deployment/registryDeployment.js';
 import { kserveDeploymentFromConfig } from '../adapters/deployment/kserveDeployment.js';
-import type { DeploymentTarget } from '../adapters/deployment/deploymentTarget.js';
-import type { ModelRegistry } from '../adapters/registry/modelRegistry.js';
-import { createIncidentService } from '../client/incidentService.js';
+import type { DeploymentTarget } from '../ports/deploymentTarget.js';
+import { createIncidentService, type IncidentService } from '../client/incidentService.js';
 import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
+
+/** The activities' ports plus what entry points use: the pool, the Temporal client, the incident service. */
+export interface VigilServices extends ActivityDeps {
+  pool: pg.Pool;
+  temporal: Client;
+  /** Open, decide, list, show and review incidents (CLI, Slack, Alertmanager, monitors). */
+  incidents: IncidentService;
+  registry: RegistryWithServingMode;
+  /** The local process backend (the default training backend). */
+  training: TrainingBackend;
+}
+
+/** The example trainer runs from TypeScript source; the job's cwd is its own folder, so name tsx's loader by URL. */
+const EXAMPLE_TRAINER = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT];
 
 export function createVigilServices(opts: {
   config: VigilConfig;
@@ -31,11 +53,15 @@ export function createVigilServices(opts: {
   temporal: Client;
   stateDir: string;
   notifier?: Notifier;
-}): ActivityDeps {
+  /** How registered artifacts are profiled and scored; the example's logistic regression by default. */
+  models?: ModelEvaluation;
+}): VigilServices {
   const { config, pool, temporal, stateDir } = opts;
   const prometheus = prometheusClientFromConfig(config);
   const registry = registryFromConfig(config, pool);
   const localTraining = createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') });
+  const incidentStore = createIncidentStore(pool);
+  const incidents = createIncidentService({ temporal, store: incidentStore, config });
   return {
     config,
     pool,
@@ -45,8 +71,14 @@ export function createVigilServices(opts: {
     deploymentFor: deploymentTargets(config, pool, registry),
     training: localTraining,
     trainingFor: trainingBackends(config, localTraining),
+    models: opts.models ?? createLogisticRegressionEvaluation(),
+    defaultTrainerCommand: EXAMPLE_TRAINER,
+    predictions: createPredictionLog(pool),
+    incidentStore,
+    incidentOpener: incidents,
+    incidents,
+    history: createWorkflowHistory(temporal),
     notifier: opts.notifier ?? defaultNotifier(config, pool, temporal),
-    incidents: createIncidentService({ temporal, pool, config }),
     ...(prometheus ? { prometheus } : {}),
   };
 }
@@ -79,7 +111,7 @@ function trainingBackends(config: VigilConfig, local: TrainingBackend): (modelId
 }
 
 /** Each model's deployment target: KServe where configured, else the built-in routing over the registry. */
-function deploymentTargets(config: VigilConfig, pool: pg.Pool, registry: ModelRegistry): (modelId: string) => DeploymentTarget {
+function deploymentTargets(config: VigilConfig, pool: pg.Pool, registry: RegistryWithServingMode): (modelId: string) => DeploymentTarget {
   const builtin = createRegistryDeployment({ pool, registry });
   let kserve: DeploymentTarget | undefined;
   return (modelId) => {

@@ -9,7 +9,10 @@
 import * as wf from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import ms from 'ms';
-import type { VigilActivities } from '../activities/createActivities.js';
+import type { VigilActivities } from '../contracts/activities.js';
+import { addEvidenceSignal, decideUpdate, stateQuery, type IncidentInput } from '../contracts/incidentWorkflow.js';
+import type { RetrainResult } from '../contracts/retrainWorkflow.js';
+import { failureMessage } from '../domain/errors.js';
 import type {
   Classification,
   DecideRequest,
@@ -25,43 +28,69 @@ import type {
   ValidationRecord,
   Vote,
 } from '../domain/incident.js';
-import type { RunbookPolicy, Runbooks } from '../domain/runbook.js';
+import type { RunbookPolicy } from '../domain/runbook.js';
 import { VigilFailureMode, VigilPhase, VigilSeverity } from '../domain/searchAttributes.js';
-import { addEvidenceSignal, decideUpdate, stateQuery } from './messages.js';
-import { retrainModel, type RetrainResult } from './retrainModel.js';
+import { retrainModel } from './retrainModel.js';
+import { BACKOFF, boundedBackoff } from './retryPolicies.js';
 
-export interface IncidentInput {
-  contractVersion: 1;
-  incidentId: string;
-  model: ModelRef;
-  signal: SignalKind;
-  openedAt: string;
-  runbooks: Runbooks;
-}
-
-const act = wf.proxyActivities<VigilActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const act = wf.proxyActivities<VigilActivities>({ startToCloseTimeout: '1 minute', retry: BACKOFF });
 
 /** Remediation touches production: bounded retries, then the incident records the failure. */
-const remediation = wf.proxyActivities<VigilActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+const remediation = wf.proxyActivities<VigilActivities>({ startToCloseTimeout: '2 minutes', retry: boundedBackoff(5) });
 
 /**
  * Bookkeeping (audit log and projection, classification) is short and local to Vigil's database: as
- * local activities it costs no server round trip, which keeps alert → approval request fast.
+ * local activities it costs no server round trip, which keeps alert → approval request fast. Telling
+ * people (Slack, the log) is not bookkeeping: see Notifications.
  */
-const local = wf.proxyLocalActivities<VigilActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const local = wf.proxyLocalActivities<VigilActivities>({ startToCloseTimeout: '30 seconds', retry: BACKOFF });
 
 /** Incidents started before the `local-bookkeeping` change keep their regular activities on replay. */
 function bookkeeping() {
   return wf.patched('local-bookkeeping') ? local : act;
+}
+
+/**
+ * Phase notifications as regular activities, sent in order by one background sender so that neither
+ * the incident's progress nor an approver's Update waits on Slack. Incidents started before this
+ * change notify inside recordPhase, as their histories recorded.
+ */
+class Notifications {
+  private readonly queue: { event: string; detail: string }[] = [];
+  private sending = false;
+
+  constructor(private readonly state: IncidentState) {}
+
+  /** True when this incident tells people separately from recording (decided on first use, kept by the patch marker). */
+  get separate(): boolean {
+    return wf.patched('notify-outside-record');
+  }
+
+  push(event: string, detail: string) {
+    this.queue.push({ event, detail });
+    if (!this.sending) void this.send();
+  }
+
+  /** Waits until everything pushed has been sent (or given up on). */
+  async settled() {
+    await wf.condition(() => !this.sending && this.queue.length === 0);
+  }
+
+  private async send() {
+    this.sending = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        try {
+          await act.notifyPhase.executeWithOptions({ summary: `Tell ${next.event}` }, [{ state: this.state, ...next }]);
+        } catch (err) {
+          // notifyPhase gives up on a channel by itself after a few tries; anything else is logged, not fatal.
+          wf.log.warn('phase notification failed', { event: next.event, error: failureMessage(err) });
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
 }
 
 // Workflow code runs in Temporal's sandbox, where Date is the SDK's deterministic clock.
@@ -114,6 +143,7 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   await act.writeReview.executeWithOptions({ summary: 'Write post-incident review' }, [{ state: incident.state }]);
   incident.state.status = 'closed';
   await incident.enter('closed', `Closed: ${incident.state.outcome}`);
+  await incident.notifications.settled();
   return incident.state;
 }
 
@@ -285,16 +315,10 @@ async function failRemediation(incident: IncidentRecord, reason: string) {
   incident.finish('remediation_failed');
 }
 
-/** The root cause's message: child-workflow and activity failures wrap the one that says what went wrong. */
-function failureMessage(err: unknown): string {
-  let e = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** The incident's state plus its handlers; every change of phase is written to the audit log once. */
 class IncidentRecord {
   readonly state: IncidentState;
+  readonly notifications: Notifications;
 
   constructor(input: IncidentInput) {
     this.state = {
@@ -309,6 +333,7 @@ class IncidentRecord {
       timeline: [],
       runbookVersion: '',
     };
+    this.notifications = new Notifications(this.state);
     wf.setHandler(stateQuery, () => this.state);
     wf.setHandler(addEvidenceSignal, (evidence: Evidence) => {
       this.state.evidence.push(evidence);
@@ -319,10 +344,8 @@ class IncidentRecord {
     });
     wf.setHandler(decideUpdate, async (req: DecideRequest) => {
       const result = this.decide(req);
-      const vote = result.votes[result.votes.length - 1];
-      await bookkeeping().recordPhase.executeWithOptions({ summary: `Record vote by ${vote.by}` }, [
-        { state: this.state, event: `vote:${vote.verdict}`, detail: vote.reason ?? '', actor: vote.by },
-      ]);
+      const vote = result.votes[result.votes.length - 1]!;
+      await this.persist(`vote:${vote.verdict}`, vote.reason ?? '', `Record vote by ${vote.by}`, vote.by);
       return result;
     }, {
       validator: (req: DecideRequest) => this.validateDecision(req),
@@ -343,15 +366,22 @@ class IncidentRecord {
     this.note(`phase:${phase}`, detail);
     wf.upsertSearchAttributes([{ key: VigilPhase, value: phase }]);
     wf.setCurrentDetails(`**${phase}** — ${detail}`);
-    await bookkeeping().recordPhase.executeWithOptions({ summary: `Record phase ${phase}` }, [
-      { state: this.state, event: `phase:${phase}`, detail },
-    ]);
+    await this.persist(`phase:${phase}`, detail, `Record phase ${phase}`);
   }
 
   /** An audited event that is not a phase change. */
   async record(event: string, detail: string) {
     this.note(event, detail);
-    await bookkeeping().recordPhase.executeWithOptions({ summary: `Record ${event}` }, [{ state: this.state, event, detail }]);
+    await this.persist(event, detail, `Record ${event}`);
+  }
+
+  /** Writes the projection and the audit row (local, database only), then queues the notification. */
+  private async persist(event: string, detail: string, summary: string, actor?: string) {
+    const separate = this.notifications.separate;
+    await bookkeeping().recordPhase.executeWithOptions({ summary }, [
+      { state: this.state, event, detail, ...(actor ? { actor } : {}), ...(separate ? { notified: 'separately' as const } : {}) },
+    ]);
+    if (separate) this.notifications.push(event, detail);
   }
 
   note(event: string, detail?: string) {

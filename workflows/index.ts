@@ -1,4 +1,4 @@
-export { incidentLifecycle, type IncidentInput } from './incidentLifecycle.js';
-export { retrainModel, type RetrainInput, type RetrainResult, type GateResult } from './retrainModel.js';
-export { monitorModel, type MonitorModelInput } from './monitorModel.js';
-export { stateQuery, addEvidenceSignal, decideUpdate } from './messages.js';
+/** The workflows a Vigil worker runs (the bundle's entry point); their contracts live in contracts/. */
+export { incidentLifecycle } from './incidentLifecycle.js';
+export { retrainModel } from './retrainModel.js';
+export { monitorModel } from './monitorModel.js';

@@ -5,15 +5,12 @@
  * schedule show each run's status.
  */
 import * as wf from '@temporalio/workflow';
-import type { VigilActivities } from '../activities/createActivities.js';
-import type { MonitorOutcome } from '../activities/monitorActivities.js';
-
-export interface MonitorModelInput {
-  modelId: string;
-}
+import type { VigilActivities } from '../contracts/activities.js';
+import type { MonitorModelInput, MonitorOutcome } from '../contracts/monitorWorkflow.js';
 
 const act = wf.proxyActivities<VigilActivities>({
   startToCloseTimeout: '1 minute',
+  // The next scheduled run tries again: a few quick tries are enough.
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3 },
 });
 

@@ -7,47 +7,17 @@
 import type { Duration } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import ms from 'ms';
-import type { VigilActivities } from '../activities/createActivities.js';
-import type { CanaryJudgement } from '../activities/canaryActivities.js';
-import type { CanaryPolicy, RunbookPolicy } from '../domain/runbook.js';
-
-export interface RetrainInput {
-  incidentId: string;
-  modelId: string;
-  retrain: RunbookPolicy['retrain'];
-  /** When the incident opened: training prefers labelled data from the drifted regime, after it. */
-  since?: string;
-  /** Extra trainer arguments, e.g. `--sabotage` in gate tests. */
-  trainerArgs?: string[];
-}
-
-export interface GateResult {
-  name: string;
-  candidate: number;
-  champion: number;
-  passed: boolean;
-  rule: string;
-  /** False when the gate could not judge (e.g. too few rows in a protected slice); it then passes. */
-  judged?: boolean;
-}
-
-export interface RetrainResult {
-  outcome: 'promoted' | 'gates_failed' | 'label_quality_rejected' | 'canary_rolled_back';
-  reason: string;
-  jobId?: string;
-  version?: number;
-  previousVersion?: number;
-  candidateMetrics?: Record<string, number>;
-  gates?: GateResult[];
-  /** The canary's last judgement, when the candidate was canaried. */
-  canary?: { percent: number; target: string; judgement: CanaryJudgement; mode?: 'split' | 'shadow' };
-}
+import type { VigilActivities } from '../contracts/activities.js';
+import type { RetrainInput, RetrainResult } from '../contracts/retrainWorkflow.js';
+import type { CanaryJudgement } from '../domain/canaryVerdict.js';
+import type { CanaryPolicy } from '../domain/runbook.js';
+import { boundedBackoff } from './retryPolicies.js';
 
 /** Short steps; their start-to-close limit comes from the runbook (histories from before it used 2 minutes). */
 function steps(input: RetrainInput) {
   return wf.proxyActivities<VigilActivities>({
     startToCloseTimeout: (input.retrain.stepTimeout ?? '2 minutes') as Duration,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+    retry: boundedBackoff(10),
   });
 }
 
@@ -74,7 +44,7 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
   }
 
   const job = await training.runTrainingJob.executeWithOptions({ summary: `Train candidate (job ${jobId})` }, [
-    { ...ids, jobId, trainCsv: snapshot.trainCsv, holdoutCsv: snapshot.holdoutCsv, extraArgs: input.trainerArgs ?? [] },
+    { ...ids, jobId, trainCsv: snapshot.trainCsv, holdoutCsv: snapshot.holdoutCsv },
   ]);
 
   const evaluation = await act.evaluateCandidate.executeWithOptions({ summary: 'Evaluate candidate vs champion' }, [

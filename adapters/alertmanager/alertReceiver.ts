@@ -82,7 +82,7 @@ export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance
     const header = req.headers.authorization;
     const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
     // Compare digests: equal length, constant time, and the token's length is not leaked either.
-    if (match && crypto.timingSafeEqual(sha256(match[1]), expected)) return;
+    if (match && crypto.timingSafeEqual(sha256(match[1]!), expected)) return;
     const error = !header
       ? 'missing Authorization header: expected "Authorization: Bearer <token>"'
       : !match

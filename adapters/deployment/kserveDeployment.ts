@@ -25,12 +25,13 @@
  * (and previous stable) revision serves, to say what each route serves.
  *
  * No fallback: a rules-based default or human review is not something an InferenceService has, so
- * `setFallback` is absent here (the built-in registry's serving mode provides it).
+ * `setFallback` refuses, and a config whose runbooks could choose a fallback for a KServe model is
+ * refused at load.
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { VigilConfig } from '../../domain/config.js';
 import { kubeError, kubeStatusOf, loadKubeConfig } from '../kubernetes/kubernetesApi.js';
-import type { DeploymentChange, DeploymentTarget, DesiredServing, TrafficRoute, TrafficState } from './deploymentTarget.js';
+import type { DeploymentChange, DeploymentTarget, DesiredServing, TrafficRoute, TrafficState } from '../../ports/deploymentTarget.js';
 
 export const KSERVE = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' } as const;
 /** The last change Vigil made, as JSON: { key, op, at, before, after, reason? }. */
@@ -161,6 +162,18 @@ export function createKServeDeployment(opts: {
 
   const target: DeploymentTarget = {
     kind: 'kserve',
+    canServeFallback: false,
+
+    /** An InferenceService always serves its model. */
+    async servingMode() {
+      return 'model';
+    },
+
+    async setFallback({ modelId }) {
+      throw new Error(
+        `${label(refOf(modelId))} has no fallback to serve: a KServe model's runbooks must not choose "fallback" (the config refuses them)`,
+      );
+    },
 
     async currentTraffic(modelId) {
       const isvc = await read(modelId);

@@ -18,8 +18,9 @@
  */
 import type pg from 'pg';
 import { inTransaction as inPoolTransaction } from '../postgres/database.js';
-import type { ModelRegistry, ModelVersion } from '../registry/modelRegistry.js';
-import type { DeploymentChange, DeploymentTarget, DesiredServing, TrafficRoute, TrafficState } from './deploymentTarget.js';
+import type { ModelVersion } from '../../ports/modelRegistry.js';
+import type { RegistryWithServingMode } from '../registry/servingModeStore.js';
+import type { DeploymentChange, DeploymentTarget, DesiredServing, TrafficRoute, TrafficState } from '../../ports/deploymentTarget.js';
 
 type Op = 'startCanary' | 'promoteCanary' | 'rollbackCanary' | 'rollout' | 'setFallback';
 
@@ -40,7 +41,7 @@ interface ChangeRow {
 /** Advisory-lock class for deployment changes (the two-key form, apart from other advisory locks). */
 const LOCK_CLASS = 'vigil.deployment';
 
-export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelRegistry }): DeploymentTarget {
+export function createRegistryDeployment(opts: { pool: pg.Pool; registry: RegistryWithServingMode }): DeploymentTarget {
   const { pool, registry } = opts;
 
   /** One transaction holding the model's advisory lock, so changes to one model's routing are serial. */
@@ -230,6 +231,10 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: ModelR
         return { changed: true, repeated: false, idempotencyKey, before, after };
       });
     },
+
+    canServeFallback: true,
+
+    servingMode: (modelId) => registry.getServingMode(modelId),
 
     async setFallback({ modelId, on, reason, idempotencyKey }) {
       requireKey('setFallback', modelId, idempotencyKey);

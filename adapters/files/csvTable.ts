@@ -31,9 +31,10 @@ export interface CsvTable {
 export function parseCsvTable(text: string, file = '(csv)'): CsvTable {
   const records = parseRecords(text, file);
   // Blank lines carry no data.
-  const nonEmpty = records.filter((r) => !(r.fields.length === 1 && r.fields[0].trim() === ''));
-  if (nonEmpty.length === 0) throw new CsvError(file, undefined, undefined, 'the file is empty (a header row is required)');
-  const header = nonEmpty[0].fields.map((h) => h.trim());
+  const nonEmpty = records.filter((r) => !(r.fields.length === 1 && r.fields[0]?.trim() === ''));
+  const headerRecord = nonEmpty[0];
+  if (!headerRecord) throw new CsvError(file, undefined, undefined, 'the file is empty (a header row is required)');
+  const header = headerRecord.fields.map((h) => h.trim());
   header.forEach((h, i) => {
     if (h === '') throw new CsvError(file, 1, undefined, `header column ${i + 1} has no name`);
     if (header.indexOf(h) !== i) throw new CsvError(file, 1, h, 'duplicate column name');
@@ -46,7 +47,8 @@ export function parseCsvTable(text: string, file = '(csv)'): CsvTable {
     if (record.fields.length !== header.length) {
       throw new CsvError(file, record.line, undefined, `expected ${header.length} fields, found ${record.fields.length}`);
     }
-    record.fields.forEach((v, i) => cells[header[i]].push(v.trim()));
+    // As many fields as header columns (checked above), and `cells` has an array for each column.
+    record.fields.forEach((v, i) => cells[header[i]!]!.push(v.trim()));
   }
   return { file, columns: header, cells, rows: nonEmpty.length - 1, rowLines };
 }
@@ -73,7 +75,7 @@ export function numericColumn(table: CsvTable, column: string): Float64Array {
   const out = new Float64Array(values.length);
   let n = 0;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!;
     if (v === '') continue;
     if (!isNumber(v)) throw new CsvError(table.file, table.rowLines[i], column, `"${v}" is not a number`);
     out[n++] = Number(v);

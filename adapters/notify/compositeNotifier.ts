@@ -4,7 +4,7 @@
  * named, and the activity's retry tells every channel again. That is safe because each channel is
  * idempotent (Slack dedupes per incident and event) or harmless to repeat (a log line).
  */
-import type { ApprovalRequestResult, Notifier } from './notifier.js';
+import type { ApprovalRequestResult, Notifier } from '../../ports/notifier.js';
 
 export interface NotifierChannel {
   name: string;

@@ -1,38 +1,21 @@
 /**
- * The prediction log: what the serving path predicted, for which inputs, and the labels that came back.
- * Monitors, triage and retraining snapshots read it here.
+ * The prediction log in PostgreSQL (`predictions`, `shadow_predictions`): what the serving path
+ * predicted, for which inputs, and the labels that came back (ports/predictionLog.ts).
  */
 import type pg from 'pg';
+import type { LiveAccuracy } from '../../domain/canaryVerdict.js';
+import type { LoadTrafficOptions, PredictionLog, TrafficRow } from '../../ports/predictionLog.js';
 
-export interface TrafficRow {
-  features: Record<string, number>;
-  score: number;
-  predicted: 0 | 1;
-  /** The label, or null while it has not arrived (labeled_at after asOf) or was never given. */
-  label: 0 | 1 | null;
-  /** The label as stored; a value other than 0/1 is bad feedback (label is then null). */
-  rawLabel: number | null;
-  modelVersion: number | null;
-  servedBy: 'model' | 'fallback';
-  ts: Date;
-}
-
-export interface LoadTrafficOptions {
-  /** The most recent `limit` predictions (by ts, then id). */
-  limit: number;
-  /** Only predictions at or after this time. */
-  since?: Date;
-  /** Only predictions whose label has arrived by asOf. */
-  labelledOnly?: boolean;
-  /**
-   * The moment to look from (default now): labels count only when labeled_at ≤ asOf; when given,
-   * predictions after asOf are left out too.
-   */
-  asOf?: Date;
+export function createPredictionLog(pool: pg.Pool): PredictionLog {
+  return {
+    recent: (modelId, opts) => loadRecentTraffic(pool, modelId, opts),
+    liveAccuracy: (modelId, since, versions) => liveAccuracy(pool, modelId, since, versions),
+    shadowAccuracy: (modelId, version, since) => shadowAccuracy(pool, modelId, version, since),
+  };
 }
 
 /** Recent predictions of `modelId`, oldest first, as the monitors and retraining snapshots see them. */
-export async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: LoadTrafficOptions): Promise<TrafficRow[]> {
+async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: LoadTrafficOptions): Promise<TrafficRow[]> {
   if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new RangeError(`limit must be a positive integer, got ${opts.limit}`);
   const asOf = opts.asOf ?? new Date();
   const params: unknown[] = [modelId, asOf];
@@ -72,4 +55,50 @@ export async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: Lo
     servedBy: r.served_by,
     ts: r.ts,
   }));
+}
+
+/** Predictions per version since `since`; a label counts once it has arrived (labeled_at passed). */
+async function liveAccuracy(pool: pg.Pool, modelId: string, since: Date, versions: readonly number[]): Promise<Map<number, LiveAccuracy>> {
+  const r = await pool.query<{ version: number; predictions: string; labelled: string; correct: string }>(
+    `SELECT model_version AS version,
+            count(*) AS predictions,
+            count(*) FILTER (WHERE label IS NOT NULL AND labeled_at <= now()) AS labelled,
+            count(*) FILTER (WHERE label IS NOT NULL AND labeled_at <= now() AND label = predicted) AS correct
+       FROM predictions
+      WHERE model_id = $1 AND served_by = 'model' AND ts >= $2 AND model_version = ANY($3::int[])
+      GROUP BY model_version`,
+    [modelId, since, versions],
+  );
+  const out = new Map<number, LiveAccuracy>();
+  for (const row of r.rows) {
+    const labelled = Number(row.labelled);
+    out.set(row.version, {
+      predictions: Number(row.predictions),
+      labelled,
+      ...(labelled > 0 ? { accuracy: Number(row.correct) / labelled } : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * A shadow's answers against the served ones on the same requests: both judged on the label the
+ * served request got (a paired comparison, so the stable side is exactly as many requests).
+ */
+async function shadowAccuracy(pool: pg.Pool, modelId: string, version: number, since: Date): Promise<{ canary: LiveAccuracy; stable: LiveAccuracy }> {
+  const r = await pool.query<{ predictions: string; labelled: string; shadow_correct: string; served_correct: string }>(
+    `SELECT count(*) AS predictions,
+            count(*) FILTER (WHERE p.label IS NOT NULL AND p.labeled_at <= now()) AS labelled,
+            count(*) FILTER (WHERE p.label IS NOT NULL AND p.labeled_at <= now() AND p.label = s.predicted) AS shadow_correct,
+            count(*) FILTER (WHERE p.label IS NOT NULL AND p.labeled_at <= now() AND p.label = p.predicted) AS served_correct
+       FROM shadow_predictions s
+       JOIN predictions p ON p.model_id = s.model_id AND p.request_id = s.request_id AND p.served_by = 'model'
+      WHERE s.model_id = $1 AND s.model_version = $2 AND s.ts >= $3`,
+    [modelId, version, since],
+  );
+  const row = r.rows[0];
+  const predictions = Number(row?.predictions ?? 0);
+  const labelled = Number(row?.labelled ?? 0);
+  const of = (correct: string | undefined): LiveAccuracy => ({ predictions, labelled, ...(labelled > 0 ? { accuracy: Number(correct) / labelled } : {}) });
+  return { canary: of(row?.shadow_correct), stable: of(row?.served_correct) };
 }

@@ -6,7 +6,8 @@
 import type { VigilConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
 import { durationMs } from '../../domain/runbook.js';
-import { PrometheusApiError, PrometheusResponseError, PrometheusUnavailableError, redactUrl } from './prometheusErrors.js';
+import { PrometheusApiError, PrometheusResponseError, PrometheusUnavailableError } from './prometheusErrors.js';
+import { redactUrl } from '../net/redactUrl.js';
 
 export type Labels = Record<string, string>;
 /** One sample: `time` in Unix seconds (fractional), `value` possibly NaN or ±Infinity. */

@@ -41,16 +41,3 @@ export class PrometheusResponseError extends Error {
     this.name = 'PrometheusResponseError';
   }
 }
-
-/** `https://user:secret@host/` → `https://***@host/`, for messages and logs. Unparseable text is masked the same way. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '***';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^/@\s]*@/, '//***@');
-  }
-}

@@ -5,7 +5,9 @@
  */
 import type pg from 'pg';
 import { inTransaction as inPoolTransaction } from '../postgres/database.js';
-import type { AliasChange, ModelRegistry, ModelVersion, ServingMode, VersionStatus } from './modelRegistry.js';
+import type { AliasChange, ModelVersion, VersionStatus } from '../../ports/modelRegistry.js';
+import type { ServingMode } from '../../ports/deploymentTarget.js';
+import type { RegistryWithServingMode } from './servingModeStore.js';
 
 interface VersionRow {
   model_id: string;
@@ -27,7 +29,7 @@ const toVersion = (r: VersionRow): ModelVersion => ({
   createdAt: r.created_at.toISOString(),
 });
 
-export function createBuiltinRegistry(pool: pg.Pool): ModelRegistry {
+export function createBuiltinRegistry(pool: pg.Pool): RegistryWithServingMode {
   const inTransaction = <T>(fn: (c: pg.PoolClient) => Promise<T>) => inPoolTransaction(pool, fn);
 
   async function priorEvent(c: pg.PoolClient | pg.Pool, key: string) {
@@ -35,7 +37,7 @@ export function createBuiltinRegistry(pool: pg.Pool): ModelRegistry {
     return r.rows[0] as { from_version: number | null; to_version: number | null; detail: Record<string, unknown> } | undefined;
   }
 
-  const registry: ModelRegistry = {
+  const registry: RegistryWithServingMode = {
     async ensureModel({ id, displayName, tier }) {
       await pool.query(
         `INSERT INTO models (id, display_name, tier) VALUES ($1, $2, $3)
@@ -56,7 +58,7 @@ export function createBuiltinRegistry(pool: pg.Pool): ModelRegistry {
            RETURNING *`,
           [modelId, artifactUri, JSON.stringify(metrics), status, source, idempotencyKey],
         );
-        return toVersion(r.rows[0]);
+        return toVersion(r.rows[0]!); // INSERT … RETURNING: exactly one row
       });
     },
 

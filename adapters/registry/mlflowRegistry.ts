@@ -28,7 +28,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import type { ModelRegistry, ModelVersion, ServingMode, VersionStatus } from './modelRegistry.js';
+import type { ModelVersion, VersionStatus } from '../../ports/modelRegistry.js';
+import type { ServingMode } from '../../ports/deploymentTarget.js';
+import type { RegistryWithServingMode } from './servingModeStore.js';
 import {
   artifactUploadUrl,
   createMlflowRestClient,
@@ -96,7 +98,7 @@ export function createMlflowRegistry(opts: {
   timeoutMs?: number;
   /** Where MLFLOW_TRACKING_* credentials are read (default process.env). */
   env?: NodeJS.ProcessEnv;
-}): ModelRegistry {
+}): RegistryWithServingMode {
   const { pool } = opts;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const api: MlflowRestClient = createMlflowRestClient({ trackingUri: opts.trackingUri, timeoutMs, env: opts.env });
@@ -229,7 +231,7 @@ export function createMlflowRegistry(opts: {
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
       [row.modelId, row.kind, row.alias ?? null, row.from ?? null, row.to ?? null, JSON.stringify(row.detail), MLFLOW_INTENT_PREFIX + row.key],
     );
-    return r.rows[0];
+    return r.rows[0]!; // INSERT … RETURNING: exactly one row
   }
 
   async function ensureExperiment(name: string): Promise<string> {
@@ -330,7 +332,7 @@ export function createMlflowRegistry(opts: {
     return current;
   }
 
-  const registry: ModelRegistry = {
+  const registry: RegistryWithServingMode = {
     async ensureModel({ id, displayName, tier }) {
       const name = nameOf(id);
       const wanted: Record<string, string> = { [MLFLOW_TAGS.modelId]: id, [MLFLOW_TAGS.tier]: tier, [MLFLOW_TAGS.displayName]: displayName };

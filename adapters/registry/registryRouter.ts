@@ -1,5 +1,5 @@
 /**
- * One ModelRegistry for the whole service graph, delegating on the model id: models configured with
+ * One registry for the whole service graph, delegating on the model id: models configured with
  * `registry.kind: "mlflow"` go to their MLflow registry, every other model to the built-in one.
  */
 import type pg from 'pg';
@@ -7,9 +7,9 @@ import { durationMs } from '../../domain/runbook.js';
 import type { VigilConfig } from '../../domain/config.js';
 import { createBuiltinRegistry } from './builtinRegistry.js';
 import { createMlflowRegistry } from './mlflowRegistry.js';
-import type { ModelRegistry } from './modelRegistry.js';
+import type { RegistryWithServingMode } from './servingModeStore.js';
 
-export function createRegistryRouter(opts: { fallback: ModelRegistry; byModel: Record<string, ModelRegistry> }): ModelRegistry {
+export function createRegistryRouter(opts: { fallback: RegistryWithServingMode; byModel: Record<string, RegistryWithServingMode> }): RegistryWithServingMode {
   const { fallback, byModel } = opts;
   const of = (modelId: string) => byModel[modelId] ?? fallback;
   const all = [...new Set([...Object.values(byModel), fallback])];
@@ -37,9 +37,9 @@ export function createRegistryRouter(opts: { fallback: ModelRegistry; byModel: R
 }
 
 /** The registry for a config: the built-in one alone, or a router when some models use MLflow. */
-export function registryFromConfig(config: VigilConfig, pool: pg.Pool, env: NodeJS.ProcessEnv = process.env): ModelRegistry {
+export function registryFromConfig(config: VigilConfig, pool: pg.Pool, env: NodeJS.ProcessEnv = process.env): RegistryWithServingMode {
   const builtin = createBuiltinRegistry(pool);
-  const byModel: Record<string, ModelRegistry> = {};
+  const byModel: Record<string, RegistryWithServingMode> = {};
   for (const model of config.models) {
     const mlflow = model.registry.kind === 'mlflow' ? model.registry.mlflow : undefined;
     if (!mlflow) continue;

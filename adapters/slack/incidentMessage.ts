@@ -6,6 +6,7 @@
  * per field, 150 per header), so every text is cut to its limit here.
  */
 import type { IncidentState, RemediationAction, Vote } from '../../domain/incident.js';
+import { escapeMrkdwn as escape, mention } from './mrkdwn.js';
 import { SLACK_ACTIONS, SLACK_METADATA_EVENT, type SlackButtonValue } from './slackContract.js';
 
 export const SECTION_TEXT_LIMIT = 3000;
@@ -158,13 +159,6 @@ export function escalationReply(state: IncidentState, reason: string): string {
   return cut(`:rotating_light: Escalation to ${to}: ${escape(reason)}${still}`, SECTION_TEXT_LIMIT);
 }
 
-/** `<@U…>` for a Slack user, `<!subteam^S…>` for a user group, the name itself otherwise. */
-export function mention(id: string): string {
-  if (/^[UW][A-Z0-9]{2,}$/.test(id)) return `<@${id}>`;
-  if (/^S[A-Z0-9]{2,}$/.test(id)) return `<!subteam^${id}>`;
-  return escape(id);
-}
-
 /** Slack's date token: each reader sees their own time zone; `fallback` where clients cannot render it. */
 export function slackDate(iso: string, format = '{date_short_pretty} {time}'): string {
   const ms = Date.parse(iso);
@@ -278,10 +272,6 @@ function humanize(s: string): string {
 }
 
 /** Slack's three control characters in mrkdwn. */
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 function cut(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }

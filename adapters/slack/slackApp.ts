@@ -7,10 +7,10 @@
 import http from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Authorize, type Logger } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
-import type pg from 'pg';
 import type { IncidentService } from '../../client/incidentService.js';
 import type { VigilConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
+import type { AuditLog } from '../../ports/incidentStore.js';
 import { SLACK_ENV } from './slackContract.js';
 import { SLACK_EVENTS_PATH, slackSettings, type HttpSlackCredentials, type SocketSlackCredentials } from './slackCredentials.js';
 import { registerSlackHandlers } from './slackHandlers.js';
@@ -20,7 +20,8 @@ export type EnabledSlackCredentials = HttpSlackCredentials | SocketSlackCredenti
 
 export interface SlackAppDeps {
   incidents: IncidentService;
-  pool: pg.Pool;
+  /** Where refused requests and decisions on unknown incidents are recorded. */
+  audit: AuditLog;
   config: VigilConfig;
   log?: (m: string) => void;
 }
@@ -96,7 +97,7 @@ export function createSlackApp(opts: { credentials: EnabledSlackCredentials; ide
       `slack.teamId "${acceptedTeam}" is not the workspace of ${SLACK_ENV.botToken} (${identity.teamId}${identity.enterpriseId ? `, org ${identity.enterpriseId}` : ''}): fix the config or the token`,
     );
   }
-  const refuse = createSlackRefusalAudit(deps.pool, log);
+  const refuse = createSlackRefusalAudit(deps.audit, log);
   const logger = quietLogger(log);
 
   // One workspace: the single bot token, for requests from that workspace only.
@@ -146,7 +147,7 @@ export function createSlackApp(opts: { credentials: EnabledSlackCredentials; ide
     // developerMode would log whole request bodies.
     developerMode: false,
   });
-  registerSlackHandlers(app, { incidents: deps.incidents, pool: deps.pool, log });
+  registerSlackHandlers(app, { incidents: deps.incidents, audit: deps.audit, log });
   return { app, mode: credentials.mode, receiver, acceptedTeam, refuse };
 }
 

@@ -6,15 +6,16 @@
  */
 import type { App, BlockAction, ButtonAction, SlackViewAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import type pg from 'pg';
 import type { IncidentService } from '../../client/incidentService.js';
 import { NotFoundError, UserInputError } from '../../domain/errors.js';
+import type { AuditLog } from '../../ports/incidentStore.js';
 import { REJECT_MODAL, SLACK_ACTIONS, type RejectModalMetadata, type SlackButtonValue } from './slackContract.js';
-import { decisionText, escapeMrkdwn, parseSlashCommand, refusalText, runSlashCommand } from './slashCommand.js';
+import { escapeMrkdwn } from './mrkdwn.js';
+import { decisionText, parseSlashCommand, refusalText, runSlashCommand } from './slashCommand.js';
 
 export interface SlackHandlerDeps {
   incidents: IncidentService;
-  pool: pg.Pool;
+  audit: AuditLog;
   log: (m: string) => void;
 }
 
@@ -30,7 +31,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       log(`slack: ${user} ${verdict}d ${incidentId} (${r.outcome})`);
       return decisionText(incidentId, r);
     } catch (err) {
-      if (err instanceof NotFoundError) await auditUnknownIncident(deps.pool, incidentId, user, verdict, log);
+      if (err instanceof NotFoundError) await auditUnknownIncident(deps.audit, incidentId, user, verdict, log);
       if (err instanceof UserInputError) return refusalText(err, { id: incidentId, verdict });
       log(`slack: ${verdict} of ${incidentId} by ${user} failed: ${(err as Error).message}`);
       return `:warning: Vigil could not record your decision on *${escapeMrkdwn(incidentId)}* right now (${escapeMrkdwn((err as Error).message)}). Try again in a moment, or use the CLI: \`vigil ${verdict} ${incidentId}\`.`;
@@ -175,13 +176,10 @@ async function tellUser(client: WebClient, to: { channel: string | undefined; us
 }
 
 /** IncidentService audits refusals of incidents it knows; a click or command naming no incident is recorded here. */
-async function auditUnknownIncident(pool: pg.Pool, incidentId: string, user: string, verdict: string, log: (m: string) => void): Promise<void> {
+async function auditUnknownIncident(audit: AuditLog, incidentId: string, user: string, verdict: string, log: (m: string) => void): Promise<void> {
   try {
-    await pool.query(`INSERT INTO audit_events (incident_id, kind, actor, detail) VALUES ($1, 'decision_refused', $2, $3)`, [
-      incidentId.slice(0, 200),
-      user,
-      JSON.stringify({ verdict, via: 'slack', reason: `unknown incident "${incidentId.slice(0, 200)}"` }),
-    ]);
+    const id = incidentId.slice(0, 200);
+    await audit.append({ incidentId: id, kind: 'decision_refused', actor: user, detail: { verdict, via: 'slack', reason: `unknown incident "${id}"` } });
   } catch (err) {
     log(`slack: could not audit a decision on unknown incident ${incidentId}: ${(err as Error).message}`);
   }

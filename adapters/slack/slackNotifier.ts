@@ -17,7 +17,7 @@ import type pg from 'pg';
 import type { VigilConfig } from '../../domain/config.js';
 import { findModel } from '../../domain/config.js';
 import type { IncidentState } from '../../domain/incident.js';
-import type { ApprovalRequestResult, Notifier } from '../notify/notifier.js';
+import type { ApprovalRequestResult, Notifier } from '../../ports/notifier.js';
 import { inTransaction } from '../postgres/database.js';
 import {
   escalationReply,

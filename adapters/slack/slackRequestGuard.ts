@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { HTTPModuleFunctions, verifySlackRequest } from '@slack/bolt';
-import type pg from 'pg';
+import type { AuditLog } from '../../ports/incidentStore.js';
 
 /** Slack's replay window: requests whose timestamp is further than this from our clock are refused. */
 export const MAX_REQUEST_AGE_SECONDS = 5 * 60;
@@ -28,8 +28,8 @@ export interface SlackRefusal {
   remote?: string;
 }
 
-/** Writes a refusal to `audit_events`: never the body, headers or any secret, only ids and the reason. */
-export function createSlackRefusalAudit(pool: pg.Pool, log: (m: string) => void): (r: SlackRefusal) => Promise<void> {
+/** Writes a refusal to the audit log: never the body, headers or any secret, only ids and the reason. */
+export function createSlackRefusalAudit(audit: AuditLog, log: (m: string) => void): (r: SlackRefusal) => Promise<void> {
   return async (r) => {
     log(`slack: refused ${r.reason}${r.user ? ` from ${r.user}` : ''}${r.remote ? ` (${r.remote})` : ''}: ${r.message}`);
     const detail: Record<string, unknown> = { reason: r.reason, message: r.message };
@@ -38,11 +38,7 @@ export function createSlackRefusalAudit(pool: pg.Pool, log: (m: string) => void)
     if (r.remote) detail.remote = r.remote;
     try {
       // An unverified request names nobody: a forger must not put someone else's id in the actor column.
-      await pool.query(`INSERT INTO audit_events (incident_id, kind, actor, detail) VALUES (NULL, $1, $2, $3)`, [
-        SLACK_REFUSED_KIND,
-        r.user ?? 'unverified',
-        JSON.stringify(detail),
-      ]);
+      await audit.append({ incidentId: null, kind: SLACK_REFUSED_KIND, actor: r.user ?? 'unverified', detail });
     } catch (err) {
       log(`slack: could not write the refusal to the audit log: ${(err as Error).message}`);
     }

@@ -2,9 +2,11 @@
  * `/vigil` in Slack: the CLI's incident commands for people who live in Slack. Parsing is pure; running
  * goes through the same IncidentService as the CLI, so decisions meet the same Update validator.
  */
-import type { IncidentDetails, IncidentService, IncidentSummary } from '../../client/incidentService.js';
+import type { IncidentDetails, IncidentService } from '../../client/incidentService.js';
+import type { IncidentSummary } from '../../ports/incidentStore.js';
 import { DecisionRefusedError, UserInputError } from '../../domain/errors.js';
 import { parseEvidencePairs, type EvidenceValue } from '../../domain/incident.js';
+import { escapeMrkdwn, mention, mentionIds } from './mrkdwn.js';
 
 export type SlashCommand =
   | { kind: 'list' }
@@ -36,14 +38,14 @@ export function parseSlashCommand(text: string): SlashCommand {
     case 'show':
     case 'approve':
       if (rest.length !== 1) return { kind: 'help', problem: `\`${verb} <id>\` takes exactly one incident id` };
-      return { kind: verb.toLowerCase() as 'show' | 'approve', id: rest[0] };
+      return { kind: verb.toLowerCase() as 'show' | 'approve', id: rest[0]! };
     case 'reject': {
       // The reason is everything after the id, as typed.
       const m = /^\S+\s+(\S+)(?:\s+([\s\S]*))?$/.exec(trimmed);
       if (!m) return { kind: 'help', problem: '`reject <id> <reason>` needs an incident id' };
       const reason = (m[2] ?? '').trim();
       if (!reason) return { kind: 'help', problem: `a rejection needs a reason: \`/vigil reject ${m[1]} <reason>\`` };
-      return { kind: 'reject', id: m[1], reason };
+      return { kind: 'reject', id: m[1]!, reason };
     }
     case 'declare': {
       const [model, signal, ...pairs] = rest;
@@ -141,19 +143,3 @@ export function formatIncidentForSlack(d: IncidentDetails): string {
   return lines.join('\n');
 }
 
-/** Slack user and user-group ids as mentions; other names as they are. */
-export function mention(who: string): string {
-  if (/^[UW](?=[A-Z]*\d)[A-Z0-9]{2,}$/.test(who)) return `<@${who}>`;
-  if (/^S(?=[A-Z]*\d)[A-Z0-9]{2,}$/.test(who)) return `<!subteam^${who}>`;
-  return escapeMrkdwn(who);
-}
-
-function mentionIds(text: string): string {
-  // Slack ids have digits; an all-letter word such as UNKNOWN is left alone.
-  return text.replace(/\b([UW](?=[A-Z]*\d)[A-Z0-9]{3,})\b/g, '<@$1>').replace(/\b(S(?=[A-Z]*\d)[A-Z0-9]{3,})\b/g, '<!subteam^$1>');
-}
-
-/** Slack's three control characters in mrkdwn. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}

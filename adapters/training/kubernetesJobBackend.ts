@@ -21,7 +21,7 @@ import type { KubernetesTrainingConfig } from '../../domain/config.js';
 import { kubeError, kubeStatusOf, loadKubeConfig } from '../kubernetes/kubernetesApi.js';
 import { parseProtocol } from './localProcessBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
-import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from './trainingBackend.js';
+import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
 
 export const JOB_ID_ANNOTATION = 'vigil.dev/job-id';
 export const JOB_ID_LABEL = 'vigil.dev/job-id';

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../process/isAlive.js';
-import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from './trainingBackend.js';
+import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../../ports/trainingBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;

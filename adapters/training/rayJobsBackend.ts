@@ -13,7 +13,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from './trainingBackend.js';
+import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
 import type { RayTrainingConfig } from '../../domain/config.js';
 import { parseProtocol } from './localProcessBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
@@ -251,7 +251,7 @@ export function rayJobStatus(jobId: string, job: RayJobDetails, logs: string): T
 
 /** Ray's own reason: the first line of its message (the rest repeats the log's tail). */
 function rayReason(job: RayJobDetails): string | undefined {
-  const head = (job.message ?? '').split('\n')[0].replace(/,? last available logs.*$/i, '').trim();
+  const head = (job.message ?? '').split('\n')[0]!.replace(/,? last available logs.*$/i, '').trim();
   return head || undefined;
 }
 

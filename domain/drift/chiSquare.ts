@@ -21,8 +21,8 @@ export function chiSquareTest(observed: ArrayLike<number>, expected: ArrayLike<n
   if (k < 2) throw new RangeError('chiSquareTest needs at least two categories');
   let statistic = 0;
   for (let i = 0; i < k; i++) {
-    const d = observed[i] - expected[i];
-    statistic += (d * d) / expected[i];
+    const d = observed[i]! - expected[i]!;
+    statistic += (d * d) / expected[i]!;
   }
   return { statistic, pValue: chi2Sf(statistic, k - 1) };
 }

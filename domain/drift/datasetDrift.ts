@@ -124,10 +124,12 @@ export function datasetDrift(
   referenceRows: number,
   opts: DriftOptions = {},
 ): DatasetDrift {
-  const features = Object.keys(reference).map((name) => {
-    const test = opts.perFeature?.[name] ?? opts.test ?? defaultTest(reference[name], referenceRows);
+  const features = Object.entries(reference).map(([name, ref]) => {
+    const cur = current[name];
+    if (!cur) throw new RangeError(`feature "${name}": missing from the current data`);
+    const test = opts.perFeature?.[name] ?? opts.test ?? defaultTest(ref, referenceRows);
     const threshold = opts.thresholds?.[test] ?? DEFAULT_THRESHOLDS[test];
-    return featureDrift(name, reference[name], current[name], test, threshold);
+    return featureDrift(name, ref, cur, test, threshold);
   });
   const driftedFeatures = features.filter((f) => f.drift).length;
   const share = features.length ? driftedFeatures / features.length : 0;

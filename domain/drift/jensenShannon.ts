@@ -23,14 +23,14 @@ export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>
   let sp = 0;
   let sq = 0;
   for (let i = 0; i < n; i++) {
-    sp += p[i];
-    sq += q[i];
+    sp += p[i]!;
+    sq += q[i]!;
   }
   let left = 0;
   let right = 0;
   for (let i = 0; i < n; i++) {
-    const pi = p[i] / sp;
-    const qi = q[i] / sq;
+    const pi = p[i]! / sp;
+    const qi = q[i]! / sq;
     const m = (pi + qi) / 2;
     left += relEntr(pi, m);
     right += relEntr(qi, m);

@@ -55,9 +55,9 @@ export function ksStatisticSorted(s1: ArrayLike<number>, s2: ArrayLike<number>):
   let minS = Infinity;
   while (i < n1 || j < n2) {
     // Next pooled value, then move both cursors past every element equal to it.
-    const x = j >= n2 || (i < n1 && s1[i] <= s2[j]) ? s1[i] : s2[j];
-    while (i < n1 && s1[i] <= x) i++;
-    while (j < n2 && s2[j] <= x) j++;
+    const x = j >= n2 || (i < n1 && s1[i]! <= s2[j]!) ? s1[i]! : s2[j]!;
+    while (i < n1 && s1[i]! <= x) i++;
+    while (j < n2 && s2[j]! <= x) j++;
     const diff = i / n1 - j / n2;
     if (diff > maxS) maxS = diff;
     if (diff < minS) minS = diff;
@@ -137,7 +137,7 @@ function outerProbInsideMethod(m: number, n: number, g: number, h: number): numb
     let val = minj === 0 ? 0.0 : 1.0;
     for (let jj = 0; jj < maxj - minj; jj++) {
       const j = jj + minj;
-      val = (A[jj + minj - lastminj] * i + val * j) / (i + j);
+      val = (A[jj + minj - lastminj]! * i + val * j) / (i + j);
       A[jj] = val;
     }
     curlen = maxj - minj;
@@ -146,7 +146,7 @@ function outerProbInsideMethod(m: number, n: number, g: number, h: number): numb
       for (let t = maxj - minj; t < end; t++) A[t] = 1;
     }
   }
-  return A[maxj - minj - 1];
+  return A[maxj - minj - 1]!;
 }
 
 // ───────────── kstwo: exact distribution of the one-sample two-sided statistic D_n ─────────────
@@ -246,10 +246,10 @@ function matmul(A: Float64Array, B: Float64Array, m: number): Float64Array {
   for (let i = 0; i < m; i++) {
     const ri = i * m;
     for (let k = 0; k < m; k++) {
-      const aik = A[ri + k];
+      const aik = A[ri + k]!;
       if (aik === 0) continue;
       const rk = k * m;
-      for (let j = 0; j < m; j++) C[ri + j] += aik * B[rk + j];
+      for (let j = 0; j < m; j++) C[ri + j]! += aik * B[rk + j]!;
     }
   }
   return C;
@@ -271,16 +271,16 @@ function kolmognDMTW(n: number, d: number): number {
     v[j - 1] = 1 - h ** j;
     w[j - 1] = fac;
     fac /= j;
-    v[j - 1] *= fac;
+    v[j - 1]! *= fac;
   }
   const tt = Math.max(2 * h - 1, 0) ** m - 2 * h ** m;
   v[m - 1] = (1 + tt) * fac;
   for (let i = 1; i < m; i++) {
     // H[i-1:, i] = w[:m-i+1]
-    for (let r = i - 1; r < m; r++) H[r * m + i] = w[r - (i - 1)];
+    for (let r = i - 1; r < m; r++) H[r * m + i] = w[r - (i - 1)]!;
   }
-  for (let r = 0; r < m; r++) H[r * m] = v[r];
-  for (let c = 0; c < m; c++) H[(m - 1) * m + c] = v[m - 1 - c];
+  for (let r = 0; r < m; r++) H[r * m] = v[r]!;
+  for (let c = 0; c < m; c++) H[(m - 1) * m + c] = v[m - 1 - c]!;
 
   let Hpwr: Float64Array = new Float64Array(m * m);
   for (let i = 0; i < m; i++) Hpwr[i * m + i] = 1;
@@ -294,13 +294,13 @@ function kolmognDMTW(n: number, d: number): number {
     }
     H = matmul(H, H, m);
     Hexpnt *= 2;
-    if (Math.abs(H[(k - 1) * m + (k - 1)]) > E128) {
-      for (let i = 0; i < H.length; i++) H[i] /= E128;
+    if (Math.abs(H[(k - 1) * m + (k - 1)]!) > E128) {
+      for (let i = 0; i < H.length; i++) H[i]! /= E128;
       Hexpnt += 128;
     }
     nn = Math.floor(nn / 2);
   }
-  let p = Hpwr[(k - 1) * m + (k - 1)];
+  let p = Hpwr[(k - 1) * m + (k - 1)]!;
   for (let i = 1; i <= n; i++) {
     p = (i * p) / n;
     if (Math.abs(p) < EM128) {
@@ -357,9 +357,9 @@ function kolmognPomeranz(n: number, x: number): number {
   const twoGOverN = (2 * g) / n;
   const oneMinusTwoGOverN = (1 - 2 * g) / n;
   for (let m = 1; m < npwrs; m++) {
-    gpower[m] = (gpower[m - 1] * gOverN) / m;
-    twogpower[m] = (twogpower[m - 1] * twoGOverN) / m;
-    onem2gpower[m] = (onem2gpower[m - 1] * oneMinusTwoGOverN) / m;
+    gpower[m] = (gpower[m - 1]! * gOverN) / m;
+    twogpower[m] = (twogpower[m - 1]! * twoGOverN) / m;
+    onem2gpower[m] = (onem2gpower[m - 1]! * oneMinusTwoGOverN) / m;
   }
   let V0: Float64Array = new Float64Array(npwrs);
   let V1: Float64Array = new Float64Array(npwrs);
@@ -386,18 +386,18 @@ function kolmognPomeranz(n: number, x: number): number {
         let s = 0;
         const lo = Math.max(0, idx - ln2 + 1);
         const hi = Math.min(idx, ln2 - 1);
-        for (let q = lo; q <= hi; q++) s += V0[off + q] * pwrs[idx - q];
+        for (let q = lo; q <= hi; q++) s += V0[off + q]! * pwrs[idx - q]!;
         V1[c] = s;
         if (s > vmax) vmax = s;
       }
       if (vmax > 0 && vmax < EM128) {
-        for (let c = 0; c < V1.length; c++) V1[c] *= E128;
+        for (let c = 0; c < V1.length; c++) V1[c]! *= E128;
         expnt -= 128;
       }
       V1s = V0s + j1 - k1;
     }
   }
-  let ans = V1[n - V1s];
+  let ans = V1[n - V1s]!;
   for (let m = 1; m <= n; m++) {
     if (Math.abs(ans) > E128) {
       ans *= EM128;
@@ -444,10 +444,10 @@ function kolmognPelzGood(n: number, x: number): number {
       k2a + k2b * msquared + k2c * mfour,
       k3a + k3b * msquared + k3c * mfour + k3d * msix,
     ];
-    for (let i = 0; i < 4; i++) K[i] = K[i] * qpower + coeffs[i];
+    for (let i = 0; i < 4; i++) K[i] = K[i]! * qpower + coeffs[i]!;
   }
   const denoms = [z, 6 * zfour, 72 * z ** 7, 6480 * z ** 10];
-  for (let i = 0; i < 4; i++) K[i] = (K[i] * q * SQRT2PI) / denoms[i];
+  for (let i = 0; i < 4; i++) K[i] = (K[i]! * q * SQRT2PI) / denoms[i]!;
   q = Math.exp(-PI_SQUARED / 2 / zsquared);
   const sqrt3z = SQRT3 * z;
   let k2extra = 0;
@@ -459,10 +459,10 @@ function kolmognPelzGood(n: number, x: number): number {
     k2extra += ksq * qp;
     k3extra += (sqrt3z + kspi) * (sqrt3z - kspi) * ksq * qp;
   }
-  K[2] += k2extra * ((PI_SQUARED * SQRT2PI) / (-36 * zthree));
-  K[3] += k3extra * ((PI_SQUARED * SQRT2PI) / (216 * zsix));
+  K[2]! += k2extra * ((PI_SQUARED * SQRT2PI) / (-36 * zthree));
+  K[3]! += k3extra * ((PI_SQUARED * SQRT2PI) / (216 * zsix));
   let sum = 0;
-  for (let i = 0; i < 4; i++) sum += K[i] / n ** (i / 2);
+  for (let i = 0; i < 4; i++) sum += K[i]! / n ** (i / 2);
   return sum;
 }
 

@@ -26,7 +26,7 @@ export function numericDrift(reference: ArrayLike<number>, current: ArrayLike<nu
  */
 function sortedShares(edges: number[], sorted: Float64Array): number[] {
   const n = sorted.length;
-  const atLeast = (b: number) => (b === 0 ? n : b > edges.length ? 0 : n - lowerBound(sorted, edges[b - 1]));
+  const atLeast = (b: number) => (b === 0 ? n : b > edges.length ? 0 : n - lowerBound(sorted, edges[b - 1]!));
   const shares: number[] = [];
   for (let b = 0; b <= edges.length; b++) shares.push((atLeast(b) - atLeast(b + 1)) / n);
   return shares;

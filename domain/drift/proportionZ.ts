@@ -37,5 +37,5 @@ export function proportionZDrift(
   const refUnique = c.reference.filter((x) => x > 0).length;
   const curUnique = c.current.filter((x) => x > 0).length;
   if (c.categories.length === 1 && refUnique === 1 && curUnique === 1) return { statistic: 0, pValue: 1 };
-  return proportionZTest(c.reference[0], c.referenceSize, c.current[0], c.currentSize);
+  return proportionZTest(c.reference[0]!, c.referenceSize, c.current[0]!, c.currentSize);
 }

@@ -61,8 +61,8 @@ export function quantile(sortedValues: ArrayLike<number>, q: number): number {
   const lo = Math.floor(virtualIndex);
   const hi = Math.min(lo + 1, n - 1);
   const t = virtualIndex - lo;
-  const a = sortedValues[lo];
-  const b = sortedValues[hi];
+  const a = sortedValues[lo]!;
+  const b = sortedValues[hi]!;
   // numpy.lib._function_base_impl._lerp: a + (b−a)·t, or b − (b−a)·(1−t) when t ≥ 0.5.
   const diff = b - a;
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
@@ -73,7 +73,7 @@ export function sortedFinite(values: ArrayLike<number>): Float64Array {
   const out = new Float64Array(values.length);
   let m = 0;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!;
     if (Number.isFinite(v)) out[m++] = v;
   }
   const finite = m === out.length ? out : out.slice(0, m);
@@ -86,7 +86,7 @@ export function upperBound(sorted: ArrayLike<number>, x: number, from = 0, to = 
   let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid] <= x) lo = mid + 1;
+    if (sorted[mid]! <= x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -98,7 +98,7 @@ export function lowerBound(sorted: ArrayLike<number>, x: number, from = 0, to = 
   let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < x) lo = mid + 1;
+    if (sorted[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -115,20 +115,20 @@ export function binShares(edges: ArrayLike<number>, values: ArrayLike<number>): 
   if (k === 9) {
     // Unrolled, branch-free count of edges ≤ x for the usual 9 deciles: the hot loop of the drift
     // monitors and benchmarks (unpredictable branches of a search tree cost ~3× more here).
-    const e0 = edges[0], e1 = edges[1], e2 = edges[2], e3 = edges[3], e4 = edges[4];
-    const e5 = edges[5], e6 = edges[6], e7 = edges[7], e8 = edges[8];
+    const e0 = edges[0]!, e1 = edges[1]!, e2 = edges[2]!, e3 = edges[3]!, e4 = edges[4]!;
+    const e5 = edges[5]!, e6 = edges[6]!, e7 = edges[7]!, e8 = edges[8]!;
     for (let i = 0; i < values.length; i++) {
-      const x = values[i];
+      const x = values[i]!;
       if (!(x - x === 0)) continue; // NaN or ±Infinity
       n++;
-      counts[+(x >= e0) + +(x >= e1) + +(x >= e2) + +(x >= e3) + +(x >= e4) + +(x >= e5) + +(x >= e6) + +(x >= e7) + +(x >= e8)]++;
+      counts[+(x >= e0) + +(x >= e1) + +(x >= e2) + +(x >= e3) + +(x >= e4) + +(x >= e5) + +(x >= e6) + +(x >= e7) + +(x >= e8)]!++;
     }
   } else {
     for (let i = 0; i < values.length; i++) {
-      const x = values[i];
+      const x = values[i]!;
       if (!(x - x === 0)) continue;
       n++;
-      counts[upperBound(edges, x)]++;
+      counts[upperBound(edges, x)]!++;
     }
   }
   if (n === 0) throw new RangeError('no finite values to bin');
@@ -142,7 +142,7 @@ function finiteCopy(values: ArrayLike<number>): { data: Float64Array; min: numbe
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+    const v = values[i]!;
     if (v - v === 0) {
       out[m++] = v;
       if (v < min) min = v;
@@ -169,10 +169,10 @@ export function selectOrderStatistics(a: Float64Array, ks: readonly number[]): v
     if (kLo > kHi || lo >= hi) continue;
     if (hi - lo < 24) {
       for (let i = lo + 1; i <= hi; i++) {
-        const v = a[i];
+        const v = a[i]!;
         let j = i - 1;
-        while (j >= lo && a[j] > v) {
-          a[j + 1] = a[j];
+        while (j >= lo && a[j]! > v) {
+          a[j + 1] = a[j]!;
           j--;
         }
         a[j + 1] = v;
@@ -184,21 +184,21 @@ export function selectOrderStatistics(a: Float64Array, ks: readonly number[]): v
     seed ^= seed >>> 17;
     seed ^= seed << 5;
     const span = hi - lo + 1;
-    const x = a[lo + ((seed >>> 0) % span)];
-    const y = a[lo + ((seed >>> 7) % span)];
-    const z = a[lo + ((seed >>> 14) % span)];
+    const x = a[lo + ((seed >>> 0) % span)]!;
+    const y = a[lo + ((seed >>> 7) % span)]!;
+    const z = a[lo + ((seed >>> 14) % span)]!;
     const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     // Three-way partition: [lo, lt) < pivot, [lt, gt] = pivot, (gt, hi] > pivot.
     let lt = lo;
     let gt = hi;
     let i = lo;
     while (i <= gt) {
-      const v = a[i];
+      const v = a[i]!;
       if (v < pivot) {
-        a[i++] = a[lt];
+        a[i++] = a[lt]!;
         a[lt++] = v;
       } else if (v > pivot) {
-        a[i] = a[gt];
+        a[i] = a[gt]!;
         a[gt--] = v;
       } else {
         i++;
@@ -206,9 +206,9 @@ export function selectOrderStatistics(a: Float64Array, ks: readonly number[]): v
     }
     // Requested ks below lt go left, above gt go right; those in [lt, gt] are settled.
     let leftEnd = kLo - 1;
-    while (leftEnd + 1 <= kHi && ks[leftEnd + 1] < lt) leftEnd++;
+    while (leftEnd + 1 <= kHi && ks[leftEnd + 1]! < lt) leftEnd++;
     let rightStart = kHi + 1;
-    while (rightStart - 1 >= kLo && ks[rightStart - 1] > gt) rightStart--;
+    while (rightStart - 1 >= kLo && ks[rightStart - 1]! > gt) rightStart--;
     if (leftEnd >= kLo) stack.push(lo, lt - 1, kLo, leftEnd);
     if (rightStart <= kHi) stack.push(gt + 1, hi, rightStart, kHi);
   }
@@ -244,11 +244,11 @@ export function buildFeatureReference(values: ArrayLike<number>): FeatureReferen
   const n = data.length;
   if (n === 0) throw new RangeError('cannot build a reference from no finite values');
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += data[i];
+  for (let i = 0; i < n; i++) sum += data[i]!;
   const mean = sum / n;
   let sq = 0;
   for (let i = 0; i < n; i++) {
-    const d = data[i] - mean;
+    const d = data[i]! - mean;
     sq += d * d;
   }
   const qs: number[] = [];
@@ -264,8 +264,8 @@ export function psiFromShares(refShares: ArrayLike<number>, curShares: ArrayLike
   }
   let total = 0;
   for (let i = 0; i < refShares.length; i++) {
-    const r = Math.max(refShares[i], PSI_SHARE_FLOOR);
-    const c = Math.max(curShares[i], PSI_SHARE_FLOOR);
+    const r = Math.max(refShares[i]!, PSI_SHARE_FLOOR);
+    const c = Math.max(curShares[i]!, PSI_SHARE_FLOOR);
     total += (c - r) * Math.log(c / r);
   }
   return total;
@@ -282,7 +282,7 @@ export function buildReferenceProfile(rows: readonly Record<string, number>[], f
   const column = new Float64Array(rows.length);
   for (const f of features) {
     for (let i = 0; i < rows.length; i++) {
-      const v = rows[i][f];
+      const v = rows[i]![f];
       column[i] = typeof v === 'number' ? v : Number.NaN;
     }
     try {
@@ -304,7 +304,7 @@ export function psiByFeature(profile: ReferenceProfile, rows: readonly Record<st
   for (const [f, ref] of Object.entries(profile.features)) {
     let finite = 0;
     for (let i = 0; i < rows.length; i++) {
-      const v = rows[i][f];
+      const v = rows[i]![f];
       column[i] = typeof v === 'number' ? v : Number.NaN;
       if (Number.isFinite(column[i])) finite++;
     }

@@ -18,9 +18,9 @@ export function logGamma(x: number): number {
   if (!(x > 0)) return x === 0 ? Infinity : NaN;
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x); // reflection
   const z = x - 1;
-  let a = LANCZOS[0];
+  let a = LANCZOS[0]!;
   const t = z + LANCZOS_G + 0.5;
-  for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i] / (z + i);
+  for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i]! / (z + i);
   return HALF_LOG_2PI + (z + 0.5) * Math.log(t) - t + Math.log(a);
 }
 

@@ -20,7 +20,7 @@ export function wassersteinSorted(u: ArrayLike<number>, v: ArrayLike<number>): n
   let comp = 0; // Neumaier compensation: agrees with NumPy's pairwise/blocked sum to ~1e-15
   let prev = NaN;
   while (i < nu || j < nv) {
-    const x = j >= nv || (i < nu && u[i] <= v[j]) ? u[i] : v[j];
+    const x = j >= nv || (i < nu && u[i]! <= v[j]!) ? u[i]! : v[j]!;
     if (i + j > 0) {
       // Interval [prev, x): the ECDFs at prev (counts of values ≤ prev).
       const term = Math.abs(i / nu - j / nv) * (x - prev);
@@ -28,8 +28,8 @@ export function wassersteinSorted(u: ArrayLike<number>, v: ArrayLike<number>): n
       comp += Math.abs(sum) >= Math.abs(term) ? sum - t + term : term - t + sum;
       sum = t;
     }
-    while (i < nu && u[i] <= x) i++;
-    while (j < nv && v[j] <= x) j++;
+    while (i < nu && u[i]! <= x) i++;
+    while (j < nv && v[j]! <= x) j++;
     prev = x;
   }
   return sum + comp;
@@ -56,11 +56,11 @@ export function populationStd(values: ArrayLike<number>): number {
   const n = values.length;
   if (n === 0) throw new RangeError('std of an empty sample');
   let s = 0;
-  for (let i = 0; i < n; i++) s += values[i];
+  for (let i = 0; i < n; i++) s += values[i]!;
   const mean = s / n;
   let ss = 0;
   for (let i = 0; i < n; i++) {
-    const d = values[i] - mean;
+    const d = values[i]! - mean;
     ss += d * d;
   }
   return Math.sqrt(ss / n);

@@ -13,8 +13,10 @@
  *
  * Everything is a pure function of (seed, n, drift): the same call gives the same rows on any machine.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import type { LabelledRow } from '../../domain/metrics.js';
+import { datasetToCsv as labelledRowsToCsv, writeDatasetCsv as writeLabelledCsv } from '../../adapters/files/labelledCsv.js';
+
+export { DatasetCsvError, parseDatasetCsv, readDatasetCsv, type ParsedDataset } from '../../adapters/files/labelledCsv.js';
 
 export const FEATURES = [
   'income', // yearly income, thousands
@@ -27,10 +29,7 @@ export const FEATURES = [
 ] as const;
 export type FeatureName = (typeof FEATURES)[number];
 
-export interface LabelledRow {
-  features: Record<string, number>;
-  label: 0 | 1;
-}
+export type { LabelledRow };
 
 export interface GenerateOptions {
   seed: number;
@@ -105,7 +104,7 @@ const round = (x: number, digits: number) => {
 const lerp = (a: number, b: number, t: number) => a + (b - a) * t;
 
 /** Ground-truth log-odds of default for an applicant, in the world at `drift`. */
-export function trueLogit(f: Record<string, number>, drift = 0): number {
+export function trueLogit(f: Readonly<Record<FeatureName, number>>, drift = 0): number {
   const d = clamp(drift, 0, 1);
   const zIncome = (Math.log(Math.max(f.income, 1)) - Math.log(55)) / 0.45;
   const zDti = (f.debt_to_income - 0.3) / 0.12;
@@ -164,129 +163,14 @@ export function generateApplicants(n: number, { seed, drift = 0 }: GenerateOptio
 }
 
 // ---------------------------------------------------------------------------------------------------
-// CSV
+// CSV (the trainer protocol's format: adapters/files/labelledCsv.ts), with the example's columns first
 
-/** A malformed dataset file; names the file, the 1-based data row (and line) and the column. */
-export class DatasetCsvError extends Error {
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-    readonly row?: number,
-    readonly column?: string,
-    readonly line?: number,
-  ) {
-    const where = [
-      row !== undefined ? `row ${row}` : undefined,
-      line !== undefined ? `line ${line}` : undefined,
-      column !== undefined ? `column "${column}"` : undefined,
-    ]
-      .filter(Boolean)
-      .join(', ');
-    super(`${file}${where ? `: ${where}` : ''}: ${reason}`);
-    this.name = 'DatasetCsvError';
-  }
-}
-
-/**
- * The CSV text of `rows`. Header: every feature name found in any row (the FEATURES ones first, in
- * FEATURES order, then others in order of appearance; key order of the row objects does not matter,
- * e.g. rows read back from jsonb) + `label`. A feature a row lacks is written as an empty cell, which
- * readDatasetCsv reports as a missing value naming row and column.
- */
+/** The CSV text of `rows`, the example's FEATURES first in their order. */
 export function datasetToCsv(rows: readonly LabelledRow[]): string {
-  const present = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r.features)) present.add(k);
-  const header: string[] = rows.length === 0 ? [...FEATURES] : FEATURES.filter((f) => present.has(f));
-  for (const k of present) if (!header.includes(k)) header.push(k);
-  const lines = [[...header, 'label'].join(',')];
-  for (const r of rows) {
-    const cells = header.map((h) => {
-      const v = r.features[h];
-      return v === undefined || v === null ? '' : String(v);
-    });
-    lines.push([...cells, String(r.label)].join(','));
-  }
-  return lines.join('\n') + '\n';
+  return labelledRowsToCsv(rows, FEATURES);
 }
 
-/** Writes `rows` as CSV (atomically: a temporary file renamed into place). */
-export async function writeDatasetCsv(file: string, rows: readonly LabelledRow[]): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, datasetToCsv(rows));
-  await rename(tmp, file);
-}
-
-export interface ParsedDataset {
-  features: string[];
-  rows: LabelledRow[];
-}
-
-/**
- * Parses dataset CSV text: a header of feature names plus a `label` column (any position), then one
- * row per applicant with finite numbers and a 0/1 label. Blank lines are skipped. Throws
- * DatasetCsvError naming the file, row and column of the first problem.
- */
-export function parseDatasetCsv(text: string, file = '(csv)'): ParsedDataset {
-  const lines = text.split(/\r?\n/);
-  let headerLine = -1;
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() !== '') {
-      headerLine = i;
-      break;
-    }
-  }
-  if (headerLine < 0) throw new DatasetCsvError(file, 'file is empty (expected a header with feature names and "label")');
-  const header = lines[headerLine].replace(/^\uFEFF/, '').split(',').map((h) => h.trim());
-  const seen = new Set<string>();
-  header.forEach((h, i) => {
-    if (h === '') throw new DatasetCsvError(file, `header column ${i + 1} has no name`, undefined, undefined, headerLine + 1);
-    if (seen.has(h)) throw new DatasetCsvError(file, `duplicate header column "${h}"`, undefined, h, headerLine + 1);
-    seen.add(h);
-  });
-  const labelIdx = header.indexOf('label');
-  if (labelIdx < 0) throw new DatasetCsvError(file, 'header has no "label" column', undefined, undefined, headerLine + 1);
-  const features = header.filter((_, i) => i !== labelIdx);
-  if (features.length === 0) throw new DatasetCsvError(file, 'header has no feature columns besides "label"', undefined, undefined, headerLine + 1);
-
-  const rows: LabelledRow[] = [];
-  let rowNo = 0;
-  for (let li = headerLine + 1; li < lines.length; li++) {
-    const line = lines[li];
-    if (line.trim() === '') continue;
-    rowNo++;
-    const cells = line.split(',');
-    if (cells.length !== header.length) {
-      throw new DatasetCsvError(file, `expected ${header.length} columns, got ${cells.length}`, rowNo, undefined, li + 1);
-    }
-    const feats: Record<string, number> = {};
-    let label: 0 | 1 = 0;
-    for (let c = 0; c < cells.length; c++) {
-      const raw = cells[c].trim();
-      const value = raw === '' ? Number.NaN : Number(raw);
-      if (c === labelIdx) {
-        if (value !== 0 && value !== 1) throw new DatasetCsvError(file, `label must be 0 or 1, got "${raw}"`, rowNo, 'label', li + 1);
-        label = value;
-      } else {
-        if (!Number.isFinite(value)) {
-          throw new DatasetCsvError(file, raw === '' ? 'value is missing' : `"${raw}" is not a finite number`, rowNo, header[c], li + 1);
-        }
-        feats[header[c]] = value;
-      }
-    }
-    rows.push({ features: feats, label });
-  }
-  return { features, rows };
-}
-
-/** Reads a dataset CSV file (see parseDatasetCsv); a missing file is a DatasetCsvError too. */
-export async function readDatasetCsv(file: string): Promise<ParsedDataset> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new DatasetCsvError(file, e.code === 'ENOENT' ? 'file does not exist' : `cannot read: ${e.message}`);
-  }
-  return parseDatasetCsv(text, file);
+/** Writes `rows` as CSV (atomically), the example's FEATURES first in their order. */
+export function writeDatasetCsv(file: string, rows: readonly LabelledRow[]): Promise<void> {
+  return writeLabelledCsv(file, rows, FEATURES);
 }

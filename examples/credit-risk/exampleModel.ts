@@ -3,10 +3,10 @@
  * registry (once), and tells the traffic simulator what is serving right now (canary split included).
  */
 import path from 'node:path';
-import type { DeploymentTarget, TrafficRoute } from '../../adapters/deployment/deploymentTarget.js';
-import type { ModelRegistry } from '../../adapters/registry/modelRegistry.js';
+import type { DeploymentTarget, TrafficRoute } from '../../ports/deploymentTarget.js';
+import type { ModelRegistry } from '../../ports/modelRegistry.js';
 import type { ModelConfig } from '../../domain/config.js';
-import { cachedArtifact } from '../../monitoring/computeModelSignals.js';
+import { cachedArtifact } from './logisticRegressionEvaluation.js';
 import { ensureExampleBaseline } from './bootstrap.js';
 import { readDatasetCsv } from './dataset.js';
 import type { Serving } from './simulator.js';

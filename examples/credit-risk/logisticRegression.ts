@@ -8,7 +8,10 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { buildReferenceProfile, type ReferenceProfile } from '../../domain/drift/psi.js';
-import { createRng, type LabelledRow } from './dataset.js';
+import { evaluateScores, type Evaluation, type LabelledRow } from '../../domain/metrics.js';
+import { createRng } from './dataset.js';
+
+const EPS = 1e-15;
 
 export interface ModelMetrics {
   auc: number;
@@ -35,17 +38,6 @@ export interface ModelArtifact {
   metrics: ModelMetrics;
   trainedAt: string;
   seed: number;
-}
-
-export interface Evaluation {
-  /** ROC AUC (ties get average ranks); NaN when `rows` hold only one class. */
-  auc: number;
-  accuracy: number;
-  /** Mean negative log-likelihood, probabilities clipped to [1e-15, 1 − 1e-15]. */
-  logLoss: number;
-  /** Expected calibration error: 10 equal-width score bins, Σ (n_b / n) · |mean score − default rate|. */
-  calibrationError: number;
-  rows: number;
 }
 
 export interface TrainOptions {
@@ -84,15 +76,15 @@ export function splitHoldout<T>(rows: readonly T[], fraction: number, seed: numb
   const order = shuffledIndices(rows.length, createRng(seed ^ 0x5f3759df));
   const nHold = Math.max(1, Math.round(rows.length * fraction));
   const cut = rows.length - nHold;
-  return { train: order.slice(0, cut).map((i) => rows[i]), holdout: order.slice(cut).map((i) => rows[i]) };
+  return { train: order.slice(0, cut).map((i) => rows[i]!), holdout: order.slice(cut).map((i) => rows[i]!) };
 }
 
 function shuffledIndices(n: number, rng: ReturnType<typeof createRng>): number[] {
   const idx = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    const t = idx[i];
-    idx[i] = idx[j];
+    const t = idx[i]!;
+    idx[i] = idx[j]!;
     idx[j] = t;
   }
   return idx;
@@ -116,7 +108,6 @@ function checkRows(rows: readonly LabelledRow[], features: readonly string[], wh
 }
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
-const EPS = 1e-15;
 
 export interface TrainStep {
   epoch: number;
@@ -136,7 +127,7 @@ export function* trainLogisticRegressionSteps(rows: readonly LabelledRow[], opti
   if (!(l2 >= 0)) throw new RangeError(`l2 must be ≥ 0, got ${l2}`);
   const batchSize = options.batchSize ?? 256;
   if (rows.length === 0) throw new TrainingDataError('training data has no rows');
-  const features = [...(options.features ?? Object.keys(rows[0].features))];
+  const features = [...(options.features ?? Object.keys(rows[0]!.features))];
   if (features.length === 0) throw new TrainingDataError('training data has no features');
 
   let train: readonly LabelledRow[];
@@ -155,12 +146,15 @@ export function* trainLogisticRegressionSteps(rows: readonly LabelledRow[], opti
   const mean = new Array<number>(k).fill(0);
   const std = new Array<number>(k).fill(0);
   for (let j = 0; j < k; j++) {
+    // checkRows() made sure every row has every feature as a finite number.
+    const f = features[j]!;
     let s = 0;
-    for (let i = 0; i < n; i++) s += train[i].features[features[j]];
-    mean[j] = s / n;
+    for (let i = 0; i < n; i++) s += train[i]!.features[f]!;
+    const mu = s / n;
+    mean[j] = mu;
     let sq = 0;
     for (let i = 0; i < n; i++) {
-      const d = train[i].features[features[j]] - mean[j];
+      const d = train[i]!.features[f]! - mu;
       sq += d * d;
     }
     const sd = Math.sqrt(sq / n);
@@ -169,8 +163,9 @@ export function* trainLogisticRegressionSteps(rows: readonly LabelledRow[], opti
   const X = new Float64Array(n * k);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) X[i * k + j] = (train[i].features[features[j]] - mean[j]) / std[j];
-    y[i] = train[i].label;
+    const row = train[i]!;
+    for (let j = 0; j < k; j++) X[i * k + j] = (row.features[features[j]!]! - mean[j]!) / std[j]!;
+    y[i] = row.label;
   }
 
   const w = new Float64Array(k);
@@ -181,8 +176,8 @@ export function* trainLogisticRegressionSteps(rows: readonly LabelledRow[], opti
   for (let epoch = 1; epoch <= epochs; epoch++) {
     for (let i = n - 1; i > 0; i--) {
       const j = rng.int(i + 1);
-      const t = order[i];
-      order[i] = order[j];
+      const t = order[i]!;
+      order[i] = order[j]!;
       order[j] = t;
     }
     for (let start = 0; start < n; start += batchSize) {
@@ -190,25 +185,25 @@ export function* trainLogisticRegressionSteps(rows: readonly LabelledRow[], opti
       grad.fill(0);
       let gb = 0;
       for (let p = start; p < end; p++) {
-        const i = order[p];
+        const i = order[p]!;
         const off = i * k;
         let z = b;
-        for (let j = 0; j < k; j++) z += w[j] * X[off + j];
-        const err = sigmoid(z) - y[i];
-        for (let j = 0; j < k; j++) grad[j] += err * X[off + j];
+        for (let j = 0; j < k; j++) z += w[j]! * X[off + j]!;
+        const err = sigmoid(z) - y[i]!;
+        for (let j = 0; j < k; j++) grad[j]! += err * X[off + j]!;
         gb += err;
       }
       const m = end - start;
-      for (let j = 0; j < k; j++) w[j] -= learningRate * (grad[j] / m + l2 * w[j]);
+      for (let j = 0; j < k; j++) w[j]! -= learningRate * (grad[j]! / m + l2 * w[j]!);
       b -= learningRate * (gb / m);
     }
     let loss = 0;
     for (let i = 0; i < n; i++) {
       const off = i * k;
       let z = b;
-      for (let j = 0; j < k; j++) z += w[j] * X[off + j];
+      for (let j = 0; j < k; j++) z += w[j]! * X[off + j]!;
       const p = Math.min(1 - EPS, Math.max(EPS, sigmoid(z)));
-      loss -= y[i] * Math.log(p) + (1 - y[i]) * Math.log(1 - p);
+      loss -= y[i]! * Math.log(p) + (1 - y[i]!) * Math.log(1 - p);
     }
     loss /= n;
     options.onEpoch?.(epoch, loss);
@@ -252,8 +247,8 @@ export function trainLogisticRegression(rows: readonly LabelledRow[], options: T
 export function scoreProbability(artifact: ModelArtifact, features: Record<string, unknown>): number {
   let z = artifact.bias;
   for (let j = 0; j < artifact.features.length; j++) {
-    const v = features[artifact.features[j]];
-    if (typeof v === 'number' && Number.isFinite(v)) z += artifact.weights[j] * ((v - artifact.mean[j]) / artifact.std[j]);
+    const v = features[artifact.features[j]!];
+    if (typeof v === 'number' && Number.isFinite(v)) z += artifact.weights[j]! * ((v - artifact.mean[j]!) / artifact.std[j]!);
   }
   return sigmoid(z);
 }
@@ -261,57 +256,6 @@ export function scoreProbability(artifact: ModelArtifact, features: Record<strin
 /** 1 when the score reaches the artifact's threshold. */
 export function predictLabel(artifact: ModelArtifact, score: number): 0 | 1 {
   return score >= artifact.threshold ? 1 : 0;
-}
-
-/** Metrics from scores and 0/1 labels (accuracy at `threshold`). */
-export function evaluateScores(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold = 0.5): Evaluation {
-  const n = scores.length;
-  if (n !== labels.length) throw new RangeError('scores and labels differ in length');
-  if (n === 0) return { auc: Number.NaN, accuracy: Number.NaN, logLoss: Number.NaN, calibrationError: Number.NaN, rows: 0 };
-  let correct = 0;
-  let ll = 0;
-  const binN = new Float64Array(10);
-  const binP = new Float64Array(10);
-  const binY = new Float64Array(10);
-  for (let i = 0; i < n; i++) {
-    const s = scores[i];
-    const yv = labels[i];
-    if ((s >= threshold ? 1 : 0) === yv) correct++;
-    const p = Math.min(1 - EPS, Math.max(EPS, s));
-    ll -= yv * Math.log(p) + (1 - yv) * Math.log(1 - p);
-    const bin = Math.min(9, Math.floor(s * 10));
-    binN[bin]++;
-    binP[bin] += s;
-    binY[bin] += yv;
-  }
-  let ece = 0;
-  for (let bIdx = 0; bIdx < 10; bIdx++) {
-    if (binN[bIdx] > 0) ece += (binN[bIdx] / n) * Math.abs(binP[bIdx] / binN[bIdx] - binY[bIdx] / binN[bIdx]);
-  }
-  return { auc: rocAuc(scores, labels), accuracy: correct / n, logLoss: ll / n, calibrationError: ece, rows: n };
-}
-
-/** ROC AUC by the rank-sum (Mann–Whitney) formula, average ranks for tied scores. */
-export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const n = scores.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  let nPos = 0;
-  let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[idx[j + 1]] === scores[idx[i]]) j++;
-    const avgRank = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) {
-      if (labels[idx[t]] === 1) {
-        nPos++;
-        rankSumPos += avgRank;
-      }
-    }
-    i = j + 1;
-  }
-  const nNeg = n - nPos;
-  if (nPos === 0 || nNeg === 0) return Number.NaN;
-  return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
 /** Scores `rows` with `artifact` and measures AUC, accuracy, log-loss and calibration error. */

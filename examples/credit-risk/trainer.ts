@@ -158,11 +158,11 @@ export function sabotageLabels(rows: readonly LabelledRow[], seed: number): Labe
   const rng = createRng(seed ^ 0x0bad5eed);
   for (let i = labels.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    const t = labels[i];
-    labels[i] = labels[j];
+    const t = labels[i]!;
+    labels[i] = labels[j]!;
     labels[j] = t;
   }
-  return rows.map((r, i) => ({ features: r.features, label: labels[i] }));
+  return rows.map((r, i) => ({ features: r.features, label: labels[i]! }));
 }
 
 export interface TrainerIo {

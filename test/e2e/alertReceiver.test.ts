@@ -15,9 +15,10 @@ import pg from 'pg';
 import { createAlertReceiver, httpAddressFromEnv, startAlertReceiver } from '../../adapters/alertmanager/alertReceiver.js';
 import { resolveAlertToken } from '../../adapters/alertmanager/alertToken.js';
 import { assertPortFree, freePort } from '../../adapters/net/freePort.js';
+import { createIncidentStore } from '../../adapters/postgres/incidentStore.js';
 import { createIncidentService } from '../../client/incidentService.js';
 import { UserInputError } from '../../domain/errors.js';
-import { stateQuery } from '../../workflows/messages.js';
+import { stateQuery } from '../../contracts/incidentWorkflow.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -266,7 +267,7 @@ describe('Alertmanager webhook receiver', () => {
     const deadPool = new pg.Pool({ connectionString: `postgres://vigil@127.0.0.1:${await freePort()}/vigil`, connectionTimeoutMillis: 2_000 });
     const deadLogs: string[] = [];
     const down = createAlertReceiver({
-      incidents: createIncidentService({ temporal: env.services.temporal, pool: deadPool, config: env.config }),
+      incidents: createIncidentService({ temporal: env.services.temporal, store: createIncidentStore(deadPool), config: env.config }),
       config: env.config,
       token: TOKEN,
       log: (m) => deadLogs.push(m),

@@ -13,7 +13,7 @@ import { Gauge, Registry } from 'prom-client';
 import { startAlertReceiver } from '../../adapters/alertmanager/alertReceiver.js';
 import { OutputTail } from '../../adapters/process/outputTail.js';
 import type { Evidence } from '../../domain/incident.js';
-import { stateQuery } from '../../workflows/messages.js';
+import { stateQuery } from '../../contracts/incidentWorkflow.js';
 import { startAlertmanager, type AlertmanagerServer } from '../support/alertmanagerServer.js';
 import { startMetricsExporter, type MetricsExporter } from '../support/metricsExporter.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheusServer.js';

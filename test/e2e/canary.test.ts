@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
-import type { RetrainResult } from '../../workflows/retrainModel.js';
+import type { RetrainResult } from '../../contracts/retrainWorkflow.js';
 import { auditKinds } from '../support/auditKinds.js';
 import { saveHistoryIfRecording } from '../support/histories.js';
 import { feedCanary, openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';

@@ -11,7 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LAST_CHANGE_ANNOTATION } from '../../adapters/deployment/kserveDeployment.js';
-import type { RetrainResult } from '../../workflows/retrainModel.js';
+import type { RetrainResult } from '../../contracts/retrainWorkflow.js';
+import { parseConfig } from '../../domain/config.js';
+import { FAILURE_MODES } from '../../domain/incident.js';
+import { RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
 import { feedCanary, openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';
 import { startFakeKubernetesApi, type FakeKubernetesApi } from '../support/fakeKubernetesApi.js';
 import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
@@ -33,8 +36,10 @@ describe('a retrain canaried through KServe', () => {
     env = await createVigilTestEnv({
       config: (q) => {
         const c = testConfig({ canary: TEST_CANARY }, q);
-        c.models[0].deployment = { kind: 'kserve', kserve: { namespace: NS, name: NAME } };
-        return c;
+        const m = c.models[0]!;
+        // An InferenceService has no fallback: the runbooks use none (the config refuses them otherwise).
+        const runbooks = Object.fromEntries(FAILURE_MODES.map((mode) => [mode, { ...m.runbooks[mode], ...RUNBOOKS_WITHOUT_FALLBACK[mode] }]));
+        return parseConfig({ ...c, models: [{ ...m, deployment: { kind: 'kserve', kserve: { namespace: NS, name: NAME } }, runbooks }] });
       },
     });
     const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');

@@ -16,8 +16,10 @@ import {
   PREVIOUS_STABLE_URI_ANNOTATION,
   STABLE_URI_ANNOTATION,
 } from '../../adapters/deployment/kserveDeployment.js';
-import type { DeploymentTarget } from '../../adapters/deployment/deploymentTarget.js';
-import { EXAMPLE_CONFIG, parseConfig } from '../../domain/config.js';
+import type { DeploymentTarget } from '../../ports/deploymentTarget.js';
+import { parseConfig } from '../../domain/config.js';
+import { EXAMPLE_CONFIG } from '../../examples/credit-risk/exampleConfig.js';
+import { RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
 import { startFakeKubernetesApi, type FakeKubernetesApi, type RecordedRequest } from '../support/fakeKubernetesApi.js';
 
 const NS = 'ml-serving';
@@ -354,7 +356,8 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     const model = EXAMPLE_CONFIG.models[0];
     const none = parseConfig({ models: [model] });
     assert.equal(kserveDeploymentFromConfig(none, k8s.kubeConfig()), undefined, 'no KServe model: no target');
-    const config = parseConfig({ models: [{ ...model, deployment: { kind: 'kserve', kserve: { namespace: NS, name: NAME } } }] });
+    // An InferenceService has no fallback: the model's runbooks must not choose one.
+    const config = parseConfig({ models: [{ ...model, deployment: { kind: 'kserve', kserve: { namespace: NS, name: NAME } }, runbooks: RUNBOOKS_WITHOUT_FALLBACK }] });
     const target = kserveDeploymentFromConfig(config, k8s.kubeConfig())!;
     assert.equal(target.kind, 'kserve', 'a KServe target');
     assert.equal((await target.currentTraffic(MODEL)).target, `KServe InferenceService ${NS}/${NAME}`, 'mapped to the configured InferenceService');

@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parseConfig, EXAMPLE_CONFIG } from '../../domain/config.js';
+import { parseConfig } from '../../domain/config.js';
+import { EXAMPLE_CONFIG } from '../../examples/credit-risk/exampleConfig.js';
 import { generateApplicants, writeDatasetCsv } from '../../examples/credit-risk/dataset.js';
 import { runTrainer } from '../../examples/credit-risk/trainer.js';
 import {

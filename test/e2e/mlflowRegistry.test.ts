@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../adapters/net/freePort.js';
 import { createMlflowRegistry, MLFLOW_INTENT_PREFIX } from '../../adapters/registry/mlflowRegistry.js';
 import { mlflowAuthHeaders } from '../../adapters/registry/mlflowRestClient.js';
-import type { ModelRegistry } from '../../adapters/registry/modelRegistry.js';
+import type { RegistryWithServingMode } from '../../adapters/registry/servingModeStore.js';
 import { registryFromConfig } from '../../adapters/registry/registryRouter.js';
 import { parseConfig } from '../../domain/config.js';
 import { startMlflowServer, type MlflowServer } from '../support/mlflowServer.js';
@@ -52,7 +52,7 @@ const tags = (list: { key: string; value: string }[] | undefined) => Object.from
 describe('MLflow registry: what MLflow holds', () => {
   let server: MlflowServer;
   let db: TestDatabase;
-  let registry: ModelRegistry;
+  let registry: RegistryWithServingMode;
   let dir: string;
   let n = 0;
   const artifact = (content: unknown) => {

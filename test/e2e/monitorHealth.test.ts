@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
-import { createMonitorActivities, type MonitorOutcome } from '../../activities/monitorActivities.js';
+import { createMonitorActivities } from '../../activities/monitorActivities.js';
+import type { MonitorOutcome } from '../../contracts/monitorWorkflow.js';
 import { formatIncident } from '../../cli/formatIncident.js';
 import { parseConfig } from '../../domain/config.js';
 import { startMetricsExporter, type MetricsExporter } from '../support/metricsExporter.js';
@@ -98,6 +99,8 @@ scrape_configs:
     const again = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(again.incidents.map((i) => [i.id, i.created]), [[r.incidents[0].id, false]], 'fed, not opened');
     latency.set({ model: TEST_MODEL }, 0.12);
+    // Prometheus must have scraped the recovery before the incident closes, or the next run opens a new one.
+    await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (o) => !o.breaches.includes('latency'), 'latency recovered', 15_000);
     await closeAll();
   });
 

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { createMonitorService, monitorScheduleId, type MonitorService } from '../../client/monitorService.js';
 import { UserInputError } from '../../domain/errors.js';
-import { stateQuery } from '../../workflows/messages.js';
+import { stateQuery } from '../../contracts/incidentWorkflow.js';
 import { createVigilTestEnv, TEST_MODEL, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createRayJobsBackend } from '../../adapters/training/rayJobsBackend.js';
-import type { TrainingJobStatus } from '../../adapters/training/trainingBackend.js';
+import type { TrainingJobStatus } from '../../ports/trainingBackend.js';
 import { generateApplicants, writeDatasetCsv } from '../../examples/credit-risk/dataset.js';
 import { loadArtifact } from '../../examples/credit-risk/logisticRegression.js';
 import { freePort } from '../../adapters/net/freePort.js';

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRegistryDeployment } from '../../adapters/deployment/registryDeployment.js';
-import type { DeploymentTarget } from '../../adapters/deployment/deploymentTarget.js';
+import type { DeploymentTarget } from '../../ports/deploymentTarget.js';
 import { createBuiltinRegistry } from '../../adapters/registry/builtinRegistry.js';
-import type { ModelRegistry } from '../../adapters/registry/modelRegistry.js';
+import type { RegistryWithServingMode } from '../../adapters/registry/servingModeStore.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -20,7 +20,7 @@ const V3 = 's3://models/credit-risk/v3/model.json';
 
 describe('built-in deployment target (registry routing)', () => {
   let db: TestDatabase;
-  let registry: ModelRegistry;
+  let registry: RegistryWithServingMode;
   let target: DeploymentTarget;
   let started: Date;
 

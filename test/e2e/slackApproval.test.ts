@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createMonitorActivities } from '../../activities/monitorActivities.js';
 import { createCompositeNotifier } from '../../adapters/notify/compositeNotifier.js';
-import { createLogNotifier } from '../../adapters/notify/notifier.js';
+import { createLogNotifier } from '../../adapters/notify/logNotifier.js';
 import type { RunningSlackApp } from '../../adapters/slack/slackApp.js';
 import { SLACK_ACTIONS, SLACK_METADATA_EVENT } from '../../adapters/slack/slackContract.js';
 import { createSlackNotifier } from '../../adapters/slack/slackNotifier.js';
@@ -184,6 +184,24 @@ describe('Slack approval (done when)', () => {
     const shown = recorder.messages(CHANNEL).find((m) => m.ts === message.args.ts);
     assert.ok(shown && !JSON.stringify(shown.blocks).includes(SLACK_ACTIONS.approve), 'the stored message has no buttons left');
     await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+  });
+
+  it('a slow Slack does not hold an approver: the vote is answered while the message update is still waiting on Slack', async () => {
+    const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'accuracy_drop', source: 'test', evidence: { accuracy_drop: 0.12 } });
+    const message = await postedMessage(id);
+    await untilIncident(env, id, (s) => s.phase === 'awaiting_approval', 'awaiting approval');
+
+    // Slack now takes 20 s to answer each message update: recording the vote must not wait for it.
+    recorder.failNext('chat.update', { delayMs: 20_000 }, 3);
+    const decided = await env.services.incidents.decide(id, { verdict: 'approve', by: ALICE.id, via: 'cli', reason: 'fine' });
+    assert.equal(decided.outcome, 'approved');
+    assert.ok(recorder.unanswered('chat.update') > 0 || recorder.callsTo('chat.update').every((c) => c.args.ts !== message.args.ts),
+      'the decision was answered before Slack answered the message update');
+
+    // The notification still arrives, late and in order: the message shows the approval.
+    const update = await recorder.waitForCall('chat.update', (c) => c.args.ts === message.args.ts && /Approved\* by <@U0ALICE>/.test(allText(c)), 60_000);
+    assert.ok(update);
+    await untilIncident(env, id, (s) => s.status === 'closed', 'closed');
   });
 
   it('a decision made with the CLI updates the Slack message', async () => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createCompositeNotifier } from '../../adapters/notify/compositeNotifier.js';
-import { createLogNotifier } from '../../adapters/notify/notifier.js';
+import { createLogNotifier } from '../../adapters/notify/logNotifier.js';
 import { MESSAGE_BLOCKS, type SlackBlock } from '../../adapters/slack/incidentMessage.js';
 import { SLACK_ACTIONS, SLACK_METADATA_EVENT } from '../../adapters/slack/slackContract.js';
 import { createSlackNotifier, SLACK_REPLY_METADATA_EVENT } from '../../adapters/slack/slackNotifier.js';

@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ModelRegistry } from '../../adapters/registry/modelRegistry.js';
+import type { RegistryWithServingMode } from '../../adapters/registry/servingModeStore.js';
 
 export interface RegistryUnderTest {
-  registry: ModelRegistry;
+  registry: RegistryWithServingMode;
   close?(): Promise<void>;
 }
 
@@ -20,7 +20,7 @@ let models = 0;
 export function modelRegistryContract(name: string, setup: () => Promise<RegistryUnderTest>): void {
   describe(`ModelRegistry contract: ${name}`, () => {
     let sut: RegistryUnderTest;
-    let registry: ModelRegistry;
+    let registry: RegistryWithServingMode;
     let dir: string;
     before(async () => {
       sut = await setup();

@@ -23,8 +23,13 @@ export interface SlackApiRecorder {
   calls: SlackApiCall[];
   callsTo(method: string): SlackApiCall[];
   waitForCall(method: string, predicate?: (c: SlackApiCall) => boolean, timeoutMs?: number): Promise<SlackApiCall>;
-  /** Make the next call(s) to `method` fail: with a Slack error (`{ok:false,error}`), or after doing the work but dropping the connection (a "timeout" — the message IS posted, the client sees a failure). */
-  failNext(method: string, how: { error: string } | { dropAfterHandling: true }, times?: number): void;
+  /**
+   * Make the next call(s) to `method` fail: with a Slack error (`{ok:false,error}`), or after doing the work but dropping the connection (a "timeout" — the message IS posted, the client sees a failure);
+   * or answer them late (`delayMs`: a slow Slack, the work done and answered after the delay).
+   */
+  failNext(method: string, how: Failure, times?: number): void;
+  /** Calls to `method` received and not answered yet (slowed by `failNext(…, { delayMs })`). */
+  unanswered(method: string): number;
   clear(): void;
   stop(): Promise<void>;
   /** The messages stored in a channel, oldest first, thread replies included (what a person would see). */
@@ -64,7 +69,7 @@ export interface SlackApiRecorderOptions {
 const JSON_ARGS = new Set(['blocks', 'attachments', 'metadata', 'view', 'user_auth_blocks', 'unfurls']);
 
 type Reply = Record<string, unknown> & { ok: boolean };
-type Failure = { error: string } | { dropAfterHandling: true };
+type Failure = { error: string } | { dropAfterHandling: true } | { delayMs: number };
 
 export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}): Promise<SlackApiRecorder> {
   const teamId = opts.teamId ?? 'T0VIGIL01';
@@ -73,6 +78,8 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
   const appId = 'A0VIGILAPP';
   const userGroups = opts.userGroups ?? {};
   const calls: SlackApiCall[] = [];
+  /** Calls answered late on purpose, per method, not answered yet. */
+  const delayed = new Map<string, number>();
   const failures = new Map<string, Failure[]>();
   const channels = new Map<string, StoredSlackMessage[]>();
   const waiters = new Set<() => void>();
@@ -276,6 +283,14 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
       const failure = queued?.shift();
       if (queued && queued.length === 0) failures.delete(method);
       if (failure && 'error' in failure) return reply(200, { ok: false, error: failure.error });
+      if (failure && 'delayMs' in failure) {
+        delayed.set(method, (delayed.get(method) ?? 0) + 1);
+        setTimeout(() => {
+          delayed.set(method, (delayed.get(method) ?? 1) - 1);
+          reply(200, handle(method, args));
+        }, failure.delayMs);
+        return;
+      }
       const result = handle(method, args);
       // The work is done (the message is stored); the client never hears back.
       if (failure) return void res.socket?.destroy();
@@ -318,6 +333,7 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
         if (!check()) waiters.add(wake);
       });
     },
+    unanswered: (method) => delayed.get(method) ?? 0,
     failNext(method, how, times = 1) {
       const queued = failures.get(method) ?? [];
       for (let i = 0; i < times; i++) queued.push(how);

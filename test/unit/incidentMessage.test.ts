@@ -6,7 +6,6 @@ import {
   HEADER_TEXT_LIMIT,
   incidentMessage,
   incidentMessageMetadata,
-  mention,
   MESSAGE_BLOCKS,
   SECTION_TEXT_LIMIT,
   slackDate,
@@ -14,6 +13,7 @@ import {
   updatesMessage,
   type SlackBlock,
 } from '../../adapters/slack/incidentMessage.js';
+import { mention } from '../../adapters/slack/mrkdwn.js';
 import { SLACK_ACTIONS, SLACK_METADATA_EVENT } from '../../adapters/slack/slackContract.js';
 import type { IncidentState, RemediationAction } from '../../domain/incident.js';
 

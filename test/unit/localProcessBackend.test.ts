@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalProcessBackend, parseProtocol } from '../../adapters/training/localProcessBackend.js';
-import type { TrainingBackend, TrainingJobStatus } from '../../adapters/training/trainingBackend.js';
+import type { TrainingBackend, TrainingJobStatus } from '../../ports/trainingBackend.js';
 
 let root: string;
 let jobsDir: string;

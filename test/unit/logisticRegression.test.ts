@@ -19,14 +19,13 @@ import {
   ArtifactError,
   DEFAULT_TRAIN_OPTIONS,
   evaluate,
-  evaluateScores,
   loadArtifact,
-  rocAuc,
   saveArtifact,
   scoreProbability,
   trainLogisticRegression,
   type ModelArtifact,
 } from '../../examples/credit-risk/logisticRegression.js';
+import { evaluateScores, rocAuc } from '../../domain/metrics.js';
 
 const BASE = generateApplicants(5000, { seed: 1 });
 const FIXED_NOW = () => new Date('2025-01-01T00:00:00Z');

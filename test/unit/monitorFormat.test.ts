@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatMonitorList, formatOutcome } from '../../cli/monitorCommands.js';
 import { formatInterval, validateEvery } from '../../client/monitorService.js';
-import type { MonitorOutcome } from '../../activities/monitorActivities.js';
+import type { MonitorOutcome } from '../../contracts/monitorWorkflow.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSampleValue, prometheusClientFromConfig } from '../../adapters/prometheus/prometheusClient.js';
-import { redactUrl } from '../../adapters/prometheus/prometheusErrors.js';
+import { redactUrl } from '../../adapters/net/redactUrl.js';
 import { ConfigError, HEALTH_METRIC_SIGNALS, parseConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
 import { round4 } from '../../monitoring/healthSignals.js';

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, EXAMPLE_CONFIG, LOCAL_USER_PLACEHOLDER, ModelConfig, modelRef, parseConfig, runbooksFor } from '../../domain/config.js';
+import { ConfigError, LOCAL_USER_PLACEHOLDER, ModelConfig, modelRef, parseConfig, runbooksFor } from '../../domain/config.js';
 import { FAILURE_MODES, SEVERITIES } from '../../domain/incident.js';
-import { Duration, durationMs, quorumFor, RunbookPolicy, SAFE_ACTIONS, type RunbookPolicyInput } from '../../domain/runbook.js';
-import { DEFAULT_RUNBOOKS } from '../../runbooks/defaultRunbooks.js';
+import { Duration, durationMs, RunbookPolicy, SAFE_ACTIONS, type RunbookPolicyInput } from '../../domain/runbook.js';
+import { EXAMPLE_CONFIG } from '../../examples/credit-risk/exampleConfig.js';
+import { DEFAULT_RUNBOOKS, RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
 
 const MINIMAL: RunbookPolicyInput = {
   version: 'test/v1',
@@ -127,18 +128,19 @@ describe('RunbookPolicy: durations', () => {
   });
 });
 
-describe('quorumFor', () => {
-  it('SEV1 needs two approvers by default, the others one', () => {
+describe('approval.quorum', () => {
+  it('SEV1 needs two approvers by default; the others are unset (the workflow needs one)', () => {
     const p = RunbookPolicy.parse(DEFAULT_RUNBOOKS.data_drift);
-    assert.equal(quorumFor(p, 'SEV1'), 2);
-    for (const sev of SEVERITIES.filter((s) => s !== 'SEV1')) assert.equal(quorumFor(p, sev), 1, sev);
+    assert.equal(p.approval.quorum.SEV1, 2);
+    for (const sev of SEVERITIES.filter((s) => s !== 'SEV1')) assert.equal(p.approval.quorum[sev], undefined, sev);
   });
 
-  it('follows an explicit quorum', () => {
+  it('follows an explicit quorum, which replaces the default', () => {
     const p = RunbookPolicy.parse({ ...MINIMAL, approval: { timeout: '1m', quorum: { SEV1: 3, SEV2: 2 } } });
-    assert.equal(quorumFor(p, 'SEV1'), 3);
-    assert.equal(quorumFor(p, 'SEV2'), 2);
-    assert.equal(quorumFor(p, 'SEV3'), 1);
+    assert.equal(p.approval.quorum.SEV3, undefined);
+    assert.deepEqual(p.approval.quorum, { SEV1: 3, SEV2: 2 });
+    const sev2Only = RunbookPolicy.parse({ ...MINIMAL, approval: { timeout: '1m', quorum: { SEV2: 3 } } });
+    assert.deepEqual(sev2Only.approval.quorum, { SEV2: 3 }, 'an explicit quorum without SEV1: SEV1 needs one');
   });
 });
 
@@ -153,7 +155,6 @@ describe('runbooksFor: per-model overrides', () => {
     assert.equal(rb.data_drift.approval.timeout, '5m');
     assert.equal(rb.data_drift.approval.escalationTimeout, '15m');
     assert.deepEqual(rb.data_drift.approval.quorum, { SEV1: 2 });
-    assert.equal(quorumFor(rb.data_drift, 'SEV1'), 2);
     // The rest of the runbook is untouched.
     assert.deepEqual(rb.data_drift.actions, ['rollback', 'retrain', 'fallback', 'monitor']);
     assert.equal(rb.data_drift.version, 'data_drift/v1');
@@ -327,6 +328,10 @@ describe('config: canary modes per deployment target', () => {
 
   it('accepts a shadow canary on the built-in target, and a split one on KServe', () => {
     assert.equal(runbooksFor(parseConfig(model({ kind: 'builtin' }, 'shadow')).models[0]).concept_drift.retrain.canary.mode, 'shadow');
-    assert.equal(runbooksFor(parseConfig(model({ kind: 'kserve', kserve: { namespace: 'ml', name: 'm' } }, 'split')).models[0]).concept_drift.retrain.canary.mode, 'split');
+    // A KServe model also overrides the shipped runbooks' fallback, which KServe cannot serve.
+    const kserve = model({ kind: 'kserve', kserve: { namespace: 'ml', name: 'm' } }, 'split');
+    const runbooks = { ...RUNBOOKS_WITHOUT_FALLBACK, concept_drift: { ...RUNBOOKS_WITHOUT_FALLBACK.concept_drift, ...kserve.models[0].runbooks.concept_drift } };
+    const config = parseConfig({ models: [{ ...kserve.models[0], runbooks }] });
+    assert.equal(runbooksFor(config.models[0]).concept_drift.retrain.canary.mode, 'split');
   });
 });

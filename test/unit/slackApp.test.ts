@@ -7,12 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type pg from 'pg';
+import type { AuditLog } from '../../ports/incidentStore.js';
 import type { IncidentService } from '../../client/incidentService.js';
 import { createSlackApp, type EnabledSlackCredentials } from '../../adapters/slack/slackApp.js';
 import { slackCredentialsFromEnv, slackOffMessage, slackSettings } from '../../adapters/slack/slackCredentials.js';
 import { checkSlackSignature } from '../../adapters/slack/slackRequestGuard.js';
 import { parseSlashCommand } from '../../adapters/slack/slashCommand.js';
-import { EXAMPLE_CONFIG, parseConfig } from '../../domain/config.js';
+import { parseConfig } from '../../domain/config.js';
+import { EXAMPLE_CONFIG } from '../../examples/credit-risk/exampleConfig.js';
 import { UserInputError } from '../../domain/errors.js';
 import { slackSignature } from '../support/slackRequests.js';
 
@@ -81,7 +83,7 @@ describe('Slack credentials', () => {
 });
 
 describe('Slack app receiver by mode', () => {
-  const deps = { incidents: {} as IncidentService, pool: {} as pg.Pool, config: parseConfig(EXAMPLE_CONFIG), log: () => {} };
+  const deps = { incidents: {} as IncidentService, audit: {} as AuditLog, config: parseConfig(EXAMPLE_CONFIG), log: () => {} };
   const identity = { teamId: 'T0VIGIL01', botUserId: 'U0VIGILBOT', botId: 'B0VIGILBOT' };
 
   it('HTTP mode: Bolt HTTPReceiver with signature verification on', () => {

@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createLocalProcessBackend } from '../../adapters/training/localProcessBackend.js';
-import type { TrainingBackend } from '../../adapters/training/trainingBackend.js';
+import type { TrainingBackend } from '../../ports/trainingBackend.js';
 import { trainingTryJobId, watchTrainingJob, type TrainingWatchHeartbeat, type WatchedTrainingJob } from '../../activities/watchTrainingJob.js';
 
 let root: string;

@@ -1,7 +1,8 @@
 /**
  * Where a model serves traffic, and the moves Vigil makes on it during a remediation: send a share of
- * traffic to a candidate (canary), promote it, roll it back, roll out a given version, and — where the
- * target can — put the model into its fallback. One interface for every target:
+ * traffic to a candidate (canary), promote it, roll it back, roll out a given version, and put the
+ * model into its fallback (a target that has none refuses, and a config that could ask it to is
+ * refused at load). The serving mode belongs here, not to the registry. One interface for every target:
  *
  *   kserve   a KServe InferenceService (serverless mode): the predictor's storageUri is the candidate,
  *            `canaryTrafficPercent` its share; KServe keeps the last rolled-out revision for the rest
@@ -46,8 +47,11 @@ export interface TrafficState {
   routes: TrafficRoute[];
   /** The requested canary share; undefined when no canary is requested. */
   canaryPercent?: number;
-  mode: 'model' | 'fallback';
+  mode: ServingMode;
 }
+
+/** 'model': the model answers; 'fallback': the rules-based default (or human review) answers instead. */
+export type ServingMode = 'model' | 'fallback';
 
 /** The serving Vigil asks of the target (what a change moves from and to). */
 export interface DesiredServing {
@@ -59,7 +63,7 @@ export interface DesiredServing {
   shadow?: boolean;
   /** What serves the rest of the traffic during a canary (the last rolled-out model). */
   stableArtifactUri?: string;
-  mode?: 'model' | 'fallback';
+  mode?: ServingMode;
 }
 
 export interface DeploymentChange {
@@ -90,6 +94,13 @@ export interface DeploymentTarget {
    * last healthy version and the undo of a failed remediation reach what serves.
    */
   rollout(args: { modelId: string; artifactUri: string; version?: number; idempotencyKey: string; reason?: string }): Promise<DeploymentChange>;
-  /** Puts the model into (on) or out of (off) its fallback; absent where the target has none. */
-  setFallback?(args: { modelId: string; on: boolean; reason: string; idempotencyKey: string }): Promise<DeploymentChange>;
+  /** Whether the model or its fallback answers now. */
+  servingMode(modelId: string): Promise<ServingMode>;
+  /**
+   * Puts the model into (on) or out of (off) its fallback. A target without a fallback throws
+   * (`canServeFallback: false`); the config refuses runbooks that could ask it to.
+   */
+  setFallback(args: { modelId: string; on: boolean; reason: string; idempotencyKey: string }): Promise<DeploymentChange>;
+  /** False where the target has no fallback to serve (KServe). */
+  readonly canServeFallback: boolean;
 }

@@ -3,7 +3,7 @@
  * Kubernetes Jobs implement the same contract. Job ids are derived from the incident, so submitting
  * the same id twice finds the first job instead of starting a second.
  */
-import type { TrainingFailure } from './trainingFailure.js';
+import type { TrainingFailure } from '../adapters/training/trainingFailure.js';
 
 export interface TrainingJobSpec {
   jobId: string;

@@ -1,21 +1,5 @@
-/**
- * Where Vigil tells people things: approval requests, escalations, phase updates, reviews.
- * The log notifier is the CLI-only default; the Slack notifier implements the same interface.
- */
-import type { IncidentState } from '../../domain/incident.js';
-
-/** What a channel learned while asking for approval (Slack: the members of approver user groups). */
-export interface ApprovalRequestResult {
-  /** Extra ids that may decide, e.g. a Slack user group's members at the time of the request. */
-  approvers?: string[];
-}
-
-export interface Notifier {
-  approvalRequested(state: IncidentState): Promise<ApprovalRequestResult | void>;
-  escalated(state: IncidentState, reason: string): Promise<void>;
-  phaseChanged(state: IncidentState, event: string, detail: string): Promise<void>;
-  reviewWritten(state: IncidentState, markdownPath: string): Promise<void>;
-}
+/** The CLI-only default notifier: one line per event on the console. */
+import type { Notifier } from '../../ports/notifier.js';
 
 export function createLogNotifier(log: (line: string) => void = (l) => console.log(l)): Notifier {
   return {

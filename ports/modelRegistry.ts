@@ -1,10 +1,11 @@
 /**
- * The model registry / deployment target Vigil talks to. One interface; the built-in PostgreSQL
- * registry is the default, MLflow and KServe adapters implement the same contract.
- * Every mutating call takes an idempotency key, so a retried activity changes things once.
+ * The model registry Vigil talks to: versions, their metrics and status, and aliases (`champion`,
+ * `challenger`). One interface; the built-in PostgreSQL registry is the default, the MLflow adapter
+ * implements the same contract. What serves traffic (and the fallback) is the deployment target's
+ * business (ports/deploymentTarget.ts). Every mutating call takes an idempotency key, so a retried
+ * activity changes things once.
  */
 export type VersionStatus = 'registered' | 'healthy' | 'bad';
-export type ServingMode = 'model' | 'fallback';
 
 export interface ModelVersion {
   modelId: string;
@@ -48,9 +49,4 @@ export interface ModelRegistry {
   markVersion(modelId: string, version: number, status: VersionStatus): Promise<void>;
   /** The newest version older than the current champion that is not marked bad. */
   lastGoodVersionBefore(modelId: string, version: number): Promise<ModelVersion | undefined>;
-  getServingMode(modelId: string): Promise<ServingMode>;
-  setServingMode(args: { modelId: string; mode: ServingMode; reason: string; idempotencyKey: string }): Promise<{
-    from: ServingMode;
-    to: ServingMode;
-  }>;
 }

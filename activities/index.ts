@@ -1,2 +1,0 @@
-export { createActivities, type VigilActivities } from './createActivities.js';
-export type { ActivityDeps } from './activityDeps.js';
