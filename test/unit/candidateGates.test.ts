@@ -141,7 +141,7 @@ describe('candidateGates: protected slices', () => {
   /** Like the champion, but `wrong` young positives scored 0.45: below the threshold, still above every negative (AUC stays 1). */
   const youngMisses = (wrong: number): HoldoutScores => {
     let left = wrong;
-    return scored(ROWS.map((r) => (r.label && r.features.age < 30 && left-- > 0 ? 0.45 : r.label ? 0.95 : 0.05)));
+    return scored(ROWS.map((r) => (r.label && r.features.age! < 30 && left-- > 0 ? 0.45 : r.label ? 0.95 : 0.05)));
   };
   const young = (extra: Partial<ProtectedSlice> = {}) => ProtectedSlice.parse({ name: 'young', feature: 'age', min: 18, max: 29, minRows: 10, ...extra });
 

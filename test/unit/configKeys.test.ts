@@ -5,19 +5,11 @@ import { z } from 'zod';
 import { closestKey, ConfigError, parseConfig, runbooksFor, VigilConfig } from '../../domain/config.js';
 import { FAILURE_MODES } from '../../domain/incident.js';
 import { RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
+import { configError } from '../support/configError.js';
 
 const MODEL = { id: 'fraud-scorer', displayName: 'Fraud scorer', tier: 'critical', approvers: ['alice'] } as const;
 const KSERVE = { kind: 'kserve', kserve: { namespace: 'ml', name: 'fraud' } } as const;
 
-function configError(raw: unknown): ConfigError {
-  try {
-    parseConfig(raw, 'test.json');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}`);
-    return err;
-  }
-  assert.fail('parseConfig accepted an invalid config');
-}
 
 describe('closestKey', () => {
   const known = ['psiThreshold', 'window', 'every', 'minLabelled'];
@@ -130,8 +122,8 @@ describe('config: unknown keys', () => {
   it('health keeps its own message for an unknown metric', () => {
     const e = configError({ models: [{ ...MODEL, health: { latency_p50_ms: { query: 'x', above: 1 } } }] });
     assert.equal(e.issues.length, 1, e.message);
-    assert.equal(e.issues[0].path, 'models.0.health');
-    assert.match(e.issues[0].message, /^unknown health metric "latency_p50_ms" \(known: latency_p99_ms,/);
+    assert.equal(e.issues[0]!.path, 'models.0.health');
+    assert.match(e.issues[0]!.message, /^unknown health metric "latency_p50_ms" \(known: latency_p99_ms,/);
     const check = configError({ models: [{ ...MODEL, health: { error_rate: { query: 'x', above: 0.01, fro: '5m' } } }] });
     assert.deepEqual(check.issues, [{ path: 'models.0.health.error_rate', message: 'unknown key "fro" (did you mean "for"?)' }]);
   });
@@ -139,7 +131,7 @@ describe('config: unknown keys', () => {
   it('"$schema" is allowed at the root', () => {
     const c = parseConfig({ $schema: './vigil.schema.json', models: [MODEL] });
     assert.equal(c.$schema, './vigil.schema.json');
-    assert.equal(c.models[0].id, 'fraud-scorer');
+    assert.equal(c.models[0]!.id, 'fraud-scorer');
   });
 
   it('the JSON Schema says so: no additional properties on any object with declared properties', () => {
@@ -180,7 +172,7 @@ describe('config: fallback on a KServe model', () => {
       e.issues.map((i) => i.path),
       ['models.1.runbooks.upstream.degrade.whileAwaitingApproval'],
     );
-    assert.match(e.issues[0].message, /fallback while awaiting approval needs a deployment target that serves a fallback; deployment\.kind "kserve" has none/);
+    assert.match(e.issues[0]!.message, /fallback while awaiting approval needs a deployment target that serves a fallback; deployment\.kind "kserve" has none/);
 
     const shipped = configError({ models: [{ ...MODEL, deployment: KSERVE }] });
     const paths = shipped.issues.map((i) => i.path);
@@ -215,7 +207,7 @@ describe('config: fallback on a KServe model', () => {
 
   it('accepts a KServe model whose runbooks avoid the fallback', () => {
     const c = parseConfig({ models: [{ ...MODEL, deployment: KSERVE, runbooks: RUNBOOKS_WITHOUT_FALLBACK }] });
-    const runbooks = runbooksFor(c.models[0]);
+    const runbooks = runbooksFor(c.models[0]!);
     for (const mode of FAILURE_MODES) {
       assert.ok(!runbooks[mode].actions.includes('fallback'), mode);
       assert.notEqual(runbooks[mode].safeDefault, 'fallback', mode);
@@ -225,6 +217,6 @@ describe('config: fallback on a KServe model', () => {
 
   it('the built-in target may still choose the fallback', () => {
     const c = parseConfig({ models: [{ ...MODEL, runbooks: { data_drift: { degrade: { whileAwaitingApproval: true } } } }] });
-    assert.equal(runbooksFor(c.models[0]).data_drift.safeDefault, 'fallback');
+    assert.equal(runbooksFor(c.models[0]!).data_drift.safeDefault, 'fallback');
   });
 });

@@ -5,6 +5,7 @@ import { FAILURE_MODES, SEVERITIES } from '../../domain/incident.js';
 import { Duration, durationMs, RunbookPolicy, SAFE_ACTIONS, type RunbookPolicyInput } from '../../domain/runbook.js';
 import { EXAMPLE_CONFIG } from '../../examples/credit-risk/exampleConfig.js';
 import { DEFAULT_RUNBOOKS, RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
+import { configError } from '../support/configError.js';
 
 const MINIMAL: RunbookPolicyInput = {
   version: 'test/v1',
@@ -16,15 +17,6 @@ const MINIMAL: RunbookPolicyInput = {
 
 const issuePaths = (r: ReturnType<typeof RunbookPolicy.safeParse>) => (r.success ? [] : r.error.issues.map((i) => i.path.join('.')));
 
-function configError(raw: unknown): ConfigError {
-  try {
-    parseConfig(raw, 'test.json');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}`);
-    return err;
-  }
-  assert.fail('parseConfig accepted an invalid config');
-}
 
 const MODEL = { id: 'fraud-scorer', displayName: 'Fraud scorer', tier: 'critical', approvers: ['alice', 'bob'] } as const;
 
@@ -73,7 +65,7 @@ describe('RunbookPolicy: safe default', () => {
       const refused = RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action });
       assert.equal(refused.success, false);
       assert.deepEqual(issuePaths(refused), ['safeDefault']);
-      assert.match(refused.error!.issues[0].message, new RegExp(`"${action}" changes the model without a human`));
+      assert.match(refused.error!.issues[0]!.message, new RegExp(`"${action}" changes the model without a human`));
 
       const otherListed = RunbookPolicy.safeParse({ ...MINIMAL, safeDefault: action, allowUnattended: [action === 'retrain' ? 'rollback' : 'retrain'] });
       assert.deepEqual(issuePaths(otherListed), ['safeDefault']);
@@ -103,7 +95,7 @@ describe('RunbookPolicy: durations', () => {
     for (const d of ['soon', '-5m', '', ' ', '5 fortnights', '10' /* bare number: would mean ms */]) {
       const r = Duration.safeParse(d);
       assert.equal(r.success, false, JSON.stringify(d));
-      assert.match(r.error!.issues[0].message, /must be a duration/);
+      assert.match(r.error!.issues[0]!.message, /must be a duration/);
     }
   });
 
@@ -189,7 +181,7 @@ describe('runbooksFor: per-model overrides', () => {
   it('a bad override throws a ConfigError naming mode and field', () => {
     assert.throws(
       () => runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { upstream: { approval: { timeout: 'never' } } } })),
-      (err: unknown) => err instanceof ConfigError && err.issues.length === 1 && err.issues[0].path === 'upstream.approval.timeout',
+      (err: unknown) => err instanceof ConfigError && err.issues.length === 1 && err.issues[0]!.path === 'upstream.approval.timeout',
     );
   });
 });
@@ -197,10 +189,10 @@ describe('runbooksFor: per-model overrides', () => {
 describe('parseConfig', () => {
   it('accepts the built-in example and fills defaults', () => {
     const c = parseConfig(EXAMPLE_CONFIG);
-    assert.equal(c.models[0].id, 'credit-risk');
+    assert.equal(c.models[0]!.id, 'credit-risk');
     assert.equal(c.taskQueue, 'vigil');
-    assert.equal(c.models[0].monitor.psiThreshold, 0.2);
-    assert.equal(c.models[0].training.timeout, '30m');
+    assert.equal(c.models[0]!.monitor.psiThreshold, 0.2);
+    assert.equal(c.models[0]!.training.timeout, '30m');
   });
 
   it('no approvers: names models.0.approvers', () => {
@@ -212,7 +204,7 @@ describe('parseConfig', () => {
   it('duplicate model ids: names the second one', () => {
     const e = configError({ models: [MODEL, { ...MODEL, displayName: 'again' }] });
     assert.deepEqual(e.issues.map((i) => i.path), ['models.1.id']);
-    assert.match(e.issues[0].message, /duplicate model id "fraud-scorer"/);
+    assert.match(e.issues[0]!.message, /duplicate model id "fraud-scorer"/);
   });
 
   for (const id of ['Fraud', 'fraud_scorer', '-fraud', '', 'a'.repeat(64)]) {
@@ -223,7 +215,7 @@ describe('parseConfig', () => {
   }
 
   it('a 63-character model id is fine', () => {
-    assert.equal(parseConfig({ models: [{ ...MODEL, id: 'a'.repeat(63) }] }).models[0].id.length, 63);
+    assert.equal(parseConfig({ models: [{ ...MODEL, id: 'a'.repeat(63) }] }).models[0]!.id.length, 63);
   });
 
   it('a bad runbook override: names models.<i>.runbooks.<mode>.<field>', () => {
@@ -274,7 +266,7 @@ describe('modelRef', () => {
 
   it('the example config approvers resolve to the given user', () => {
     const model = parseConfig(EXAMPLE_CONFIG).models[0];
-    const ref = modelRef(model, 'dana');
+    const ref = modelRef(model!, 'dana');
     assert.deepEqual(ref.approvers, ['dana', 'ml-oncall']);
     assert.ok(!ref.approvers.includes(LOCAL_USER_PLACEHOLDER), `approvers: ${ref.approvers}`);
   });
@@ -327,11 +319,11 @@ describe('config: canary modes per deployment target', () => {
   });
 
   it('accepts a shadow canary on the built-in target, and a split one on KServe', () => {
-    assert.equal(runbooksFor(parseConfig(model({ kind: 'builtin' }, 'shadow')).models[0]).concept_drift.retrain.canary.mode, 'shadow');
+    assert.equal(runbooksFor(parseConfig(model({ kind: 'builtin' }, 'shadow')).models[0]!).concept_drift.retrain.canary.mode, 'shadow');
     // A KServe model also overrides the shipped runbooks' fallback, which KServe cannot serve.
     const kserve = model({ kind: 'kserve', kserve: { namespace: 'ml', name: 'm' } }, 'split');
-    const runbooks = { ...RUNBOOKS_WITHOUT_FALLBACK, concept_drift: { ...RUNBOOKS_WITHOUT_FALLBACK.concept_drift, ...kserve.models[0].runbooks.concept_drift } };
+    const runbooks = { ...RUNBOOKS_WITHOUT_FALLBACK, concept_drift: { ...RUNBOOKS_WITHOUT_FALLBACK.concept_drift, ...kserve.models[0]!.runbooks.concept_drift } };
     const config = parseConfig({ models: [{ ...kserve.models[0], runbooks }] });
-    assert.equal(runbooksFor(config.models[0]).concept_drift.retrain.canary.mode, 'split');
+    assert.equal(runbooksFor(config.models[0]!).concept_drift.retrain.canary.mode, 'split');
   });
 });
