@@ -35,8 +35,10 @@ export function createMonitorActivities(deps: Pick<ActivityDeps, 'config' | 'reg
         const mode = failureModeForSignal(b.signal);
         byMode.set(mode, [...(byMode.get(mode) ?? []), b]);
       }
-      for (const breaches of byMode.values()) {
-        let signal = breaches[0].signal;
+      for (const [first, ...rest] of byMode.values()) {
+        if (!first) continue;
+        const breaches = [first, ...rest];
+        let signal = first.signal;
         // Drift and accuracy loss are two views of one model problem: while an incident for either
         // is open, a new breach of the other feeds it instead of opening a second incident.
         if (PERFORMANCE_SIGNALS.includes(signal)) {

@@ -23,7 +23,7 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
         servedBy: 'model',
       });
       const metrics: Record<string, number> = { samples: s.samples, psiMax: s.psiMax, labelled: s.labelled };
-      if (s.accuracy !== undefined) Object.assign(metrics, { accuracy: s.accuracy, accuracyDrop: s.accuracyDrop! });
+      if (s.accuracy !== undefined) Object.assign(metrics, { accuracy: s.accuracy, ...(s.accuracyDrop !== undefined ? { accuracyDrop: s.accuracyDrop } : {}) });
       const min = args.policy.validation.minSamples;
       if (s.samples < min) {
         return { recovered: null, reasons: [`only ${s.samples} predictions since remediation (need ${min})`], checkedAt, metrics };

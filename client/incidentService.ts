@@ -10,7 +10,6 @@ import { DecisionRefusedError, NotFoundError, UserInputError } from '../domain/e
 import {
   DecideRequest,
   failureModeForSignal,
-  incidentIdFor,
   SignalKind,
   type DecideResult,
   type IncidentState,

@@ -193,7 +193,7 @@ export function createMonitorService(opts: { temporal: Client; config: VigilConf
       const m = model(modelId);
       if (every !== undefined) validateEvery(every);
       const interval = every ?? m.monitor.every;
-      let created = await create(m, interval);
+      const created = await create(m, interval);
       if (!created) {
         await update(m, { every, paused: false, note: `enabled${every ? ` every ${every}` : ''}` });
       }

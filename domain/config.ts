@@ -344,11 +344,11 @@ function levenshtein(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     prev = row;
   }
-  return prev[b.length];
+  return prev[b.length]!;
 }
 
 /** The parts of zod's schema definitions that lead from a schema to the one at a path inside it. */
@@ -386,7 +386,7 @@ function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): str
       return def.getter && knownKeysAt(def.getter(), path);
     case 'object':
       if (!path.length) return Object.keys(def.shape ?? {});
-      return typeof head === 'string' && def.shape && Object.hasOwn(def.shape, head) ? knownKeysAt(def.shape[head], rest) : undefined;
+      return typeof head === 'string' && def.shape && Object.hasOwn(def.shape, head) ? knownKeysAt(def.shape[head]!, rest) : undefined;
     case 'array':
       return path.length && def.element ? knownKeysAt(def.element, rest) : undefined;
     case 'tuple': {

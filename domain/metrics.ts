@@ -33,19 +33,20 @@ export function evaluateScores(scores: ArrayLike<number>, labels: ArrayLike<numb
   const binP = new Float64Array(10);
   const binY = new Float64Array(10);
   for (let i = 0; i < n; i++) {
-    const s = scores[i];
-    const yv = labels[i];
+    const s = scores[i]!;
+    const yv = labels[i]!;
     if ((s >= threshold ? 1 : 0) === yv) correct++;
     const p = Math.min(1 - EPS, Math.max(EPS, s));
     ll -= yv * Math.log(p) + (1 - yv) * Math.log(1 - p);
     const bin = Math.min(9, Math.floor(s * 10));
-    binN[bin]++;
-    binP[bin] += s;
-    binY[bin] += yv;
+    binN[bin]!++;
+    binP[bin]! += s;
+    binY[bin]! += yv;
   }
   let ece = 0;
   for (let bIdx = 0; bIdx < 10; bIdx++) {
-    if (binN[bIdx] > 0) ece += (binN[bIdx] / n) * Math.abs(binP[bIdx] / binN[bIdx] - binY[bIdx] / binN[bIdx]);
+    const count = binN[bIdx]!;
+    if (count > 0) ece += (count / n) * Math.abs(binP[bIdx]! / count - binY[bIdx]! / count);
   }
   return { auc: rocAuc(scores, labels), accuracy: correct / n, logLoss: ll / n, calibrationError: ece, rows: n };
 }
@@ -53,15 +54,15 @@ export function evaluateScores(scores: ArrayLike<number>, labels: ArrayLike<numb
 /** ROC AUC by the rank-sum (Mann–Whitney) formula, average ranks for tied scores. */
 export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   const n = scores.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let nPos = 0;
   let rankSumPos = 0;
   for (let i = 0; i < n; ) {
     let j = i;
-    while (j + 1 < n && scores[idx[j + 1]] === scores[idx[i]]) j++;
+    while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
     const avgRank = (i + j) / 2 + 1;
     for (let t = i; t <= j; t++) {
-      if (labels[idx[t]] === 1) {
+      if (labels[idx[t]!] === 1) {
         nPos++;
         rankSumPos += avgRank;
       }

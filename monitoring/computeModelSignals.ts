@@ -67,7 +67,7 @@ export async function computeModelSignals(
   if (labelled.length > 0) {
     const correct = labelled.filter((r) => r.predicted === r.label).length;
     out.accuracy = correct / labelled.length;
-    out.accuracyDrop = out.baselineAccuracy - out.accuracy;
+    if (out.baselineAccuracy !== undefined) out.accuracyDrop = out.baselineAccuracy - out.accuracy;
     out.positiveRate = labelled.filter((r) => r.label === 1).length / labelled.length;
   }
   const baselinePositiveRate = champion.metrics.positiveRate;
@@ -94,8 +94,8 @@ export function signalsAsEvidence(s: ModelSignals): Record<string, string | numb
   Object.assign(values, dataQualityAsEvidence(s.dataQuality));
   if (s.accuracy !== undefined) {
     values.accuracy = r(s.accuracy);
-    values.accuracy_baseline = r(s.baselineAccuracy!);
-    values.accuracy_drop = r(s.accuracyDrop!);
+    if (s.baselineAccuracy !== undefined) values.accuracy_baseline = r(s.baselineAccuracy);
+    if (s.accuracyDrop !== undefined) values.accuracy_drop = r(s.accuracyDrop);
     values.labelled = s.labelled;
   }
   Object.assign(values, s.feedback.values);

@@ -20,11 +20,9 @@ import type {
   Evidence,
   FinalDecision,
   IncidentState,
-  ModelRef,
   Outcome,
   Phase,
   RemediationAction,
-  SignalKind,
   ValidationRecord,
   Vote,
 } from '../domain/incident.js';

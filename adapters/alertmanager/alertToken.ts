@@ -68,6 +68,7 @@ function checkToken(token: string, where: string): void {
   if (token.length < MIN_LENGTH) {
     throw new UserInputError(`${where}: the alert token must be at least ${MIN_LENGTH} characters (it has ${token.length})`);
   }
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\s\x00-\x1f\x7f]/.test(token)) {
     throw new UserInputError(`${where}: the alert token must not contain whitespace or control characters`);
   }

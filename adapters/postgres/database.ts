@@ -2,7 +2,6 @@
  * PostgreSQL access: the connection pool, schema migrations (node-pg-migrate over `migrations/`), and
  * creating / dropping whole databases (tests get one each).
  */
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';

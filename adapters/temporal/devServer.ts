@@ -2,7 +2,7 @@
  * Runs `temporal server start-dev` as a child process: the local Temporal for development and tests.
  * Resolves once the server answers on gRPC and Vigil's search attributes are registered.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';

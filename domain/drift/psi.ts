@@ -164,8 +164,8 @@ export function selectOrderStatistics(a: Float64Array, ks: readonly number[]): v
   while (stack.length > 0) {
     const kHi = stack.pop()!;
     const kLo = stack.pop()!;
-    let hi = stack.pop()!;
-    let lo = stack.pop()!;
+    const hi = stack.pop()!;
+    const lo = stack.pop()!;
     if (kLo > kHi || lo >= hi) continue;
     if (hi - lo < 24) {
       for (let i = lo + 1; i <= hi; i++) {

@@ -88,7 +88,7 @@ describe('Alertmanager webhook receiver', () => {
       config: (taskQueue) => {
         const config = testConfig({}, taskQueue);
         // Alerts without a signal label are mapped by name.
-        config.models[0].alerts = { InferenceLatencyHigh: 'latency', FeatureDriftHigh: 'data_drift' };
+        config.models[0]!.alerts = { InferenceLatencyHigh: 'latency', FeatureDriftHigh: 'data_drift' };
         return config;
       },
     });
@@ -188,11 +188,11 @@ describe('Alertmanager webhook receiver', () => {
     const list = await env.services.incidents.list();
     assert.deepEqual(list.map((i) => [i.id, i.model, i.signal, i.status]), [[opened.id, TEST_MODEL, 'error_rate', 'open']], 'one open incident');
     const [evidence] = await waitFor(() => liveEvidence(opened.id), (e) => e.length === 1, 'first evidence');
-    assert.equal(evidence.source, 'alertmanager', 'source');
-    assert.equal(evidence.signal, 'error_rate', 'signal');
-    assert.equal(evidence.observedAt, STARTED, 'observed when the alert started');
+    assert.equal(evidence!.source, 'alertmanager', 'source');
+    assert.equal(evidence!.signal, 'error_rate', 'signal');
+    assert.equal(evidence!.observedAt, STARTED, 'observed when the alert started');
     assert.deepEqual(
-      evidence.values,
+      evidence!.values,
       {
         alertname: 'ModelErrorRateHigh',
         fingerprint: 'f00d0000000000a1',
@@ -214,7 +214,7 @@ describe('Alertmanager webhook receiver', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.incidents, [{ id: infraIncident, created: false, fingerprint: 'f00d0000000000a1' }], 'same incident');
     const evidence = await waitFor(() => liveEvidence(infraIncident), (e) => e.length === 2, 'two evidence entries');
-    assert.equal(evidence[1].values.error_rate, 0.2, 'the new value is recorded');
+    assert.equal(evidence[1]!.values.error_rate, 0.2, 'the new value is recorded');
     assert.equal((await env.services.incidents.list()).length, 1, 'still one incident');
   });
 
@@ -233,9 +233,9 @@ describe('Alertmanager webhook receiver', () => {
     assert.notEqual(a.id, infraIncident, 'a different failure mode is a different incident');
     const evidence = await waitFor(() => liveEvidence(a.id), (e) => e.length === 2, 'one evidence entry per alert');
     assert.deepEqual(evidence.map((e) => e.values.fingerprint), ['d1', 'd2'], 'fingerprints');
-    assert.equal(evidence[0].signal, 'data_drift', 'signal from the alerts mapping');
-    assert.equal(evidence[0].values.psi_max, 0.41, 'numeric value under the signal key');
-    assert.equal(evidence[1].values.value, 'n/a', 'a non-numeric value is kept as text');
+    assert.equal(evidence[0]!.signal, 'data_drift', 'signal from the alerts mapping');
+    assert.equal(evidence[0]!.values.psi_max, 0.41, 'numeric value under the signal key');
+    assert.equal(evidence[1]!.values.value, 'n/a', 'a non-numeric value is kept as text');
     assert.equal((await env.services.incidents.list({ open: true })).length, 2, 'two open incidents in all');
   });
 
@@ -245,8 +245,8 @@ describe('Alertmanager webhook receiver', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body, { incidents: [], resolved: [{ id: infraIncident, fingerprint: 'f00d0000000000a1' }], ignored: [] }, 'resolved');
     const evidence = await waitFor(() => liveEvidence(infraIncident), (e) => e.length === 3, 'resolved evidence');
-    assert.equal(evidence[2].values.status, 'resolved', 'status resolved');
-    assert.equal(evidence[2].values.endsAt, endsAt, 'endsAt recorded');
+    assert.equal(evidence[2]!.values.status, 'resolved', 'status resolved');
+    assert.equal(evidence[2]!.values.endsAt, endsAt, 'endsAt recorded');
     assert.equal((await env.services.incidents.list()).length, 2, 'no new incident');
   });
 

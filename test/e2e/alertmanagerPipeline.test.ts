@@ -137,40 +137,40 @@ scrape_configs:
     // 1. Replica a breaches: the rule fires and Alertmanager notifies Vigil.
     errorRatio.set({ model: TEST_MODEL, replica: 'a' }, 0.12);
     const [incident] = await waitExplained(() => env.services.incidents.list(), (l) => l.length > 0, 'an incident from the alert');
-    assert.equal(incident.model, TEST_MODEL, 'model from the series label');
-    assert.equal(incident.signal, 'error_rate', 'signal from the rule label');
-    const first = await waitExplained(() => evidence(incident.id), (e) => e.length > 0, 'first evidence');
-    assert.equal(first[0].source, 'alertmanager', 'source');
-    assert.equal(first[0].values.alertname, 'ModelErrorRateHigh', 'alertname');
-    assert.equal(first[0].values.status, 'firing', 'status');
-    assert.equal(first[0].values.severity, 'page', 'severity');
-    assert.equal(first[0].values.error_rate, 0.12, 'value annotation under error_rate');
-    assert.match(String(first[0].values.generatorURL), /^http:\/\/.+\/graph\?g0\.expr=/, 'generatorURL from Prometheus');
-    const fingerprintA = first[0].values.fingerprint;
+    assert.equal(incident!.model, TEST_MODEL, 'model from the series label');
+    assert.equal(incident!.signal, 'error_rate', 'signal from the rule label');
+    const first = await waitExplained(() => evidence(incident!.id), (e) => e.length > 0, 'first evidence');
+    assert.equal(first[0]!.source, 'alertmanager', 'source');
+    assert.equal(first[0]!.values.alertname, 'ModelErrorRateHigh', 'alertname');
+    assert.equal(first[0]!.values.status, 'firing', 'status');
+    assert.equal(first[0]!.values.severity, 'page', 'severity');
+    assert.equal(first[0]!.values.error_rate, 0.12, 'value annotation under error_rate');
+    assert.match(String(first[0]!.values.generatorURL), /^http:\/\/.+\/graph\?g0\.expr=/, 'generatorURL from Prometheus');
+    const fingerprintA = first[0]!.values.fingerprint;
 
     // 2. Replica b breaches too: a second alert in the same group → a new notification → same incident.
     errorRatio.set({ model: TEST_MODEL, replica: 'b' }, 0.3);
     const both = await waitExplained(
-      () => evidence(incident.id),
+      () => evidence(incident!.id),
       (e) => new Set(e.map((x) => x.values.fingerprint)).size === 2,
       'evidence from the second series',
     );
     const fingerprintB = both.map((e) => e.values.fingerprint).find((f) => f !== fingerprintA);
     assert.ok(both.some((e) => e.values.fingerprint === fingerprintB && e.values.error_rate === 0.3), `second series' value: ${JSON.stringify(both.map((e) => e.values))}`);
     assert.ok(both.length > first.length, 'evidence count grew');
-    assert.deepEqual((await env.services.incidents.list()).map((i) => i.id), [incident.id], 'still exactly one incident');
+    assert.deepEqual((await env.services.incidents.list()).map((i) => i.id), [incident!.id], 'still exactly one incident');
 
     // 3. Both recover: Alertmanager sends the resolved notification, recorded on the incident.
     errorRatio.set({ model: TEST_MODEL, replica: 'a' }, 0.01);
     errorRatio.set({ model: TEST_MODEL, replica: 'b' }, 0.01);
     const resolved = await waitExplained(
-      () => evidence(incident.id),
+      () => evidence(incident!.id),
       (e) => [fingerprintA, fingerprintB].every((f) => e.some((x) => x.values.fingerprint === f && x.values.status === 'resolved')),
       'resolved evidence for both series',
     );
     const last = resolved.filter((e) => e.values.status === 'resolved');
     assert.ok(last.every((e) => typeof e.values.endsAt === 'string' && Date.parse(e.values.endsAt) >= Date.parse(String(e.values.startsAt))), `endsAt recorded: ${JSON.stringify(last.map((e) => e.values))}`);
-    assert.deepEqual((await env.services.incidents.list()).map((i) => i.id), [incident.id], 'recovery opened nothing new');
+    assert.deepEqual((await env.services.incidents.list()).map((i) => i.id), [incident!.id], 'recovery opened nothing new');
     // Match the rejection prefix only: fingerprints are hex and may contain '422' anywhere.
     assert.ok(!receiverLog.some((l) => /^alert receiver: (401|422|503) /.test(l)), `every notification was accepted:\n${receiverLog.join('\n')}`);
   });

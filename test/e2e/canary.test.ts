@@ -78,7 +78,7 @@ describe('a bad candidate that the gates let through', () => {
       config: (q) => {
         // Gates wide open: only the canary stands between this candidate and the champion.
         const c = testConfig({ canary: TEST_CANARY, retrain: { maxAucDrop: 1, maxCalibrationIncrease: 1 } }, q);
-        c.models[0].training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT, '--flip-labels'];
+        c.models[0]!.training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT, '--flip-labels'];
         return c;
       },
     });
@@ -150,9 +150,9 @@ describe('a retrained candidate in shadow', () => {
         WHERE s.model_id = $1 AND s.model_version = 2`,
       [TEST_MODEL],
     );
-    const n = Number(shadowed.rows[0].n);
+    const n = Number(shadowed.rows[0]!.n);
     assert.ok(n > 300 && n < 500, `about half of 800 requests shadowed: ${n}`);
-    assert.equal(Number(shadowed.rows[0].matched), n, 'each shadow answer matches a served request');
+    assert.equal(Number(shadowed.rows[0]!.matched), n, 'each shadow answer matches a served request');
 
     const validating = await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
     const retrain = validating.state.remediation?.detail as unknown as RetrainResult;

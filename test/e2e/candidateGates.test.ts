@@ -18,7 +18,7 @@ describe('candidate gates', () => {
   let harshOnSeniors: string;
   const evaluate = (artifactPath: string, gates: Partial<{ maxAucDrop: number; maxCalibrationIncrease: number; maxSliceDrop: number }> & { protectedSlices?: unknown[] }) => {
     const model = parseConfig({ models: [{ id: 'm', displayName: 'm', tier: 'low', approvers: ['a'], runbooks: { data_drift: { retrain: gates } } }] }).models[0];
-    const retrain = runbooksFor(model).data_drift.retrain;
+    const retrain = runbooksFor(model!).data_drift.retrain;
     return createTrainingActivities(env.services).evaluateCandidate({ modelId: TEST_MODEL, artifactPath, holdoutCsv, ...retrain });
   };
 

@@ -16,8 +16,8 @@ describe('degradation while awaiting approval', () => {
     env = await createVigilTestEnv({
       config: (q) => {
         const c = testConfig({}, q);
-        const drift = c.models[0].runbooks.data_drift as Record<string, unknown>;
-        c.models[0].runbooks.data_drift = { ...drift, degrade: { whileAwaitingApproval: true }, actions: ['fallback', 'monitor'] };
+        const drift = c.models[0]!.runbooks.data_drift as Record<string, unknown>;
+        c.models[0]!.runbooks.data_drift = { ...drift, degrade: { whileAwaitingApproval: true }, actions: ['fallback', 'monitor'] };
         return c;
       },
     });

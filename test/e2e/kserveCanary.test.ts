@@ -113,7 +113,7 @@ describe('a retrain canaried through KServe', () => {
     assert.equal(k8s.inferenceService(NS, NAME)!.spec.predictor.model.storageUri, v2.artifactUri, 'the InferenceService serves v2 again');
     const patches = k8s.mutations().filter((r) => r.method === 'PATCH');
     assert.equal(patches.length, 1, 'one PATCH for the rollback');
-    const record = JSON.parse((patches[0].body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[LAST_CHANGE_ANNOTATION]);
+    const record = JSON.parse((patches[0]!.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[LAST_CHANGE_ANNOTATION]!);
     assert.deepEqual([record.op, record.key.startsWith(id), record.after.artifactUri], ['rollout', true, v2.artifactUri], 'recorded as a rollout under the incident');
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2, 'the registry champion is v2');
 

@@ -41,7 +41,7 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
   /** The patch body with the change record (which carries a timestamp) parsed out for comparison. */
   const bodyWithRecord = (r: RecordedRequest) => {
     const body = structuredClone(r.body) as { metadata: { annotations: Record<string, string> } };
-    const record = JSON.parse(body.metadata.annotations[LAST_CHANGE_ANNOTATION]);
+    const record = JSON.parse(body.metadata.annotations[LAST_CHANGE_ANNOTATION]!);
     delete body.metadata.annotations[LAST_CHANGE_ANNOTATION];
     return { body, record };
   };
@@ -98,9 +98,9 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     );
     assert.equal(patches().length, 1, 'exactly one PATCH');
     const [p] = patches();
-    assert.equal(p.path, PATH, 'the InferenceService');
-    assert.equal(p.contentType, 'application/merge-patch+json', 'a JSON merge patch (custom resources take no strategic merge patch)');
-    const { body, record } = bodyWithRecord(p);
+    assert.equal(p!.path, PATH, 'the InferenceService');
+    assert.equal(p!.contentType, 'application/merge-patch+json', 'a JSON merge patch (custom resources take no strategic merge patch)');
+    const { body, record } = bodyWithRecord(p!);
     assert.deepEqual(
       body,
       {
@@ -161,7 +161,7 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
       [true, 10, { artifactUri: V2, canaryPercent: 0, stableArtifactUri: V1, mode: 'model' }],
       'canary share 10 → 0',
     );
-    const { body, record } = bodyWithRecord(patches()[0]);
+    const { body, record } = bodyWithRecord(patches()[0]!);
     assert.deepEqual(body, { metadata: { resourceVersion: rvBefore, annotations: {} }, spec: { predictor: { canaryTrafficPercent: 0 } } }, 'only the share changes');
     assert.equal(record.reason, 'canary error rate 4% > 1%', 'the reason is recorded');
 
@@ -186,7 +186,7 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
   it('canaries the next candidate against the same stable model, then promotes it (canaryTrafficPercent removed)', async () => {
     const c = await kserve.startCanary({ modelId: MODEL, artifactUri: V3, percent: 20, idempotencyKey: 'incident-2/canary' });
     assert.deepEqual(c.after, { artifactUri: V3, canaryPercent: 20, stableArtifactUri: V1, mode: 'model' }, 'the stable side is still v1, not the rolled-back v2');
-    assert.deepEqual(annotationsOf(patches()[0])[STABLE_URI_ANNOTATION], undefined, 'the stable annotation is unchanged, so not sent');
+    assert.deepEqual(annotationsOf(patches()[0]!)[STABLE_URI_ANNOTATION], undefined, 'the stable annotation is unchanged, so not sent');
     k8s.reconcileInferenceService(NS, NAME);
     assert.deepEqual(
       (await kserve.currentTraffic(MODEL)).routes.map((r) => [r.role, r.percent, r.revision]),
@@ -205,7 +205,7 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
       [true, 20, { artifactUri: V3, stableArtifactUri: V3, mode: 'model' }],
       'the candidate becomes the stable model',
     );
-    const { body } = bodyWithRecord(patches()[0]);
+    const { body } = bodyWithRecord(patches()[0]!);
     assert.deepEqual(
       body,
       {
@@ -239,7 +239,7 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
       ],
       'v3 at 0%, v1 stable',
     );
-    const { body } = bodyWithRecord(patches()[0]);
+    const { body } = bodyWithRecord(patches()[0]!);
     assert.deepEqual(
       body,
       {
@@ -301,8 +301,8 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
       );
       const [first, second] = patches();
       assert.notEqual(
-        (first.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
-        (second.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+        (first!.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+        (second!.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
         'the second patch carries the new resourceVersion',
       );
       const stored = k8s.inferenceService(NS, NAME)!;
@@ -390,8 +390,8 @@ describe('KServe rollout of a given version (rollback to the last healthy, promo
     assert.deepEqual([c.changed, c.before, c.after], [true, { artifactUri: V3, canaryPercent: 20, stableArtifactUri: V2, mode: 'model' }, { artifactUri: V1, stableArtifactUri: V1, mode: 'model' }], 'from the canary to v1');
     const patches = k8s.requests.filter((r) => r.method === 'PATCH');
     assert.equal(patches.length, 1, 'one PATCH');
-    const body = structuredClone(patches[0].body) as { metadata: { resourceVersion: string; annotations: Record<string, string> }; spec: unknown };
-    const record = JSON.parse(body.metadata.annotations[LAST_CHANGE_ANNOTATION]);
+    const body = structuredClone(patches[0]!.body) as { metadata: { resourceVersion: string; annotations: Record<string, string> }; spec: unknown };
+    const record = JSON.parse(body.metadata.annotations[LAST_CHANGE_ANNOTATION]!);
     delete body.metadata.annotations[LAST_CHANGE_ANNOTATION];
     assert.deepEqual(
       body,

@@ -68,11 +68,11 @@ describe('Kubernetes Job training backend (API wire format)', () => {
 
     const posts = k8s.requests.filter((r) => r.method === 'POST');
     assert.equal(posts.length, 1, 'one create request');
-    assert.equal(posts[0].path, `/apis/batch/v1/namespaces/${NS}/jobs`, 'created in the configured namespace');
-    assert.equal(posts[0].contentType, 'application/json', 'create is plain JSON');
+    assert.equal(posts[0]!.path, `/apis/batch/v1/namespaces/${NS}/jobs`, 'created in the configured namespace');
+    assert.equal(posts[0]!.contentType, 'application/json', 'create is plain JSON');
     const labels = { 'app.kubernetes.io/managed-by': 'vigil', 'app.kubernetes.io/component': 'training', 'vigil.dev/job-id': jobId };
     assert.deepEqual(
-      posts[0].body,
+      posts[0]!.body,
       {
         apiVersion: 'batch/v1',
         kind: 'Job',
@@ -113,7 +113,7 @@ describe('Kubernetes Job training backend (API wire format)', () => {
     await backend({ gpus: 2 }).submit({ jobId: 'gpu-job-config', command: COMMAND });
     await backend().submit({ jobId: 'gpu-job-spec', command: COMMAND, gpus: '0,1,2' });
     await backend().submit({ jobId: 'cpu-only-job', command: COMMAND, gpus: '' });
-    const container = (i: number) => (k8s.requests.filter((r) => r.method === 'POST')[i].body as any).spec.template.spec.containers[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const container = (i: number) => (k8s.requests.filter((r) => r.method === 'POST')[i]!.body as any).spec.template.spec.containers[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.deepEqual(container(0).resources, { limits: { 'nvidia.com/gpu': '2' } }, 'config gpus: 2 → a limit of 2');
     assert.deepEqual(container(1).resources, { limits: { 'nvidia.com/gpu': '3' } }, "job gpus '0,1,2' → a limit of 3");
     assert.equal(container(2).resources, undefined, 'no GPU → no resources block at all');
@@ -297,8 +297,8 @@ describe('Kubernetes Job training backend (API wire format)', () => {
     await b.cancel(jobId);
     const deletes = k8s.requests.filter((r) => r.method === 'DELETE');
     assert.equal(deletes.length, 1, 'one DELETE');
-    assert.equal(deletes[0].path, `/apis/batch/v1/namespaces/${NS}/jobs/${jobId}`, 'the job');
-    assert.equal(deletes[0].query.propagationPolicy, 'Background', 'Background propagation (batch/v1 would orphan the pods otherwise)');
+    assert.equal(deletes[0]!.path, `/apis/batch/v1/namespaces/${NS}/jobs/${jobId}`, 'the job');
+    assert.equal(deletes[0]!.query.propagationPolicy, 'Background', 'Background propagation (batch/v1 would orphan the pods otherwise)');
     assert.equal(k8s.job(NS, jobId), undefined, 'the Job is gone');
     assert.equal(k8s.pods(NS).filter((p) => p.metadata.labels['job-name'] === jobId).length, 0, 'and its pods');
     await b.cancel(jobId); // already gone: nothing to do
@@ -345,11 +345,11 @@ describe('Kubernetes Job training backend (API wire format)', () => {
         },
       ],
     });
-    const b = kubernetesJobBackendFromConfig(config.models[0].training, k8s.kubeConfig());
+    const b = kubernetesJobBackendFromConfig(config.models[0]!.training, k8s.kubeConfig());
     const m = b.manifest({ jobId: 'from-config', command: COMMAND });
     assert.equal(m.spec?.activeDeadlineSeconds, 2700, '45m → 2700 s');
     assert.equal(m.spec?.ttlSecondsAfterFinished, 600, 'TTL from config');
-    assert.deepEqual(m.spec?.template.spec?.containers[0].resources, { limits: { 'nvidia.com/gpu': '1' } }, 'GPUs from config');
+    assert.deepEqual(m.spec?.template.spec?.containers[0]!.resources, { limits: { 'nvidia.com/gpu': '1' } }, 'GPUs from config');
     assert.equal(m.metadata?.namespace, NS, 'namespace from config');
   });
 });

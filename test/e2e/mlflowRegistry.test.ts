@@ -239,7 +239,7 @@ describe('MLflow registry: what MLflow holds', () => {
     assert.deepEqual(moves[0], moves[2], 'the same key answers the same');
     const history = await registry.aliasHistory('busy', 'champion', new Date(0));
     assert.equal(history.length, 2, `two moves: ${JSON.stringify(history)}`);
-    assert.equal(history[1].fromVersion, history[0].toVersion, 'serialised: the second move starts where the first ended');
+    assert.equal(history[1]!.fromVersion, history[0]!.toVersion, 'serialised: the second move starts where the first ended');
   });
 
   it('routes models by config: MLflow for one, the built-in registry for the other', async () => {
@@ -332,7 +332,7 @@ describe('MLflow registry: the example model end to end', () => {
     env = await createVigilTestEnv({
       config: (taskQueue) => {
         const config = testConfig({ canary: TEST_CANARY }, taskQueue);
-        config.models[0].registry = { kind: 'mlflow', mlflow: { trackingUri: server.url, registeredModelName: 'credit-risk-e2e', timeout: '30s' } };
+        config.models[0]!.registry = { kind: 'mlflow', mlflow: { trackingUri: server.url, registeredModelName: 'credit-risk-e2e', timeout: '30s' } };
         return config;
       },
     });
@@ -363,7 +363,7 @@ describe('MLflow registry: the example model end to end', () => {
     const champion = (await rest(server, 'GET', 'registered-models/alias?name=credit-risk-e2e&alias=champion')).model_version;
     assert.equal(champion.version, '2', 'the candidate is the MLflow champion');
     assert.equal(tags(champion.tags)['vigil.source'], `retrain:${id}`, 'registered by the retrain');
-    assert.ok(JSON.parse(tags(champion.tags)['vigil.metrics']).auc > 0.5, 'with its metrics');
+    assert.ok(JSON.parse(tags(champion.tags)['vigil.metrics']!).auc > 0.5, 'with its metrics');
     const versions = (await rest(server, 'GET', `model-versions/search?filter=${encodeURIComponent("name = 'credit-risk-e2e'")}`)).model_versions;
     assert.equal(versions.length, 2, 'one candidate registered');
     // Keys are <workflow id>:<activity id>; the retrain runs as the incident's child workflow.

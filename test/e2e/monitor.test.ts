@@ -31,7 +31,7 @@ describe('model monitor', () => {
     env = await createVigilTestEnv({
       config: (taskQueue) => {
         const c = testConfig({}, taskQueue);
-        c.models[0].inputSchema = InputSchema.parse(CREDIT_RISK_INPUT_SCHEMA);
+        c.models[0]!.inputSchema = InputSchema.parse(CREDIT_RISK_INPUT_SCHEMA);
         return c;
       },
     });
@@ -53,14 +53,14 @@ describe('model monitor', () => {
     await env.simulator.writeBatch({ n: 500, drift: 1 });
     const first = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(first.breaches, ['data_drift']);
-    assert.equal(first.incidents[0].created, true);
+    assert.equal(first.incidents[0]!.created, true);
     const second = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(second.incidents, [{ ...first.incidents[0], created: false }]);
 
-    const shown = await waitFor(() => env.services.incidents.show(first.incidents[0].id), (s) => s.phase === 'awaiting_approval' && s.state.evidence?.length === 2, 'classified, with two evidence entries');
+    const shown = await waitFor(() => env.services.incidents.show(first.incidents[0]!.id), (s) => s.phase === 'awaiting_approval' && s.state.evidence?.length === 2, 'classified, with two evidence entries');
     assert.equal(shown.failureMode, 'data_drift');
-    assert.ok(Number(shown.state.evidence[0].values.psi_max) >= 0.2, JSON.stringify(shown.state.evidence[0].values));
-    assert.match(String(shown.state.evidence[0].values.drifted_features), /income/);
+    assert.ok(Number(shown.state.evidence[0]!.values.psi_max) >= 0.2, JSON.stringify(shown.state.evidence[0]!.values));
+    assert.match(String(shown.state.evidence[0]!.values.drifted_features), /income/);
     await closeAll();
   });
 
@@ -80,9 +80,9 @@ describe('model monitor', () => {
     await env.services.pool.query(`UPDATE predictions SET features = features - 'income'`);
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['schema_break']);
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
     assert.equal(shown.failureMode, 'data_quality');
-    assert.equal(shown.state.evidence[0].values.missing_columns, 'income');
+    assert.equal(shown.state.evidence[0]!.values.missing_columns, 'income');
     assert.ok(FEATURES.includes('income'));
     await closeAll();
   });
@@ -92,10 +92,10 @@ describe('model monitor', () => {
     await env.services.pool.query(`UPDATE predictions SET features = jsonb_set(features, '{age}', to_jsonb((features->>'age')::text))`);
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['schema_break'], JSON.stringify(r));
-    assert.match(r.reasons[0], /"age" is declared numeric but 100\.0% of values are categorical/);
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    assert.match(r.reasons[0]!, /"age" is declared numeric but 100\.0% of values are categorical/);
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
     assert.equal(shown.failureMode, 'data_quality');
-    assert.equal(shown.state.evidence[0].values.type_changes, 'age');
+    assert.equal(shown.state.evidence[0]!.values.type_changes, 'age');
     await closeAll();
   });
 
@@ -106,9 +106,9 @@ describe('model monitor', () => {
     await env.services.pool.query(`UPDATE predictions SET features = features || '{"customer_segment": "b"}'`);
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['schema_break'], JSON.stringify(r));
-    assert.match(r.reasons[0], /undeclared column "customer_segment" appeared in 100\.0% of rows/);
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
-    const values = shown.state.evidence[0].values;
+    assert.match(r.reasons[0]!, /undeclared column "customer_segment" appeared in 100\.0% of rows/);
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const values = shown.state.evidence[0]!.values;
     assert.equal(values.new_columns, 'customer_segment');
     assert.equal(values.out_of_range_column, 'age');
     assert.ok(Number(values.out_of_range_share) > 0.05, `out-of-range share ${values.out_of_range_share}`);
@@ -123,13 +123,13 @@ describe('model monitor', () => {
     await env.services.pool.query(`UPDATE predictions SET label = predicted`);
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['label_anomaly'], JSON.stringify(r));
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
     assert.equal(shown.failureMode, 'feedback_loop');
-    assert.equal(shown.state.evidence[0].values.label_prediction_agreement, 1);
+    assert.equal(shown.state.evidence[0]!.values.label_prediction_agreement, 1);
     assert.match(formatIncident(shown), /labels look anomalous \(labels agree with the model's own predictions 100\.0% of the time \(holdout accuracy 0\.\d+\)/);
     await closeAll();
     // The post-incident review carries the same reasons and numbers.
-    const review = await waitFor(() => env.services.incidents.review(r.incidents[0].id).catch(() => ''), (text) => text.length > 0, 'review written');
+    const review = await waitFor(() => env.services.incidents.review(r.incidents[0]!.id).catch(() => ''), (text) => text.length > 0, 'review written');
     assert.match(review, /Classification reasons:[\s\S]*labels agree with the model's own predictions 100\.0%/, review);
   });
 

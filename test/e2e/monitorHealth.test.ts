@@ -83,7 +83,7 @@ scrape_configs:
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, [], JSON.stringify(r));
     assert.equal(r.healthNotes.length, 1, JSON.stringify(r.healthNotes));
-    assert.match(r.healthNotes[0], /no series/);
+    assert.match(r.healthNotes[0]!, /no series/);
     assert.equal((await env.services.incidents.list()).length, 0, 'no incident');
   });
 
@@ -91,13 +91,13 @@ scrape_configs:
     latency.set({ model: TEST_MODEL }, 0.812);
     const r = await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (o) => o.breaches.length > 0, 'latency breach', 15_000);
     assert.deepEqual(r.breaches, ['latency'], JSON.stringify(r));
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
     assert.equal(shown.failureMode, 'infrastructure');
-    assert.equal(shown.state.evidence[0].values.latency_p99_ms, 812);
+    assert.equal(shown.state.evidence[0]!.values.latency_p99_ms, 812);
     assert.match(formatIncident(shown), /infrastructure signal: latency \(p99 latency ms 812\)/);
     // The next run feeds the same incident.
     const again = await runMonitor({ modelId: TEST_MODEL });
-    assert.deepEqual(again.incidents.map((i) => [i.id, i.created]), [[r.incidents[0].id, false]], 'fed, not opened');
+    assert.deepEqual(again.incidents.map((i) => [i.id, i.created]), [[r.incidents[0]!.id, false]], 'fed, not opened');
     latency.set({ model: TEST_MODEL }, 0.12);
     // Prometheus must have scraped the recovery before the incident closes, or the next run opens a new one.
     await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (o) => !o.breaches.includes('latency'), 'latency recovered', 15_000);
@@ -108,7 +108,7 @@ scrape_configs:
     upstream.set({ model: TEST_MODEL }, 0.31);
     const r = await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (o) => o.breaches.includes('upstream_error'), 'upstream breach', 15_000);
     assert.deepEqual(r.breaches, ['upstream_error'], JSON.stringify(r));
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0].id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
     assert.equal(shown.failureMode, 'upstream');
     assert.match(formatIncident(shown), /a dependency is failing \(upstream error rate 0\.31\)/);
     assert.equal(shown.recommendedAction, 'escalate_upstream', JSON.stringify(shown.state.recommendation));

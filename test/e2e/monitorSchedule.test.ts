@@ -91,19 +91,19 @@ describe('scheduled model monitors', () => {
   it('a scheduled run opens a data-drift incident on drifted traffic and later runs feed it', async () => {
     await env.simulator.writeBatch({ n: 500, drift: 1 });
     const [opened] = await waitFor(() => env.services.incidents.list({ modelId: TEST_MODEL }), (l) => l.length > 0, 'an incident from a scheduled run');
-    assert.equal(opened.signal, 'data_drift', 'drift signal');
+    assert.equal(opened!.signal, 'data_drift', 'drift signal');
     // The workflow's own state: the database copy is only written on phase changes. The last run
     // rides along so a timeout shows what the runs found.
     await waitFor(
       async () => ({
-        evidence: (await env.services.temporal.workflow.getHandle(opened.id).query(stateQuery)).evidence.length,
+        evidence: (await env.services.temporal.workflow.getHandle(opened!.id).query(stateQuery)).evidence.length,
         lastRun: (await monitorInfo()).lastRun,
       }),
       (r) => r.evidence >= 3,
       'evidence from later runs',
     );
     const all = await env.services.incidents.list({ modelId: TEST_MODEL });
-    assert.deepEqual(all.map((i) => i.id), [opened.id], 'later runs fed the same incident');
+    assert.deepEqual(all.map((i) => i.id), [opened!.id], 'later runs fed the same incident');
     await quiesce();
     await closeAll();
     await monitors.enable(TEST_MODEL);
@@ -118,7 +118,7 @@ describe('scheduled model monitors', () => {
       (i) => i?.failureMode === 'data_quality',
       'a data-quality incident from a scheduled run',
     );
-    assert.equal(incident.signal, 'schema_break', 'schema break signal');
+    assert.equal(incident!.signal, 'schema_break', 'schema break signal');
     await quiesce();
     await closeAll();
   });

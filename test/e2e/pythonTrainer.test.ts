@@ -41,7 +41,7 @@ before(async () => {
     config: (taskQueue) => {
       const c = testConfig({}, taskQueue);
       // The model trains with the Python trainer: Vigil appends --data, --holdout and --out.
-      c.models[0].training = { ...c.models[0].training, command: [PYTHON, TRAINER_PY], gpus: CONFIG_GPUS };
+      c.models[0]!.training = { ...c.models[0]!.training, command: [PYTHON, TRAINER_PY], gpus: CONFIG_GPUS };
       return c;
     },
   });
@@ -112,10 +112,10 @@ describe('Python example trainer through the local backend', { concurrency: true
     const expected = buildReferenceProfile(trainRows.map((r) => r.features), features);
     assert.equal(artifact.reference.rows, expected.rows);
     for (const f of features) {
-      const got = artifact.reference.features[f];
-      const want = expected.features[f];
+      const got = artifact.reference.features[f]!;
+      const want = expected.features[f]!;
       assert.equal(got.edges.length, 9, `${f}: 9 edges`);
-      got.edges.forEach((e, i) => close(e, want.edges[i], 1e-12, `${f} edge ${i}`));
+      got.edges.forEach((e, i) => close(e, want.edges[i]!, 1e-12, `${f} edge ${i}`));
       assert.deepEqual(got.shares, want.shares, `${f}: bin shares`);
       close(got.mean, want.mean, 1e-12 * Math.max(1, Math.abs(want.mean)), `${f} mean`);
       close(got.std, want.std, 1e-12 * Math.max(1, want.std), `${f} std`);
@@ -124,7 +124,7 @@ describe('Python example trainer through the local backend', { concurrency: true
 
     // Same data, same seed, same algorithm: the same model up to float rounding.
     for (const m of ['auc', 'accuracy', 'logLoss', 'calibrationError'] as const) close(artifact.metrics[m], tsArtifact.metrics[m], 1e-6, `holdout ${m}`);
-    artifact.weights.forEach((w, i) => close(w, tsArtifact.weights[i], 1e-6, `weight ${features[i]}`));
+    artifact.weights.forEach((w, i) => close(w, tsArtifact.weights[i]!, 1e-6, `weight ${features[i]}`));
     assert.ok(artifact.metrics.auc > 0.75, `AUC ${artifact.metrics.auc}`);
   });
 
@@ -137,7 +137,7 @@ describe('Python example trainer through the local backend', { concurrency: true
     const { train, holdout } = splitHoldout(trainRows, 0.2, 5);
     assert.deepEqual([artifact.metrics.trainRows, artifact.metrics.holdoutRows], [train.length, holdout.length]);
     const expected = buildReferenceProfile(train.map((r) => r.features), features);
-    for (const f of features) assert.deepEqual(artifact.reference.features[f].shares, expected.features[f].shares, `${f}: the same training rows`);
+    for (const f of features) assert.deepEqual(artifact.reference.features[f]!.shares, expected.features[f]!.shares, `${f}: the same training rows`);
     assert.equal(artifact.seed, 5);
   });
 
@@ -148,7 +148,7 @@ describe('Python example trainer through the local backend', { concurrency: true
     assert.equal(status.state, 'succeeded', status.error);
     const started = events(path.join(env.stateDir, 'py-jobs'), 'py-sabotage')[0] as Record<string, unknown>;
     assert.equal(started.sabotage, true);
-    const auc = status.metrics!.auc;
+    const auc = status.metrics!.auc!;
     assert.ok(auc < 0.65 && auc < tsArtifact.metrics.auc - 0.15, `sabotaged AUC ${auc} vs ${tsArtifact.metrics.auc}`);
   });
 
@@ -170,7 +170,7 @@ describe('Python example trainer through the local backend', { concurrency: true
     const bad = path.join(env.stateDir, 'bad.csv');
     const lines = fs.readFileSync(snapshot.trainCsv, 'utf8').split('\n');
     const col = 2; // a feature column
-    const cells = lines[3].split(',');
+    const cells = lines[3]!.split(',');
     cells[col] = 'n/a';
     lines[3] = cells.join(',');
     fs.writeFileSync(bad, lines.join('\n'));
@@ -178,7 +178,7 @@ describe('Python example trainer through the local backend', { concurrency: true
     const status = await finished('py-bad');
     assert.equal(status.state, 'failed');
     assert.equal(status.exitCode, 2);
-    const column = lines[0].split(',')[col];
+    const column = lines[0]!.split(',')[col];
     const where = `${bad}: row 3, line 4, column "${column}": "n/a" is not a finite number`;
     assert.equal(status.error, where);
     assert.deepEqual(

@@ -103,7 +103,7 @@ describe('Ray Jobs training backend on a real Ray head', () => {
     assert.equal(done.exitCode, 0, 'exit code 0');
     assert.deepEqual([done.progress?.step, done.progress?.total], [8, 8], 'the last progress line: epoch 8 of 8');
     assert.ok(typeof done.progress?.loss === 'number', 'progress carries the loss');
-    assert.ok(done.metrics && done.metrics.auc > 0.6 && done.metrics.auc <= 1, `holdout AUC parsed: ${JSON.stringify(done.metrics)}`);
+    assert.ok(done.metrics && done.metrics.auc! > 0.6 && done.metrics.auc! <= 1, `holdout AUC parsed: ${JSON.stringify(done.metrics)}`);
     assert.equal(typeof done.metrics?.calibrationError, 'number', 'calibration error parsed');
     assert.equal(done.artifactPath, path.join(out, 'model.json'), 'the artifact line names <out>/model.json');
     assert.ok(fs.existsSync(done.artifactPath!), 'the artifact exists');
@@ -253,7 +253,7 @@ describe('an approved drift incident whose model trains on Ray', () => {
     env = await createVigilTestEnv({
       config: (q) => {
         const c = testConfig({ canary: TEST_CANARY }, q);
-        const training = c.models[0].training;
+        const training = c.models[0]!.training;
         training.backend = 'ray';
         training.ray = { address: head.url };
         training.command = [python, TRAINER_PY];

@@ -123,7 +123,7 @@ describe('built-in deployment target (registry routing)', () => {
     assert.deepEqual(change.after, { artifactUri: V2 }, 'to all traffic on v2');
     const moves = (await registry.aliasHistory(MODEL, 'champion', started)).filter((m) => m.toVersion === 2);
     assert.equal(moves.length, 1, 'the champion alias moved to v2 exactly once');
-    assert.equal(moves[0].fromVersion, 1, 'from v1');
+    assert.equal(moves[0]!.fromVersion, 1, 'from v1');
     assert.deepEqual(await canaryRows(), [], 'no canary runs');
     const t = await target.currentTraffic(MODEL);
     assert.deepEqual(t.routes, [{ role: 'stable', percent: 100, version: 2, artifactUri: V2 }], '100% on v2');

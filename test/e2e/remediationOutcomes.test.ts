@@ -16,7 +16,7 @@ describe('a sabotaged candidate', () => {
     env = await createVigilTestEnv({
       config: (q) => {
         const c = testConfig({}, q);
-        c.models[0].training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT, '--sabotage'];
+        c.models[0]!.training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT, '--sabotage'];
         return c;
       },
     });

@@ -18,10 +18,10 @@ const RETRAIN_STEPS = ['snapshotTrainingData', 'runTrainingJob', 'evaluateCandid
 
 function crashTestConfig(taskQueue: string) {
   const config = testConfig({ canary: TEST_CANARY }, taskQueue);
-  config.models[0].training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT];
+  config.models[0]!.training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT];
   // A step lost with its worker is retried after this, not after the default two minutes.
-  const drift = config.models[0].runbooks.data_drift as Record<string, any>;
-  config.models[0].runbooks.data_drift = { ...drift, retrain: { ...drift.retrain, stepTimeout: '4s' } };
+  const drift = config.models[0]!.runbooks.data_drift as Record<string, any>;
+  config.models[0]!.runbooks.data_drift = { ...drift, retrain: { ...drift.retrain, stepTimeout: '4s' } };
   return config;
 }
 
@@ -73,7 +73,7 @@ for (const step of RETRAIN_STEPS) {
       assert.equal(challengers.rows[0].n, 1, 'one challenger mark');
       const ops = await env.services.pool.query('SELECT op FROM deployment_changes WHERE starts_with(idempotency_key, $1) ORDER BY created_at', [id]);
       assert.deepEqual(ops.rows.map((r) => r.op), ['startCanary', 'promoteCanary'], 'one canary start and one rollout');
-      assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, versions[0].version, 'the new version is champion');
+      assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, versions[0]!.version, 'the new version is champion');
     });
   });
 }

@@ -43,7 +43,7 @@ const CAROL: SlackUser = { id: 'U0CAROL', username: 'carol' }; // in the workspa
 
 function slackTestConfig(taskQueue: string): VigilConfig {
   const base = testConfig({}, taskQueue);
-  const runbooks = base.models[0].runbooks;
+  const runbooks = base.models[0]!.runbooks;
   return parseConfig({
     ...base,
     models: [
@@ -155,7 +155,7 @@ describe('Slack app', () => {
     const moved = await untilIncident(env, driftId, (s) => s.phase !== 'awaiting_approval', 'leaves awaiting_approval');
     assert.equal(moved.decision?.verdict, 'approve', 'approved');
     assert.deepEqual(moved.decision?.by, [ALICE.id], 'by the clicker');
-    assert.equal(moved.state.approval?.votes[0].via, 'slack', 'vote came via slack');
+    assert.equal(moved.state.approval?.votes[0]!.via, 'slack', 'vote came via slack');
 
     // A late click once the decision is made: refused, with the reason.
     await click(BOB, 'approve', driftId);
@@ -347,7 +347,7 @@ describe('Slack app', () => {
       assert.match(rejected, /rejected/, rejected);
       const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed');
       assert.equal(closed.decision?.reason, 'inputs are fine upstream   fixed it', 'the reason as typed');
-      assert.equal(closed.state.approval?.votes[0].via, 'slack', 'via slack');
+      assert.equal(closed.state.approval?.votes[0]!.via, 'slack', 'via slack');
 
       const approveLate = await command(BOB, `approve ${id}`);
       assert.match(approveLate, /is closed|no pending approval/, approveLate);
@@ -357,17 +357,17 @@ describe('Slack app', () => {
       const text = await command(BOB, 'declare credit-risk latency latency_p99_ms=2500 region=eu');
       const m = /Declared \*(incident-credit-risk-infrastructure-\d{14})\*/.exec(text);
       assert.ok(m, `declared: ${text}`);
-      const s = await awaiting(m[1]);
+      const s = await awaiting(m[1]!);
       assert.equal(s.failureMode, 'infrastructure', 'classified');
-      assert.deepEqual(s.state.evidence[0].values, { latency_p99_ms: 2500, region: 'eu', declared_by: BOB.id }, 'typed evidence and who declared');
-      assert.equal(s.state.evidence[0].source, 'slack', 'source slack');
+      assert.deepEqual(s.state.evidence[0]!.values, { latency_p99_ms: 2500, region: 'eu', declared_by: BOB.id }, 'typed evidence and who declared');
+      assert.equal(s.state.evidence[0]!.source, 'slack', 'source slack');
       const again = await command(BOB, 'declare credit-risk latency latency_p99_ms=2600');
       assert.match(again, /already open/, again);
 
       assert.match(await command(BOB, 'declare no-such-model latency'), /unknown model "no-such-model"/, 'unknown model');
       assert.match(await command(BOB, 'declare credit-risk sunspots'), /unknown signal "sunspots"/, 'unknown signal');
       assert.match(await command(BOB, 'declare credit-risk latency p99'), /evidence "p99": expected key=value/, 'bad evidence');
-      await env.services.incidents.decide(m[1], { verdict: 'reject', by: ALICE.id, reason: 'test cleanup' });
+      await env.services.incidents.decide(m[1]!, { verdict: 'reject', by: ALICE.id, reason: 'test cleanup' });
     });
 
     it('help and unknown commands answer with the usage', async () => {
@@ -440,7 +440,7 @@ describe('Slack app', () => {
         assert.ok(up.output().includes('Vigil is up'), up.output());
         const lines = up.output().split('\n').filter((l) => l.includes('Slack: off'));
         assert.equal(lines.length, 1, `said once: ${up.output()}`);
-        assert.match(lines[0], /CLI-only.*SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/, lines[0]);
+        assert.match(lines[0]!, /CLI-only.*SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/, lines[0]);
       } finally {
         up.child.kill('SIGINT');
       }

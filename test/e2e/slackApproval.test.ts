@@ -139,7 +139,7 @@ describe('Slack approval (done when)', () => {
     await env.simulator.writeBatch({ n: 600, drift: 1 });
     const run = await createMonitorActivities(env.services).runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(run.breaches, ['data_drift'], 'the monitor sees the drift');
-    const id = run.incidents[0].id;
+    const id = run.incidents[0]!.id;
 
     // 2. Its message is posted to the model's channel, with the buttons.
     const message = await postedMessage(id);
@@ -225,7 +225,7 @@ describe('Slack approval (done when)', () => {
     assert.match(allText(update), /a holiday effect, it will pass/, 'with the reason');
     assert.deepEqual(buttonsOf(update), [], 'buttons removed');
     const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed');
-    assert.equal(closed.state.approval?.votes[0].via, 'cli', 'decided via the CLI');
+    assert.equal(closed.state.approval?.votes[0]!.via, 'cli', 'decided via the CLI');
 
     // A click on the stale message afterwards is refused with the reason, not acted on.
     await clickButton(ALICE, message, 'approve');

@@ -113,7 +113,6 @@ describe('Slack notifier', () => {
   }
 
   const repliesTo = (ts: string) => slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
-  const updatesOf = (ts: string) => slack.callsTo('chat.update').filter((c) => c.args.ts === ts);
   const topLevelMessagesFor = (id: string) =>
     slack.messages(CHANNEL).filter((m) => !m.thread_ts || m.thread_ts === m.ts).filter((m) => m.metadata?.event_payload.incident_id === id);
 
@@ -247,7 +246,8 @@ describe('Slack notifier', () => {
   });
 
   it('a channel the app cannot post to is logged, and the incident goes on with the CLI', async () => {
-    slack.failNext('chat.postMessage', { error: 'not_in_channel' });
+    // The incident message itself (not a late thread reply of an earlier incident) meets the closed channel.
+    slack.failNext('chat.postMessage', { error: 'not_in_channel' }, 1, (args) => !args.thread_ts);
     const id = await open({ psi_max: 0.3 });
     await slack.waitForCall('chat.postMessage', isMessage(id));
     await waitFor(async () => logs.join('\n'), (l) => l.includes(`cannot post ${id} to ${CHANNEL} (not_in_channel)`), 'the log names the problem');

@@ -17,7 +17,7 @@ import { waitFor } from '../support/waitFor.js';
 /** The example trainer, slowed so that it is still running when the worker is killed. */
 function slowTrainerConfig(taskQueue: string) {
   const config = testConfig({}, taskQueue);
-  config.models[0].training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT, '--step-delay-ms', '150'];
+  config.models[0]!.training.command = [process.execPath, '--import', import.meta.resolve('tsx'), TRAINER_SCRIPT, '--step-delay-ms', '150'];
   return config;
 }
 

@@ -152,7 +152,7 @@ function matchesSelector(labels: Obj | undefined, selector: string | undefined):
   if (!selector) return true;
   return selector.split(',').every((term) => {
     const [k, v] = term.split('=').filter((x) => x !== '');
-    return labels?.[k] === v;
+    return labels?.[k!] === v;
   });
 }
 
@@ -327,7 +327,7 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
 
   function patchIsvc(ns: string, name: string, contentType: string | undefined, body: unknown): Obj {
     const current = isvcOrThrow(ns, name);
-    const type = (contentType ?? '').split(';')[0].trim();
+    const type = (contentType ?? '').split(';')[0]!.trim();
     let next: Obj;
     if (type === 'application/merge-patch+json') next = mergePatch(current, body) as Obj;
     else if (type === 'application/json-patch+json') next = jsonPatch(current, body);
@@ -371,13 +371,13 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
   function route(req: { method: string; path: string; query: Record<string, string>; contentType?: string; body?: unknown }): { code: number; body: unknown; text?: boolean } {
     let m: RegExpMatchArray | null;
     if ((m = req.path.match(/^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs$/)) && req.method === 'POST') {
-      return { code: 201, body: createJob(m[1], req.body as Obj) };
+      return { code: 201, body: createJob(m[1]!, req.body as Obj) };
     }
     if ((m = req.path.match(/^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/))) {
-      if (req.method === 'GET') return { code: 200, body: jobOrThrow(m[1], m[2]) };
+      if (req.method === 'GET') return { code: 200, body: jobOrThrow(m[1]!, m[2]!) };
       if (req.method === 'DELETE') {
         const policy = req.query.propagationPolicy ?? (req.body as Obj | undefined)?.propagationPolicy;
-        return { code: 200, body: deleteJob(m[1], m[2], policy) };
+        return { code: 200, body: deleteJob(m[1]!, m[2]!, policy) };
       }
     }
     if ((m = req.path.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods$/)) && req.method === 'GET') {
@@ -391,11 +391,11 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
       return { code: 200, body: { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(resourceVersion) }, items } };
     }
     if ((m = req.path.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/)) && req.method === 'GET') {
-      return { code: 200, body: podLog(m[1], m[2], req.query), text: true };
+      return { code: 200, body: podLog(m[1]!, m[2]!, req.query), text: true };
     }
     if ((m = req.path.match(/^\/apis\/serving\.kserve\.io\/v1beta1\/namespaces\/([^/]+)\/inferenceservices\/([^/]+)$/))) {
-      if (req.method === 'GET') return { code: 200, body: isvcOrThrow(m[1], m[2]) };
-      if (req.method === 'PATCH') return { code: 200, body: patchIsvc(m[1], m[2], req.contentType, req.body) };
+      if (req.method === 'GET') return { code: 200, body: isvcOrThrow(m[1]!, m[2]!) };
+      if (req.method === 'PATCH') return { code: 200, body: patchIsvc(m[1]!, m[2]!, req.contentType, req.body) };
     }
     if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'PATCH' && req.method !== 'DELETE' && req.method !== 'PUT') {
       throw fail(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);

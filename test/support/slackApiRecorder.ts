@@ -27,7 +27,7 @@ export interface SlackApiRecorder {
    * Make the next call(s) to `method` fail: with a Slack error (`{ok:false,error}`), or after doing the work but dropping the connection (a "timeout" — the message IS posted, the client sees a failure);
    * or answer them late (`delayMs`: a slow Slack, the work done and answered after the delay).
    */
-  failNext(method: string, how: Failure, times?: number): void;
+  failNext(method: string, how: Failure, times?: number, when?: (args: Record<string, unknown>) => boolean): void;
   /** Calls to `method` received and not answered yet (slowed by `failNext(…, { delayMs })`). */
   unanswered(method: string): number;
   clear(): void;
@@ -80,7 +80,8 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
   const calls: SlackApiCall[] = [];
   /** Calls answered late on purpose, per method, not answered yet. */
   const delayed = new Map<string, number>();
-  const failures = new Map<string, Failure[]>();
+  /** Per method, the failures queued for its next calls (those matching `when`, where given). */
+  const failures = new Map<string, (Failure & { when?: (args: Record<string, unknown>) => boolean })[]>();
   const channels = new Map<string, StoredSlackMessage[]>();
   const waiters = new Set<() => void>();
   let seq = 0;
@@ -280,7 +281,8 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
       if (!token) return reply(200, { ok: false, error: 'not_authed' });
       if (!tokenAccepted(token)) return reply(200, { ok: false, error: 'invalid_auth' });
       const queued = failures.get(method);
-      const failure = queued?.shift();
+      const at = queued?.findIndex((f) => !f.when || f.when(args)) ?? -1;
+      const failure = at >= 0 ? queued!.splice(at, 1)[0] : undefined;
       if (queued && queued.length === 0) failures.delete(method);
       if (failure && 'error' in failure) return reply(200, { ok: false, error: failure.error });
       if (failure && 'delayMs' in failure) {
@@ -334,9 +336,9 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
       });
     },
     unanswered: (method) => delayed.get(method) ?? 0,
-    failNext(method, how, times = 1) {
+    failNext(method, how, times = 1, when) {
       const queued = failures.get(method) ?? [];
-      for (let i = 0; i < times; i++) queued.push(how);
+      for (let i = 0; i < times; i++) queued.push({ ...how, ...(when ? { when } : {}) });
       failures.set(method, queued);
     },
     clear() {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { closestKey, ConfigError, parseConfig, runbooksFor, VigilConfig } from '../../domain/config.js';
+import { closestKey, parseConfig, runbooksFor, VigilConfig } from '../../domain/config.js';
 import { FAILURE_MODES } from '../../domain/incident.js';
 import { RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
 import { configError } from '../support/configError.js';

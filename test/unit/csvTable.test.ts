@@ -16,9 +16,9 @@ describe('CSV tables', () => {
 
   it('infers numeric and categorical columns; empty cells are missing', () => {
     const t = parseCsvTable('n,c,m\n1.5,a,\n-2e3,b,7\n,a,8\n');
-    assert.equal(inferColumnType(t.cells.n), 'numeric');
-    assert.equal(inferColumnType(t.cells.c), 'categorical');
-    assert.equal(inferColumnType(t.cells.m), 'numeric');
+    assert.equal(inferColumnType(t.cells.n!), 'numeric');
+    assert.equal(inferColumnType(t.cells.c!), 'categorical');
+    assert.equal(inferColumnType(t.cells.m!), 'numeric');
     assert.deepEqual([...numericColumn(t, 'n')], [1.5, -2000]);
   });
 

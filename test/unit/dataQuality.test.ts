@@ -27,7 +27,7 @@ describe('data quality against the declared input schema', () => {
     const r = assessDataQuality(schema, rows(100, () => ({ age: 30, region: "north" })), thresholds);
     assert.deepEqual(r.missingColumns, ['income'], 'income missing');
     assert.equal(primaryQualitySignal(r), 'schema_break', 'schema_break');
-    assert.match(r.issues[0].message, /column "income" is missing from all 100 rows/);
+    assert.match(r.issues[0]!.message, /column "income" is missing from all 100 rows/);
   });
 
   it('a numeric column that starts carrying strings is a type change (schema break) and leaves the range check alone', () => {
@@ -36,7 +36,7 @@ describe('data quality against the declared input schema', () => {
     const col = r.columns.find((c) => c.column === 'income')!;
     assert.equal(col.typeMismatchShare, 0.6, 'share of strings');
     assert.equal(col.seenType, 'categorical', 'seen type');
-    assert.match(r.issues[0].message, /"income" is declared numeric but 60\.0% of values are categorical/);
+    assert.match(r.issues[0]!.message, /"income" is declared numeric but 60\.0% of values are categorical/);
   });
 
   it('a missing share above the reference share by more than the threshold is missing_values', () => {
@@ -46,7 +46,7 @@ describe('data quality against the declared input schema', () => {
     assert.deepEqual(within.issues.map((i) => i.signal), [], 'within tolerance');
     const over = assessDataQuality(schema, rows(100, (i) => ({ ...healthy(i), age: i < 12 ? null : 30 })), thresholds, reference);
     assert.deepEqual(over.issues.map((i) => i.signal), ['missing_values'], 'breach');
-    assert.match(over.issues[0].message, /"age" is missing in 12\.0% of rows \(reference 5\.0%\)/);
+    assert.match(over.issues[0]!.message, /"age" is missing in 12\.0% of rows \(reference 5\.0%\)/);
   });
 
   it('values outside the declared range are out_of_range, with the observed span', () => {
@@ -54,7 +54,7 @@ describe('data quality against the declared input schema', () => {
     assert.equal(primaryQualitySignal(r), 'out_of_range', 'out_of_range');
     const col = r.columns.find((c) => c.column === 'age')!;
     assert.equal(col.outOfRangeShare, 0.07, 'share');
-    assert.match(r.issues[0].message, /7\.0% of "age" values are outside \[18, 120\] \(observed -1\.\.150\)/);
+    assert.match(r.issues[0]!.message, /7\.0% of "age" values are outside \[18, 120\] \(observed -1\.\.150\)/);
   });
 
   it('categories the model never saw are unseen_category, most frequent named first', () => {
@@ -94,7 +94,7 @@ describe('input schema in config', () => {
 
   it('the example model declares its inputs', () => {
     const c = parseConfig({ models: [{ id: 'credit-risk', displayName: 'x', tier: 'high', approvers: ['a'], inputSchema: { columns: { age: { type: 'numeric', min: 18 } } } }] });
-    assert.equal(c.models[0].inputSchema?.columns.age.min, 18, 'parsed');
+    assert.equal(c.models[0]!.inputSchema?.columns.age!.min, 18, 'parsed');
   });
 
   it('bad declarations name the field', () => {
@@ -106,7 +106,7 @@ describe('input schema in config', () => {
 
   it('drift tests and thresholds are configurable per model and validated', () => {
     const c = parseConfig({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'psi', thresholds: { psi: 0.25 }, shareThreshold: 0.3 } }] });
-    assert.deepEqual([c.models[0].drift.test, c.models[0].drift.thresholds.psi, c.models[0].drift.shareThreshold], ['psi', 0.25, 0.3], 'parsed');
+    assert.deepEqual([c.models[0]!.drift.test, c.models[0]!.drift.thresholds.psi, c.models[0]!.drift.shareThreshold], ['psi', 0.25, 0.3], 'parsed');
     assert.throws(() => parseConfig({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'kolmogorov' } }] }), /models\.0\.drift\.test/);
   });
 });

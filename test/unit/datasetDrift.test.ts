@@ -34,9 +34,9 @@ describe('dataset drift: default test per column (Evidently rules)', () => {
     const current = { stable: num(normal(800, 0, 3)), shifted: num(normal(800, 1, 4)) };
     const r = datasetDrift(reference, current, 800);
     const byName = Object.fromEntries(r.features.map((f) => [f.feature, f]));
-    assert.equal(byName.stable.test, 'ks');
-    assert.equal(byName.stable.drift, false, `stable p=${byName.stable.pValue}`);
-    assert.equal(byName.shifted.drift, true, `shifted p=${byName.shifted.pValue}`);
+    assert.equal(byName.stable!.test, 'ks');
+    assert.equal(byName.stable!.drift, false, `stable p=${byName.stable!.pValue}`);
+    assert.equal(byName.shifted!.drift, true, `shifted p=${byName.shifted!.pValue}`);
     assert.equal(r.share, 0.5);
     assert.equal(r.datasetDrift, true);
     assert.equal(datasetDrift(reference, current, 800, { shareThreshold: 0.6 }).datasetDrift, false);
@@ -44,9 +44,9 @@ describe('dataset drift: default test per column (Evidently rules)', () => {
 
   it('a forced test and threshold apply to every column; a numeric-only test on a category is refused', () => {
     const r = datasetDrift({ x: num(normal(300, 0, 5)) }, { x: num(normal(300, 0.5, 6)) }, 300, { test: 'psi', thresholds: { psi: 0.05 } });
-    assert.equal(r.features[0].test, 'psi');
-    assert.equal(r.features[0].threshold, 0.05);
-    assert.equal(r.features[0].pValue, undefined);
+    assert.equal(r.features[0]!.test, 'psi');
+    assert.equal(r.features[0]!.threshold, 0.05);
+    assert.equal(r.features[0]!.pValue, undefined);
     assert.throws(() => datasetDrift({ c: cat(['a', 'b']) }, { c: cat(['a']) }, 2, { test: 'ks' }), /feature "c": the ks test needs a numeric column/);
   });
 });
@@ -64,11 +64,11 @@ describe('vigil drift compare on CSV files', () => {
     const cur = write('cur.csv', 'color,x\n' + Array.from({ length: 50 }, (_, i) => `red,${i + 100}`).join('\n'));
     const r = compareCsvFiles(ref, cur);
     const byName = Object.fromEntries(r.features.map((f) => [f.feature, f]));
-    assert.equal(byName.x.test, 'ks');
-    assert.equal(byName.x.statistic, 1);
-    assert.equal(byName.color.type, 'categorical');
-    assert.equal(byName.color.test, 'chisquare');
-    assert.equal(byName.color.drift, true);
+    assert.equal(byName.x!.test, 'ks');
+    assert.equal(byName.x!.statistic, 1);
+    assert.equal(byName.color!.type, 'categorical');
+    assert.equal(byName.color!.test, 'chisquare');
+    assert.equal(byName.color!.drift, true);
   });
 
   it('bad files are user errors naming file, row and column', () => {
@@ -87,22 +87,22 @@ describe('vigil drift compare on CSV files', () => {
   it('a schema gives column types: numeric-looking codes compared as categories', () => {
     const ref = write('codes-ref.csv', 'zip,x\n' + Array.from({ length: 60 }, (_, i) => `${10000 + (i % 3)},${i}`).join('\n'));
     const cur = write('codes-cur.csv', 'zip,x\n' + Array.from({ length: 60 }, (_, i) => `${10000 + (i % 3)},${i}`).join('\n'));
-    assert.equal(compareCsvFiles(ref, cur).features[0].type, 'numeric', 'inferred');
+    assert.equal(compareCsvFiles(ref, cur).features[0]!.type, 'numeric', 'inferred');
     const schema = write('schema.json', JSON.stringify({ columns: { zip: { type: 'categorical' } } }));
     const r = compareCsvFiles(ref, cur, {}, readSchemaFile(schema));
-    assert.deepEqual([r.features[0].type, r.features[0].test], ['categorical', 'chisquare'], 'typed by the schema');
-    assert.throws(() => readSchemaFile(write('bad-schema.json', '{"columns": {"zip": {"type": "text"}}}')), /bad-schema\.json:\n  - columns\.zip\.type/);
+    assert.deepEqual([r.features[0]!.type, r.features[0]!.test], ['categorical', 'chisquare'], 'typed by the schema');
+    assert.throws(() => readSchemaFile(write('bad-schema.json', '{"columns": {"zip": {"type": "text"}}}')), /bad-schema\.json:\n {2}- columns\.zip\.type/);
   });
 
   it("a model's drift settings choose the test, its threshold and the dataset share", () => {
     const config = parseConfig({
       models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'psi', thresholds: { psi: 0.5 }, shareThreshold: 0.3 }, inputSchema: { columns: { x: { type: 'numeric' } } } }],
     });
-    const { options, types } = driftSettingsFor(config.models[0]);
+    const { options, types } = driftSettingsFor(config.models[0]!);
     const ref = write('m-ref.csv', 'x\n' + Array.from({ length: 200 }, (_, i) => `${i}`).join('\n'));
     const cur = write('m-cur.csv', 'x\n' + Array.from({ length: 200 }, (_, i) => `${i + 30}`).join('\n'));
     const r = compareCsvFiles(ref, cur, options, types);
-    assert.deepEqual([r.features[0].test, r.features[0].threshold, r.shareThreshold], ['psi', 0.5, 0.3], 'settings applied');
-    assert.equal(r.features[0].drift, r.features[0].statistic >= 0.5, 'threshold decides');
+    assert.deepEqual([r.features[0]!.test, r.features[0]!.threshold, r.shareThreshold], ['psi', 0.5, 0.3], 'settings applied');
+    assert.equal(r.features[0]!.drift, r.features[0]!.statistic >= 0.5, 'threshold decides');
   });
 });

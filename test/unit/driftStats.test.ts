@@ -88,8 +88,8 @@ test('categorical: frequencies, Jensen-Shannon and chi-square match SciPy', () =
   for (const c of ref.categorical) {
     const f = categoryFrequencies(c.reference, c.current);
     assert.deepEqual(f.categories, c.categories);
-    f.reference.forEach((v, i) => close(v, c.referenceFreq[i], 1e-12, 'reference share'));
-    f.current.forEach((v, i) => close(v, c.currentFreq[i], 1e-12, 'current share'));
+    f.reference.forEach((v, i) => close(v, c.referenceFreq[i]!, 1e-12, 'reference share'));
+    f.current.forEach((v, i) => close(v, c.currentFreq[i]!, 1e-12, 'current share'));
     close(jensenShannonDistance(f.reference, f.current), c.jensenShannon, 1e-9, 'categorical js');
     const chi = chiSquareDrift(c.reference, c.current);
     close(chi.statistic, c.chiSquare.statistic, 1e-9, 'chi-square statistic');

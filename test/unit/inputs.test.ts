@@ -48,14 +48,14 @@ describe('assessLabels', () => {
   it('the shift is absolute: a drop counts as much as a rise', () => {
     const q = assessLabels(labels(100, 5), { minRows: 10, baselinePositiveRate: 0.6 });
     assert.equal(q.ok, false);
-    assert.match(q.reasons[0], /positive rate 0\.050 is 0\.550 away from the training baseline 0\.600/);
+    assert.match(q.reasons[0]!, /positive rate 0\.050 is 0\.550 away from the training baseline 0\.600/);
   });
 
   it('a shift within the tolerance is fine, and the tolerance is configurable', () => {
     assert.equal(assessLabels(labels(100, 45), { minRows: 10, baselinePositiveRate: 0.2 }).ok, true); // 0.25 ≤ 0.3
     const strict = assessLabels(labels(100, 45), { minRows: 10, baselinePositiveRate: 0.2, maxRateShift: 0.1 });
     assert.equal(strict.ok, false);
-    assert.match(strict.reasons[0], /0\.250 away/);
+    assert.match(strict.reasons[0]!, /0\.250 away/);
   });
 
   it('without a baseline there is no shift check', () => {

@@ -44,7 +44,7 @@ describe('dataset', () => {
   it('is deterministic for a seed and has the documented features', () => {
     assert.deepEqual(generateApplicants(50, { seed: 9, drift: 0.3 }), generateApplicants(50, { seed: 9, drift: 0.3 }));
     assert.notDeepEqual(generateApplicants(50, { seed: 9 }), generateApplicants(50, { seed: 10 }));
-    assert.deepEqual(Object.keys(BASE[0].features), [...FEATURES]);
+    assert.deepEqual(Object.keys(BASE[0]!.features), [...FEATURES]);
     const rate = BASE.filter((r) => r.label === 1).length / BASE.length;
     assert.ok(rate > 0.25 && rate < 0.5, `default rate ${rate}`);
     const rng = createRng(1);
@@ -63,7 +63,7 @@ describe('dataset', () => {
     assert.equal(datasetToCsv(rows).split('\n')[0], [...FEATURES, 'label'].join(','));
     // Rows read back from jsonb have their keys in another order; a missing key is an empty cell.
     const reordered = rows.map((r) => ({ label: r.label, features: Object.fromEntries(Object.entries(r.features).reverse()) }));
-    delete reordered[1].features.age;
+    delete reordered[1]!.features.age;
     const csv = datasetToCsv(reordered);
     assert.equal(csv.split('\n')[0], [...FEATURES, 'label'].join(','));
     assert.throws(() => parseDatasetCsv(csv, 'snap.csv'), /snap\.csv: row 2, line 3, column "age": value is missing/);
@@ -109,7 +109,7 @@ describe('logistic regression', () => {
     assert.equal(model.reference.rows, 4000);
     // The learned weights point the way the ground truth does.
     const w = Object.fromEntries(model.features.map((f, i) => [f, model.weights[i]]));
-    assert.ok(w.income < 0 && w.debt_to_income > 0 && w.credit_utilization > 0 && w.recent_delinquencies > 0);
+    assert.ok(w.income! < 0 && w.debt_to_income! > 0 && w.credit_utilization! > 0 && w.recent_delinquencies! > 0);
     // JSON-serialisable as is.
     assert.deepEqual(JSON.parse(JSON.stringify(model)), model);
   });
@@ -121,13 +121,13 @@ describe('logistic regression', () => {
     const other = trainLogisticRegression(BASE, { ...DEFAULT_TRAIN_OPTIONS, seed: 2, onEpoch: (_e, l) => losses.push(l) });
     assert.notDeepEqual(other.weights, model.weights);
     assert.equal(losses.length, DEFAULT_TRAIN_OPTIONS.epochs);
-    assert.ok(losses.at(-1)! < 0.5 && losses.at(-1)! <= losses[0] + 1e-9, `losses ${losses[0]} → ${losses.at(-1)}`);
+    assert.ok(losses.at(-1)! < 0.5 && losses.at(-1)! <= losses[0]! + 1e-9, `losses ${losses[0]} → ${losses.at(-1)}`);
   });
 
   it('scores with the artifact, imputing missing features with the training mean', () => {
-    const p = scoreProbability(model, BASE[0].features);
+    const p = scoreProbability(model, BASE[0]!.features);
     assert.ok(p > 0 && p < 1);
-    const { income: _dropped, ...rest } = BASE[0].features;
+    const { income: _dropped, ...rest } = BASE[0]!.features;
     const imputed = scoreProbability(model, { ...rest, income: model.mean[0] });
     assert.equal(scoreProbability(model, rest), imputed);
   });

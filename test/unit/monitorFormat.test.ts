@@ -33,9 +33,9 @@ describe('vigil monitor output', () => {
       NOW,
     );
     const [header, first, second] = text.split('\n');
-    assert.match(header, /^MODEL +STATE +EVERY +NEXT RUN +LAST RUN +LAST STATUS +LAST BREACHES +RUNNING$/, header);
-    assert.match(first, /^credit-risk +enabled +20s +in 12s +8s ago +completed +data_drift +0$/, first);
-    assert.match(second, /^fraud +absent +- +- +- +- +- +0$/, second);
+    assert.match(header!, /^MODEL +STATE +EVERY +NEXT RUN +LAST RUN +LAST STATUS +LAST BREACHES +RUNNING$/, header);
+    assert.match(first!, /^credit-risk +enabled +20s +in 12s +8s ago +completed +data_drift +0$/, first);
+    assert.match(second!, /^fraud +absent +- +- +- +- +- +0$/, second);
   });
 
   it('prints what a run found', () => {

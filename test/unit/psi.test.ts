@@ -81,9 +81,9 @@ describe('psi', () => {
   it('matches the NumPy reference on a small case, including values equal to an edge', () => {
     const ref = buildFeatureReference(REF);
     assert.deepEqual(ref.edges, NUMPY_EDGES); // bit-for-bit
-    ref.shares.forEach((s, i) => close(s, NUMPY_REF_SHARES[i]));
+    ref.shares.forEach((s, i) => close(s, NUMPY_REF_SHARES[i]!));
     // 3.3 equals edge 4 and 4.4 equals edge 5: searchsorted side='right' puts them in the bin above.
-    binShares(ref.edges, CUR).forEach((s, i) => close(s, NUMPY_CUR_SHARES[i]));
+    binShares(ref.edges, CUR).forEach((s, i) => close(s, NUMPY_CUR_SHARES[i]!));
     close(psi(ref, CUR), NUMPY_PSI);
     assert.equal(ref.min, 0.1);
     assert.equal(ref.max, 9.3);
@@ -126,13 +126,13 @@ describe('psi', () => {
   });
 
   it('builds a profile per feature and PSI per feature', () => {
-    const rows = REF.map((v, i) => ({ a: v, b: REF_TIES[i % REF_TIES.length] }));
+    const rows = REF.map((v, i) => ({ a: v, b: REF_TIES[i % REF_TIES.length]! }));
     const profile = buildReferenceProfile(rows, ['a', 'b']);
     assert.equal(profile.rows, REF.length);
-    assert.deepEqual(profile.features.a.edges, NUMPY_EDGES);
+    assert.deepEqual(profile.features.a!.edges, NUMPY_EDGES);
     const cur = CUR.map((v) => ({ a: v, c: 1 }));
     const byFeature = psiByFeature(profile, cur);
-    close(byFeature.a, NUMPY_PSI);
+    close(byFeature.a!, NUMPY_PSI);
     assert.ok(Number.isNaN(byFeature.b), 'a feature absent from the current rows is NaN');
   });
 

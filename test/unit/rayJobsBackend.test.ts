@@ -127,8 +127,8 @@ describe('training.ray config', () => {
 
   it('builds a backend with the token from RAY_AUTH_TOKEN', () => {
     const cfg = parseConfig({ models: [model({ backend: 'ray', ray: { address: 'http://h:8265', numGpus: 1 } })] });
-    assert.equal(cfg.models[0].training.backend, 'ray', 'backend');
-    assert.deepEqual(cfg.models[0].training.ray, { address: 'http://h:8265', numGpus: 1 }, 'section');
-    assert.ok(rayJobsBackendFromConfig(cfg.models[0].training.ray!, { RAY_AUTH_TOKEN: 't' }), 'a backend');
+    assert.equal(cfg.models[0]!.training.backend, 'ray', 'backend');
+    assert.deepEqual(cfg.models[0]!.training.ray, { address: 'http://h:8265', numGpus: 1 }, 'section');
+    assert.ok(rayJobsBackendFromConfig(cfg.models[0]!.training.ray!, { RAY_AUTH_TOKEN: 't' }), 'a backend');
   });
 });

@@ -207,7 +207,7 @@ describe('buildReview: an approved retrain that resolved', () => {
       s.classification!.failureMode = mode as keyof typeof expected;
       const { markdown, data } = review(s);
       const rootCause = section(markdown, 'Root cause class')[1];
-      assert.match(rootCause, re, mode);
+      assert.match(rootCause!, re, mode);
       assert.ok(data.actionItems.length > 0, mode);
       items.add(data.actionItems.join('\n'));
     }

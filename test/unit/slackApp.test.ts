@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type pg from 'pg';
 import type { AuditLog } from '../../ports/incidentStore.js';
 import type { IncidentService } from '../../client/incidentService.js';
 import { createSlackApp, type EnabledSlackCredentials } from '../../adapters/slack/slackApp.js';

@@ -95,20 +95,20 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     const types = run.events.map((e) => e.type);
     assert.deepEqual(types, ['started', ...Array(8).fill('progress'), 'metrics', 'artifact']);
     const [started] = byType(run.events, 'started');
-    assert.equal(started.jobId, 'job-42');
-    assert.equal(started.rows, 1200);
+    assert.equal(started!.jobId, 'job-42');
+    assert.equal(started!.rows, 1200);
     assert.ok(run.events.every((e) => (e as { jobId?: unknown }).jobId === 'job-42'), 'every line echoes the job id');
     const progress = byType(run.events, 'progress');
     assert.deepEqual(progress.map((p) => p.step), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.ok(progress.every((p) => p.total === 8 && p.loss > 0 && p.loss < 1));
     const [metrics] = byType(run.events, 'metrics');
-    assert.ok(metrics.auc > 0.75, `AUC ${metrics.auc}`);
-    assert.equal(metrics.holdoutRows, 400);
+    assert.ok(metrics!.auc > 0.75, `AUC ${metrics!.auc}`);
+    assert.equal(metrics!.holdoutRows, 400);
     const [artifactLine] = byType(run.events, 'artifact');
-    assert.equal(artifactLine.path, path.join(out, 'model.json'));
-    const artifact = await loadArtifact(artifactLine.path);
-    assert.equal(artifact.metrics.auc, metrics.auc);
-    assert.equal(artifact.metrics.accuracy, metrics.accuracy);
+    assert.equal(artifactLine!.path, path.join(out, 'model.json'));
+    const artifact = await loadArtifact(artifactLine!.path);
+    assert.equal(artifact.metrics.auc, metrics!.auc);
+    assert.equal(artifact.metrics.accuracy, metrics!.accuracy);
     assert.equal(artifact.metrics.trainRows, 1200);
     assert.equal(artifact.seed, 3);
     assert.match(run.stderr, /trainer: training on/);
@@ -120,7 +120,7 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     assert.equal(a.code, 0, a.log.join('\n'));
     const [ma] = byType(a.events, 'metrics');
     const [mb] = byType(b.events, 'metrics');
-    assert.equal(ma.holdoutRows, 240);
+    assert.equal(ma!.holdoutRows, 240);
     assert.deepEqual(ma, mb);
     const [wa, wb] = await Promise.all([loadArtifact(path.join(dir, 'split-a', 'model.json')), loadArtifact(path.join(dir, 'split-b', 'model.json'))]);
     assert.deepEqual(wa.weights, wb.weights);
@@ -136,16 +136,16 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     assert.equal(bad.code, 0, bad.stderr);
     const [goodMetrics] = byType(good.events, 'metrics');
     const [badMetrics] = byType(bad.events, 'metrics');
-    assert.equal(byType(bad.events, 'started')[0].sabotage, true);
-    assert.ok(badMetrics.auc < 0.65 && badMetrics.auc < goodMetrics.auc - 0.15, `AUC ${goodMetrics.auc} vs sabotaged ${badMetrics.auc}`);
+    assert.equal(byType(bad.events, 'started')[0]!.sabotage, true);
+    assert.ok(badMetrics!.auc < 0.65 && badMetrics!.auc < goodMetrics!.auc - 0.15, `AUC ${goodMetrics!.auc} vs sabotaged ${badMetrics!.auc}`);
   });
 
   it('--flip-labels produces a model that ranks backwards (AUC below one half)', async () => {
     const flipped = await runInProcess(['--data', trainCsv, '--holdout', holdoutCsv, '--epochs', '5', '--out', path.join(dir, 'flipped'), '--flip-labels']);
     assert.equal(flipped.code, 0, flipped.log.join('\n'));
-    assert.equal(byType(flipped.events, 'started')[0].flipLabels, true, 'announced in the started line');
+    assert.equal(byType(flipped.events, 'started')[0]!.flipLabels, true, 'announced in the started line');
     const [metrics] = byType(flipped.events, 'metrics');
-    assert.ok(metrics.auc < 0.5, `AUC ${metrics.auc}`);
+    assert.ok(metrics!.auc < 0.5, `AUC ${metrics!.auc}`);
   });
 
   it('rejects a malformed CSV with exit 2 and an error line naming row and column', async () => {
@@ -156,7 +156,7 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     assert.equal(run.code, EXIT_BAD_INPUT);
     assert.deepEqual(run.events.map((e) => e.type), ['error']);
     const [error] = byType(run.events, 'error');
-    assert.match(error.message, /bad\.csv: row 3, line 4, column "debt_to_income": "oops" is not a finite number/);
+    assert.match(error!.message, /bad\.csv: row 3, line 4, column "debt_to_income": "oops" is not a finite number/);
     await assert.rejects(access(path.join(out, 'model.json')));
   });
 

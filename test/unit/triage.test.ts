@@ -59,7 +59,7 @@ describe('recommendAction: runbook order', () => {
     const r = recommendAction(policy(['escalate_upstream', 'monitor']), {});
     assert.equal(r.action, 'escalate_upstream');
     assert.deepEqual(r.reasons, [byAction(r.considered, 'escalate_upstream').reason]);
-    assert.match(r.reasons[0], /upstream team/);
+    assert.match(r.reasons[0]!, /upstream team/);
   });
 });
 
@@ -93,7 +93,7 @@ describe('recommendAction: retrain', () => {
     assert.equal(byAction(short.considered, 'retrain').reason, 'only 299 labelled rows (need 300)');
     const enough = recommendAction(policy(['retrain'], 'monitor', 300), { labelledRows: 300, labelQuality: GOOD_LABELS });
     assert.equal(enough.action, 'retrain');
-    assert.match(enough.reasons[0], /300 labelled rows of good quality \(≥ 300\)/);
+    assert.match(enough.reasons[0]!, /300 labelled rows of good quality \(≥ 300\)/);
   });
 
   it('counts unknown labelled rows as zero', () => {

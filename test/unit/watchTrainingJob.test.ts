@@ -160,7 +160,7 @@ describe('watchTrainingJob (local backend)', { concurrency: true }, () => {
       hb = run.heartbeats.at(-1);
     }
     assert.deepEqual(errors.map((e) => e.nonRetryable), [false, false, true]);
-    assert.match(errors[2].message, /^training job w-kill3-try3 \(try 3\) failed: killed by SIGKILL.*; gave up after 3 tries$/);
+    assert.match(errors[2]!.message, /^training job w-kill3-try3 \(try 3\) failed: killed by SIGKILL.*; gave up after 3 tries$/);
     assert.deepEqual(starts('w-kill3'), ['w-kill3', 'w-kill3-try2', 'w-kill3-try3']);
   });
 
