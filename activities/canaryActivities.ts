@@ -69,7 +69,8 @@ export function createCanaryActivities(deps: ActivityDeps): CanaryActivities {
         routesCanary: traffic.routes.some((r) => r.role === 'canary' || r.role === 'shadow'),
       };
       // Health is asked only of a canary that is routed: the verdict does not need it otherwise.
-      const health = routing.routesCanary && routing.ready && routing.settled && routing.mode !== 'fallback' ? await computeHealthSignals(deps, model) : undefined;
+      const health =
+        routing.routesCanary && routing.ready && routing.settled && routing.mode !== 'fallback' ? await computeHealthSignals(deps, model) : undefined;
       return judgeCanary(
         {
           version: args.version,

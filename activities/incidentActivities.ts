@@ -42,17 +42,16 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
       const { model, policy } = args;
       const cfg = modelConfig(deps, model.id);
       const evidence: Record<string, unknown> = {};
-      const [servingMode, champion] = await Promise.all([
-        deps.deploymentFor(model.id).servingMode(model.id),
-        deps.registry.getAlias(model.id, 'champion'),
-      ]);
+      const [servingMode, champion] = await Promise.all([deps.deploymentFor(model.id).servingMode(model.id), deps.registry.getAlias(model.id, 'champion')]);
       const facts: TriageFacts = { servingMode };
 
       const wants = new Set(policy.evidence);
       if (wants.has('drift_report') || wants.has('performance') || wants.has('data_quality_report')) {
         const s = await computeModelSignals(deps, cfg);
-        if (wants.has('drift_report')) evidence.driftReport = { samples: s.samples, psi: round(s.psi), driftedFeatures: s.driftedFeatures, threshold: cfg.monitor.psiThreshold };
-        if (wants.has('performance')) evidence.performance = { labelled: s.labelled, accuracy: s.accuracy, baselineAccuracy: s.baselineAccuracy, accuracyDrop: s.accuracyDrop };
+        if (wants.has('drift_report'))
+          evidence.driftReport = { samples: s.samples, psi: round(s.psi), driftedFeatures: s.driftedFeatures, threshold: cfg.monitor.psiThreshold };
+        if (wants.has('performance'))
+          evidence.performance = { labelled: s.labelled, accuracy: s.accuracy, baselineAccuracy: s.baselineAccuracy, accuracyDrop: s.accuracyDrop };
         if (wants.has('data_quality_report')) evidence.dataQuality = s.dataQuality;
         evidence.signals = signalsAsEvidence(s);
       }
@@ -71,10 +70,13 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
       if (wants.has('label_quality')) {
         const labelled = await deps.predictions.recent(model.id, { limit: 5000, labelledOnly: true });
         const baseline = champion?.metrics.positiveRate;
-        const quality = assessLabels(labelled.map((r) => r.label as number), {
-          minRows: policy.retrain.minLabelledRows,
-          baselinePositiveRate: typeof baseline === 'number' ? baseline : undefined,
-        });
+        const quality = assessLabels(
+          labelled.map((r) => r.label as number),
+          {
+            minRows: policy.retrain.minLabelledRows,
+            baselinePositiveRate: typeof baseline === 'number' ? baseline : undefined,
+          },
+        );
         facts.labelledRows = quality.rows;
         facts.labelQuality = quality;
         evidence.labelQuality = quality;

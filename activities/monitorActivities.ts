@@ -12,7 +12,9 @@ import { modelConfig, type ActivityDeps } from './activityDeps.js';
 
 const PERFORMANCE_SIGNALS: SignalKind[] = ['data_drift', 'accuracy_drop'];
 
-export function createMonitorActivities(deps: Pick<ActivityDeps, 'config' | 'registry' | 'models' | 'predictions' | 'deploymentFor' | 'incidentOpener' | 'prometheus'>): MonitorActivities {
+export function createMonitorActivities(
+  deps: Pick<ActivityDeps, 'config' | 'registry' | 'models' | 'predictions' | 'deploymentFor' | 'incidentOpener' | 'prometheus'>,
+): MonitorActivities {
   return {
     async runMonitor(args) {
       const model = modelConfig(deps, args.modelId);

@@ -36,9 +36,7 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
       const manifest = path.join(dir, 'manifest.json');
       if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8'));
 
-      let traffic = args.since
-        ? await deps.predictions.recent(args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true, since: new Date(args.since) })
-        : [];
+      let traffic = args.since ? await deps.predictions.recent(args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true, since: new Date(args.since) }) : [];
       if (traffic.length < args.minLabelledRows) {
         traffic = await deps.predictions.recent(args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true });
       }
@@ -46,7 +44,10 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
         .filter((r) => r.label === 0 || r.label === 1)
         .sort((a, b) => a.ts.getTime() - b.ts.getTime())
         .map((r) => ({ features: r.features as Record<string, number>, label: r.label as 0 | 1 }));
-      const labelQuality = assessLabels(rows.map((r) => r.label), { minRows: args.minLabelledRows });
+      const labelQuality = assessLabels(
+        rows.map((r) => r.label),
+        { minRows: args.minLabelledRows },
+      );
       const cut = Math.floor(rows.length * 0.8);
       fs.mkdirSync(dir, { recursive: true });
       const snapshot: TrainingSnapshot = {
@@ -86,10 +87,13 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
         spec: (jobId) => ({
           command: [
             ...command,
-            '--data', args.trainCsv,
-            '--holdout', args.holdoutCsv,
+            '--data',
+            args.trainCsv,
+            '--holdout',
+            args.holdoutCsv,
             // Each try writes its own artifact folder.
-            '--out', path.join(deps.stateDir, 'artifacts', args.modelId, jobId),
+            '--out',
+            path.join(deps.stateDir, 'artifacts', args.modelId, jobId),
             ...(args.extraArgs ?? []),
           ],
           env: cfg.training.env,
@@ -140,7 +144,13 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
       } else {
         const version = await registry.getVersion(args.modelId, args.version);
         if (!version) throw ApplicationFailure.nonRetryable(`v${args.version} of ${args.modelId} is not in the registry`, 'UnknownVersion');
-        await target.rollout({ modelId: args.modelId, artifactUri: version.artifactUri, version: args.version, idempotencyKey: `${key}:rollout`, reason: `promoted by retrain for ${args.incidentId}` });
+        await target.rollout({
+          modelId: args.modelId,
+          artifactUri: version.artifactUri,
+          version: args.version,
+          idempotencyKey: `${key}:rollout`,
+          reason: `promoted by retrain for ${args.incidentId}`,
+        });
       }
       return moved;
     },

@@ -13,7 +13,9 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
         const mode = await deps.deploymentFor(args.modelId).servingMode(args.modelId);
         return {
           recovered: mode === 'fallback',
-          reasons: [mode === 'fallback' ? 'the rules-based fallback is serving; the model is out of the decision path' : `serving mode is ${mode}, not fallback`],
+          reasons: [
+            mode === 'fallback' ? 'the rules-based fallback is serving; the model is out of the decision path' : `serving mode is ${mode}, not fallback`,
+          ],
           checkedAt,
           metrics: {},
         };
@@ -32,7 +34,9 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
       let recovered = true;
       if (s.psiMax >= cfg.psiThreshold) {
         recovered = false;
-        reasons.push(`inputs still drift from the champion's reference: max PSI ${s.psiMax.toFixed(3)} ≥ ${cfg.psiThreshold} (${s.driftedFeatures.join(', ')})`);
+        reasons.push(
+          `inputs still drift from the champion's reference: max PSI ${s.psiMax.toFixed(3)} ≥ ${cfg.psiThreshold} (${s.driftedFeatures.join(', ')})`,
+        );
       } else reasons.push(`max PSI ${s.psiMax.toFixed(3)} < ${cfg.psiThreshold}`);
       if (s.labelled >= cfg.minLabelled && s.accuracyDrop !== undefined) {
         if (s.accuracyDrop >= cfg.accuracyDropThreshold) {
@@ -40,7 +44,12 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
           reasons.push(`accuracy ${s.accuracy!.toFixed(3)} is ${s.accuracyDrop.toFixed(3)} below the baseline ${s.baselineAccuracy!.toFixed(3)}`);
         } else reasons.push(`accuracy ${s.accuracy!.toFixed(3)} within ${cfg.accuracyDropThreshold} of the baseline ${s.baselineAccuracy!.toFixed(3)}`);
       } else if (args.failureMode === 'concept_drift') {
-        return { recovered: null, reasons: [...reasons, `only ${s.labelled} labelled predictions (need ${cfg.minLabelled}) to judge accuracy`], checkedAt, metrics };
+        return {
+          recovered: null,
+          reasons: [...reasons, `only ${s.labelled} labelled predictions (need ${cfg.minLabelled}) to judge accuracy`],
+          checkedAt,
+          metrics,
+        };
       }
       return { recovered, reasons, checkedAt, metrics };
     },

@@ -138,7 +138,12 @@ export async function watchTrainingJob(opts: WatchTrainingJobOptions): Promise<W
     timedOutBefore = false;
     if (watched) {
       ctx.heartbeat({ jobId: trainingTryJobId(opts.jobId, tryNo), try: tryNo, startedAt } satisfies TrainingWatchHeartbeat);
-      throw ApplicationFailure.create({ message: `${message}; the next try is ${trainingTryJobId(opts.jobId, tryNo)}`, type: `Training${pascal(failure.kind)}`, nonRetryable: false, details });
+      throw ApplicationFailure.create({
+        message: `${message}; the next try is ${trainingTryJobId(opts.jobId, tryNo)}`,
+        type: `Training${pascal(failure.kind)}`,
+        nonRetryable: false,
+        details,
+      });
     }
     ctx.log.warn('a training job failed while no worker watched; starting the next try', { jobId, kind: failure.kind });
   }

@@ -68,7 +68,9 @@ function parseArgs(argv: string[]): Options {
     const arg = argv[i]!;
     if (arg === '--') continue;
     if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run bench:approval -- [--incidents N (≤1000)] [--decisions M] [--concurrency C] [--rows R] [--timeout-min T] [--via alertmanager|service]');
+      console.log(
+        'usage: npm run bench:approval -- [--incidents N (≤1000)] [--decisions M] [--concurrency C] [--rows R] [--timeout-min T] [--via alertmanager|service]',
+      );
       process.exit(0);
     }
     const [, name, inline] = /^--([a-z-]+)(?:=(.*))?$/.exec(arg) ?? [];
@@ -343,7 +345,13 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
   // The worker, in this process.
   const nativeConnection: NativeConnection = await connectNativeConnection(settings);
   cleanup.add('the worker connection', () => nativeConnection.close());
-  const worker: Worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, deps: services, identity: `vigil-bench-${process.pid}` });
+  const worker: Worker = await createVigilWorker({
+    connection: nativeConnection,
+    namespace: settings.namespace,
+    taskQueue,
+    deps: services,
+    identity: `vigil-bench-${process.pid}`,
+  });
   const workerDone = worker.run();
   let workerFailed: Error | undefined;
   workerDone.catch((err: Error) => (workerFailed = err));
@@ -373,12 +381,15 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
     if (workerFailed) throw new Error(`the worker stopped: ${workerFailed.message}`);
     const posted = notifier.waitForApproval(model.id);
     const openStart = performance.now();
-    const { id, created } = opts.via === 'service' ? await services.incidents.open({
-      modelId: model.id,
-      signal: 'data_drift',
-      source: 'alertmanager',
-      evidence: { psi_max: 0.41 },
-    }) : await sendAlert(receiver!, model.id);
+    const { id, created } =
+      opts.via === 'service'
+        ? await services.incidents.open({
+            modelId: model.id,
+            signal: 'data_drift',
+            source: 'alertmanager',
+            evidence: { psi_max: 0.41 },
+          })
+        : await sendAlert(receiver!, model.id);
     openLatency.push(performance.now() - openStart);
     if (!created) throw new Error(`open() for ${model.id} attached to ${id} instead of opening a new incident`);
     incidentIds[i] = id;

@@ -95,7 +95,9 @@ try {
   console.log(`| Vigil (TypeScript, ${threads} worker threads) | ${vigilSeconds.toFixed(2)} s | ${((vigilSeconds / features) * 1000).toFixed(0)} ms |`);
   console.log(`| scipy.stats.ks_2samp + NumPy PSI | ${scipy.seconds.toFixed(2)} s | ${((scipy.seconds / features) * 1000).toFixed(0)} ms |`);
   console.log(`\nspeed-up (SciPy time / Vigil time): ${(scipy.seconds / vigilSeconds).toFixed(2)}×`);
-  console.log(`agreement: max |ΔKS| ${worst.ks.toExponential(1)}, max |Δp| ${worst.p.toExponential(1)}, max |ΔPSI| ${worst.psi.toExponential(1)} → ${agree ? 'same statistics' : 'MISMATCH'}`);
+  console.log(
+    `agreement: max |ΔKS| ${worst.ks.toExponential(1)}, max |Δp| ${worst.p.toExponential(1)}, max |ΔPSI| ${worst.psi.toExponential(1)} → ${agree ? 'same statistics' : 'MISMATCH'}`,
+  );
   process.exitCode = agree ? 0 : 1;
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

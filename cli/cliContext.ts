@@ -34,7 +34,12 @@ export async function openCliContext(opts: GlobalOptions): Promise<CliContext> {
   }
   let settings = loadTemporalSettings();
   if (!settings.external && stack) {
-    settings = { ...settings, address: stack.temporalAddress, namespace: stack.namespace, connectionOptions: { ...settings.connectionOptions, address: stack.temporalAddress } };
+    settings = {
+      ...settings,
+      address: stack.temporalAddress,
+      namespace: stack.namespace,
+      connectionOptions: { ...settings.connectionOptions, address: stack.temporalAddress },
+    };
   }
   const { connection, client } = await connectTemporal(settings, { connectTimeoutMs: 5000 });
   const pool: pg.Pool = createPool(databaseUrl);

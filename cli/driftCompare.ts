@@ -50,7 +50,11 @@ export function readSchemaFile(file: string): ColumnTypes {
   }
   const parsed = InputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new UserInputError(`invalid schema ${file}:\n${formatZodIssues(parsed.error).map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    throw new UserInputError(
+      `invalid schema ${file}:\n${formatZodIssues(parsed.error)
+        .map((i) => `  - ${i.path || '(root)'}: ${i.message}`)
+        .join('\n')}`,
+    );
   }
   return Object.fromEntries(Object.entries(parsed.data.columns).map(([name, c]) => [name, c.type]));
 }

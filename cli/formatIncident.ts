@@ -29,6 +29,9 @@ export function formatIncident(d: IncidentDetails): string {
     lines.push(`  decide:       vigil approve ${d.id}   |   vigil reject ${d.id} --reason "..."`);
   }
   if (s.remediation) lines.push(`  remediation:  ${s.remediation.action}: ${s.remediation.summary ?? 'in progress'}`);
-  if (s.validation) lines.push(`  validation:   ${s.validation.recovered === null ? 'inconclusive' : s.validation.recovered ? 'recovered' : 'not recovered'} — ${s.validation.reasons.join('; ')}`);
+  if (s.validation)
+    lines.push(
+      `  validation:   ${s.validation.recovered === null ? 'inconclusive' : s.validation.recovered ? 'recovered' : 'not recovered'} — ${s.validation.reasons.join('; ')}`,
+    );
   return lines.join('\n');
 }

@@ -20,7 +20,7 @@ import { loadConfig } from './loadConfig.js';
 const program = new Command('vigil')
   .description('Durable incident response and retraining for production ML, on Temporal.')
   .option('-c, --config <file>', 'config file (default: $VIGIL_CONFIG, ./vigil.config.json, or the built-in example)')
-  .option('--state-dir <dir>', 'state folder (default: $VIGIL_STATE_DIR or the config\'s stateDir, .vigil)')
+  .option('--state-dir <dir>', "state folder (default: $VIGIL_STATE_DIR or the config's stateDir, .vigil)")
   .exitOverride()
   .showHelpAfterError();
 
@@ -35,8 +35,7 @@ async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
   }
 }
 
-const print = (json: boolean | undefined, value: unknown, human: () => string) =>
-  console.log(json ? JSON.stringify(value, null, 2) : human());
+const print = (json: boolean | undefined, value: unknown, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
 
 program
   .command('up')

@@ -18,22 +18,26 @@ export function registerMonitorCommands(program: Command, deps: MonitorCommandDe
 
   monitor
     .command('enable')
-    .description('create or resume the model\'s monitor schedule')
+    .description("create or resume the model's monitor schedule")
     .argument('<model>', 'model id from the config')
-    .option('--every <duration>', 'interval, e.g. 30s or 5m (default: the model\'s monitor.every; kept when omitted)')
+    .option('--every <duration>', "interval, e.g. 30s or 5m (default: the model's monitor.every; kept when omitted)")
     .option('--json', 'machine-readable output')
     .action(async (modelId: string, opts: { every?: string; json?: boolean }) => {
       // Checked before connecting: bad input starts nothing.
       if (opts.every !== undefined) validateEvery(opts.every);
       await withMonitors(async (monitors) => {
         const r = await monitors.enable(modelId, opts.every);
-        deps.print(opts.json, r, () => `monitor for ${modelId} enabled: every ${r.every}, next run ${relative(r.nextRunAt)} (schedule ${r.scheduleId}${r.created ? ' created' : ''})`);
+        deps.print(
+          opts.json,
+          r,
+          () => `monitor for ${modelId} enabled: every ${r.every}, next run ${relative(r.nextRunAt)} (schedule ${r.scheduleId}${r.created ? ' created' : ''})`,
+        );
       });
     });
 
   monitor
     .command('run')
-    .description('run the model\'s monitor once now and print what it found')
+    .description("run the model's monitor once now and print what it found")
     .argument('<model>', 'model id from the config')
     .option('--json', 'machine-readable output (every field of the outcome)')
     .action(async (modelId: string, opts: { json?: boolean }) => {
@@ -45,7 +49,7 @@ export function registerMonitorCommands(program: Command, deps: MonitorCommandDe
 
   monitor
     .command('list')
-    .description('every configured model\'s monitor: state, interval, next and last run')
+    .description("every configured model's monitor: state, interval, next and last run")
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       await withMonitors(async (monitors) => {
@@ -56,7 +60,7 @@ export function registerMonitorCommands(program: Command, deps: MonitorCommandDe
 
   monitor
     .command('disable')
-    .description('pause the model\'s monitor schedule (`vigil monitor enable` resumes it)')
+    .description("pause the model's monitor schedule (`vigil monitor enable` resumes it)")
     .argument('<model>', 'model id from the config')
     .option('--json', 'machine-readable output')
     .action(async (modelId: string, opts: { json?: boolean }) => {
@@ -84,7 +88,7 @@ export function formatMonitorList(list: MonitorScheduleInfo[], now = Date.now())
     m.state === 'enabled' ? relative(m.nextRunAt, now) : '-',
     m.lastRun ? relative(m.lastRun.startedAt, now) : '-',
     m.lastRun?.status ?? '-',
-    m.lastRun?.outcome ? (m.lastRun.outcome.breaches.join(', ') || 'none') : '-',
+    m.lastRun?.outcome ? m.lastRun.outcome.breaches.join(', ') || 'none' : '-',
     String(m.runningActions),
   ]);
   return formatTable(['MODEL', 'STATE', 'EVERY', 'NEXT RUN', 'LAST RUN', 'LAST STATUS', 'LAST BREACHES', 'RUNNING'], rows);

@@ -16,7 +16,9 @@ const log = (m: string) => console.log(`[vigil] ${m}`);
 export function registerSlackCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command('slack')
-    .description(`run the Slack app (buttons, reject modal, /vigil) against the running Vigil; needs ${SLACK_ENV.botToken} and ${SLACK_ENV.signingSecret} (or ${SLACK_ENV.appToken} in Socket Mode)`)
+    .description(
+      `run the Slack app (buttons, reject modal, /vigil) against the running Vigil; needs ${SLACK_ENV.botToken} and ${SLACK_ENV.signingSecret} (or ${SLACK_ENV.appToken} in Socket Mode)`,
+    )
     .action(async () => runSlackCommand(globals()));
 }
 

@@ -7,13 +7,7 @@ import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, WorkflowUpda
 import { addEvidenceSignal, decideUpdate, INCIDENT_WORKFLOW, stateQuery, type IncidentInput } from '../contracts/incidentWorkflow.js';
 import { findModel, modelRef, runbooksFor, type VigilConfig } from '../domain/config.js';
 import { DecisionRefusedError, NotFoundError, UserInputError } from '../domain/errors.js';
-import {
-  DecideRequest,
-  failureModeForSignal,
-  SignalKind,
-  type DecideResult,
-  type IncidentState,
-} from '../domain/incident.js';
+import { DecideRequest, failureModeForSignal, SignalKind, type DecideResult, type IncidentState } from '../domain/incident.js';
 import { VigilModel, VigilPhase } from '../domain/searchAttributes.js';
 import type { IncidentOpener, OpenIncidentRequest } from '../ports/incidentOpener.js';
 import type { IncidentStore, IncidentSummary } from '../ports/incidentStore.js';

@@ -215,7 +215,9 @@ export function createMonitorService(opts: { temporal: Client; config: VigilConf
       } catch (err) {
         if (err instanceof WorkflowFailedError) {
           if (err.cause instanceof TimeoutFailure) {
-            throw new Error(`monitor run ${workflowId} did not finish within ${RUN_TIMEOUT}: is a worker running on task queue "${config.taskQueue}"?`, { cause: err });
+            throw new Error(`monitor run ${workflowId} did not finish within ${RUN_TIMEOUT}: is a worker running on task queue "${config.taskQueue}"?`, {
+              cause: err,
+            });
           }
           throw new Error(`monitor run ${workflowId} failed: ${failureMessage(err)}`, { cause: err });
         }
@@ -253,7 +255,12 @@ export function validateEvery(every: string): void {
 
 /** 90000 → "90s", 3600000 → "1h": exact, unlike ms(), which rounds to the largest unit. */
 export function formatInterval(millis: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (millis % size === 0) return `${millis / size}${unit}`;
   }
   return `${millis}ms`;

@@ -8,7 +8,17 @@ import type { DeploymentChange, ServingMode } from '../ports/deploymentTarget.js
 import type { ApprovalRequestResult } from '../ports/notifier.js';
 import type { CanaryJudgement } from '../domain/canaryVerdict.js';
 import type { GateMargins, GateResult } from '../domain/candidateGates.js';
-import type { Classification, Evidence, FailureMode, IncidentState, ModelRef, Recommendation, RemediationAction, SignalKind, ValidationRecord } from '../domain/incident.js';
+import type {
+  Classification,
+  Evidence,
+  FailureMode,
+  IncidentState,
+  ModelRef,
+  Recommendation,
+  RemediationAction,
+  SignalKind,
+  ValidationRecord,
+} from '../domain/incident.js';
 import type { LabelQuality } from '../domain/labelQuality.js';
 import type { CanaryPolicy, RunbookPolicy } from '../domain/runbook.js';
 import type { MonitorOutcome } from './monitorWorkflow.js';
@@ -17,7 +27,6 @@ export interface IncidentIds {
   incidentId: string;
   modelId: string;
 }
-
 
 export interface TrainingSnapshot {
   trainCsv: string;

@@ -59,13 +59,18 @@ export function judgeCanary(e: CanaryEvidence, p: CanaryPolicy): CanaryJudgement
   // The target must actually route the canary: KServe needs a while to roll out a revision, and
   // someone may have ended the canary outside Vigil.
   if (routing.mode === 'fallback') return judged('rollback', [`${routing.target} was put into its fallback during the canary`]);
-  if (!routing.routesCanary && routing.settled) return judged('rollback', [`${routing.target} no longer routes traffic to the canary (changed outside Vigil?)`]);
+  if (!routing.routesCanary && routing.settled)
+    return judged('rollback', [`${routing.target} no longer routes traffic to the canary (changed outside Vigil?)`]);
   if (!routing.ready || !routing.settled || !routing.routesCanary) {
     const why = `${routing.target} is not serving the canary yet: ${routing.reason ?? (routing.settled ? 'not ready' : 'the change is still rolling out')}`;
     return judged(e.final ? 'rollback' : 'continue', [e.final ? `${why} at the end of the window` : why]);
   }
 
-  if (e.healthBreaches.length) return judged('rollback', e.healthBreaches.map((m) => `health check breached during the canary: ${m}`));
+  if (e.healthBreaches.length)
+    return judged(
+      'rollback',
+      e.healthBreaches.map((m) => `health check breached during the canary: ${m}`),
+    );
   const healthNote = e.healthChecks ? [`${e.healthChecks} health check(s) without a breach`] : [];
 
   const enough = canary.labelled >= p.minLabelled && stable.labelled >= p.minLabelled;
@@ -77,7 +82,10 @@ export function judgeCanary(e: CanaryEvidence, p: CanaryPolicy): CanaryJudgement
       ? `shadow v${e.version} accuracy ${canary.accuracy.toFixed(3)} on ${canary.labelled} labelled requests vs stable v${e.stableVersion} ${stable.accuracy.toFixed(3)} on the same requests`
       : `canary v${e.version} accuracy ${canary.accuracy.toFixed(3)} on ${canary.labelled} labelled predictions vs stable v${e.stableVersion} ${stable.accuracy.toFixed(3)} on ${stable.labelled}`;
     if (z > Z_95_ONE_SIDED) {
-      return judged('rollback', [`${figures}: lower by ${drop.toFixed(3)}, beyond the allowed ${p.maxAccuracyDrop} (z = ${z.toFixed(2)} > ${Z_95_ONE_SIDED.toFixed(2)})`, ...healthNote]);
+      return judged('rollback', [
+        `${figures}: lower by ${drop.toFixed(3)}, beyond the allowed ${p.maxAccuracyDrop} (z = ${z.toFixed(2)} > ${Z_95_ONE_SIDED.toFixed(2)})`,
+        ...healthNote,
+      ]);
     }
     if (!e.final) return judged('continue', [`${figures}: not worse beyond ${p.maxAccuracyDrop} so far`, ...healthNote]);
     return judged('promote', [`${figures}: not worse beyond ${p.maxAccuracyDrop}`, ...healthNote]);

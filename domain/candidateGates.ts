@@ -39,7 +39,11 @@ export function candidateGates(
   const labels = Float64Array.from(holdout, (r) => r.label);
   const measure = (s: HoldoutScores, rows?: number[]) =>
     rows
-      ? evaluateScores(Float64Array.from(rows, (i) => s.scores[i] ?? Number.NaN), Float64Array.from(rows, (i) => labels[i] ?? Number.NaN), s.threshold)
+      ? evaluateScores(
+          Float64Array.from(rows, (i) => s.scores[i] ?? Number.NaN),
+          Float64Array.from(rows, (i) => labels[i] ?? Number.NaN),
+          s.threshold,
+        )
       : evaluateScores(s.scores, labels, s.threshold);
   const cand = measure(candidate);
   const incumbent = champion ? measure(champion) : undefined;

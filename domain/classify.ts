@@ -53,29 +53,31 @@ export function classify(input: ClassifyInput): Classification {
   return { failureMode: mode, severity, reasons };
 }
 
-function failureMode(
-  signals: Set<SignalKind>,
-  f: Record<string, EvidenceValue>,
-  psiThreshold: number,
-  reasons: string[],
-): FailureMode {
+function failureMode(signals: Set<SignalKind>, f: Record<string, EvidenceValue>, psiThreshold: number, reasons: string[]): FailureMode {
   const has = (list: SignalKind[]) => list.find((s) => signals.has(s));
   // Order matters: a failing dependency explains the broken inputs it sends, so upstream comes first;
   // a broken input schema explains drift and accuracy loss, so it wins over them; infrastructure faults
   // come next because retraining cannot fix them; corrupted labels make accuracy figures untrustworthy.
   if (signals.has('upstream_error')) {
     const rate = num(f.upstream_error_rate);
-    reasons.push(`a dependency is failing${rate !== undefined ? ` (upstream error rate ${fmt(rate)})` : ''}${f.alertname ? ` (alert ${f.alertname})` : ''}${f.missing_columns || f.type_changes ? ' and the inputs it feeds changed shape' : ''}`);
+    reasons.push(
+      `a dependency is failing${rate !== undefined ? ` (upstream error rate ${fmt(rate)})` : ''}${f.alertname ? ` (alert ${f.alertname})` : ''}${f.missing_columns || f.type_changes ? ' and the inputs it feeds changed shape' : ''}`,
+    );
     return 'upstream';
   }
   const quality = has(QUALITY_SIGNALS);
   if (quality) {
-    const detail = typeof f.data_quality_issues === 'string' ? f.data_quality_issues : [
-      f.missing_columns ? `missing columns: ${f.missing_columns}` : '',
-      f.type_changes ? `type changes: ${f.type_changes}` : '',
-      f.new_columns ? `new columns: ${f.new_columns}` : '',
-      num(f.missing_share) !== undefined ? `missing share ${fmt(f.missing_share)}` : '',
-    ].filter(Boolean).join(', ');
+    const detail =
+      typeof f.data_quality_issues === 'string'
+        ? f.data_quality_issues
+        : [
+            f.missing_columns ? `missing columns: ${f.missing_columns}` : '',
+            f.type_changes ? `type changes: ${f.type_changes}` : '',
+            f.new_columns ? `new columns: ${f.new_columns}` : '',
+            num(f.missing_share) !== undefined ? `missing share ${fmt(f.missing_share)}` : '',
+          ]
+            .filter(Boolean)
+            .join(', ');
     reasons.push(`data quality: ${quality}${detail ? ` (${detail})` : ''}`);
     return 'data_quality';
   }
@@ -86,7 +88,12 @@ function failureMode(
     return 'infrastructure';
   }
   if (signals.has('label_anomaly')) {
-    const detail = typeof f.label_anomalies === 'string' ? f.label_anomalies : f.label_positive_rate_shift !== undefined ? `positive-rate shift ${fmt(f.label_positive_rate_shift)}` : '';
+    const detail =
+      typeof f.label_anomalies === 'string'
+        ? f.label_anomalies
+        : f.label_positive_rate_shift !== undefined
+          ? `positive-rate shift ${fmt(f.label_positive_rate_shift)}`
+          : '';
     reasons.push(`labels look anomalous${detail ? ` (${detail})` : ''}: possible feedback-loop corruption`);
     return 'feedback_loop';
   }

@@ -22,9 +22,7 @@ export function localUser(): string {
   return process.env.VIGIL_USER || os.userInfo().username;
 }
 
-const ModelId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63)');
+const ModelId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63)');
 
 export const MonitorConfig = z.strictObject({
   every: Duration.default('20s'),
@@ -80,9 +78,7 @@ export const HealthConfig = z.strictObject(
   Object.fromEntries(HEALTH_METRICS.map((m) => [m, HealthCheck.optional()])) as Record<HealthMetric, z.ZodOptional<typeof HealthCheck>>,
   {
     error: (iss) =>
-      iss.code === 'unrecognized_keys'
-        ? `unknown health metric ${iss.keys.map((k) => `"${k}"`).join(', ')} (known: ${HEALTH_METRICS.join(', ')})`
-        : undefined,
+      iss.code === 'unrecognized_keys' ? `unknown health metric ${iss.keys.map((k) => `"${k}"`).join(', ')} (known: ${HEALTH_METRICS.join(', ')})` : undefined,
   },
 );
 export type HealthConfig = z.output<typeof HealthConfig>;
@@ -112,7 +108,10 @@ export const SlackConfig = z.strictObject({
   /** 'http': Slack posts to VIGIL_SLACK_PORT at /slack/events (signing secret); 'socket': Socket Mode (app token). */
   mode: z.enum(['http', 'socket']).default('http'),
   /** The only workspace (team id, T…) whose requests are accepted; default: the bot token's own (auth.test). */
-  teamId: z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'must be a Slack team id such as T0123ABCD').optional(),
+  teamId: z
+    .string()
+    .regex(/^[TE][A-Z0-9]{2,}$/, 'must be a Slack team id such as T0123ABCD')
+    .optional(),
   /** Base URL of the Temporal Web UI, for the incident link in messages. */
   temporalUiUrl: z.string().url().default('http://localhost:8233'),
 });
@@ -127,7 +126,10 @@ export const ModelSlackConfig = z.strictObject({
 /** A DNS-1123 label, as Kubernetes namespaces and object names require. */
 const KubernetesName = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a Kubernetes name: lowercase letters, digits and dashes, at most 63, starting and ending alphanumeric');
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'must be a Kubernetes name: lowercase letters, digits and dashes, at most 63, starting and ending alphanumeric',
+  );
 
 /**
  * Training as a Kubernetes Job (`training.backend: "kubernetes"`). Credentials are never here: in-cluster
@@ -161,34 +163,42 @@ export const RayTrainingConfig = z.strictObject({
   numGpus: z.number().min(0).optional(),
   memoryBytes: z.number().int().positive().optional(),
   /** runtime_env.working_dir: a URI the cluster fetches the trainer's code from (s3://, gs://, https://….zip). */
-  workingDir: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\//, 'must be a URI the Ray cluster can fetch (s3://, gs://, https://….zip), not a local path').optional(),
+  workingDir: z
+    .string()
+    .regex(/^[a-z][a-z0-9+.-]*:\/\//, 'must be a URI the Ray cluster can fetch (s3://, gs://, https://….zip), not a local path')
+    .optional(),
 });
 export type RayTrainingConfig = z.output<typeof RayTrainingConfig>;
 
-export const TrainingConfig = z.strictObject({
-  backend: z.enum(['local', 'kubernetes', 'ray']).default('local'),
-  kubernetes: KubernetesTrainingConfig.optional(),
-  ray: RayTrainingConfig.optional(),
-  /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
-  command: z.array(z.string()).min(1).optional(),
-  env: z.record(z.string(), z.string()).default({}),
-  /**
-   * The GPUs a training job may use, as CUDA_VISIBLE_DEVICES: '0', '0,1', GPU-/MIG- UUIDs; '' = CPU
-   * only. Unset: the job inherits the worker's environment.
-   */
-  gpus: z
-    .string()
-    .regex(/^(?:(?:\d+|GPU-[0-9A-Za-z-]+|MIG-[0-9A-Za-z/-]+)(?:,(?:\d+|GPU-[0-9A-Za-z-]+|MIG-[0-9A-Za-z/-]+))*)?$/, "must be CUDA_VISIBLE_DEVICES: GPU indices or GPU-/MIG- UUIDs separated by commas (e.g. '0' or '0,1'), or '' for CPU only")
-    .optional(),
-  timeout: Duration.default('30m'),
-}).superRefine((t, ctx) => {
-  if (t.backend === 'ray' && !t.ray) {
-    ctx.addIssue({ code: 'custom', path: ['ray'], message: 'is required when backend is "ray" (the address of the Ray dashboard at least)' });
-  }
-  if (t.backend === 'kubernetes' && !t.kubernetes) {
-    ctx.addIssue({ code: 'custom', path: ['kubernetes'], message: 'is required when backend is "kubernetes" (namespace and image at least)' });
-  }
-});
+export const TrainingConfig = z
+  .strictObject({
+    backend: z.enum(['local', 'kubernetes', 'ray']).default('local'),
+    kubernetes: KubernetesTrainingConfig.optional(),
+    ray: RayTrainingConfig.optional(),
+    /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
+    command: z.array(z.string()).min(1).optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    /**
+     * The GPUs a training job may use, as CUDA_VISIBLE_DEVICES: '0', '0,1', GPU-/MIG- UUIDs; '' = CPU
+     * only. Unset: the job inherits the worker's environment.
+     */
+    gpus: z
+      .string()
+      .regex(
+        /^(?:(?:\d+|GPU-[0-9A-Za-z-]+|MIG-[0-9A-Za-z/-]+)(?:,(?:\d+|GPU-[0-9A-Za-z-]+|MIG-[0-9A-Za-z/-]+))*)?$/,
+        "must be CUDA_VISIBLE_DEVICES: GPU indices or GPU-/MIG- UUIDs separated by commas (e.g. '0' or '0,1'), or '' for CPU only",
+      )
+      .optional(),
+    timeout: Duration.default('30m'),
+  })
+  .superRefine((t, ctx) => {
+    if (t.backend === 'ray' && !t.ray) {
+      ctx.addIssue({ code: 'custom', path: ['ray'], message: 'is required when backend is "ray" (the address of the Ray dashboard at least)' });
+    }
+    if (t.backend === 'kubernetes' && !t.kubernetes) {
+      ctx.addIssue({ code: 'custom', path: ['kubernetes'], message: 'is required when backend is "kubernetes" (namespace and image at least)' });
+    }
+  });
 
 /**
  * Where the model is served. 'builtin': the built-in registry's aliases; 'kserve': a KServe
@@ -452,7 +462,10 @@ function kserveRunbookIssues(runbooks: Runbooks): { path: string; message: strin
       issues.push({ path: `${m}.safeDefault`, message: `"fallback" ${noFallback}: choose "monitor" or "escalate_upstream", or use the builtin target` });
     }
     if (rb.degrade.whileAwaitingApproval) {
-      issues.push({ path: `${m}.degrade.whileAwaitingApproval`, message: `serving the fallback while awaiting approval ${noFallback}: set it to false, or use the builtin target` });
+      issues.push({
+        path: `${m}.degrade.whileAwaitingApproval`,
+        message: `serving the fallback while awaiting approval ${noFallback}: set it to false, or use the builtin target`,
+      });
     }
     return issues;
   });

@@ -29,7 +29,8 @@ export const InputColumn = z
       ctx.addIssue({ code: 'custom', path: [c.min !== undefined ? 'min' : 'max'], message: 'min/max apply to numeric columns only' });
     }
     if (c.type === 'numeric' && c.categories) ctx.addIssue({ code: 'custom', path: ['categories'], message: 'categories apply to categorical columns only' });
-    if (c.min !== undefined && c.max !== undefined && c.min > c.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `min ${c.min} is above max ${c.max}` });
+    if (c.min !== undefined && c.max !== undefined && c.min > c.max)
+      ctx.addIssue({ code: 'custom', path: ['min'], message: `min ${c.min} is above max ${c.max}` });
   });
 export type InputColumn = z.output<typeof InputColumn>;
 
@@ -183,7 +184,10 @@ export function assessDataQuality(
       }
       const count = [...unseen.values()].reduce((a, b) => a + b, 0);
       q.unseenCategoryShare = count / rows.length;
-      q.unseenCategories = [...unseen.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5).map(([k]) => k);
+      q.unseenCategories = [...unseen.entries()]
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .slice(0, 5)
+        .map(([k]) => k);
       if (q.unseenCategoryShare > thresholds.maxUnseenCategoryShare) {
         report.issues.push({
           signal: 'unseen_category',
@@ -199,7 +203,11 @@ export function assessDataQuality(
   if (!schema.allowExtraColumns) {
     report.newColumns = [...present.keys()].filter((k) => !(k in schema.columns)).sort();
     for (const column of report.newColumns) {
-      report.issues.push({ signal: 'schema_break', column, message: `undeclared column "${column}" appeared in ${pct(present.get(column)! / rows.length)} of rows` });
+      report.issues.push({
+        signal: 'schema_break',
+        column,
+        message: `undeclared column "${column}" appeared in ${pct(present.get(column)! / rows.length)} of rows`,
+      });
     }
   }
   report.issues.sort((a, b) => SIGNAL_ORDER.indexOf(a.signal) - SIGNAL_ORDER.indexOf(b.signal));
@@ -218,7 +226,9 @@ export function dataQualityAsEvidence(report: DataQualityReport): Record<string,
   if (report.newColumns.length) values.new_columns = report.newColumns.join(',');
   if (report.typeChanges.length) values.type_changes = report.typeChanges.join(',');
   const worst = (pick: (c: ColumnQuality) => number | undefined) =>
-    report.columns.reduce<{ column?: string; value: number }>((best, c) => ((pick(c) ?? 0) > best.value ? { column: c.column, value: pick(c)! } : best), { value: 0 });
+    report.columns.reduce<{ column?: string; value: number }>((best, c) => ((pick(c) ?? 0) > best.value ? { column: c.column, value: pick(c)! } : best), {
+      value: 0,
+    });
   const missing = worst((c) => c.missingShare - c.referenceMissingShare);
   if (missing.column) {
     values.missing_share = round(report.columns.find((c) => c.column === missing.column)!.missingShare);

@@ -4,14 +4,7 @@
  */
 import { z } from 'zod';
 
-export const FAILURE_MODES = [
-  'data_drift',
-  'concept_drift',
-  'data_quality',
-  'infrastructure',
-  'feedback_loop',
-  'upstream',
-] as const;
+export const FAILURE_MODES = ['data_drift', 'concept_drift', 'data_quality', 'infrastructure', 'feedback_loop', 'upstream'] as const;
 export const FailureMode = z.enum(FAILURE_MODES);
 export type FailureMode = z.infer<typeof FailureMode>;
 
@@ -20,16 +13,7 @@ export const Severity = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof Severity>;
 
 /** Lifecycle phases, in order. */
-export const PHASES = [
-  'detected',
-  'classified',
-  'triaged',
-  'awaiting_approval',
-  'remediating',
-  'validating',
-  'reviewing',
-  'closed',
-] as const;
+export const PHASES = ['detected', 'classified', 'triaged', 'awaiting_approval', 'remediating', 'validating', 'reviewing', 'closed'] as const;
 export const Phase = z.enum(PHASES);
 export type Phase = z.infer<typeof Phase>;
 
@@ -158,14 +142,7 @@ export interface FinalDecision {
   at: string;
 }
 
-export type Outcome =
-  | 'resolved'
-  | 'rejected'
-  | 'not_recovered'
-  | 'unverified'
-  | 'remediation_failed'
-  | 'escalated_upstream'
-  | 'monitoring';
+export type Outcome = 'resolved' | 'rejected' | 'not_recovered' | 'unverified' | 'remediation_failed' | 'escalated_upstream' | 'monitoring';
 
 export interface TimelineEntry {
   at: string;
@@ -221,7 +198,10 @@ export function dedupeKeyFor(modelId: string, mode: FailureMode): string {
 
 /** Human-readable, unique and sortable: `incident-<model>-<mode>-<yyyymmddhhmmss>`. */
 export function incidentIdFor(modelId: string, mode: FailureMode, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:TZ]/g, '').slice(0, 14);
+  const stamp = at
+    .toISOString()
+    .replace(/[-:TZ]/g, '')
+    .slice(0, 14);
   return `incident-${modelId}-${mode.replace(/_/g, '-')}-${stamp}`;
 }
 

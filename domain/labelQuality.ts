@@ -72,7 +72,9 @@ export function assessFeedbackLoop(
       out.values.label_positive_rate_baseline = r(input.baselinePositiveRate);
       out.values.label_positive_rate_shift = r(shift);
       if (!input.inputsDrifted && Math.abs(shift) > t.maxPositiveRateShift) {
-        out.reasons.push(`label positive rate ${positiveRate.toFixed(3)} moved ${shift > 0 ? '+' : ''}${shift.toFixed(3)} from the training baseline ${input.baselinePositiveRate.toFixed(3)} while inputs are stable`);
+        out.reasons.push(
+          `label positive rate ${positiveRate.toFixed(3)} moved ${shift > 0 ? '+' : ''}${shift.toFixed(3)} from the training baseline ${input.baselinePositiveRate.toFixed(3)} while inputs are stable`,
+        );
       }
     }
     if (valid.length >= input.minRows && (positiveRate === 0 || positiveRate === 1)) out.reasons.push(`all ${valid.length} labels are ${positiveRate}`);

@@ -15,14 +15,27 @@ export interface MonitorBreach {
  * Which signals breach. A data-quality problem masks drift and accuracy (they are symptoms of it);
  * label feedback and infrastructure health are judged independently.
  */
-export function detectBreaches(s: ModelSignals, health: { breaches: readonly { signal: SignalKind; message: string }[] }, cfg: { psiThreshold: number; accuracyDropThreshold: number; minLabelled: number }): MonitorBreach[] {
+export function detectBreaches(
+  s: ModelSignals,
+  health: { breaches: readonly { signal: SignalKind; message: string }[] },
+  cfg: { psiThreshold: number; accuracyDropThreshold: number; minLabelled: number },
+): MonitorBreach[] {
   const out: MonitorBreach[] = [];
   if (s.samples >= MIN_MONITOR_SAMPLES) {
     const quality = primaryQualitySignal(s.dataQuality);
     if (quality) {
-      out.push({ signal: quality, reason: s.dataQuality.issues.filter((i) => i.signal === quality).map((i) => i.message).join('; ') });
+      out.push({
+        signal: quality,
+        reason: s.dataQuality.issues
+          .filter((i) => i.signal === quality)
+          .map((i) => i.message)
+          .join('; '),
+      });
     } else if (s.psiMax >= cfg.psiThreshold) {
-      out.push({ signal: 'data_drift', reason: `max PSI ${s.psiMax.toFixed(3)} ≥ ${cfg.psiThreshold} on ${s.driftedFeatures.join(', ')} (${s.samples} predictions)` });
+      out.push({
+        signal: 'data_drift',
+        reason: `max PSI ${s.psiMax.toFixed(3)} ≥ ${cfg.psiThreshold} on ${s.driftedFeatures.join(', ')} (${s.samples} predictions)`,
+      });
     } else if (s.labelled >= cfg.minLabelled && (s.accuracyDrop ?? 0) >= cfg.accuracyDropThreshold) {
       out.push({
         signal: 'accuracy_drop',

@@ -61,10 +61,7 @@ const ACTION_ITEMS: Record<FailureMode, string[]> = {
     'Investigate what changed in the input→label relation; involve the business owner.',
     'Shorten the label feedback delay so accuracy loss is seen sooner.',
   ],
-  data_quality: [
-    'Add a contract test on the upstream producer for the broken fields.',
-    'Make the schema check block deploys of the producer, not only alert.',
-  ],
+  data_quality: ['Add a contract test on the upstream producer for the broken fields.', 'Make the schema check block deploys of the producer, not only alert.'],
   infrastructure: ['Review capacity and autoscaling for the serving path.', 'Add a load test at the observed peak.'],
   feedback_loop: ['Audit the label source and quarantine suspicious labels.', 'Add label-quality gates before training.'],
   upstream: ['Agree an SLO and change notification with the upstream owner.'],
@@ -92,10 +89,7 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
     .map((a) => ({ who: a.actor, when: a.occurredAt, why: String(a.detail.reason ?? '') }));
 
   const mode = s.classification?.failureMode;
-  const actionItems = [
-    ...(mode ? ACTION_ITEMS[mode] : []),
-    ...outcomeItems(s),
-  ];
+  const actionItems = [...(mode ? ACTION_ITEMS[mode] : []), ...outcomeItems(s)];
 
   const data: ReviewData = {
     incidentId: s.id,
@@ -117,7 +111,9 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
   lines.push(`| Failure mode | ${mode ?? 'unclassified'} |`);
   lines.push(`| Severity | ${s.classification?.severity ?? '—'} |`);
   lines.push(`| Outcome | ${s.outcome ?? 'open'} |`);
-  lines.push(`| Remediation | ${s.remediation ? `${s.remediation.action}: ${escape(s.remediation.summary ?? '')}${s.remediation.compensated ? ' (undone: not recovered)' : ''}` : 'none'} |`);
+  lines.push(
+    `| Remediation | ${s.remediation ? `${s.remediation.action}: ${escape(s.remediation.summary ?? '')}${s.remediation.compensated ? ' (undone: not recovered)' : ''}` : 'none'} |`,
+  );
   lines.push(`| Runbook | ${s.runbookVersion || '—'} |`);
   lines.push(`| Opened | ${s.openedAt} |`);
   lines.push(`| Closed | ${s.closedAt ?? '—'} |`, '');
@@ -133,7 +129,9 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
 
   lines.push('## Evidence', '');
   for (const e of s.evidence) {
-    const values = Object.entries(e.values).map(([k, v]) => `${k}=${typeof v === 'number' ? round(v) : v}`).join(', ');
+    const values = Object.entries(e.values)
+      .map(([k, v]) => `${k}=${typeof v === 'number' ? round(v) : v}`)
+      .join(', ');
     lines.push(`- ${e.observedAt} — **${e.signal}** from ${e.source}${values ? `: ${values}` : ''}`);
   }
   if (s.triageEvidence) {
@@ -163,7 +161,10 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
 
   if (s.validation) {
     lines.push('## Validation', '');
-    lines.push(`Recovered: **${s.validation.recovered === null ? 'could not tell' : s.validation.recovered ? 'yes' : 'no'}** (checked ${s.validation.checkedAt})`, '');
+    lines.push(
+      `Recovered: **${s.validation.recovered === null ? 'could not tell' : s.validation.recovered ? 'yes' : 'no'}** (checked ${s.validation.checkedAt})`,
+      '',
+    );
     lines.push(...s.validation.reasons.map((r) => `- ${r}`), '');
   }
 
@@ -196,9 +197,7 @@ function outcomeItems(s: IncidentState): string[] {
     case 'rejected':
       return ['The recommendation was rejected: record the alternative taken and update the runbook if it was wrong.'];
     default:
-      return s.decision?.verdict === 'timeout'
-        ? ['Nobody answered the approval in time: check the on-call rota and escalation route.']
-        : [];
+      return s.decision?.verdict === 'timeout' ? ['Nobody answered the approval in time: check the on-call rota and escalation route.'] : [];
   }
 }
 
@@ -220,10 +219,12 @@ const escape = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 /** The retrain's gates and canary, as the child workflow reported them (absent for other actions). */
 function retrainSection(remediation: IncidentState['remediation']): string[] {
   if (remediation?.action !== 'retrain') return [];
-  const detail = remediation.detail as {
-    gates?: { name: string; candidate: number; champion: number; passed: boolean; rule: string; judged?: boolean }[];
-    canary?: { percent: number; mode?: 'split' | 'shadow'; target: string; judgement: { verdict: string; reasons: string[] } };
-  } | undefined;
+  const detail = remediation.detail as
+    | {
+        gates?: { name: string; candidate: number; champion: number; passed: boolean; rule: string; judged?: boolean }[];
+        canary?: { percent: number; mode?: 'split' | 'shadow'; target: string; judgement: { verdict: string; reasons: string[] } };
+      }
+    | undefined;
   if (!detail?.gates?.length && !detail?.canary) return [];
   const lines = ['## Retrain: gates and canary', ''];
   if (detail.gates?.length) {

@@ -20,14 +20,7 @@ export function durationMs(d: string): number {
   return ms(d as ms.StringValue);
 }
 
-export const EvidenceKind = z.enum([
-  'drift_report',
-  'performance',
-  'recent_deployments',
-  'data_quality_report',
-  'label_quality',
-  'health_metrics',
-]);
+export const EvidenceKind = z.enum(['drift_report', 'performance', 'recent_deployments', 'data_quality_report', 'label_quality', 'health_metrics']);
 export type EvidenceKind = z.infer<typeof EvidenceKind>;
 
 /** Actions Vigil may take when nobody approves in time: none of them changes the model. */
@@ -148,7 +141,5 @@ export const RunbookPolicy = z
 export type RunbookPolicy = z.output<typeof RunbookPolicy>;
 export type RunbookPolicyInput = z.input<typeof RunbookPolicy>;
 
-export const Runbooks = z.strictObject(
-  Object.fromEntries(FAILURE_MODES.map((m) => [m, RunbookPolicy])) as Record<FailureMode, typeof RunbookPolicy>,
-);
+export const Runbooks = z.strictObject(Object.fromEntries(FAILURE_MODES.map((m) => [m, RunbookPolicy])) as Record<FailureMode, typeof RunbookPolicy>);
 export type Runbooks = Record<FailureMode, RunbookPolicy>;

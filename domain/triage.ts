@@ -27,11 +27,7 @@ export function recommendAction(policy: RunbookPolicy, facts: TriageFacts): Reco
   };
 }
 
-function applicability(
-  action: RemediationAction,
-  policy: RunbookPolicy,
-  f: TriageFacts,
-): { applicable: boolean; reason: string } {
+function applicability(action: RemediationAction, policy: RunbookPolicy, f: TriageFacts): { applicable: boolean; reason: string } {
   switch (action) {
     case 'rollback':
       if (!f.recentDeploy) return { applicable: false, reason: 'no champion change in the recent-deploy window' };

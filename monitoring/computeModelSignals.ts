@@ -23,10 +23,7 @@ export async function computeModelSignals(
 ): Promise<ModelSignals> {
   const modelId = model.id;
   const cfg = model.monitor;
-  const [champion, servingMode] = await Promise.all([
-    deps.registry.getAlias(modelId, 'champion'),
-    deps.deploymentFor(modelId).servingMode(modelId),
-  ]);
+  const [champion, servingMode] = await Promise.all([deps.registry.getAlias(modelId, 'champion'), deps.deploymentFor(modelId).servingMode(modelId)]);
   const out: ModelSignals = {
     modelId,
     championVersion: champion?.version,
@@ -54,7 +51,10 @@ export async function computeModelSignals(
     for (const broken of [...out.dataQuality.missingColumns, ...out.dataQuality.typeChanges]) delete out.psi[broken];
     const finite = Object.entries(out.psi).filter(([, v]) => Number.isFinite(v));
     out.psiMax = Math.max(0, ...finite.map(([, v]) => v));
-    out.driftedFeatures = finite.filter(([, v]) => v >= cfg.psiThreshold).map(([f]) => f).sort();
+    out.driftedFeatures = finite
+      .filter(([, v]) => v >= cfg.psiThreshold)
+      .map(([f]) => f)
+      .sort();
   }
 
   // Accuracy only over predictions made by the model itself (not the fallback) with labels in.

@@ -84,7 +84,14 @@ export interface DeploymentTarget {
    * `shadow`, the stable model keeps answering everything and the candidate scores a copy of `percent`
    * of the requests (targets without shadow support refuse it).
    */
-  startCanary(args: { modelId: string; artifactUri: string; percent: number; idempotencyKey: string; version?: number; shadow?: boolean }): Promise<DeploymentChange>;
+  startCanary(args: {
+    modelId: string;
+    artifactUri: string;
+    percent: number;
+    idempotencyKey: string;
+    version?: number;
+    shadow?: boolean;
+  }): Promise<DeploymentChange>;
   /** The candidate takes all traffic and becomes the stable model. */
   promoteCanary(args: { modelId: string; idempotencyKey: string; reason?: string }): Promise<DeploymentChange>;
   /** All traffic back to the stable model (after a promotion: the one before it). */

@@ -18,11 +18,7 @@ export interface EphemeralServices {
   stop(): Promise<void>;
 }
 
-export async function startEphemeralServices(opts: {
-  runDir: string;
-  embeddedPostgres: boolean;
-  log: (m: string) => void;
-}): Promise<EphemeralServices> {
+export async function startEphemeralServices(opts: { runDir: string; embeddedPostgres: boolean; log: (m: string) => void }): Promise<EphemeralServices> {
   const quiet = () => undefined;
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {

@@ -18,7 +18,13 @@ import { createPool, migrate } from '../adapters/postgres/database.js';
 import { redactUrl } from '../adapters/net/redactUrl.js';
 import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
 import { createMonitorService } from '../client/monitorService.js';
-import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings, type TemporalSettings } from '../adapters/temporal/connection.js';
+import {
+  connectNativeConnection,
+  connectTemporal,
+  describeTemporalSettings,
+  loadTemporalSettings,
+  type TemporalSettings,
+} from '../adapters/temporal/connection.js';
 import { startTemporalDevServer } from '../adapters/temporal/devServer.js';
 import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
 import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
@@ -157,7 +163,9 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
         });
         simulator.start();
         stops.push(async () => simulator.stop());
-        log(`example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, ${driftAfterSeconds > 0 ? `drifting in ${Math.round(driftAfterSeconds)}s` : 'already drifted'}`);
+        log(
+          `example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, ${driftAfterSeconds > 0 ? `drifting in ${Math.round(driftAfterSeconds)}s` : 'already drifted'}`,
+        );
       }
     }
 

@@ -105,19 +105,17 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   await incident.enter('detected', `Opened from ${input.signal} for ${input.model.id}`);
 
   // 2. Classify: failure mode and severity from the evidence and the model's tier, with reasons.
-  const classification = await bookkeeping().classifyIncident.executeWithOptions(
-    { summary: 'Classify failure mode and severity' },
-    [{ model: input.model, signal: input.signal, evidence: incident.state.evidence }],
-  );
+  const classification = await bookkeeping().classifyIncident.executeWithOptions({ summary: 'Classify failure mode and severity' }, [
+    { model: input.model, signal: input.signal, evidence: incident.state.evidence },
+  ]);
   const policy = input.runbooks[classification.failureMode];
   incident.classified(classification, policy.version);
   await incident.enter('classified', `${classification.failureMode}, ${classification.severity}`);
 
   // 3. Triage: gather the runbook's evidence and recommend the first applicable action.
-  const triage = await act.triageIncident.executeWithOptions(
-    { summary: `Gather ${policy.evidence.join(', ')}` },
-    [{ incidentId: input.incidentId, model: input.model, classification, policy }],
-  );
+  const triage = await act.triageIncident.executeWithOptions({ summary: `Gather ${policy.evidence.join(', ')}` }, [
+    { incidentId: input.incidentId, model: input.model, classification, policy },
+  ]);
   incident.state.triageEvidence = triage.evidence;
   incident.state.recommendation = triage.recommendation;
   await incident.enter('triaged', `Recommend ${triage.recommendation.action}`);
@@ -145,11 +143,7 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   return incident.state;
 }
 
-async function awaitDecision(
-  incident: IncidentRecord,
-  policy: RunbookPolicy,
-  classification: Classification,
-): Promise<FinalDecision> {
+async function awaitDecision(incident: IncidentRecord, policy: RunbookPolicy, classification: Classification): Promise<FinalDecision> {
   const { state } = incident;
   const quorum = policy.approval.quorum[classification.severity] ?? 1;
   const deadline = new Date(Date.now() + ms(policy.approval.timeout as ms.StringValue)).toISOString();
@@ -164,9 +158,7 @@ async function awaitDecision(
   let decided = await wf.condition(() => state.decision !== undefined, policy.approval.timeout as Duration);
   if (!decided) {
     state.approval.escalated = true;
-    await act.escalate.executeWithOptions({ summary: 'Escalate: approval timed out' }, [
-      { state, reason: `no decision within ${policy.approval.timeout}` },
-    ]);
+    await act.escalate.executeWithOptions({ summary: 'Escalate: approval timed out' }, [{ state, reason: `no decision within ${policy.approval.timeout}` }]);
     await incident.record('approval_escalated', `no decision within ${policy.approval.timeout}`);
     if (ms(policy.approval.escalationTimeout as ms.StringValue) > 0) {
       decided = await wf.condition(() => state.decision !== undefined, policy.approval.escalationTimeout as Duration);
@@ -340,14 +332,18 @@ class IncidentRecord {
       if (this.state.evidence.length > MAX_EVIDENCE) this.state.evidence.splice(1, 1);
       if (this.state.evidence.length > 1) this.note('evidence_attached', `${evidence.signal} from ${evidence.source}`);
     });
-    wf.setHandler(decideUpdate, async (req: DecideRequest) => {
-      const result = this.decide(req);
-      const vote = result.votes[result.votes.length - 1]!;
-      await this.persist(`vote:${vote.verdict}`, vote.reason ?? '', `Record vote by ${vote.by}`, vote.by);
-      return result;
-    }, {
-      validator: (req: DecideRequest) => this.validateDecision(req),
-    });
+    wf.setHandler(
+      decideUpdate,
+      async (req: DecideRequest) => {
+        const result = this.decide(req);
+        const vote = result.votes[result.votes.length - 1]!;
+        await this.persist(`vote:${vote.verdict}`, vote.reason ?? '', `Record vote by ${vote.by}`, vote.by);
+        return result;
+      },
+      {
+        validator: (req: DecideRequest) => this.validateDecision(req),
+      },
+    );
   }
 
   classified(c: Classification, runbookVersion: string) {
@@ -399,9 +395,7 @@ class IncidentRecord {
       throw new Error(`verdict must be "approve" or "reject", got "${String(req.verdict)}"`);
     }
     if (!state.approval.approvers.includes(req.by)) {
-      throw new Error(
-        `${req.by} is not an approver for model ${state.model.id} (approvers: ${state.approval.approvers.join(', ')})`,
-      );
+      throw new Error(`${req.by} is not an approver for model ${state.model.id} (approvers: ${state.approval.approvers.join(', ')})`);
     }
     if (req.verdict === 'reject' && !req.reason?.trim()) {
       throw new Error('a rejection needs a reason');

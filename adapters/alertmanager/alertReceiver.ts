@@ -133,7 +133,8 @@ export function httpAddressFromEnv(env: NodeJS.ProcessEnv = process.env): { host
     if (!(port >= 1 && port <= 65535)) throw new UserInputError(`${HTTP_PORT_ENV}="${rawPort}": must be an integer from 1 to 65535`);
   }
   const rawHost = env[HTTP_HOST_ENV];
-  if (rawHost !== undefined && !rawHost.trim()) throw new UserInputError(`${HTTP_HOST_ENV} is set but empty: give a host or address to listen on, e.g. 127.0.0.1`);
+  if (rawHost !== undefined && !rawHost.trim())
+    throw new UserInputError(`${HTTP_HOST_ENV} is set but empty: give a host or address to listen on, e.g. 127.0.0.1`);
   return { host: rawHost?.trim() || '127.0.0.1', port };
 }
 

@@ -170,9 +170,7 @@ export function createKServeDeployment(opts: {
     },
 
     async setFallback({ modelId }) {
-      throw new Error(
-        `${label(refOf(modelId))} has no fallback to serve: a KServe model's runbooks must not choose "fallback" (the config refuses them)`,
-      );
+      throw new Error(`${label(refOf(modelId))} has no fallback to serve: a KServe model's runbooks must not choose "fallback" (the config refuses them)`);
     },
 
     async currentTraffic(modelId) {
@@ -201,7 +199,8 @@ export function createKServeDeployment(opts: {
         // What the revision serves, as far as Vigil knows: the spec's storageUri for the latest revision
         // once the controller caught up; the recorded stable URIs for the rolled-out ones.
         let artifactUri: string | undefined;
-        if (t.latestRevision === true && settled && revision === comp.latestReadyRevision && comp.latestReadyRevision === comp.latestCreatedRevision) artifactUri = want.artifactUri;
+        if (t.latestRevision === true && settled && revision === comp.latestReadyRevision && comp.latestReadyRevision === comp.latestCreatedRevision)
+          artifactUri = want.artifactUri;
         else if (revision && revision === comp.latestRolledoutRevision) artifactUri = annotations[STABLE_URI_ANNOTATION];
         else if (revision && revision === comp.previousRolledoutRevision) artifactUri = annotations[PREVIOUS_STABLE_URI_ANNOTATION];
         return {
@@ -230,7 +229,10 @@ export function createKServeDeployment(opts: {
 
     async startCanary({ modelId, artifactUri, percent, idempotencyKey, shadow }) {
       if (!artifactUri) throw new Error(`startCanary for model "${modelId}": artifactUri is required`);
-      if (shadow) throw new Error(`startCanary for model "${modelId}": a KServe InferenceService canary answers its share of the traffic; it has no shadow mode (use canary.mode "split")`);
+      if (shadow)
+        throw new Error(
+          `startCanary for model "${modelId}": a KServe InferenceService canary answers its share of the traffic; it has no shadow mode (use canary.mode "split")`,
+        );
       if (!Number.isInteger(percent) || percent < 1 || percent > 100) {
         throw new Error(`startCanary for model "${modelId}": percent must be an integer from 1 to 100, got ${percent}`);
       }

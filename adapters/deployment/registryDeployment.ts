@@ -68,11 +68,18 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: Regist
     return { changed: true, repeated: true, idempotencyKey: key, before: row.before, after: row.after };
   }
 
-  async function record(c: pg.PoolClient | pg.Pool, change: { key: string; modelId: string; op: Op; before: DesiredServing; after: DesiredServing; reason?: string }) {
-    await c.query(
-      `INSERT INTO deployment_changes (idempotency_key, model_id, op, before, after, reason) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [change.key, change.modelId, change.op, JSON.stringify(change.before), JSON.stringify(change.after), change.reason ?? null],
-    );
+  async function record(
+    c: pg.PoolClient | pg.Pool,
+    change: { key: string; modelId: string; op: Op; before: DesiredServing; after: DesiredServing; reason?: string },
+  ) {
+    await c.query(`INSERT INTO deployment_changes (idempotency_key, model_id, op, before, after, reason) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      change.key,
+      change.modelId,
+      change.op,
+      JSON.stringify(change.before),
+      JSON.stringify(change.after),
+      change.reason ?? null,
+    ]);
   }
 
   const requireKey = (op: Op, modelId: string, key: string) => {
@@ -90,7 +97,13 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: Regist
     const r = await registry.setAlias({ modelId, alias: 'champion', version, reason, idempotencyKey: `${key}:champion` });
     return r.from !== r.to;
   }
-  const unchanged = (key: string, state: DesiredServing): DeploymentChange => ({ changed: false, repeated: false, idempotencyKey: key, before: state, after: state });
+  const unchanged = (key: string, state: DesiredServing): DeploymentChange => ({
+    changed: false,
+    repeated: false,
+    idempotencyKey: key,
+    before: state,
+    after: state,
+  });
 
   const target: DeploymentTarget = {
     kind: 'builtin',
@@ -101,7 +114,13 @@ export function createRegistryDeployment(opts: { pool: pg.Pool; registry: Regist
       // A shadow answers nothing: the champion keeps all the traffic it answers.
       const answered = canary?.mode === 'split' ? canary.percent : 0;
       if (champion) routes.push({ role: 'stable', percent: 100 - answered, version: champion.version, artifactUri: champion.artifactUri });
-      if (canary) routes.push({ role: canary.mode === 'shadow' ? 'shadow' : 'canary', percent: canary.percent, version: canary.version, artifactUri: canary.artifact_uri });
+      if (canary)
+        routes.push({
+          role: canary.mode === 'shadow' ? 'shadow' : 'canary',
+          percent: canary.percent,
+          version: canary.version,
+          artifactUri: canary.artifact_uri,
+        });
       const state: TrafficState = {
         modelId,
         target: `built-in routing for ${modelId}`,

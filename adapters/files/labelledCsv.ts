@@ -7,7 +7,6 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LabelledRow } from '../../domain/metrics.js';
 
-
 /** A malformed dataset file; names the file, the 1-based data row (and line) and the column. */
 export class DatasetCsvError extends Error {
   constructor(
@@ -74,7 +73,10 @@ export function parseDatasetCsv(text: string, file = '(csv)'): ParsedDataset {
   const headerLine = lines.findIndex((l) => l.trim() !== '');
   const headerText = lines[headerLine];
   if (headerText === undefined) throw new DatasetCsvError(file, 'file is empty (expected a header with feature names and "label")');
-  const header = headerText.replace(/^\uFEFF/, '').split(',').map((h) => h.trim());
+  const header = headerText
+    .replace(/^\uFEFF/, '')
+    .split(',')
+    .map((h) => h.trim());
   const seen = new Set<string>();
   header.forEach((h, i) => {
     if (h === '') throw new DatasetCsvError(file, `header column ${i + 1} has no name`, undefined, undefined, headerLine + 1);

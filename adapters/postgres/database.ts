@@ -50,7 +50,10 @@ export async function migrate(url: string, log?: (m: string) => void): Promise<v
       logger: { debug: () => undefined, info: keep, warn: keep, error: keep },
     });
   } catch (err) {
-    const detail = messages.filter((m) => !m.startsWith('>')).slice(-5).join('\n');
+    const detail = messages
+      .filter((m) => !m.startsWith('>'))
+      .slice(-5)
+      .join('\n');
     throw new Error(`database migration failed: ${(err as Error).message}${detail ? `\n${detail}` : ''}`, { cause: err });
   }
   if (ran.length > 0) log?.(`Applied ${ran.length} database migration(s): ${ran.map((m) => m.name).join(', ')}`);

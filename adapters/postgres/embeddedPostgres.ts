@@ -237,8 +237,7 @@ function prepareDataDir(dataDir: string, owner: { uid: number; gid: number } | u
 
 /** As root, checks that the postgres user can use the data folder and run the binaries, naming what blocks it. */
 async function assertUsableByOwner(dataDir: string, owner: { uid: number; gid: number }): Promise<void> {
-  const canAs = (flag: string, p: string) =>
-    spawnSync('test', [flag, p], { uid: owner.uid, gid: owner.gid, stdio: 'ignore' }).status === 0;
+  const canAs = (flag: string, p: string) => spawnSync('test', [flag, p], { uid: owner.uid, gid: owner.gid, stdio: 'ignore' }).status === 0;
   const blocker = (target: string) => {
     const chain: string[] = [];
     for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
@@ -263,8 +262,7 @@ async function assertUsableByOwner(dataDir: string, owner: { uid: number; gid: n
   if (binary && !canAs('-x', binary)) {
     const dir = blocker(binary);
     throw new Error(
-      `the postgres OS user cannot run ${binary}` +
-        (dir ? `: it cannot enter ${dir} (mode ${modeOf(dir)}); move the project or \`chmod o+x ${dir}\`` : ''),
+      `the postgres OS user cannot run ${binary}` + (dir ? `: it cannot enter ${dir} (mode ${modeOf(dir)}); move the project or \`chmod o+x ${dir}\`` : ''),
     );
   }
 }

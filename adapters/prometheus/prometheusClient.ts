@@ -90,10 +90,7 @@ export function createPrometheusClient(opts: PrometheusClientOptions): Prometheu
       text = await res.text();
     } catch (err) {
       const e = err as Error;
-      const reason =
-        e.name === 'TimeoutError' || e.name === 'AbortError'
-          ? `no answer within ${opts.timeoutMs / 1000} s`
-          : networkReason(e);
+      const reason = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${opts.timeoutMs / 1000} s` : networkReason(e);
       throw new PrometheusUnavailableError(shown, reason, { cause: err });
     }
 
@@ -103,7 +100,11 @@ export function createPrometheusClient(opts: PrometheusClientOptions): Prometheu
     } catch {
       if (res.status >= 500) throw new PrometheusUnavailableError(shown, `HTTP ${res.status} ${res.statusText} (not an API answer)`);
       if (res.status === 401 || res.status === 403) {
-        throw new PrometheusResponseError(shown, endpoint, `HTTP ${res.status}: credentials missing or refused (give them in the URL as https://user:password@host)`);
+        throw new PrometheusResponseError(
+          shown,
+          endpoint,
+          `HTTP ${res.status}: credentials missing or refused (give them in the URL as https://user:password@host)`,
+        );
       }
       throw new PrometheusResponseError(shown, endpoint, `HTTP ${res.status}, not JSON: ${snippet(text)}`);
     }
@@ -150,10 +151,7 @@ export function createPrometheusClient(opts: PrometheusClientOptions): Prometheu
  * The configured client: `PROMETHEUS_URL` overrides `prometheus.url` (so a deployment can point at its
  * Prometheus without editing the file); none when neither is set.
  */
-export function prometheusClientFromConfig(
-  config: Pick<VigilConfig, 'prometheus'>,
-  env: NodeJS.ProcessEnv = process.env,
-): PrometheusClient | undefined {
+export function prometheusClientFromConfig(config: Pick<VigilConfig, 'prometheus'>, env: NodeJS.ProcessEnv = process.env): PrometheusClient | undefined {
   const fromEnv = env.PROMETHEUS_URL?.trim();
   const url = fromEnv || config.prometheus?.url;
   if (!url) return undefined;

@@ -85,10 +85,7 @@ export function createBuiltinRegistry(pool: pg.Pool): RegistryWithServingMode {
       return inTransaction(async (c) => {
         const prior = await priorEvent(c, idempotencyKey);
         if (prior) return { from: prior.from_version ?? undefined, to: prior.to_version! };
-        const current = await c.query<{ version: number }>(
-          'SELECT version FROM model_aliases WHERE model_id = $1 AND alias = $2 FOR UPDATE',
-          [modelId, alias],
-        );
+        const current = await c.query<{ version: number }>('SELECT version FROM model_aliases WHERE model_id = $1 AND alias = $2 FOR UPDATE', [modelId, alias]);
         const from = current.rows[0]?.version;
         await c.query(
           `INSERT INTO model_aliases (model_id, alias, version) VALUES ($1, $2, $3)
@@ -115,15 +112,13 @@ export function createBuiltinRegistry(pool: pg.Pool): RegistryWithServingMode {
          WHERE model_id = $1 AND kind = 'alias_set' AND alias = $2 AND created_at >= $3 ORDER BY id`,
         [modelId, alias, since],
       );
-      return r.rows.map(
-        (row): AliasChange => ({
-          alias,
-          fromVersion: row.from_version ?? undefined,
-          toVersion: row.to_version,
-          at: (row.created_at as Date).toISOString(),
-          reason: row.detail?.reason,
-        }),
-      );
+      return r.rows.map((row): AliasChange => ({
+        alias,
+        fromVersion: row.from_version ?? undefined,
+        toVersion: row.to_version,
+        at: (row.created_at as Date).toISOString(),
+        reason: row.detail?.reason,
+      }));
     },
 
     async markVersion(modelId, version, status) {
@@ -153,10 +148,11 @@ export function createBuiltinRegistry(pool: pg.Pool): RegistryWithServingMode {
         if (!r.rows[0]) throw new Error(`model "${modelId}" is not in the registry`);
         const from = r.rows[0].serving_mode;
         await c.query('UPDATE models SET serving_mode = $2 WHERE id = $1', [modelId, mode]);
-        await c.query(
-          `INSERT INTO registry_events (model_id, kind, detail, idempotency_key) VALUES ($1, 'serving_mode', $2, $3)`,
-          [modelId, JSON.stringify({ from, to: mode, reason }), idempotencyKey],
-        );
+        await c.query(`INSERT INTO registry_events (model_id, kind, detail, idempotency_key) VALUES ($1, 'serving_mode', $2, $3)`, [
+          modelId,
+          JSON.stringify({ from, to: mode, reason }),
+          idempotencyKey,
+        ]);
         return { from, to: mode };
       });
     },

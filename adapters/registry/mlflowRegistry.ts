@@ -31,14 +31,7 @@ import type pg from 'pg';
 import type { ModelVersion, VersionStatus } from '../../ports/modelRegistry.js';
 import type { ServingMode } from '../../ports/deploymentTarget.js';
 import type { RegistryWithServingMode } from './servingModeStore.js';
-import {
-  artifactUploadUrl,
-  createMlflowRestClient,
-  isAlreadyExists,
-  isNotFound,
-  MlflowApiError,
-  type MlflowRestClient,
-} from './mlflowRestClient.js';
+import { artifactUploadUrl, createMlflowRestClient, isAlreadyExists, isNotFound, MlflowApiError, type MlflowRestClient } from './mlflowRestClient.js';
 
 export const MLFLOW_TAGS = {
   status: 'vigil.status',
@@ -207,10 +200,10 @@ export function createMlflowRegistry(opts: {
 
   /** Re-applies, in order, the intents a crash left between writing and completing them. */
   async function rollForward(c: pg.PoolClient, modelId: string): Promise<void> {
-    const pending = await c.query<EventRow>(
-      'SELECT * FROM registry_events WHERE model_id = $1 AND starts_with(idempotency_key, $2) ORDER BY id',
-      [modelId, MLFLOW_INTENT_PREFIX],
-    );
+    const pending = await c.query<EventRow>('SELECT * FROM registry_events WHERE model_id = $1 AND starts_with(idempotency_key, $2) ORDER BY id', [
+      modelId,
+      MLFLOW_INTENT_PREFIX,
+    ]);
     for (const intent of pending.rows) {
       try {
         await applyIntent(c, modelId, intent);
@@ -239,7 +232,9 @@ export function createMlflowRegistry(opts: {
       try {
         const r = await api.get<{ experiment: { experiment_id: string; lifecycle_stage?: string } }>('experiments/get-by-name', { experiment_name: name });
         if (r.experiment.lifecycle_stage === 'deleted') {
-          throw new Error(`MLflow experiment "${name}" at ${api.trackingUri} is deleted, so Vigil cannot log model artifacts to it: restore it ("mlflow experiments restore") or purge it ("mlflow gc")`);
+          throw new Error(
+            `MLflow experiment "${name}" at ${api.trackingUri} is deleted, so Vigil cannot log model artifacts to it: restore it ("mlflow experiments restore") or purge it ("mlflow gc")`,
+          );
         }
         return r.experiment.experiment_id;
       } catch (err) {

@@ -49,7 +49,9 @@ export function createMlflowRestClient(opts: { trackingUri: string; timeoutMs: n
   const parsed = new URL(opts.trackingUri);
   if (parsed.username || parsed.password) {
     // Said without the URI, which would show the password.
-    throw new Error('the MLflow trackingUri must not carry credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) instead');
+    throw new Error(
+      'the MLflow trackingUri must not carry credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) instead',
+    );
   }
   const base = opts.trackingUri.replace(/\/+$/, '');
   const auth = mlflowAuthHeaders(opts.env);
@@ -66,8 +68,7 @@ export function createMlflowRestClient(opts: { trackingUri: string; timeoutMs: n
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      const reason =
-        e.name === 'TimeoutError' ? `no answer within ${Math.round(opts.timeoutMs / 1000)}s` : (e.cause?.code ?? e.cause?.message ?? e.message);
+      const reason = e.name === 'TimeoutError' ? `no answer within ${Math.round(opts.timeoutMs / 1000)}s` : (e.cause?.code ?? e.cause?.message ?? e.message);
       throw new Error(`cannot reach ${where} (${method} ${endpoint}): ${reason}; check the model's registry.mlflow.trackingUri`);
     }
     if (res.status === 401 || res.status === 403) {
@@ -98,7 +99,11 @@ export function createMlflowRestClient(opts: { trackingUri: string; timeoutMs: n
       );
     }
     if (!res.ok) {
-      throw new MlflowApiError(`MLflow (${base}) ${method} ${endpoint}: ${json.error_code}: ${String(json.message ?? '')}`, res.status, json.error_code as string);
+      throw new MlflowApiError(
+        `MLflow (${base}) ${method} ${endpoint}: ${json.error_code}: ${String(json.message ?? '')}`,
+        res.status,
+        json.error_code as string,
+      );
     }
     return json as T;
   }

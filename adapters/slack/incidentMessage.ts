@@ -101,7 +101,12 @@ export function incidentMessage(state: IncidentState, link: IncidentLinkContext)
   blocks.push({
     type: 'context',
     block_id: MESSAGE_BLOCKS.link,
-    elements: [mrkdwn(`<${url}|Open ${escape(state.id)} in the Temporal UI> · runbook ${escape(state.runbookVersion || '?')} · \`vigil incident show ${escape(state.id)}\``, SECTION_TEXT_LIMIT)],
+    elements: [
+      mrkdwn(
+        `<${url}|Open ${escape(state.id)} in the Temporal UI> · runbook ${escape(state.runbookVersion || '?')} · \`vigil incident show ${escape(state.id)}\``,
+        SECTION_TEXT_LIMIT,
+      ),
+    ],
   });
 
   return { text: cut(fallbackText(state, title, action), FALLBACK_TEXT_LIMIT), blocks };
@@ -176,7 +181,8 @@ export function actionDescription(state: IncidentState, action: RemediationActio
   switch (action) {
     case 'rollback': {
       const { from, to } = rollbackVersions(state);
-      if (from !== undefined && to !== undefined) return `Roll the champion back from *v${from}* to *v${to}*; if the model does not recover, v${from} is restored.`;
+      if (from !== undefined && to !== undefined)
+        return `Roll the champion back from *v${from}* to *v${to}*; if the model does not recover, v${from} is restored.`;
       return `Roll the champion back to ${to !== undefined ? `*v${to}*` : 'the last healthy version'}; if the model does not recover, the previous champion is restored.`;
     }
     case 'retrain':
@@ -195,7 +201,10 @@ export function actionDescription(state: IncidentState, action: RemediationActio
 function rollbackVersions(state: IncidentState): { from?: number; to?: number } {
   const champion = state.triageEvidence?.championVersion;
   const from = typeof champion === 'number' ? champion : undefined;
-  const text = [...(state.recommendation?.reasons ?? []), ...(state.recommendation?.considered ?? []).filter((c) => c.action === 'rollback').map((c) => c.reason)].join(' ');
+  const text = [
+    ...(state.recommendation?.reasons ?? []),
+    ...(state.recommendation?.considered ?? []).filter((c) => c.action === 'rollback').map((c) => c.reason),
+  ].join(' ');
   const m = /roll back to v(\d+)/.exec(text);
   return { from, to: m ? Number(m[1]) : undefined };
 }
@@ -212,7 +221,9 @@ function evidenceLines(state: IncidentState): string[] {
     const shown = entries.slice(0, MAX_EVIDENCE_VALUES).map(([k, v]) => `\`${escape(k)}\` ${escape(formatValue(v))}`);
     const more = entries.length > MAX_EVIDENCE_VALUES ? ` (+${entries.length - MAX_EVIDENCE_VALUES} more)` : '';
     const last = state.evidence[state.evidence.length - 1];
-    const from = last ? ` _(latest: ${escape(last.signal)} from ${escape(last.source)}, ${state.evidence.length} report${state.evidence.length === 1 ? '' : 's'})_` : '';
+    const from = last
+      ? ` _(latest: ${escape(last.signal)} from ${escape(last.source)}, ${state.evidence.length} report${state.evidence.length === 1 ? '' : 's'})_`
+      : '';
     lines.push(`• ${shown.join(' · ')}${more}${from}`);
   }
   return lines.length ? lines : ['• no evidence recorded yet'];

@@ -66,7 +66,13 @@ export function slackClientOptions(credentials: EnabledSlackCredentials, logger?
 
 /** auth.test: proves the token works and names its workspace. */
 export async function fetchSlackIdentity(credentials: EnabledSlackCredentials): Promise<SlackIdentity> {
-  const client = new WebClient(credentials.botToken, { ...slackClientOptions(credentials, quietLogger(() => {})), retryConfig: { retries: 0 } });
+  const client = new WebClient(credentials.botToken, {
+    ...slackClientOptions(
+      credentials,
+      quietLogger(() => {}),
+    ),
+    retryConfig: { retries: 0 },
+  });
   let r;
   try {
     r = await client.auth.test();
@@ -135,7 +141,11 @@ export function createSlackApp(opts: { credentials: EnabledSlackCredentials; ide
     });
   } else {
     // Only the URL: Socket Mode keeps its own patient retries for apps.connections.open (reconnects).
-    receiver = new SocketModeReceiver({ appToken: credentials.appToken, logger, installerOptions: { clientOptions: credentials.apiUrl ? { slackApiUrl: credentials.apiUrl } : {} } });
+    receiver = new SocketModeReceiver({
+      appToken: credentials.appToken,
+      logger,
+      installerOptions: { clientOptions: credentials.apiUrl ? { slackApiUrl: credentials.apiUrl } : {} },
+    });
   }
   const app = new App({
     receiver,

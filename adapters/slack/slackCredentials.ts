@@ -52,7 +52,13 @@ export function slackCredentialsFromEnv(settings: Pick<SlackConfig, 'mode'>, env
   const appToken = read(SLACK_ENV.appToken);
   const apiUrl = read(SLACK_ENV.apiUrl);
   const port = read(SLACK_ENV.port);
-  const given = Object.entries({ [SLACK_ENV.botToken]: botToken, [SLACK_ENV.signingSecret]: signingSecret, [SLACK_ENV.appToken]: appToken, [SLACK_ENV.apiUrl]: apiUrl, [SLACK_ENV.port]: port })
+  const given = Object.entries({
+    [SLACK_ENV.botToken]: botToken,
+    [SLACK_ENV.signingSecret]: signingSecret,
+    [SLACK_ENV.appToken]: appToken,
+    [SLACK_ENV.apiUrl]: apiUrl,
+    [SLACK_ENV.port]: port,
+  })
     .filter(([, v]) => v !== undefined)
     .map(([k]) => k);
   if (given.length === 0) return { enabled: false };
@@ -86,9 +92,12 @@ export function slackCredentialsFromEnv(settings: Pick<SlackConfig, 'mode'>, env
   }
 
   if (settings.mode === 'socket') {
-    if (!appToken) throw new UserInputError(`${SLACK_ENV.appToken} is ${appToken === '' ? 'empty' : 'not set'}: ${how} (an app-level token with connections:write)`);
+    if (!appToken)
+      throw new UserInputError(`${SLACK_ENV.appToken} is ${appToken === '' ? 'empty' : 'not set'}: ${how} (an app-level token with connections:write)`);
     if (!/^xapp-[A-Za-z0-9-]+$/.test(appToken)) {
-      throw new UserInputError(`${SLACK_ENV.appToken} must be an app-level token starting with "xapp-" (Basic Information → App-Level Tokens, scope connections:write)`);
+      throw new UserInputError(
+        `${SLACK_ENV.appToken} must be an app-level token starting with "xapp-" (Basic Information → App-Level Tokens, scope connections:write)`,
+      );
     }
     return { enabled: true, mode: 'socket', botToken, appToken, ...(normalizedApiUrl ? { apiUrl: normalizedApiUrl } : {}) };
   }
@@ -101,7 +110,9 @@ export function slackCredentialsFromEnv(settings: Pick<SlackConfig, 'mode'>, env
   }
   // Slack's signing secrets are 32 hex characters; anything much shorter is a paste error.
   if (!/^\S{16,}$/.test(signingSecret)) {
-    throw new UserInputError(`${SLACK_ENV.signingSecret} must be the app's Signing Secret (Basic Information → App Credentials): at least 16 characters, no spaces`);
+    throw new UserInputError(
+      `${SLACK_ENV.signingSecret} must be the app's Signing Secret (Basic Information → App Credentials): at least 16 characters, no spaces`,
+    );
   }
   let portNumber = DEFAULT_SLACK_PORT;
   if (port !== undefined) {

@@ -62,7 +62,11 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(metadata) });
     } catch (err) {
       log(`slack: could not open the reject modal for ${incidentId}: ${(err as Error).message}`);
-      await tellUser(client, { channel, user, text: `:warning: Slack would not open the reject form; use \`/vigil reject ${incidentId} <reason>\` instead.` }, log);
+      await tellUser(
+        client,
+        { channel, user, text: `:warning: Slack would not open the reject form; use \`/vigil reject ${incidentId} <reason>\` instead.` },
+        log,
+      );
     }
   });
 
@@ -71,7 +75,10 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     const metadata = parseMetadata(view.private_metadata);
     const reason = view.state.values[REJECT_MODAL.reasonBlockId]?.[REJECT_MODAL.reasonActionId]?.value?.trim() ?? '';
     if (!metadata) {
-      await ack({ response_action: 'errors', errors: { [REJECT_MODAL.reasonBlockId]: 'This form lost its incident; close it and use /vigil reject <id> <reason>' } });
+      await ack({
+        response_action: 'errors',
+        errors: { [REJECT_MODAL.reasonBlockId]: 'This form lost its incident; close it and use /vigil reject <id> <reason>' },
+      });
       return;
     }
     if (!reason) {
@@ -120,7 +127,10 @@ export function rejectModal(metadata: RejectModalMetadata) {
     blocks: [
       {
         type: 'section' as const,
-        text: { type: 'mrkdwn' as const, text: `Reject the recommended action for *${metadata.incidentId}*? Nothing will be changed, and the incident closes as rejected.` },
+        text: {
+          type: 'mrkdwn' as const,
+          text: `Reject the recommended action for *${metadata.incidentId}*? Nothing will be changed, and the incident closes as rejected.`,
+        },
       },
       {
         type: 'input' as const,
@@ -163,7 +173,11 @@ function threadOf(body: BlockAction): string | undefined {
 }
 
 /** An ephemeral message to one person in the channel they acted in. */
-async function tellUser(client: WebClient, to: { channel: string | undefined; user: string; threadTs?: string; text: string }, log: (m: string) => void): Promise<void> {
+async function tellUser(
+  client: WebClient,
+  to: { channel: string | undefined; user: string; threadTs?: string; text: string },
+  log: (m: string) => void,
+): Promise<void> {
   if (!to.channel) {
     log(`slack: no channel to answer ${to.user} in: ${to.text}`);
     return;

@@ -19,14 +19,7 @@ import { findModel } from '../../domain/config.js';
 import type { IncidentState } from '../../domain/incident.js';
 import type { ApprovalRequestResult, Notifier } from '../../ports/notifier.js';
 import { inTransaction } from '../postgres/database.js';
-import {
-  escalationReply,
-  incidentMessage,
-  incidentMessageMetadata,
-  threadReply,
-  updatesMessage,
-  type IncidentLinkContext,
-} from './incidentMessage.js';
+import { escalationReply, incidentMessage, incidentMessageMetadata, threadReply, updatesMessage, type IncidentLinkContext } from './incidentMessage.js';
 import { SLACK_METADATA_EVENT } from './slackContract.js';
 
 export interface SlackNotifierOptions {
@@ -64,8 +57,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const log = opts.log ?? ((line: string) => console.log(line));
   const link: IncidentLinkContext = { temporalUiUrl: opts.temporalUiUrl, namespace: opts.namespace };
 
-  const channelFor = (state: IncidentState): string | undefined =>
-    state.model.slackChannel ?? findModel(config, state.model.id)?.slack?.channel;
+  const channelFor = (state: IncidentState): string | undefined => state.model.slackChannel ?? findModel(config, state.model.id)?.slack?.channel;
 
   async function messageRow(incidentId: string): Promise<MessageRow | undefined> {
     const r = await pool.query<MessageRow>('SELECT channel, ts, claimed_at, rendered_seq FROM slack_messages WHERE incident_id = $1', [incidentId]);
@@ -82,14 +74,21 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       } catch (err) {
         const code = platformError(err);
         if (!code || !GROUP_UNREADABLE.has(code)) throw err;
-        log(`[vigil] Slack: cannot read the members of approver group ${group} for ${state.id} (${code}${code === 'missing_scope' ? ': add the usergroups:read scope' : ''}); its members cannot decide this incident`);
+        log(
+          `[vigil] Slack: cannot read the members of approver group ${group} for ${state.id} (${code}${code === 'missing_scope' ? ': add the usergroups:read scope' : ''}); its members cannot decide this incident`,
+        );
       }
     }
     for (const listed of approvers) members.delete(listed);
     return [...members];
   }
 
-  async function findPosted(channel: string, since: Date, match: (m: Record<string, unknown>) => boolean, thread?: string): Promise<{ ts: string } | undefined> {
+  async function findPosted(
+    channel: string,
+    since: Date,
+    match: (m: Record<string, unknown>) => boolean,
+    thread?: string,
+  ): Promise<{ ts: string } | undefined> {
     const oldest = String(Math.floor(since.getTime() / 1000) - LOOKBACK_SECONDS);
     let cursor: string | undefined;
     for (let page = 0; page < HISTORY_PAGES; page++) {
@@ -114,10 +113,11 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
 
   async function postIncidentMessage(state: IncidentState, channel: string): Promise<void> {
     const seq = state.timeline.length;
-    const claim = await pool.query(
-      `INSERT INTO slack_messages (incident_id, channel, rendered_seq) VALUES ($1, $2, $3) ON CONFLICT (incident_id) DO NOTHING`,
-      [state.id, channel, seq],
-    );
+    const claim = await pool.query(`INSERT INTO slack_messages (incident_id, channel, rendered_seq) VALUES ($1, $2, $3) ON CONFLICT (incident_id) DO NOTHING`, [
+      state.id,
+      channel,
+      seq,
+    ]);
     if (claim.rowCount === 0) {
       const row = await messageRow(state.id);
       if (row?.ts) return; // posted by an earlier attempt
@@ -144,7 +144,9 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       const code = platformError(err);
       if (!code || !CHANNEL_UNUSABLE.has(code)) throw err;
       await pool.query('DELETE FROM slack_messages WHERE incident_id = $1 AND ts IS NULL', [state.id]);
-      log(`[vigil] Slack: cannot post ${state.id} to ${channel} (${code}): invite the app to the channel or fix models[].slack.channel; the incident goes on without a Slack message (decide with the CLI)`);
+      log(
+        `[vigil] Slack: cannot post ${state.id} to ${channel} (${code}): invite the app to the channel or fix models[].slack.channel; the incident goes on without a Slack message (decide with the CLI)`,
+      );
       return;
     }
     // Slack answers with the channel id, which chat.update and history need (a name is accepted only here).
@@ -179,7 +181,10 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       [incidentId, key],
     );
     if (claim.rowCount === 0) {
-      const r = await pool.query<{ ts: string | null; claimed_at: Date }>('SELECT ts, claimed_at FROM slack_thread_replies WHERE incident_id = $1 AND reply_key = $2', [incidentId, key]);
+      const r = await pool.query<{ ts: string | null; claimed_at: Date }>(
+        'SELECT ts, claimed_at FROM slack_thread_replies WHERE incident_id = $1 AND reply_key = $2',
+        [incidentId, key],
+      );
       const prior = r.rows[0];
       if (prior?.ts) return;
       if (prior) {

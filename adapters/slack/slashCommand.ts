@@ -99,7 +99,10 @@ export async function runSlashCommand(cmd: SlashCommand, ctx: SlashCommandContex
 }
 
 /** What a person sees when Vigil accepted their vote. */
-export function decisionText(id: string, r: { outcome: 'approved' | 'rejected' | 'vote_recorded'; votes: { verdict: string; by: string }[]; quorum: number }): string {
+export function decisionText(
+  id: string,
+  r: { outcome: 'approved' | 'rejected' | 'vote_recorded'; votes: { verdict: string; by: string }[]; quorum: number },
+): string {
   const approvals = r.votes.filter((v) => v.verdict === 'approve');
   switch (r.outcome) {
     case 'approved':
@@ -133,13 +136,16 @@ export function formatIncidentForSlack(d: IncidentDetails): string {
   if (s.classification?.reasons?.length) lines.push(`Why: ${escapeMrkdwn(s.classification.reasons.join('; '))}`);
   if (s.approval && d.phase === 'awaiting_approval') {
     const votes = s.approval.votes.map((v: { verdict: string; by: string }) => `${mention(v.by)} ${v.verdict}d`).join(', ');
-    lines.push(`Approvers: ${s.approval.approvers.map(mention).join(', ')} · ${s.approval.quorum} approval(s) needed by ${s.approval.deadline}${votes ? ` · votes: ${votes}` : ''}`);
+    lines.push(
+      `Approvers: ${s.approval.approvers.map(mention).join(', ')} · ${s.approval.quorum} approval(s) needed by ${s.approval.deadline}${votes ? ` · votes: ${votes}` : ''}`,
+    );
     lines.push(`Decide: \`/vigil approve ${d.id}\` or \`/vigil reject ${d.id} <reason>\``);
   }
   if (d.decision) {
-    lines.push(`Decision: ${d.decision.verdict} by ${d.decision.by.map(mention).join(', ')}${d.decision.reason ? ` — ${escapeMrkdwn(d.decision.reason)}` : ''}`);
+    lines.push(
+      `Decision: ${d.decision.verdict} by ${d.decision.by.map(mention).join(', ')}${d.decision.reason ? ` — ${escapeMrkdwn(d.decision.reason)}` : ''}`,
+    );
   }
   lines.push(`Opened: ${d.openedAt}`);
   return lines.join('\n');
 }
-

@@ -26,9 +26,7 @@ export interface TemporalSettings {
 
 /** Reads the Temporal settings from the environment and config profile. `env` defaults to process.env. */
 export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const overrideEnvVars = Object.fromEntries(
-    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
-  );
+  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   let profile;
   try {
     profile = loadClientConfigProfile({ overrideEnvVars });

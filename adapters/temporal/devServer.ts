@@ -128,12 +128,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
 }
 
 /** Polls until the frontend answers DescribeNamespace, failing early if the process exits. */
-async function waitUntilServing(p: {
-  address: string;
-  namespace: string;
-  deadline: number;
-  exited: () => unknown;
-}): Promise<void> {
+async function waitUntilServing(p: { address: string; namespace: string; deadline: number; exited: () => unknown }): Promise<void> {
   let lastError = 'no answer yet';
   while (Date.now() < p.deadline) {
     if (p.exited()) throw new Error('the server process exited during startup');
@@ -172,9 +167,7 @@ async function ensureSearchAttributes(p: {
       const custom = (res.customAttributes ?? {}) as Record<string, unknown>;
       const wrongType = p.names.filter((n) => n in custom && Number(custom[n]) !== KEYWORD);
       if (wrongType.length) {
-        throw new Error(
-          `search attribute(s) ${wrongType.join(', ')} exist in namespace ${p.namespace} with a type other than Keyword`,
-        );
+        throw new Error(`search attribute(s) ${wrongType.join(', ')} exist in namespace ${p.namespace} with a type other than Keyword`);
       }
       return p.names.filter((n) => !(n in custom));
     };

@@ -75,9 +75,7 @@ async function buildWithGo(toolsDir: string, log: (msg: string) => void): Promis
       child.once('close', resolve);
     });
     if (code !== 0) {
-      throw new Error(
-        `building the Temporal CLI failed: \`go install ${TEMPORAL_CLI_MODULE}\` exited with ${code}:\n${tail(output, 30)}`,
-      );
+      throw new Error(`building the Temporal CLI failed: \`go install ${TEMPORAL_CLI_MODULE}\` exited with ${code}:\n${tail(output, 30)}`);
     }
   } finally {
     clearInterval(heartbeat);

@@ -22,8 +22,7 @@ export function createWorkflowHistory(client: Client): WorkflowHistory {
 /** Activities and child workflows from the history, with their summaries, results and attempts. */
 export function historySteps(events: HistoryEvent[]): HistoryStep[] {
   const steps = new Map<string, HistoryStep>();
-  const at = (e: HistoryEvent) =>
-    new Date(Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
+  const at = (e: HistoryEvent) => new Date(Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
   const summaryOf = (e: HistoryEvent) => {
     const data = e.userMetadata?.summary?.data;
     if (!data) return undefined;

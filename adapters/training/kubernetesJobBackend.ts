@@ -180,7 +180,9 @@ export function createKubernetesJobBackend(opts: KubernetesJobBackendOptions): T
         if (existing) {
           const owner = existing.metadata?.annotations?.[JOB_ID_ANNOTATION];
           if (owner !== spec.jobId) {
-            throw new Error(`${where(name)} already exists but is not training job "${spec.jobId}" (its ${JOB_ID_ANNOTATION} is ${owner ? `"${owner}"` : 'missing'})`);
+            throw new Error(
+              `${where(name)} already exists but is not training job "${spec.jobId}" (its ${JOB_ID_ANNOTATION} is ${owner ? `"${owner}"` : 'missing'})`,
+            );
           }
           return { jobId: spec.jobId, alreadySubmitted: true };
         }

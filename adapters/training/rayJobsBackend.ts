@@ -251,7 +251,10 @@ export function rayJobStatus(jobId: string, job: RayJobDetails, logs: string): T
 
 /** Ray's own reason: the first line of its message (the rest repeats the log's tail). */
 function rayReason(job: RayJobDetails): string | undefined {
-  const head = (job.message ?? '').split('\n')[0]!.replace(/,? last available logs.*$/i, '').trim();
+  const head = (job.message ?? '')
+    .split('\n')[0]!
+    .replace(/,? last available logs.*$/i, '')
+    .trim();
   return head || undefined;
 }
 
@@ -276,7 +279,13 @@ export function shellCommand(argv: readonly string[]): string {
  * Plain node:http, not fetch: the Ray dashboard refuses POSTs from anything that looks like a browser,
  * and fetch always sends `Sec-Fetch-Mode`, which Ray takes for one (HTTP 405).
  */
-function httpRequest(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+function httpRequest(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? https.request : http.request;
     const req = send(

@@ -67,12 +67,30 @@ const LOG_WINDOW = 256 * 1024;
 
 /** Out-of-memory traces of the common stacks, GPU first (the message says which memory ran out). */
 const OOM_PATTERNS: { re: RegExp; gpu: boolean }[] = [
-  { re: /CUDA out of memory|CUDA_ERROR_OUT_OF_MEMORY|CUBLAS_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation|hipErrorOutOfMemory|(?:torch\.(?:cuda\.)?)?OutOfMemoryError: CUDA/i, gpu: true },
+  {
+    re: /CUDA out of memory|CUDA_ERROR_OUT_OF_MEMORY|CUBLAS_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation|hipErrorOutOfMemory|(?:torch\.(?:cuda\.)?)?OutOfMemoryError: CUDA/i,
+    gpu: true,
+  },
   { re: /\bOOMKilled\b|Out of memory: Kill(?:ed)? process|\boom[-_ ]kill(?:er|ed)?\b/i, gpu: false },
-  { re: /\b(?:MemoryError|OutOfMemoryError)\b|std::bad_alloc|Cannot allocate memory|\bout of memory\b|RESOURCE_EXHAUSTED: OOM|running low on memory/i, gpu: false },
+  {
+    re: /\b(?:MemoryError|OutOfMemoryError)\b|std::bad_alloc|Cannot allocate memory|\bout of memory\b|RESOURCE_EXHAUSTED: OOM|running low on memory/i,
+    gpu: false,
+  },
 ];
 
-const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  13: 'SIGPIPE',
+  15: 'SIGTERM',
+};
 /** Signals that stop a healthy process from outside; the others are the process crashing itself. */
 const KILL_SIGNALS = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP']);
 
@@ -114,7 +132,10 @@ function protocolError(logs: string): string | undefined {
 
 /** The last human (non-JSON) log line, for the message when the trainer gave no error line. */
 function lastLogLine(logs: string): string | undefined {
-  const lines = logs.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('{'));
+  const lines = logs
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('{'));
   return lines.at(-1);
 }
 
@@ -139,7 +160,13 @@ export function classifyTrainingFailure(evidence: TrainingFailureEvidence): Trai
   const trainerError = evidence.error ?? protocolError(logs);
   const sig = signalName(evidence);
   const exit =
-    evidence.exitCode === undefined ? (sig ? `killed by ${sig}` : 'no exit code') : sig && evidence.exitCode !== 0 ? `exit ${evidence.exitCode}, ${sig}` : `exit ${evidence.exitCode}`;
+    evidence.exitCode === undefined
+      ? sig
+        ? `killed by ${sig}`
+        : 'no exit code'
+      : sig && evidence.exitCode !== 0
+        ? `exit ${evidence.exitCode}, ${sig}`
+        : `exit ${evidence.exitCode}`;
   const make = (kind: TrainingFailureKind, what: string, next: string): TrainingFailure => {
     const retryable = TRAINING_FAILURE_TRIES[kind] > 1;
     return { kind, retryable, message: `${what} — ${next}` };
@@ -150,13 +177,18 @@ export function classifyTrainingFailure(evidence: TrainingFailureEvidence): Trai
     return make('timed_out', `timed out${limit} (${reason && !evidence.timedOut ? reason : 'stopped by Vigil'})`, 'retried once as a new job');
   }
   if (evidence.exitCode === 0 && !sig) {
-    return make('bad_exit', `trainer exited 0 without reporting an artifact${trainerError ? `: ${clip(trainerError)}` : ''}`, 'not retried: the trainer does not follow the protocol');
+    return make(
+      'bad_exit',
+      `trainer exited 0 without reporting an artifact${trainerError ? `: ${clip(trainerError)}` : ''}`,
+      'not retried: the trainer does not follow the protocol',
+    );
   }
   // The trainer itself said its input is bad: trust that over words in the message (a column named oom_…).
   if (evidence.exitCode === 2 && trainerError) {
     return make('bad_input', `bad input (exit 2): ${clip(trainerError)}`, 'not retried: fix the data or the trainer arguments');
   }
-  const oom = (reason && /\bOOMKilled\b/i.test(reason) ? { line: reason, gpu: false } : undefined) ?? findOom([trainerError ?? '', reason ?? '', logs].join('\n'));
+  const oom =
+    (reason && /\bOOMKilled\b/i.test(reason) ? { line: reason, gpu: false } : undefined) ?? findOom([trainerError ?? '', reason ?? '', logs].join('\n'));
   if (oom) {
     return make(
       'out_of_memory',
@@ -168,13 +200,21 @@ export function classifyTrainingFailure(evidence: TrainingFailureEvidence): Trai
     return make('bad_input', `bad input (exit 2)${trainerError ? `: ${clip(trainerError)}` : ''}`, 'not retried: fix the data or the trainer arguments');
   }
   if (sig && KILL_SIGNALS.has(sig)) {
-    return make('killed', `killed by ${sig} (${exit}), not by Vigil${reason ? `: ${clip(reason)}` : ''}`, 'retried as a new job (preemption, eviction or an operator’s kill)');
+    return make(
+      'killed',
+      `killed by ${sig} (${exit}), not by Vigil${reason ? `: ${clip(reason)}` : ''}`,
+      'retried as a new job (preemption, eviction or an operator’s kill)',
+    );
   }
   if (reason && /\b(?:Evicted|Preempt(?:ed|ion|ing))\b/i.test(reason)) {
     return make('killed', `evicted (${exit}): ${clip(reason)}`, 'retried as a new job');
   }
   if (evidence.exitCode === undefined && !sig) {
-    return make('lost', `the job vanished without an exit code${reason ? `: ${clip(reason)}` : ''}`, 'retried as a new job (its process, pod or driver is gone)');
+    return make(
+      'lost',
+      `the job vanished without an exit code${reason ? `: ${clip(reason)}` : ''}`,
+      'retried as a new job (its process, pod or driver is gone)',
+    );
   }
   const detail = trainerError ?? reason ?? lastLogLine(logs);
   return make('bad_exit', `trainer failed (${exit})${detail ? `: ${clip(detail)}` : ''}`, 'not retried: a bug or an environment problem, see the job logs');

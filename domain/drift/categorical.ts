@@ -36,10 +36,7 @@ function count(values: ArrayLike<Category | null | undefined>): Map<Category, nu
   return m;
 }
 
-export function categoryCounts(
-  reference: ArrayLike<Category | null | undefined>,
-  current: ArrayLike<Category | null | undefined>,
-): CategoryCounts {
+export function categoryCounts(reference: ArrayLike<Category | null | undefined>, current: ArrayLike<Category | null | undefined>): CategoryCounts {
   const r = count(reference);
   const c = count(current);
   const categories = [...new Set<Category>([...r.keys(), ...c.keys()])].sort((a, b) => {

@@ -28,10 +28,7 @@ export function chiSquareTest(observed: ArrayLike<number>, expected: ArrayLike<n
 }
 
 /** Evidently-style chi-square drift test of two categorical samples. */
-export function chiSquareDrift(
-  reference: ArrayLike<Category | null | undefined>,
-  current: ArrayLike<Category | null | undefined>,
-): TestResult {
+export function chiSquareDrift(reference: ArrayLike<Category | null | undefined>, current: ArrayLike<Category | null | undefined>): TestResult {
   const c = categoryCounts(reference, current);
   const kNorm = c.currentSize / c.referenceSize;
   return chiSquareTest(

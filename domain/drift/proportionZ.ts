@@ -27,10 +27,7 @@ export function proportionZTest(successes1: number, n1: number, successes2: numb
 }
 
 /** Evidently-style Z-test drift of two binary categorical samples. */
-export function proportionZDrift(
-  reference: ArrayLike<Category | null | undefined>,
-  current: ArrayLike<Category | null | undefined>,
-): TestResult {
+export function proportionZDrift(reference: ArrayLike<Category | null | undefined>, current: ArrayLike<Category | null | undefined>): TestResult {
   const c = categoryCounts(reference, current);
   if (c.categories.length === 0) throw new RangeError('proportionZDrift: no non-missing values');
   if (c.categories.length > 2) throw new RangeError('proportionZDrift is for binary columns');

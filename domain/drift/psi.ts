@@ -115,8 +115,15 @@ export function binShares(edges: ArrayLike<number>, values: ArrayLike<number>): 
   if (k === 9) {
     // Unrolled, branch-free count of edges ≤ x for the usual 9 deciles: the hot loop of the drift
     // monitors and benchmarks (unpredictable branches of a search tree cost ~3× more here).
-    const e0 = edges[0]!, e1 = edges[1]!, e2 = edges[2]!, e3 = edges[3]!, e4 = edges[4]!;
-    const e5 = edges[5]!, e6 = edges[6]!, e7 = edges[7]!, e8 = edges[8]!;
+    const e0 = edges[0]!,
+      e1 = edges[1]!,
+      e2 = edges[2]!,
+      e3 = edges[3]!,
+      e4 = edges[4]!;
+    const e5 = edges[5]!,
+      e6 = edges[6]!,
+      e7 = edges[7]!,
+      e8 = edges[8]!;
     for (let i = 0; i < values.length; i++) {
       const x = values[i]!;
       if (!(x - x === 0)) continue; // NaN or ±Infinity
@@ -233,7 +240,10 @@ function quantilesInPlace(data: Float64Array, qs: readonly number[]): number[] {
     ks.add(lo);
     ks.add(Math.min(lo + 1, n - 1));
   }
-  selectOrderStatistics(data, [...ks].sort((x, y) => x - y));
+  selectOrderStatistics(
+    data,
+    [...ks].sort((x, y) => x - y),
+  );
   // With every needed order statistic in place, quantile() reads exactly those two positions.
   return qs.map((q) => quantile(data, q));
 }

@@ -218,13 +218,23 @@ export function* trainLogisticRegressionSteps(rows: readonly LabelledRow[], opti
     mean,
     std,
     threshold: options.threshold ?? 0.5,
-    reference: buildReferenceProfile(train.map((r) => r.features), features),
+    reference: buildReferenceProfile(
+      train.map((r) => r.features),
+      features,
+    ),
     metrics: { auc: 0, accuracy: 0, logLoss: 0, calibrationError: 0, trainRows: n, holdoutRows: holdout.length },
     trainedAt: (options.now?.() ?? new Date()).toISOString(),
     seed,
   };
   const ev = evaluate(partial, holdout);
-  partial.metrics = { auc: ev.auc, accuracy: ev.accuracy, logLoss: ev.logLoss, calibrationError: ev.calibrationError, trainRows: n, holdoutRows: holdout.length };
+  partial.metrics = {
+    auc: ev.auc,
+    accuracy: ev.accuracy,
+    logLoss: ev.logLoss,
+    calibrationError: ev.calibrationError,
+    trainRows: n,
+    holdoutRows: holdout.length,
+  };
   return partial;
 }
 
@@ -273,15 +283,17 @@ export function evaluate(artifact: ModelArtifact, rows: readonly LabelledRow[]):
 // Artifact files
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const FeatureReferenceSchema = z.object({
-  edges: z.array(finite),
-  shares: z.array(finite.refine((v) => v >= 0 && v <= 1, 'must be within [0, 1]')),
-  mean: finite,
-  std: finite,
-  min: finite,
-  max: finite,
-  count: z.number().int().min(1),
-}).refine((r) => r.shares.length === r.edges.length + 1, { message: 'shares must have one more entry than edges', path: ['shares'] });
+const FeatureReferenceSchema = z
+  .object({
+    edges: z.array(finite),
+    shares: z.array(finite.refine((v) => v >= 0 && v <= 1, 'must be within [0, 1]')),
+    mean: finite,
+    std: finite,
+    min: finite,
+    max: finite,
+    count: z.number().int().min(1),
+  })
+  .refine((r) => r.shares.length === r.edges.length + 1, { message: 'shares must have one more entry than edges', path: ['shares'] });
 
 export const ModelArtifactSchema = z
   .object({
@@ -329,7 +341,10 @@ export class ArtifactError extends Error {
 export function parseArtifact(raw: unknown, source = '(artifact)'): ModelArtifact {
   const r = ModelArtifactSchema.safeParse(raw);
   if (!r.success) {
-    throw new ArtifactError(source, r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+    throw new ArtifactError(
+      source,
+      r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
   }
   return r.data as ModelArtifact;
 }

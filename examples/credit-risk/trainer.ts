@@ -146,7 +146,13 @@ export function parseTrainerArgs(argv: string[]): TrainerArgs {
     seed: parseNumberArg('seed', str('seed'), DEFAULT_TRAIN_OPTIONS.seed, (v) => isInt(v) && Math.abs(v) <= 2 ** 31, 'an integer'),
     learningRate: parseNumberArg('learning-rate', str('learning-rate'), DEFAULT_TRAIN_OPTIONS.learningRate, (v) => v > 0 && v <= 100, 'a number in (0, 100]'),
     l2: parseNumberArg('l2', str('l2'), DEFAULT_TRAIN_OPTIONS.l2, (v) => v >= 0, 'a number ≥ 0'),
-    stepDelayMs: parseNumberArg('step-delay-ms', str('step-delay-ms'), 0, (v) => isInt(v) && v >= 0 && v <= 600_000, 'an integer number of milliseconds from 0 to 600000'),
+    stepDelayMs: parseNumberArg(
+      'step-delay-ms',
+      str('step-delay-ms'),
+      0,
+      (v) => isInt(v) && v >= 0 && v <= 600_000,
+      'an integer number of milliseconds from 0 to 600000',
+    ),
     sabotage: values.sabotage === true,
     flipLabels: values['flip-labels'] === true,
   };

@@ -81,7 +81,11 @@ describe('Alertmanager webhook receiver', () => {
     });
     return { status: res.status, headers: res.headers, body: (await res.json()) as any };
   };
-  const liveEvidence = (id: string) => env.services.temporal.workflow.getHandle(id).query(stateQuery).then((s) => s.evidence);
+  const liveEvidence = (id: string) =>
+    env.services.temporal.workflow
+      .getHandle(id)
+      .query(stateQuery)
+      .then((s) => s.evidence);
 
   before(async () => {
     env = await createVigilTestEnv({
@@ -186,8 +190,16 @@ describe('Alertmanager webhook receiver', () => {
     infraIncident = opened.id;
 
     const list = await env.services.incidents.list();
-    assert.deepEqual(list.map((i) => [i.id, i.model, i.signal, i.status]), [[opened.id, TEST_MODEL, 'error_rate', 'open']], 'one open incident');
-    const [evidence] = await waitFor(() => liveEvidence(opened.id), (e) => e.length === 1, 'first evidence');
+    assert.deepEqual(
+      list.map((i) => [i.id, i.model, i.signal, i.status]),
+      [[opened.id, TEST_MODEL, 'error_rate', 'open']],
+      'one open incident',
+    );
+    const [evidence] = await waitFor(
+      () => liveEvidence(opened.id),
+      (e) => e.length === 1,
+      'first evidence',
+    );
     assert.equal(evidence!.source, 'alertmanager', 'source');
     assert.equal(evidence!.signal, 'error_rate', 'signal');
     assert.equal(evidence!.observedAt, STARTED, 'observed when the alert started');
@@ -205,7 +217,11 @@ describe('Alertmanager webhook receiver', () => {
       },
       'evidence values',
     );
-    const shown = await waitFor(() => env.services.incidents.show(opened.id), (s) => s.failureMode !== undefined, 'classified');
+    const shown = await waitFor(
+      () => env.services.incidents.show(opened.id),
+      (s) => s.failureMode !== undefined,
+      'classified',
+    );
     assert.equal(shown.failureMode, 'infrastructure', 'classified from the alert');
   });
 
@@ -213,7 +229,11 @@ describe('Alertmanager webhook receiver', () => {
     const res = await post(payload([alert({ annotations: { value: '0.2' } })]));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.incidents, [{ id: infraIncident, created: false, fingerprint: 'f00d0000000000a1' }], 'same incident');
-    const evidence = await waitFor(() => liveEvidence(infraIncident), (e) => e.length === 2, 'two evidence entries');
+    const evidence = await waitFor(
+      () => liveEvidence(infraIncident),
+      (e) => e.length === 2,
+      'two evidence entries',
+    );
     assert.equal(evidence[1]!.values.error_rate, 0.2, 'the new value is recorded');
     assert.equal((await env.services.incidents.list()).length, 1, 'still one incident');
   });
@@ -231,8 +251,16 @@ describe('Alertmanager webhook receiver', () => {
     assert.equal(a.id, b.id, 'both alerts feed one incident');
     assert.deepEqual([a.created, b.created], [true, false], 'the first opened it');
     assert.notEqual(a.id, infraIncident, 'a different failure mode is a different incident');
-    const evidence = await waitFor(() => liveEvidence(a.id), (e) => e.length === 2, 'one evidence entry per alert');
-    assert.deepEqual(evidence.map((e) => e.values.fingerprint), ['d1', 'd2'], 'fingerprints');
+    const evidence = await waitFor(
+      () => liveEvidence(a.id),
+      (e) => e.length === 2,
+      'one evidence entry per alert',
+    );
+    assert.deepEqual(
+      evidence.map((e) => e.values.fingerprint),
+      ['d1', 'd2'],
+      'fingerprints',
+    );
     assert.equal(evidence[0]!.signal, 'data_drift', 'signal from the alerts mapping');
     assert.equal(evidence[0]!.values.psi_max, 0.41, 'numeric value under the signal key');
     assert.equal(evidence[1]!.values.value, 'n/a', 'a non-numeric value is kept as text');
@@ -244,7 +272,11 @@ describe('Alertmanager webhook receiver', () => {
     const res = await post(payload([alert({ status: 'resolved', endsAt })], 'resolved'));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body, { incidents: [], resolved: [{ id: infraIncident, fingerprint: 'f00d0000000000a1' }], ignored: [] }, 'resolved');
-    const evidence = await waitFor(() => liveEvidence(infraIncident), (e) => e.length === 3, 'resolved evidence');
+    const evidence = await waitFor(
+      () => liveEvidence(infraIncident),
+      (e) => e.length === 3,
+      'resolved evidence',
+    );
     assert.equal(evidence[2]!.values.status, 'resolved', 'status resolved');
     assert.equal(evidence[2]!.values.endsAt, endsAt, 'endsAt recorded');
     assert.equal((await env.services.incidents.list()).length, 2, 'no new incident');
@@ -252,7 +284,17 @@ describe('Alertmanager webhook receiver', () => {
 
   it('ignores a resolved alert when no incident of its model and mode is open', async () => {
     const res = await post(
-      payload([alert({ status: 'resolved', fingerprint: 'up1', labels: { alertname: 'FeatureStoreErrors', model: TEST_MODEL, signal: 'upstream_error' }, endsAt: new Date().toISOString() })], 'resolved'),
+      payload(
+        [
+          alert({
+            status: 'resolved',
+            fingerprint: 'up1',
+            labels: { alertname: 'FeatureStoreErrors', model: TEST_MODEL, signal: 'upstream_error' },
+            endsAt: new Date().toISOString(),
+          }),
+        ],
+        'resolved',
+      ),
     );
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.incidents, [], 'nothing opened');
@@ -283,7 +325,10 @@ describe('Alertmanager webhook receiver', () => {
       });
       assert.equal(res.status, 503, 'service unavailable');
       assert.match(((await res.json()) as { error: string }).error, /retry/, 'says to retry');
-      assert.ok(deadLogs.some((l) => /^alert receiver: 503 /.test(l)), `logged: ${deadLogs.join(' | ')}`);
+      assert.ok(
+        deadLogs.some((l) => /^alert receiver: 503 /.test(l)),
+        `logged: ${deadLogs.join(' | ')}`,
+      );
       assert.ok(!deadLogs.some((l) => l.includes(TOKEN)), 'the token is not logged');
     } finally {
       await down.close();
@@ -307,12 +352,18 @@ describe('Alertmanager webhook receiver', () => {
   it('vigil up refuses a bad VIGIL_HTTP_PORT or VIGIL_ALERT_TOKEN with exit 2 before starting anything', async () => {
     const stateDir = fs.mkdtempSync(path.join(env.stateDir, 'up-bad-'));
     const configFile = path.join(stateDir, 'vigil.config.json');
-    fs.writeFileSync(configFile, JSON.stringify({ taskQueue: `${env.taskQueue}-bad`, models: [{ id: 'alert-demo', displayName: 'Alert demo', tier: 'medium', approvers: ['alice'] }] }));
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({ taskQueue: `${env.taskQueue}-bad`, models: [{ id: 'alert-demo', displayName: 'Alert demo', tier: 'medium', approvers: ['alice'] }] }),
+    );
     // Asynchronous on purpose: this process hosts a worker.
     const up = (extraEnv: Record<string, string>) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
-        execFile(VIGIL, ['--config', configFile, '--state-dir', stateDir, 'up'], { env: { ...process.env, DATABASE_URL: env.databaseUrl, ...extraEnv }, encoding: 'utf8', timeout: 60_000 }, (error, _out, err) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, err }),
+        execFile(
+          VIGIL,
+          ['--config', configFile, '--state-dir', stateDir, 'up'],
+          { env: { ...process.env, DATABASE_URL: env.databaseUrl, ...extraEnv }, encoding: 'utf8', timeout: 60_000 },
+          (error, _out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, err }),
         );
       });
     const port = await up({ VIGIL_HTTP_PORT: '80x' });
@@ -329,7 +380,10 @@ describe('Alertmanager webhook receiver', () => {
     const stateDir = fs.mkdtempSync(path.join(env.stateDir, 'up-'));
     const configFile = path.join(stateDir, 'vigil.config.json');
     // Its own model: its monitor schedule and incident stay apart from the other tests'.
-    fs.writeFileSync(configFile, JSON.stringify({ taskQueue: `${env.taskQueue}-up`, models: [{ id: 'alert-demo', displayName: 'Alert demo', tier: 'medium', approvers: ['alice'] }] }));
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({ taskQueue: `${env.taskQueue}-up`, models: [{ id: 'alert-demo', displayName: 'Alert demo', tier: 'medium', approvers: ['alice'] }] }),
+    );
     const port = await freePort();
     const child = spawn(VIGIL, ['--config', configFile, '--state-dir', stateDir, 'up', '--no-example'], {
       env: { ...process.env, DATABASE_URL: env.databaseUrl, VIGIL_HTTP_PORT: String(port) },
@@ -341,7 +395,12 @@ describe('Alertmanager webhook receiver', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let token = '';
     try {
-      await waitFor(async () => output, (o) => o.includes('Vigil is up') || child.exitCode !== null, 'vigil up', 60_000);
+      await waitFor(
+        async () => output,
+        (o) => o.includes('Vigil is up') || child.exitCode !== null,
+        'vigil up',
+        60_000,
+      );
       const receiverUrl = `http://127.0.0.1:${port}/alerts/alertmanager`;
       const tokenFile = path.join(stateDir, 'alert-token');
       assert.ok(output.includes(`alert receiver: POST ${receiverUrl} (bearer token: ${tokenFile}, created)`), output);
@@ -390,7 +449,11 @@ describe('alert token', () => {
     assert.deepEqual(httpAddressFromEnv({}), { host: '127.0.0.1', port: 8080 }, 'defaults');
     assert.deepEqual(httpAddressFromEnv({ VIGIL_HTTP_PORT: '9091', VIGIL_HTTP_HOST: '0.0.0.0' }), { host: '0.0.0.0', port: 9091 }, 'from env');
     for (const bad of ['0', '65536', '80.5', 'http', '', '-1']) {
-      assert.throws(() => httpAddressFromEnv({ VIGIL_HTTP_PORT: bad }), (err: Error) => err instanceof UserInputError && err.message.startsWith(`VIGIL_HTTP_PORT="${bad}"`), `port ${JSON.stringify(bad)}`);
+      assert.throws(
+        () => httpAddressFromEnv({ VIGIL_HTTP_PORT: bad }),
+        (err: Error) => err instanceof UserInputError && err.message.startsWith(`VIGIL_HTTP_PORT="${bad}"`),
+        `port ${JSON.stringify(bad)}`,
+      );
     }
     assert.throws(() => httpAddressFromEnv({ VIGIL_HTTP_HOST: ' ' }), /VIGIL_HTTP_HOST is set but empty/, 'empty host');
   });

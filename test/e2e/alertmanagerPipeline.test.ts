@@ -31,7 +31,12 @@ describe('Prometheus → Alertmanager → Vigil', () => {
   let prometheus: PrometheusServer;
   const receiverLog: string[] = [];
   const registry = new Registry();
-  const errorRatio = new Gauge({ name: 'vigil_test_error_ratio', help: 'Share of failed inference requests', labelNames: ['model', 'replica'], registers: [registry] });
+  const errorRatio = new Gauge({
+    name: 'vigil_test_error_ratio',
+    help: 'Share of failed inference requests',
+    labelNames: ['model', 'replica'],
+    registers: [registry],
+  });
 
   const evidence = async (id: string): Promise<Evidence[]> => (await env.services.temporal.workflow.getHandle(id).query(stateQuery)).evidence;
   /** waitFor, with what the receiver and Alertmanager said when it times out. */
@@ -136,10 +141,18 @@ scrape_configs:
 
     // 1. Replica a breaches: the rule fires and Alertmanager notifies Vigil.
     errorRatio.set({ model: TEST_MODEL, replica: 'a' }, 0.12);
-    const [incident] = await waitExplained(() => env.services.incidents.list(), (l) => l.length > 0, 'an incident from the alert');
+    const [incident] = await waitExplained(
+      () => env.services.incidents.list(),
+      (l) => l.length > 0,
+      'an incident from the alert',
+    );
     assert.equal(incident!.model, TEST_MODEL, 'model from the series label');
     assert.equal(incident!.signal, 'error_rate', 'signal from the rule label');
-    const first = await waitExplained(() => evidence(incident!.id), (e) => e.length > 0, 'first evidence');
+    const first = await waitExplained(
+      () => evidence(incident!.id),
+      (e) => e.length > 0,
+      'first evidence',
+    );
     assert.equal(first[0]!.source, 'alertmanager', 'source');
     assert.equal(first[0]!.values.alertname, 'ModelErrorRateHigh', 'alertname');
     assert.equal(first[0]!.values.status, 'firing', 'status');
@@ -156,9 +169,16 @@ scrape_configs:
       'evidence from the second series',
     );
     const fingerprintB = both.map((e) => e.values.fingerprint).find((f) => f !== fingerprintA);
-    assert.ok(both.some((e) => e.values.fingerprint === fingerprintB && e.values.error_rate === 0.3), `second series' value: ${JSON.stringify(both.map((e) => e.values))}`);
+    assert.ok(
+      both.some((e) => e.values.fingerprint === fingerprintB && e.values.error_rate === 0.3),
+      `second series' value: ${JSON.stringify(both.map((e) => e.values))}`,
+    );
     assert.ok(both.length > first.length, 'evidence count grew');
-    assert.deepEqual((await env.services.incidents.list()).map((i) => i.id), [incident!.id], 'still exactly one incident');
+    assert.deepEqual(
+      (await env.services.incidents.list()).map((i) => i.id),
+      [incident!.id],
+      'still exactly one incident',
+    );
 
     // 3. Both recover: Alertmanager sends the resolved notification, recorded on the incident.
     errorRatio.set({ model: TEST_MODEL, replica: 'a' }, 0.01);
@@ -169,8 +189,15 @@ scrape_configs:
       'resolved evidence for both series',
     );
     const last = resolved.filter((e) => e.values.status === 'resolved');
-    assert.ok(last.every((e) => typeof e.values.endsAt === 'string' && Date.parse(e.values.endsAt) >= Date.parse(String(e.values.startsAt))), `endsAt recorded: ${JSON.stringify(last.map((e) => e.values))}`);
-    assert.deepEqual((await env.services.incidents.list()).map((i) => i.id), [incident!.id], 'recovery opened nothing new');
+    assert.ok(
+      last.every((e) => typeof e.values.endsAt === 'string' && Date.parse(e.values.endsAt) >= Date.parse(String(e.values.startsAt))),
+      `endsAt recorded: ${JSON.stringify(last.map((e) => e.values))}`,
+    );
+    assert.deepEqual(
+      (await env.services.incidents.list()).map((i) => i.id),
+      [incident!.id],
+      'recovery opened nothing new',
+    );
     // Match the rejection prefix only: fingerprints are hex and may contain '422' anywhere.
     assert.ok(!receiverLog.some((l) => /^alert receiver: (401|422|503) /.test(l)), `every notification was accepted:\n${receiverLog.join('\n')}`);
   });

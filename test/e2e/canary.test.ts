@@ -12,10 +12,7 @@ import { feedCanary, openApprovedDriftIncident, untilIncident } from '../support
 import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 async function deploymentOps(env: VigilTestEnv, id: string): Promise<string[]> {
-  const r = await env.services.pool.query<{ op: string }>(
-    'SELECT op FROM deployment_changes WHERE starts_with(idempotency_key, $1) ORDER BY created_at',
-    [id],
-  );
+  const r = await env.services.pool.query<{ op: string }>('SELECT op FROM deployment_changes WHERE starts_with(idempotency_key, $1) ORDER BY created_at', [id]);
   return r.rows.map((row) => row.op);
 }
 
@@ -50,11 +47,18 @@ describe('a retrained candidate under canary', () => {
     const retrain = validating.state.remediation?.detail as unknown as RetrainResult;
     assert.equal(retrain.outcome, 'promoted', JSON.stringify(validating.state.remediation));
     assert.equal(retrain.canary?.judgement.verdict, 'promote', 'the canary passed');
-    assert.ok(retrain.canary!.judgement.canary.accuracy! > retrain.canary!.judgement.stable.accuracy!, `the candidate beat the drifted champion live: ${JSON.stringify(retrain.canary)}`);
+    assert.ok(
+      retrain.canary!.judgement.canary.accuracy! > retrain.canary!.judgement.stable.accuracy!,
+      `the candidate beat the drifted champion live: ${JSON.stringify(retrain.canary)}`,
+    );
     assert.match(retrain.reason, /canary passed: canary v2 accuracy 0\.\d+ on \d+ labelled predictions vs stable v1/);
 
     const traffic = await env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL);
-    assert.deepEqual(traffic.routes.map((r) => [r.role, r.version, r.percent]), [['stable', 2, 100]], 'all traffic on v2 after promotion');
+    assert.deepEqual(
+      traffic.routes.map((r) => [r.role, r.version, r.percent]),
+      [['stable', 2, 100]],
+      'all traffic on v2 after promotion',
+    );
     assert.deepEqual(await deploymentOps(env, id), ['startCanary', 'promoteCanary'], 'one canary start and one rollout');
 
     await env.simulator.writeBatch({ n: 300, drift: 1 });
@@ -66,7 +70,14 @@ describe('a retrained candidate under canary', () => {
     assert.match(review, /\| auc \| 0\.\d+ \| 0\.\d+ \| candidate ≥ champion − 0 \| passed \|/, 'with each gate');
     assert.match(review, /Canary at 50% on built-in routing for credit-risk: \*\*promoted\*\*/, 'and the canary verdict');
     const history = await env.services.registry.aliasHistory(TEST_MODEL, 'champion', new Date(0));
-    assert.deepEqual(history.map((h) => [h.fromVersion, h.toVersion]), [[undefined, 1], [1, 2]], 'bootstrap, then exactly one promotion');
+    assert.deepEqual(
+      history.map((h) => [h.fromVersion, h.toVersion]),
+      [
+        [undefined, 1],
+        [1, 2],
+      ],
+      'bootstrap, then exactly one promotion',
+    );
     await saveHistoryIfRecording(env, `${id}-retrain`, 'retrain-canary-promoted');
   });
 });
@@ -93,19 +104,33 @@ describe('a bad candidate that the gates let through', () => {
     assert.equal(closed.outcome, 'remediation_failed', JSON.stringify(closed.state.remediation));
     const retrain = closed.state.remediation?.detail as unknown as RetrainResult;
     assert.equal(retrain.outcome, 'canary_rolled_back', 'rolled back by the canary, not stopped by the gates');
-    assert.ok(retrain.gates?.every((g) => g.passed), 'the gates passed');
-    assert.match(closed.state.remediation?.summary ?? '', /retrain stopped: canary rolled back: canary v2 accuracy 0\.\d+ on \d+ labelled predictions vs stable v1 0\.\d+ on \d+: lower by 0\.\d+, beyond the allowed 0\.02/);
+    assert.ok(
+      retrain.gates?.every((g) => g.passed),
+      'the gates passed',
+    );
+    assert.match(
+      closed.state.remediation?.summary ?? '',
+      /retrain stopped: canary rolled back: canary v2 accuracy 0\.\d+ on \d+ labelled predictions vs stable v1 0\.\d+ on \d+: lower by 0\.\d+, beyond the allowed 0\.02/,
+    );
 
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 1, 'the champion stayed');
     assert.equal((await env.services.registry.getVersion(TEST_MODEL, 2))?.status, 'bad', 'the candidate is marked bad');
     const traffic = await env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL);
-    assert.deepEqual(traffic.routes.map((r) => [r.role, r.version, r.percent]), [['stable', 1, 100]], 'all traffic back on v1');
+    assert.deepEqual(
+      traffic.routes.map((r) => [r.role, r.version, r.percent]),
+      [['stable', 1, 100]],
+      'all traffic back on v1',
+    );
     assert.deepEqual(await deploymentOps(env, id), ['startCanary', 'rollbackCanary'], 'one canary start and one rollback');
     const kinds = await auditKinds(env, id);
     assert.ok(kinds.includes('remediation_failed') && kinds.includes('escalated'), kinds.join(','));
     const review = await env.services.incidents.review(id);
     assert.match(review, /canary rolled back: canary v2 accuracy/, 'the reason in the summary');
-    assert.match(review, /Canary at 50% on built-in routing for credit-risk: \*\*rolled back\*\*\n\n- canary v2 accuracy 0\.\d+ .*lower by/, 'and in the canary section');
+    assert.match(
+      review,
+      /Canary at 50% on built-in routing for credit-risk: \*\*rolled back\*\*\n\n- canary v2 accuracy 0\.\d+ .*lower by/,
+      'and in the canary section',
+    );
     await saveHistoryIfRecording(env, `${id}-retrain`, 'retrain-canary-rolled-back');
   });
 });
@@ -161,6 +186,10 @@ describe('a retrained candidate in shadow', () => {
     assert.equal(retrain.canary?.judgement.canary.labelled, retrain.canary?.judgement.stable.labelled, 'a paired comparison: the same requests on both sides');
     assert.match(retrain.reason, /shadow v2 accuracy 0\.\d+ on \d+ labelled requests vs stable v1 0\.\d+ on the same requests/);
     assert.equal(validating.state.remediation?.summary, 'retrained: v1 → v2 after shadowing 50% of requests');
-    assert.deepEqual((await env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL)).routes.map((r) => [r.role, r.version, r.percent]), [['stable', 2, 100]], 'v2 answers everything now');
+    assert.deepEqual(
+      (await env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL)).routes.map((r) => [r.role, r.version, r.percent]),
+      [['stable', 2, 100]],
+      'v2 answers everything now',
+    );
   });
 });

@@ -16,8 +16,12 @@ describe('candidate gates', () => {
   let holdoutCsv: string;
   let sameAsChampion: string;
   let harshOnSeniors: string;
-  const evaluate = (artifactPath: string, gates: Partial<{ maxAucDrop: number; maxCalibrationIncrease: number; maxSliceDrop: number }> & { protectedSlices?: unknown[] }) => {
-    const model = parseConfig({ models: [{ id: 'm', displayName: 'm', tier: 'low', approvers: ['a'], runbooks: { data_drift: { retrain: gates } } }] }).models[0];
+  const evaluate = (
+    artifactPath: string,
+    gates: Partial<{ maxAucDrop: number; maxCalibrationIncrease: number; maxSliceDrop: number }> & { protectedSlices?: unknown[] },
+  ) => {
+    const model = parseConfig({ models: [{ id: 'm', displayName: 'm', tier: 'low', approvers: ['a'], runbooks: { data_drift: { retrain: gates } } }] })
+      .models[0];
     const retrain = runbooksFor(model!).data_drift.retrain;
     return createTrainingActivities(env.services).evaluateCandidate({ modelId: TEST_MODEL, artifactPath, holdoutCsv, ...retrain });
   };
@@ -39,7 +43,11 @@ describe('candidate gates', () => {
   it('pass a candidate no worse than the champion, slices included', async () => {
     const r = await evaluate(sameAsChampion, { protectedSlices: [{ name: 'seniors', feature: 'age', min: 60 }] });
     assert.equal(r.passed, true, JSON.stringify(r.gates));
-    assert.deepEqual(r.gates.map((g) => g.name), ['auc', 'calibration_error', 'slice:seniors'], 'every gate reported');
+    assert.deepEqual(
+      r.gates.map((g) => g.name),
+      ['auc', 'calibration_error', 'slice:seniors'],
+      'every gate reported',
+    );
     assert.equal(r.championVersion, 1, 'against the champion');
   });
 
@@ -73,13 +81,29 @@ describe('candidate gates', () => {
   });
 
   it('honour the runbook margins: a wider slice margin lets the same candidate through', async () => {
-    const r = await evaluate(harshOnSeniors, { maxAucDrop: 1, maxCalibrationIncrease: 1, maxSliceDrop: 1, protectedSlices: [{ name: 'seniors', feature: 'age', min: 60 }] });
+    const r = await evaluate(harshOnSeniors, {
+      maxAucDrop: 1,
+      maxCalibrationIncrease: 1,
+      maxSliceDrop: 1,
+      protectedSlices: [{ name: 'seniors', feature: 'age', min: 60 }],
+    });
     assert.equal(r.passed, true, JSON.stringify(r.gates));
   });
 
   it('reject a protected slice with no bound, naming the field', () => {
     assert.throws(
-      () => parseConfig({ models: [{ id: 'm', displayName: 'm', tier: 'low', approvers: ['a'], runbooks: { data_drift: { retrain: { protectedSlices: [{ name: 'x', feature: 'age' }] } } } }] }),
+      () =>
+        parseConfig({
+          models: [
+            {
+              id: 'm',
+              displayName: 'm',
+              tier: 'low',
+              approvers: ['a'],
+              runbooks: { data_drift: { retrain: { protectedSlices: [{ name: 'x', feature: 'age' }] } } },
+            },
+          ],
+        }),
       /protectedSlices.*a protected slice needs min, max or equals/s,
     );
   });

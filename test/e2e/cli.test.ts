@@ -44,9 +44,14 @@ describe('vigil CLI', () => {
     const { id } = JSON.parse(opened.out);
     assert.match(id, /^incident-credit-risk-data-drift-/);
 
-    await waitFor(async () => JSON.parse((await run(['incident', 'show', id, '--json'])).out), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    await waitFor(
+      async () => JSON.parse((await run(['incident', 'show', id, '--json'])).out),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     const shown = JSON.parse((await run(['incident', 'show', id, '--json'])).out);
-    for (const field of ['id', 'model', 'phase', 'severity', 'failureMode', 'recommendedAction', 'status']) assert.ok(field in shown, `show --json has ${field}`);
+    for (const field of ['id', 'model', 'phase', 'severity', 'failureMode', 'recommendedAction', 'status'])
+      assert.ok(field in shown, `show --json has ${field}`);
     assert.equal(shown.state.evidence[0].values.note, 'from-cli');
     assert.match((await run(['incident', 'show', id])).out, /recommended: +retrain/);
 
@@ -125,14 +130,23 @@ describe('vigil CLI', () => {
     child.stderr.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitFor(async () => output, (o) => o.includes('Vigil is up'), 'vigil up', 60_000);
+      await waitFor(
+        async () => output,
+        (o) => o.includes('Vigil is up'),
+        'vigil up',
+        60_000,
+      );
       assert.match(output, /from environment; no dev server started/);
       assert.ok(fs.existsSync(path.join(stateDir, 'stack.json')));
       const monitor = await env.services.temporal.schedule.getHandle(`vigil-monitor-${TEST_MODEL}`).describe();
       assert.equal(monitor.state.paused, false, 'the monitor schedule is enabled');
       assert.match(output, /monitor for credit-risk: every 20s \(schedule vigil-monitor-credit-risk, created\)/);
       // The example traffic flows into the prediction log.
-      await waitFor(async () => (await env.services.pool.query('SELECT count(*)::int AS n FROM predictions')).rows[0].n, (n) => n > 400, 'simulated traffic');
+      await waitFor(
+        async () => (await env.services.pool.query('SELECT count(*)::int AS n FROM predictions')).rows[0].n,
+        (n) => n > 400,
+        'simulated traffic',
+      );
     } finally {
       child.kill('SIGINT');
     }

@@ -36,7 +36,14 @@ describe('degradation while awaiting approval', () => {
     assert.ok(closed.state.degraded?.liftedAt, 'lifted');
     const kinds = await auditKinds(env, id);
     assert.ok(kinds.indexOf('degraded') < kinds.indexOf('degradation_lifted'), kinds.join(','));
-    assert.match(await waitFor(() => env.services.incidents.review(id).catch(() => ''), (t) => t.length > 0, 'review'), /degraded/);
+    assert.match(
+      await waitFor(
+        () => env.services.incidents.review(id).catch(() => ''),
+        (t) => t.length > 0,
+        'review',
+      ),
+      /degraded/,
+    );
     await saveHistoryIfRecording(env, id, 'degrade-reject');
   });
 

@@ -41,7 +41,10 @@ describe('PostgreSQL migrations', () => {
     const { rows } = await db.pool.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
     );
-    assert.deepEqual(rows.map((r) => r.table_name), TABLES);
+    assert.deepEqual(
+      rows.map((r) => r.table_name),
+      TABLES,
+    );
   });
 
   test('running migrate again is a no-op', async () => {

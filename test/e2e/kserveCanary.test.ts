@@ -84,7 +84,11 @@ describe('a retrain canaried through KServe', () => {
       .filter((a): a is string => !!a)
       .map((a) => JSON.parse(a) as { key: string; op: string })
       .filter((c) => c.key.startsWith(id));
-    assert.deepEqual(changes.map((c) => c.op), ['startCanary', 'promoteCanary'], 'one canary patch and one promotion patch');
+    assert.deepEqual(
+      changes.map((c) => c.op),
+      ['startCanary', 'promoteCanary'],
+      'one canary patch and one promotion patch',
+    );
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2, 'the registry champion follows');
 
     await env.simulator.writeBatch({ n: 300, drift: 1 });
@@ -97,14 +101,31 @@ describe('a retrain canaried through KServe', () => {
     const v1 = (await env.services.registry.getVersion(TEST_MODEL, 1))!;
     const v2 = (await env.services.registry.getVersion(TEST_MODEL, 2))!;
     assert.equal(v2.status, 'healthy', 'v2 was validated healthy by the first incident');
-    const v3 = await env.services.registry.registerVersion({ modelId: TEST_MODEL, artifactUri: v1.artifactUri, metrics: v1.metrics, source: 'deploy', idempotencyKey: 'test:deploy-v3' });
-    await env.services.registry.setAlias({ modelId: TEST_MODEL, alias: 'champion', version: v3.version, reason: 'deploy', idempotencyKey: 'test:deploy-v3:champion' });
+    const v3 = await env.services.registry.registerVersion({
+      modelId: TEST_MODEL,
+      artifactUri: v1.artifactUri,
+      metrics: v1.metrics,
+      source: 'deploy',
+      idempotencyKey: 'test:deploy-v3',
+    });
+    await env.services.registry.setAlias({
+      modelId: TEST_MODEL,
+      alias: 'champion',
+      version: v3.version,
+      reason: 'deploy',
+      idempotencyKey: 'test:deploy-v3:champion',
+    });
     await env.services.deploymentFor(TEST_MODEL).rollout({ modelId: TEST_MODEL, artifactUri: v1.artifactUri, idempotencyKey: 'test:deploy-v3:rollout' });
     assert.equal(k8s.inferenceService(NS, NAME)!.spec.predictor.model.storageUri, v1.artifactUri, 'v3 deployed');
     k8s.clearRequests();
 
     await env.simulator.writeBatch({ n: 300, drift: 1 });
-    const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'accuracy_drop', source: 'test', evidence: { accuracy: 0.6, accuracy_baseline: 0.8, psi_max: 0.03 } });
+    const { id } = await env.services.incidents.open({
+      modelId: TEST_MODEL,
+      signal: 'accuracy_drop',
+      source: 'test',
+      evidence: { accuracy: 0.6, accuracy_baseline: 0.8, psi_max: 0.03 },
+    });
     const awaiting = await untilIncident(env, id, (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
     assert.equal(awaiting.state.recommendation?.action, 'rollback', JSON.stringify(awaiting.state.recommendation));
     await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'bad deploy' });
@@ -114,7 +135,11 @@ describe('a retrain canaried through KServe', () => {
     const patches = k8s.mutations().filter((r) => r.method === 'PATCH');
     assert.equal(patches.length, 1, 'one PATCH for the rollback');
     const record = JSON.parse((patches[0]!.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[LAST_CHANGE_ANNOTATION]!);
-    assert.deepEqual([record.op, record.key.startsWith(id), record.after.artifactUri], ['rollout', true, v2.artifactUri], 'recorded as a rollout under the incident');
+    assert.deepEqual(
+      [record.op, record.key.startsWith(id), record.after.artifactUri],
+      ['rollout', true, v2.artifactUri],
+      'recorded as a rollout under the incident',
+    );
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2, 'the registry champion is v2');
 
     await env.simulator.writeBatch({ n: 300, drift: 1 });

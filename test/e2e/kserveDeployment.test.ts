@@ -79,7 +79,11 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
       },
       'one revision, all traffic, ready',
     );
-    assert.deepEqual(k8s.requests.map((r) => `${r.method} ${r.path}`), [`GET ${PATH}`], 'one GET of the InferenceService');
+    assert.deepEqual(
+      k8s.requests.map((r) => `${r.method} ${r.path}`),
+      [`GET ${PATH}`],
+      'one GET of the InferenceService',
+    );
   });
 
   it('starts a canary with one merge patch: storageUri and canaryTrafficPercent, resourceVersion as precondition, the change recorded', async () => {
@@ -116,7 +120,11 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     const stored = k8s.inferenceService(NS, NAME)!;
     assert.deepEqual(
       stored.spec.predictor,
-      { minReplicas: 1, canaryTrafficPercent: 10, model: { modelFormat: { name: 'sklearn' }, storageUri: V2, resources: { requests: { cpu: '100m', memory: '256Mi' } } } },
+      {
+        minReplicas: 1,
+        canaryTrafficPercent: 10,
+        model: { modelFormat: { name: 'sklearn' }, storageUri: V2, resources: { requests: { cpu: '100m', memory: '256Mi' } } },
+      },
       'the merge kept the rest of the predictor',
     );
     assert.equal(stored.metadata.generation, 2, 'a spec change bumps the generation');
@@ -143,14 +151,23 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     const again = await kserve.startCanary({ modelId: MODEL, artifactUri: V2, percent: 10, idempotencyKey: 'incident-1/canary' });
     assert.deepEqual(
       again,
-      { changed: true, repeated: true, idempotencyKey: 'incident-1/canary', before: { artifactUri: V1, mode: 'model' }, after: { artifactUri: V2, canaryPercent: 10, stableArtifactUri: V1, mode: 'model' } },
+      {
+        changed: true,
+        repeated: true,
+        idempotencyKey: 'incident-1/canary',
+        before: { artifactUri: V1, mode: 'model' },
+        after: { artifactUri: V2, canaryPercent: 10, stableArtifactUri: V1, mode: 'model' },
+      },
       'the first result, marked repeated',
     );
     const same = await kserve.startCanary({ modelId: MODEL, artifactUri: V2, percent: 10, idempotencyKey: 'incident-1/canary-retry-by-hand' });
     assert.equal(same.changed, false, 'the state already holds');
     assert.deepEqual(same.before, same.after, 'nothing moved');
     assert.equal(patches().length, 0, 'no PATCH was sent');
-    assert.ok(k8s.requests.every((r) => r.method === 'GET'), 'only reads');
+    assert.ok(
+      k8s.requests.every((r) => r.method === 'GET'),
+      'only reads',
+    );
   });
 
   it('rolls back to 0%: all traffic to the rolled-out revision; a repeat sends nothing', async () => {
@@ -162,7 +179,11 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
       'canary share 10 → 0',
     );
     const { body, record } = bodyWithRecord(patches()[0]!);
-    assert.deepEqual(body, { metadata: { resourceVersion: rvBefore, annotations: {} }, spec: { predictor: { canaryTrafficPercent: 0 } } }, 'only the share changes');
+    assert.deepEqual(
+      body,
+      { metadata: { resourceVersion: rvBefore, annotations: {} }, spec: { predictor: { canaryTrafficPercent: 0 } } },
+      'only the share changes',
+    );
     assert.equal(record.reason, 'canary error rate 4% > 1%', 'the reason is recorded');
 
     k8s.reconcileInferenceService(NS, NAME);
@@ -185,7 +206,11 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
 
   it('canaries the next candidate against the same stable model, then promotes it (canaryTrafficPercent removed)', async () => {
     const c = await kserve.startCanary({ modelId: MODEL, artifactUri: V3, percent: 20, idempotencyKey: 'incident-2/canary' });
-    assert.deepEqual(c.after, { artifactUri: V3, canaryPercent: 20, stableArtifactUri: V1, mode: 'model' }, 'the stable side is still v1, not the rolled-back v2');
+    assert.deepEqual(
+      c.after,
+      { artifactUri: V3, canaryPercent: 20, stableArtifactUri: V1, mode: 'model' },
+      'the stable side is still v1, not the rolled-back v2',
+    );
     assert.deepEqual(annotationsOf(patches()[0]!)[STABLE_URI_ANNOTATION], undefined, 'the stable annotation is unchanged, so not sent');
     k8s.reconcileInferenceService(NS, NAME);
     assert.deepEqual(
@@ -325,11 +350,19 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
       /KServe InferenceService ml-serving\/ghost-model for model "ghost" not found/,
       'mutations too',
     );
-    await assert.rejects(kserve.currentTraffic('other-model'), /model "other-model" has no KServe InferenceService configured \(models\[\]\.deployment\.kserve\)/, 'an unmapped model');
+    await assert.rejects(
+      kserve.currentTraffic('other-model'),
+      /model "other-model" has no KServe InferenceService configured \(models\[\]\.deployment\.kserve\)/,
+      'an unmapped model',
+    );
   });
 
   it('refuses bad arguments before sending anything', async () => {
-    await assert.rejects(kserve.startCanary({ modelId: MODEL, artifactUri: V2, percent: 0, idempotencyKey: 'k' }), /percent must be an integer from 1 to 100, got 0/, 'percent 0');
+    await assert.rejects(
+      kserve.startCanary({ modelId: MODEL, artifactUri: V2, percent: 0, idempotencyKey: 'k' }),
+      /percent must be an integer from 1 to 100, got 0/,
+      'percent 0',
+    );
     await assert.rejects(kserve.startCanary({ modelId: MODEL, artifactUri: V2, percent: 12.5, idempotencyKey: 'k' }), /got 12\.5/, 'fractional percent');
     await assert.rejects(kserve.startCanary({ modelId: MODEL, artifactUri: '', percent: 10, idempotencyKey: 'k' }), /artifactUri is required/, 'no artifact');
     await assert.rejects(kserve.promoteCanary({ modelId: MODEL, idempotencyKey: '' }), /an idempotency key is required/, 'no key');
@@ -340,7 +373,14 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     const api = k8s.kubeConfig().makeApiClient(CustomObjectsApi);
     const err = await api
       .patchNamespacedCustomObject(
-        { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices', namespace: NS, name: NAME, body: { spec: { predictor: { canaryTrafficPercent: 50 } } } },
+        {
+          group: 'serving.kserve.io',
+          version: 'v1beta1',
+          plural: 'inferenceservices',
+          namespace: NS,
+          name: NAME,
+          body: { spec: { predictor: { canaryTrafficPercent: 50 } } },
+        },
         setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
       )
       .then(
@@ -357,7 +397,9 @@ describe('KServe InferenceService deployment target (API wire format)', () => {
     const none = parseConfig({ models: [model] });
     assert.equal(kserveDeploymentFromConfig(none, k8s.kubeConfig()), undefined, 'no KServe model: no target');
     // An InferenceService has no fallback: the model's runbooks must not choose one.
-    const config = parseConfig({ models: [{ ...model, deployment: { kind: 'kserve', kserve: { namespace: NS, name: NAME } }, runbooks: RUNBOOKS_WITHOUT_FALLBACK }] });
+    const config = parseConfig({
+      models: [{ ...model, deployment: { kind: 'kserve', kserve: { namespace: NS, name: NAME } }, runbooks: RUNBOOKS_WITHOUT_FALLBACK }],
+    });
     const target = kserveDeploymentFromConfig(config, k8s.kubeConfig())!;
     assert.equal(target.kind, 'kserve', 'a KServe target');
     assert.equal((await target.currentTraffic(MODEL)).target, `KServe InferenceService ${NS}/${NAME}`, 'mapped to the configured InferenceService');
@@ -387,7 +429,11 @@ describe('KServe rollout of a given version (rollback to the last healthy, promo
     const rvBefore = k8s.inferenceService(NS, NAME)!.metadata.resourceVersion;
 
     const c = await kserve.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'inc-9/rollout', reason: 'rollback to the last healthy' });
-    assert.deepEqual([c.changed, c.before, c.after], [true, { artifactUri: V3, canaryPercent: 20, stableArtifactUri: V2, mode: 'model' }, { artifactUri: V1, stableArtifactUri: V1, mode: 'model' }], 'from the canary to v1');
+    assert.deepEqual(
+      [c.changed, c.before, c.after],
+      [true, { artifactUri: V3, canaryPercent: 20, stableArtifactUri: V2, mode: 'model' }, { artifactUri: V1, stableArtifactUri: V1, mode: 'model' }],
+      'from the canary to v1',
+    );
     const patches = k8s.requests.filter((r) => r.method === 'PATCH');
     assert.equal(patches.length, 1, 'one PATCH');
     const body = structuredClone(patches[0]!.body) as { metadata: { resourceVersion: string; annotations: Record<string, string> }; spec: unknown };
@@ -405,11 +451,19 @@ describe('KServe rollout of a given version (rollback to the last healthy, promo
 
     k8s.reconcileInferenceService(NS, NAME);
     const t = await kserve.currentTraffic(MODEL);
-    assert.deepEqual(t.routes.map((r) => [r.role, r.percent, r.artifactUri]), [['stable', 100, V1]], 'all traffic on v1');
+    assert.deepEqual(
+      t.routes.map((r) => [r.role, r.percent, r.artifactUri]),
+      [['stable', 100, V1]],
+      'all traffic on v1',
+    );
     assert.equal(t.ready && t.settled, true, 'ready and settled');
 
     k8s.clearRequests();
-    assert.equal((await kserve.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'inc-9/rollout' })).repeated, true, 'a repeated key returns the first change');
+    assert.equal(
+      (await kserve.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'inc-9/rollout' })).repeated,
+      true,
+      'a repeated key returns the first change',
+    );
     assert.equal((await kserve.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'inc-10/rollout' })).changed, false, 'serving v1 already');
     assert.equal(k8s.requests.filter((r) => r.method === 'PATCH').length, 0, 'no PATCH for either');
   });

@@ -25,7 +25,16 @@ import { startFakeKubernetesApi, type FakeKubernetesApi } from '../support/fakeK
 
 const NS = 'ml-training';
 const IMAGE = 'registry.example.com/vigil/trainer:1.4.2';
-const COMMAND = ['python', '/app/trainer.py', '--data', '/state/snapshots/j/train.csv', '--holdout', '/state/snapshots/j/holdout.csv', '--out', '/state/artifacts/j'];
+const COMMAND = [
+  'python',
+  '/app/trainer.py',
+  '--data',
+  '/state/snapshots/j/train.csv',
+  '--holdout',
+  '/state/snapshots/j/holdout.csv',
+  '--out',
+  '/state/artifacts/j',
+];
 
 describe('Kubernetes Job training backend (API wire format)', () => {
   let k8s: FakeKubernetesApi;
@@ -43,11 +52,15 @@ describe('Kubernetes Job training backend (API wire format)', () => {
     const csv = path.join(tmp, 'train.csv');
     await writeDatasetCsv(csv, generateApplicants(400, { seed: 7 }));
     trainerLines = [];
-    const code = await runTrainer(['--data', csv, '--out', path.join(tmp, 'out'), '--epochs', '5'], { VIGIL_JOB_ID: 'incident-credit-risk-data-drift-20250301101500-train' }, {
-      emit: (e) => trainerLines.push(JSON.stringify(e)),
-      log: (m) => trainerLines.push(m),
-      stopped: () => false,
-    });
+    const code = await runTrainer(
+      ['--data', csv, '--out', path.join(tmp, 'out'), '--epochs', '5'],
+      { VIGIL_JOB_ID: 'incident-credit-risk-data-drift-20250301101500-train' },
+      {
+        emit: (e) => trainerLines.push(JSON.stringify(e)),
+        log: (m) => trainerLines.push(m),
+        stopped: () => false,
+      },
+    );
     assert.equal(code, 0, 'the example trainer runs to completion');
     trainerLog = trainerLines.join('\n') + '\n';
   });
@@ -122,7 +135,11 @@ describe('Kubernetes Job training backend (API wire format)', () => {
       { name: 'CUDA_VISIBLE_DEVICES', value: '' },
       "gpus '' hides GPUs from the trainer",
     );
-    assert.deepEqual(k8s.job(NS, 'gpu-job-config')!.spec.template.spec.containers[0].resources.requests, { 'nvidia.com/gpu': '2' }, 'the server defaults GPU requests to the limit');
+    assert.deepEqual(
+      k8s.job(NS, 'gpu-job-config')!.spec.template.spec.containers[0].resources.requests,
+      { 'nvidia.com/gpu': '2' },
+      'the server defaults GPU requests to the limit',
+    );
   });
 
   it('mounts the shared state volume when configured', async () => {
@@ -171,9 +188,18 @@ describe('Kubernetes Job training backend (API wire format)', () => {
     await kc.makeApiClient(BatchV1Api).deleteNamespacedJob({ name: 'squatted-name', namespace: NS, propagationPolicy: 'Background' });
     await kc.makeApiClient(BatchV1Api).createNamespacedJob({
       namespace: NS,
-      body: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'squatted-name' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'x', image: 'busybox:1' }] } } } },
+      body: {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'squatted-name' },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'x', image: 'busybox:1' }] } } },
+      },
     });
-    await assert.rejects(backend().submit({ jobId: 'squatted-name', command: COMMAND }), /Job ml-training\/squatted-name already exists but is not training job "squatted-name"/, 'names the clash');
+    await assert.rejects(
+      backend().submit({ jobId: 'squatted-name', command: COMMAND }),
+      /Job ml-training\/squatted-name already exists but is not training job "squatted-name"/,
+      'names the clash',
+    );
   });
 
   it('stays running until a Complete condition, even with succeeded: 1 and SuccessCriteriaMet; then reports metrics and the artifact', async () => {
@@ -223,12 +249,16 @@ describe('Kubernetes Job training backend (API wire format)', () => {
     assert.equal(list.query.labelSelector, `batch.kubernetes.io/job-name=${jobId}`, 'pods found by the job-name label');
   });
 
-  it('Failed with BackoffLimitExceeded is a failure with the exit code and the trainer\'s error; FailureTarget alone is not terminal', async () => {
+  it("Failed with BackoffLimitExceeded is a failure with the exit code and the trainer's error; FailureTarget alone is not terminal", async () => {
     const jobId = 'bad-input-job';
     const b = backend();
     await b.submit({ jobId, command: COMMAND });
     const podName = k8s.startJobPod(NS, jobId);
-    k8s.appendPodLog(NS, podName, 'reading train.csv\n{"type":"error","jobId":"bad-input-job","message":"train.csv row 12, column income: not a number (\\"abc\\")"}\n');
+    k8s.appendPodLog(
+      NS,
+      podName,
+      'reading train.csv\n{"type":"error","jobId":"bad-input-job","message":"train.csv row 12, column income: not a number (\\"abc\\")"}\n',
+    );
     k8s.finishJobPod(NS, jobId, { exitCode: 2 });
     k8s.addJobCondition(NS, jobId, { type: 'FailureTarget', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
     assert.equal((await b.status(jobId)).state, 'running', 'FailureTarget is not terminal');
@@ -303,7 +333,11 @@ describe('Kubernetes Job training backend (API wire format)', () => {
     assert.equal(k8s.pods(NS).filter((p) => p.metadata.labels['job-name'] === jobId).length, 0, 'and its pods');
     await b.cancel(jobId); // already gone: nothing to do
     assert.equal(k8s.requests.filter((r) => r.method === 'DELETE').length, 1, 'cancelling again sends nothing');
-    await assert.rejects(b.status(jobId), /training job "cancel-me" does not exist \(no Kubernetes Job ml-training\/cancel-me\)/, 'status afterwards names the job');
+    await assert.rejects(
+      b.status(jobId),
+      /training job "cancel-me" does not exist \(no Kubernetes Job ml-training\/cancel-me\)/,
+      'status afterwards names the job',
+    );
   });
 
   it('cancel leaves a finished Job alone', async () => {
@@ -332,7 +366,11 @@ describe('Kubernetes Job training backend (API wire format)', () => {
       (e: Error) => e,
     );
     assert.ok(err, 'the submit fails');
-    assert.match(err.message, /creating Kubernetes Job ml-training\/unauthorised for training job "unauthorised": Kubernetes API answered 401/, 'names the call and the status');
+    assert.match(
+      err.message,
+      /creating Kubernetes Job ml-training\/unauthorised for training job "unauthorised": Kubernetes API answered 401/,
+      'names the call and the status',
+    );
     assert.ok(!err.message.includes('wrong-token-0123') && !err.message.includes(k8s.token), 'no token in the message');
   });
 

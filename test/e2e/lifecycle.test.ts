@@ -28,7 +28,11 @@ describe('incident lifecycle', () => {
   it('approve → retrain: trains once, promotes the candidate, validates and writes the review', async () => {
     const id = await openDriftIncident(env);
     assert.match(id, /^incident-credit-risk-data-drift-\d{14}$/);
-    const awaiting = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const awaiting = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     assert.equal(awaiting.failureMode, 'data_drift');
     assert.equal(awaiting.recommendedAction, 'retrain');
     assert.equal(awaiting.severity, 'SEV3');
@@ -40,10 +44,20 @@ describe('incident lifecycle', () => {
     const result = await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'drift confirmed' });
     assert.equal(result.outcome, 'approved');
 
-    const validating = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
-    assert.equal(validating.phase, "validating", `timeline: ${JSON.stringify(validating.state.timeline.slice(-4))}`);
+    const validating = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'validating' || s.status === 'closed',
+      'validating',
+      120_000,
+    );
+    assert.equal(validating.phase, 'validating', `timeline: ${JSON.stringify(validating.state.timeline.slice(-4))}`);
     await env.simulator.writeBatch({ n: 300, drift: 1 });
-    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed', 60_000);
+    const closed = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'closed',
+      'closed',
+      60_000,
+    );
     assert.equal(closed.outcome, 'resolved');
     assert.equal(closed.state.evidence.length, 2);
 
@@ -83,7 +97,13 @@ describe('incident lifecycle', () => {
         status,
         idempotencyKey: `test:deploy-${name}`,
       });
-      await env.services.registry.setAlias({ modelId: TEST_MODEL, alias: 'champion', version: v.version, reason: 'deploy', idempotencyKey: `test:deploy-${name}:champion` });
+      await env.services.registry.setAlias({
+        modelId: TEST_MODEL,
+        alias: 'champion',
+        version: v.version,
+        reason: 'deploy',
+        idempotencyKey: `test:deploy-${name}:champion`,
+      });
       return v;
     };
     const good = await deploy('good', 'healthy');
@@ -98,19 +118,33 @@ describe('incident lifecycle', () => {
       source: 'test',
       evidence: { accuracy: 0.7, accuracy_baseline: 0.8, psi_max: 0.03 },
     });
-    const awaiting = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const awaiting = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     assert.equal(awaiting.failureMode, 'concept_drift');
     assert.equal(awaiting.recommendedAction, 'rollback');
     await env.services.incidents.decide(id, { verdict: 'approve', by: 'bob' });
 
-    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'validating', 'validating');
+    await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'validating',
+      'validating',
+    );
     await env.simulator.writeBatch({ n: 300, drift: 0 });
-    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
+    const closed = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'closed',
+      'closed',
+    );
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
     const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');
     assert.equal(champion?.version, good.version);
     assert.equal((await env.services.registry.getVersion(TEST_MODEL, bad.version))?.status, 'bad');
-    const moves = await env.services.pool.query(`SELECT count(*)::int AS n FROM registry_events WHERE idempotency_key LIKE $1 AND kind = 'alias_set'`, [`${id}:%`]);
+    const moves = await env.services.pool.query(`SELECT count(*)::int AS n FROM registry_events WHERE idempotency_key LIKE $1 AND kind = 'alias_set'`, [
+      `${id}:%`,
+    ]);
     assert.equal(moves.rows[0].n, 1);
     await saveHistoryIfRecording(env, id, 'approve-rollback');
   });
@@ -118,7 +152,11 @@ describe('incident lifecycle', () => {
   it('reject: needs a reason, then closes without touching the model', async () => {
     const before = await env.services.registry.getAlias(TEST_MODEL, 'champion');
     const id = await openDriftIncident(env);
-    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
 
     await assert.rejects(env.services.incidents.decide(id, { verdict: 'reject', by: 'bob' }), (err: Error) => {
       assert.ok(err instanceof DecisionRefusedError);
@@ -127,7 +165,11 @@ describe('incident lifecycle', () => {
     });
     const r = await env.services.incidents.decide(id, { verdict: 'reject', by: 'bob', reason: 'seasonal shift, expected' });
     assert.equal(r.outcome, 'rejected');
-    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
+    const closed = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'closed',
+      'closed',
+    );
     assert.equal(closed.outcome, 'rejected');
     assert.equal(closed.decision?.reason, 'seasonal shift, expected');
     assert.deepEqual(await env.services.registry.getAlias(TEST_MODEL, 'champion'), before);
@@ -137,7 +179,11 @@ describe('incident lifecycle', () => {
 
   it('refuses and audits a decision from someone who is not an approver', async () => {
     const id = await openDriftIncident(env);
-    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     await assert.rejects(env.services.incidents.decide(id, { verdict: 'approve', by: 'mallory' }), /mallory is not an approver for model credit-risk/);
     const audit = await env.services.pool.query(`SELECT actor, detail FROM audit_events WHERE incident_id = $1 AND kind = 'decision_refused'`, [id]);
     assert.equal(audit.rows.length, 1);
@@ -147,7 +193,11 @@ describe('incident lifecycle', () => {
     assert.equal(still.state.approval?.votes.length, 0);
     // Close it so later tests start clean.
     await env.services.incidents.decide(id, { verdict: 'reject', by: 'alice', reason: 'test cleanup' });
-    await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed');
+    await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'closed',
+      'closed',
+    );
   });
 
   it('rejects unknown models and signals before starting anything', async () => {
@@ -167,7 +217,12 @@ describe('approval timeout', () => {
 
   it('escalates, then applies the runbook safe default (fallback), never retraining on its own', async () => {
     const id = await openDriftIncident(env);
-    const closed = await waitFor(() => phaseOf(env, id), (s) => s.phase === 'closed', 'closed', 60_000);
+    const closed = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'closed',
+      'closed',
+      60_000,
+    );
     assert.equal(closed.state.decision?.verdict, 'timeout');
     assert.equal(closed.state.decision?.action, 'fallback');
     assert.equal(closed.state.approval?.escalated, true);

@@ -111,7 +111,11 @@ describe('MLflow registry: what MLflow holds', () => {
     await registry.markVersion('fraud', 1, 'bad');
     assert.equal(tags((await rest(server, 'GET', 'model-versions/get?name=fraud&version=1')).model_version.tags)['vigil.status'], 'bad', 'mark is a tag');
     await registry.setServingMode({ modelId: 'fraud', mode: 'fallback', reason: 'incident', idempotencyKey: 'fraud:fallback' });
-    assert.equal(tags((await rest(server, 'GET', 'registered-models/get?name=fraud')).registered_model.tags)['vigil.serving_mode'], 'fallback', 'serving mode is a tag');
+    assert.equal(
+      tags((await rest(server, 'GET', 'registered-models/get?name=fraud')).registered_model.tags)['vigil.serving_mode'],
+      'fallback',
+      'serving mode is a tag',
+    );
   });
 
   it('reads versions made outside Vigil, and registers remote artifact URIs as they are', async () => {
@@ -123,7 +127,13 @@ describe('MLflow registry: what MLflow holds', () => {
       { modelId: 'external', version: 1, artifactUri: 's3://models/external/1', metrics: {}, status: 'registered', source: 'mlflow', createdAt: 'x' },
       'a version without Vigil tags',
     );
-    const v2 = await registry.registerVersion({ modelId: 'external', artifactUri: 'gs://models/external/2', metrics: { auc: 0.7 }, source: 'retrain:x', idempotencyKey: 'external:2' });
+    const v2 = await registry.registerVersion({
+      modelId: 'external',
+      artifactUri: 'gs://models/external/2',
+      metrics: { auc: 0.7 },
+      source: 'retrain:x',
+      idempotencyKey: 'external:2',
+    });
     assert.equal(v2.version, 2, "MLflow's next version number");
     assert.equal(v2.artifactUri, 'gs://models/external/2', 'a remote URI is the source unchanged');
     assert.equal((await registry.lastGoodVersionBefore('external', 2))?.version, 1, 'an outside version counts as registered');
@@ -166,7 +176,13 @@ describe('MLflow registry: what MLflow holds', () => {
     fs.mkdirSync(path.join(folder, 'weights'), { recursive: true });
     fs.writeFileSync(path.join(folder, 'config.json'), '{"layers":2}');
     fs.writeFileSync(path.join(folder, 'weights', 'layer 1.bin'), Buffer.from([0, 1, 2, 255]));
-    const v = await registry.registerVersion({ modelId: 'proxied', artifactUri: folder, metrics: { auc: 0.8 }, source: 'retrain:p', idempotencyKey: 'proxied:1' });
+    const v = await registry.registerVersion({
+      modelId: 'proxied',
+      artifactUri: folder,
+      metrics: { auc: 0.8 },
+      source: 'retrain:p',
+      idempotencyKey: 'proxied:1',
+    });
     assert.match(v.artifactUri, /^mlflow-artifacts:\/vigil-proxied\/[0-9a-f]{32}\/artifacts\/model\/torch-model$/, 'source is in the proxied store');
     const rel = v.artifactUri.slice('mlflow-artifacts:/'.length);
     const download = async (p: string) => {
@@ -225,7 +241,9 @@ describe('MLflow registry: what MLflow holds', () => {
     await registry.ensureModel({ id: 'busy', displayName: 'Busy', tier: 'low' });
     const file = artifact({ busy: true });
     const same = await Promise.all(
-      [1, 2, 3].map(() => registry.registerVersion({ modelId: 'busy', artifactUri: file, metrics: { auc: 0.5 }, source: 's', idempotencyKey: 'busy:candidate' })),
+      [1, 2, 3].map(() =>
+        registry.registerVersion({ modelId: 'busy', artifactUri: file, metrics: { auc: 0.5 }, source: 's', idempotencyKey: 'busy:candidate' }),
+      ),
     );
     assert.deepEqual(new Set(same.map((v) => v.version)), new Set([1]), 'one version for one key');
     assert.equal((await registry.listVersions('busy')).length, 1, 'MLflow has one version');
@@ -246,7 +264,13 @@ describe('MLflow registry: what MLflow holds', () => {
     const config = parseConfig({
       models: [
         { id: 'routed-builtin', displayName: 'B', tier: 'low', approvers: ['a'] },
-        { id: 'routed-mlflow', displayName: 'M', tier: 'low', approvers: ['a'], registry: { kind: 'mlflow', mlflow: { trackingUri: server.url, registeredModelName: 'routed' } } },
+        {
+          id: 'routed-mlflow',
+          displayName: 'M',
+          tier: 'low',
+          approvers: ['a'],
+          registry: { kind: 'mlflow', mlflow: { trackingUri: server.url, registeredModelName: 'routed' } },
+        },
       ],
     });
     const routed = registryFromConfig(config, db.pool);
@@ -269,7 +293,9 @@ describe('MLflow registry: what MLflow holds', () => {
     const nobody = createMlflowRegistry({ pool: db.pool, trackingUri: `http://127.0.0.1:${port}` });
     await assert.rejects(
       nobody.ensureModel({ id: 'lost', displayName: 'Lost', tier: 'low' }),
-      new RegExp(`cannot reach the MLflow tracking server at http://127\\.0\\.0\\.1:${port} \\(GET registered-models/get\\): ECONNREFUSED; check the model's registry\\.mlflow\\.trackingUri`),
+      new RegExp(
+        `cannot reach the MLflow tracking server at http://127\\.0\\.0\\.1:${port} \\(GET registered-models/get\\): ECONNREFUSED; check the model's registry\\.mlflow\\.trackingUri`,
+      ),
       'unreachable',
     );
     const wrongPath = createMlflowRegistry({ pool: db.pool, trackingUri: `${server.url}/not-mlflow/` });
@@ -290,8 +316,16 @@ describe('MLflow registry: what MLflow holds', () => {
       { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` },
       'basic auth first, as MLflow does',
     );
-    assert.throws(() => mlflowAuthHeaders({ MLFLOW_TRACKING_USERNAME: 'u' }), /MLFLOW_TRACKING_USERNAME is set but MLFLOW_TRACKING_PASSWORD is not/, 'half of basic auth');
-    assert.throws(() => mlflowAuthHeaders({ MLFLOW_TRACKING_PASSWORD: 'secret-pw' }), (err: Error) => !err.message.includes('secret-pw'), 'never echoes the secret');
+    assert.throws(
+      () => mlflowAuthHeaders({ MLFLOW_TRACKING_USERNAME: 'u' }),
+      /MLFLOW_TRACKING_USERNAME is set but MLFLOW_TRACKING_PASSWORD is not/,
+      'half of basic auth',
+    );
+    assert.throws(
+      () => mlflowAuthHeaders({ MLFLOW_TRACKING_PASSWORD: 'secret-pw' }),
+      (err: Error) => !err.message.includes('secret-pw'),
+      'never echoes the secret',
+    );
     assert.throws(
       () => createMlflowRegistry({ pool: db.pool, trackingUri: 'http://alice:secret-pw@127.0.0.1:5000' }),
       (err: Error) => /must not carry credentials/.test(err.message) && !err.message.includes('secret-pw'),
@@ -311,7 +345,11 @@ describe('MLflow registry: what MLflow holds', () => {
       await assert.rejects(
         guarded.listVersions('fraud'),
         (err: Error) => {
-          assert.match(err.message, /refused GET model-versions\/search \(HTTP 401\): set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD/, 'says which variables');
+          assert.match(
+            err.message,
+            /refused GET model-versions\/search \(HTTP 401\): set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD/,
+            'says which variables',
+          );
           assert.ok(!err.message.includes('s3cr3t-token'), 'the token is not in the message');
           return true;
         },
@@ -367,9 +405,22 @@ describe('MLflow registry: the example model end to end', () => {
     const versions = (await rest(server, 'GET', `model-versions/search?filter=${encodeURIComponent("name = 'credit-risk-e2e'")}`)).model_versions;
     assert.equal(versions.length, 2, 'one candidate registered');
     // Keys are <workflow id>:<activity id>; the retrain runs as the incident's child workflow.
-    const moves = await env.services.pool.query(`SELECT alias FROM registry_events WHERE starts_with(idempotency_key, $1) AND kind = 'alias_set' ORDER BY id`, [id]);
-    assert.deepEqual(moves.rows.map((r) => r.alias), ['challenger', 'champion'], 'one challenger mark and one champion move for the decision');
+    const moves = await env.services.pool.query(`SELECT alias FROM registry_events WHERE starts_with(idempotency_key, $1) AND kind = 'alias_set' ORDER BY id`, [
+      id,
+    ]);
+    assert.deepEqual(
+      moves.rows.map((r) => r.alias),
+      ['challenger', 'champion'],
+      'one challenger mark and one champion move for the decision',
+    );
     const history = await env.services.registry.aliasHistory(TEST_MODEL, 'champion', new Date(0));
-    assert.deepEqual(history.map((h) => [h.fromVersion, h.toVersion]), [[undefined, 1], [1, 2]], 'bootstrap, then the promotion');
+    assert.deepEqual(
+      history.map((h) => [h.fromVersion, h.toVersion]),
+      [
+        [undefined, 1],
+        [1, 2],
+      ],
+      'bootstrap, then the promotion',
+    );
   });
 });

@@ -19,9 +19,17 @@ describe('model monitor', () => {
   let runMonitor: ReturnType<typeof createMonitorActivities>['runMonitor'];
   const closeAll = async () => {
     for (const i of await env.services.incidents.list({ open: true })) {
-      await waitFor(() => env.services.incidents.show(i.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+      await waitFor(
+        () => env.services.incidents.show(i.id),
+        (s) => s.phase === 'awaiting_approval',
+        'awaiting_approval',
+      );
       await env.services.incidents.decide(i.id, { verdict: 'reject', by: 'alice', reason: 'test cleanup' });
-      await waitFor(() => env.services.incidents.show(i.id), (s) => s.status === 'closed', 'closed');
+      await waitFor(
+        () => env.services.incidents.show(i.id),
+        (s) => s.status === 'closed',
+        'closed',
+      );
     }
     await env.services.pool.query('DELETE FROM predictions');
   };
@@ -57,7 +65,11 @@ describe('model monitor', () => {
     const second = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(second.incidents, [{ ...first.incidents[0], created: false }]);
 
-    const shown = await waitFor(() => env.services.incidents.show(first.incidents[0]!.id), (s) => s.phase === 'awaiting_approval' && s.state.evidence?.length === 2, 'classified, with two evidence entries');
+    const shown = await waitFor(
+      () => env.services.incidents.show(first.incidents[0]!.id),
+      (s) => s.phase === 'awaiting_approval' && s.state.evidence?.length === 2,
+      'classified, with two evidence entries',
+    );
     assert.equal(shown.failureMode, 'data_drift');
     assert.ok(Number(shown.state.evidence[0]!.values.psi_max) >= 0.2, JSON.stringify(shown.state.evidence[0]!.values));
     assert.match(String(shown.state.evidence[0]!.values.drifted_features), /income/);
@@ -69,7 +81,10 @@ describe('model monitor', () => {
     await env.simulator.writeBatch({ n: 500, drift: 1 });
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['data_drift']);
-    assert.deepEqual(r.incidents.map((i) => [i.id, i.created]), [[accuracy.id, false]]);
+    assert.deepEqual(
+      r.incidents.map((i) => [i.id, i.created]),
+      [[accuracy.id, false]],
+    );
     assert.equal((await env.services.incidents.list({ open: true })).length, 1);
     await closeAll();
   });
@@ -80,7 +95,11 @@ describe('model monitor', () => {
     await env.services.pool.query(`UPDATE predictions SET features = features - 'income'`);
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['schema_break']);
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(
+      () => env.services.incidents.show(r.incidents[0]!.id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     assert.equal(shown.failureMode, 'data_quality');
     assert.equal(shown.state.evidence[0]!.values.missing_columns, 'income');
     assert.ok(FEATURES.includes('income'));
@@ -93,7 +112,11 @@ describe('model monitor', () => {
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['schema_break'], JSON.stringify(r));
     assert.match(r.reasons[0]!, /"age" is declared numeric but 100\.0% of values are categorical/);
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(
+      () => env.services.incidents.show(r.incidents[0]!.id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     assert.equal(shown.failureMode, 'data_quality');
     assert.equal(shown.state.evidence[0]!.values.type_changes, 'age');
     await closeAll();
@@ -107,7 +130,11 @@ describe('model monitor', () => {
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['schema_break'], JSON.stringify(r));
     assert.match(r.reasons[0]!, /undeclared column "customer_segment" appeared in 100\.0% of rows/);
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(
+      () => env.services.incidents.show(r.incidents[0]!.id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     const values = shown.state.evidence[0]!.values;
     assert.equal(values.new_columns, 'customer_segment');
     assert.equal(values.out_of_range_column, 'age');
@@ -117,19 +144,30 @@ describe('model monitor', () => {
     await closeAll();
   });
 
-  it('opens a feedback-loop incident when the labels echo the model\'s own predictions', async () => {
+  it("opens a feedback-loop incident when the labels echo the model's own predictions", async () => {
     await env.simulator.writeBatch({ n: 500, drift: 0 });
     // The outcome pipeline starts writing the decision back as the outcome.
     await env.services.pool.query(`UPDATE predictions SET label = predicted`);
     const r = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(r.breaches, ['label_anomaly'], JSON.stringify(r));
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(
+      () => env.services.incidents.show(r.incidents[0]!.id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     assert.equal(shown.failureMode, 'feedback_loop');
     assert.equal(shown.state.evidence[0]!.values.label_prediction_agreement, 1);
-    assert.match(formatIncident(shown), /labels look anomalous \(labels agree with the model's own predictions 100\.0% of the time \(holdout accuracy 0\.\d+\)/);
+    assert.match(
+      formatIncident(shown),
+      /labels look anomalous \(labels agree with the model's own predictions 100\.0% of the time \(holdout accuracy 0\.\d+\)/,
+    );
     await closeAll();
     // The post-incident review carries the same reasons and numbers.
-    const review = await waitFor(() => env.services.incidents.review(r.incidents[0]!.id).catch(() => ''), (text) => text.length > 0, 'review written');
+    const review = await waitFor(
+      () => env.services.incidents.review(r.incidents[0]!.id).catch(() => ''),
+      (text) => text.length > 0,
+      'review written',
+    );
     assert.match(review, /Classification reasons:[\s\S]*labels agree with the model's own predictions 100\.0%/, review);
   });
 

@@ -26,9 +26,17 @@ describe('model monitor with Prometheus health checks', () => {
 
   const closeAll = async () => {
     for (const i of await env.services.incidents.list({ open: true })) {
-      await waitFor(() => env.services.incidents.show(i.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+      await waitFor(
+        () => env.services.incidents.show(i.id),
+        (s) => s.phase === 'awaiting_approval',
+        'awaiting_approval',
+      );
       await env.services.incidents.decide(i.id, { verdict: 'reject', by: 'alice', reason: 'test cleanup' });
-      await waitFor(() => env.services.incidents.show(i.id), (s) => s.status === 'closed', 'closed');
+      await waitFor(
+        () => env.services.incidents.show(i.id),
+        (s) => s.status === 'closed',
+        'closed',
+      );
     }
   };
 
@@ -70,7 +78,12 @@ scrape_configs:
     runMonitor = createMonitorActivities(env.services).runMonitor;
     await env.simulator.writeBatch({ n: 300, drift: 0 });
     // Wait for the first scrape: the latency check gives a value.
-    await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (r) => !r.healthNotes.some((n) => /latency/i.test(n)), 'first scrape', 20_000);
+    await waitFor(
+      () => runMonitor({ modelId: TEST_MODEL }),
+      (r) => !r.healthNotes.some((n) => /latency/i.test(n)),
+      'first scrape',
+      20_000,
+    );
   });
 
   after(async () => {
@@ -89,26 +102,53 @@ scrape_configs:
 
   it('p99 latency over its threshold opens an infrastructure incident with the measured value', async () => {
     latency.set({ model: TEST_MODEL }, 0.812);
-    const r = await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (o) => o.breaches.length > 0, 'latency breach', 15_000);
+    const r = await waitFor(
+      () => runMonitor({ modelId: TEST_MODEL }),
+      (o) => o.breaches.length > 0,
+      'latency breach',
+      15_000,
+    );
     assert.deepEqual(r.breaches, ['latency'], JSON.stringify(r));
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(
+      () => env.services.incidents.show(r.incidents[0]!.id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     assert.equal(shown.failureMode, 'infrastructure');
     assert.equal(shown.state.evidence[0]!.values.latency_p99_ms, 812);
     assert.match(formatIncident(shown), /infrastructure signal: latency \(p99 latency ms 812\)/);
     // The next run feeds the same incident.
     const again = await runMonitor({ modelId: TEST_MODEL });
-    assert.deepEqual(again.incidents.map((i) => [i.id, i.created]), [[r.incidents[0]!.id, false]], 'fed, not opened');
+    assert.deepEqual(
+      again.incidents.map((i) => [i.id, i.created]),
+      [[r.incidents[0]!.id, false]],
+      'fed, not opened',
+    );
     latency.set({ model: TEST_MODEL }, 0.12);
     // Prometheus must have scraped the recovery before the incident closes, or the next run opens a new one.
-    await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (o) => !o.breaches.includes('latency'), 'latency recovered', 15_000);
+    await waitFor(
+      () => runMonitor({ modelId: TEST_MODEL }),
+      (o) => !o.breaches.includes('latency'),
+      'latency recovered',
+      15_000,
+    );
     await closeAll();
   });
 
   it('a failing dependency opens an upstream incident, recommended for escalation rather than a model change', async () => {
     upstream.set({ model: TEST_MODEL }, 0.31);
-    const r = await waitFor(() => runMonitor({ modelId: TEST_MODEL }), (o) => o.breaches.includes('upstream_error'), 'upstream breach', 15_000);
+    const r = await waitFor(
+      () => runMonitor({ modelId: TEST_MODEL }),
+      (o) => o.breaches.includes('upstream_error'),
+      'upstream breach',
+      15_000,
+    );
     assert.deepEqual(r.breaches, ['upstream_error'], JSON.stringify(r));
-    const shown = await waitFor(() => env.services.incidents.show(r.incidents[0]!.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+    const shown = await waitFor(
+      () => env.services.incidents.show(r.incidents[0]!.id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
     assert.equal(shown.failureMode, 'upstream');
     assert.match(formatIncident(shown), /a dependency is failing \(upstream error rate 0\.31\)/);
     assert.equal(shown.recommendedAction, 'escalate_upstream', JSON.stringify(shown.state.recommendation));

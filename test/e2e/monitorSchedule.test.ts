@@ -40,9 +40,17 @@ describe('scheduled model monitors', () => {
   const closeAll = async () => {
     await env.services.pool.query('DELETE FROM predictions');
     for (const i of await env.services.incidents.list({ open: true })) {
-      await waitFor(() => env.services.incidents.show(i.id), (s) => s.phase === 'awaiting_approval', 'awaiting_approval');
+      await waitFor(
+        () => env.services.incidents.show(i.id),
+        (s) => s.phase === 'awaiting_approval',
+        'awaiting_approval',
+      );
       await env.services.incidents.decide(i.id, { verdict: 'reject', by: 'alice', reason: 'test cleanup' });
-      await waitFor(() => env.services.incidents.show(i.id), (s) => s.status === 'closed', 'closed');
+      await waitFor(
+        () => env.services.incidents.show(i.id),
+        (s) => s.status === 'closed',
+        'closed',
+      );
     }
   };
 
@@ -62,10 +70,22 @@ describe('scheduled model monitors', () => {
 
   it('refuses unknown models and bad intervals, starting nothing', async () => {
     for (const attempt of [() => monitors.enable('nope'), () => monitors.run('nope'), () => monitors.disable('nope')]) {
-      await assert.rejects(attempt(), (err: Error) => err instanceof UserInputError && /unknown model "nope" \(configured: credit-risk\)/.test(err.message), 'unknown model refused');
+      await assert.rejects(
+        attempt(),
+        (err: Error) => err instanceof UserInputError && /unknown model "nope" \(configured: credit-risk\)/.test(err.message),
+        'unknown model refused',
+      );
     }
-    for (const [every, reason] of [['soon', /--every "soon": must be a duration/], ['5', /--every "5": must be a duration/], ['500ms', /--every "500ms": must be at least 1s/]] as const) {
-      await assert.rejects(monitors.enable(TEST_MODEL, every), (err: Error) => err instanceof UserInputError && reason.test(err.message), `--every ${every} refused`);
+    for (const [every, reason] of [
+      ['soon', /--every "soon": must be a duration/],
+      ['5', /--every "5": must be a duration/],
+      ['500ms', /--every "500ms": must be at least 1s/],
+    ] as const) {
+      await assert.rejects(
+        monitors.enable(TEST_MODEL, every),
+        (err: Error) => err instanceof UserInputError && reason.test(err.message),
+        `--every ${every} refused`,
+      );
     }
     await assert.rejects(monitors.disable(TEST_MODEL), /has no monitor schedule/, 'disable without a schedule says so');
     const listed = await monitorInfo();
@@ -90,7 +110,11 @@ describe('scheduled model monitors', () => {
 
   it('a scheduled run opens a data-drift incident on drifted traffic and later runs feed it', async () => {
     await env.simulator.writeBatch({ n: 500, drift: 1 });
-    const [opened] = await waitFor(() => env.services.incidents.list({ modelId: TEST_MODEL }), (l) => l.length > 0, 'an incident from a scheduled run');
+    const [opened] = await waitFor(
+      () => env.services.incidents.list({ modelId: TEST_MODEL }),
+      (l) => l.length > 0,
+      'an incident from a scheduled run',
+    );
     assert.equal(opened!.signal, 'data_drift', 'drift signal');
     // The workflow's own state: the database copy is only written on phase changes. The last run
     // rides along so a timeout shows what the runs found.
@@ -103,7 +127,11 @@ describe('scheduled model monitors', () => {
       'evidence from later runs',
     );
     const all = await env.services.incidents.list({ modelId: TEST_MODEL });
-    assert.deepEqual(all.map((i) => i.id), [opened!.id], 'later runs fed the same incident');
+    assert.deepEqual(
+      all.map((i) => i.id),
+      [opened!.id],
+      'later runs fed the same incident',
+    );
     await quiesce();
     await closeAll();
     await monitors.enable(TEST_MODEL);
@@ -141,7 +169,11 @@ describe('scheduled model monitors', () => {
     assert.equal(resumed.created, false, 'resumed, not created');
     assert.equal(resumed.state, 'enabled', 'enabled again');
     assert.equal(resumed.every, '2s', 'new interval');
-    await waitFor(() => schedule().describe(), (d) => d.info.numActionsTaken > taken, 'runs resume');
+    await waitFor(
+      () => schedule().describe(),
+      (d) => d.info.numActionsTaken > taken,
+      'runs resume',
+    );
   });
 
   it('run runs the monitor once now, whatever the schedule state, and returns what it found', async () => {
@@ -178,8 +210,12 @@ describe('scheduled model monitors', () => {
     // Asynchronous on purpose: this process also hosts the worker, which a blocking spawn would starve.
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        execFile(VIGIL, ['--config', configFile, ...args], { env: { ...process.env, DATABASE_URL: env.databaseUrl, VIGIL_STATE_DIR: env.stateDir }, encoding: 'utf8' }, (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out: stdout.trim(), err: stderr.trim() }),
+        execFile(
+          VIGIL,
+          ['--config', configFile, ...args],
+          { env: { ...process.env, DATABASE_URL: env.databaseUrl, VIGIL_STATE_DIR: env.stateDir }, encoding: 'utf8' },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out: stdout.trim(), err: stderr.trim() }),
         );
       });
 

@@ -123,7 +123,11 @@ describe('Prometheus health signals', () => {
     assert.equal(err.value, 0.12, 'the worst series value');
     assert.equal(err.series?.model, 'credit-risk', 'the worst of the two series is named');
     assert.equal(err.series?.job, 'vigil-test', 'the series carries its scrape labels');
-    assert.match(err.message, /^error rate 0\.12 > 0\.05 on vigil_test_model_error_ratio\{instance="127\.0\.0\.1:\d+", job="vigil-test", model="credit-risk"\} \(worst of 2 series\)$/, `message: ${err.message}`);
+    assert.match(
+      err.message,
+      /^error rate 0\.12 > 0\.05 on vigil_test_model_error_ratio\{instance="127\.0\.0\.1:\d+", job="vigil-test", model="credit-risk"\} \(worst of 2 series\)$/,
+      `message: ${err.message}`,
+    );
 
     const gpuCheck = byMetric(report.checks, 'gpu_memory_util');
     assert.equal(gpuCheck.status, 'ok', `gpu ok: ${summary}`);
@@ -185,8 +189,7 @@ describe('Prometheus health signals', () => {
 
     await assert.rejects(
       prometheus.query('sum(rate(vigil_test_errors_total[1m])'),
-      (e: unknown) =>
-        e instanceof PrometheusApiError && e.httpStatus === 400 && e.errorType === 'bad_data' && /parse error/.test(e.error),
+      (e: unknown) => e instanceof PrometheusApiError && e.httpStatus === 400 && e.errorType === 'bad_data' && /parse error/.test(e.error),
       'the client throws PrometheusApiError with the API fields',
     );
   });
@@ -197,7 +200,11 @@ describe('Prometheus health signals', () => {
     const report = await computeHealthSignals({ prometheus: unreachable }, { health: { error_rate: { query: 'up', above: 0.5 } } });
     const c = report.checks[0]!;
     assert.equal(c.status, 'error', `unreachable is an error: ${c.message}`);
-    assert.match(c.message, new RegExp(`Prometheus at http://\\*\\*\\*@127\\.0\\.0\\.1:${deadPort}/ is unavailable: connection refused \\(ECONNREFUSED\\)`), `message names URL and cause: ${c.message}`);
+    assert.match(
+      c.message,
+      new RegExp(`Prometheus at http://\\*\\*\\*@127\\.0\\.0\\.1:${deadPort}/ is unavailable: connection refused \\(ECONNREFUSED\\)`),
+      `message names URL and cause: ${c.message}`,
+    );
     assert.doesNotMatch(c.message, /hunter2/, 'no password in the message');
     await assert.rejects(unreachable.query('up'), PrometheusUnavailableError, 'client error class');
   });
@@ -235,7 +242,10 @@ describe('Prometheus health signals', () => {
     const end = new Date();
     const range = await prometheus.queryRange('vigil_test_gpu_memory_util', { start: new Date(end.getTime() - 4_000), end, stepSeconds: 1 });
     assert.equal(range.resultType, 'matrix', 'range result');
-    assert.ok(range.series[0]!.samples.every((s) => s.value === 0.42), `range samples: ${JSON.stringify(range)}`);
+    assert.ok(
+      range.series[0]!.samples.every((s) => s.value === 0.42),
+      `range samples: ${JSON.stringify(range)}`,
+    );
   });
 
   it('sends credentials from the URL to a Prometheus behind basic auth', async () => {
@@ -261,7 +271,9 @@ describe('Prometheus health signals', () => {
   });
 
   it('with `for`, breaches only once the condition held over the whole window', async () => {
-    const check = (forWindow?: string): HealthConfig => ({ queue_depth: { query: 'vigil_test_queue_depth', above: 100, ...(forWindow ? { for: forWindow } : {}) } });
+    const check = (forWindow?: string): HealthConfig => ({
+      queue_depth: { query: 'vigil_test_queue_depth', above: 100, ...(forWindow ? { for: forWindow } : {}) },
+    });
     // The low value must have been scraped for longer than the 4 s window before it jumps.
     await waitFor(
       () => prometheus.query('count_over_time(vigil_test_queue_depth[10s]) >= 6'),

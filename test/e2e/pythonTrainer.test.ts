@@ -55,7 +55,11 @@ before(async () => {
 
   // The TypeScript trainer on the same snapshot, in-process, for comparison.
   const tsOut = path.join(env.stateDir, 'ts-trainer');
-  const code = await runTrainer(['--data', snapshot.trainCsv, '--holdout', snapshot.holdoutCsv, '--out', tsOut], {}, { emit: () => {}, log: () => {}, stopped: () => false });
+  const code = await runTrainer(
+    ['--data', snapshot.trainCsv, '--holdout', snapshot.holdoutCsv, '--out', tsOut],
+    {},
+    { emit: () => {}, log: () => {}, stopped: () => false },
+  );
   assert.equal(code, 0, 'the TypeScript trainer succeeds');
   tsArtifact = await loadArtifact(path.join(tsOut, 'model.json'));
 });
@@ -67,7 +71,12 @@ const python = (jobId: string, args: string[]): TrainingJobSpec => ({
 });
 
 function finished(jobId: string): Promise<TrainingJobStatus> {
-  return waitFor(() => backend.status(jobId), (s) => s.state !== 'running', `${jobId} to finish`, 60_000);
+  return waitFor(
+    () => backend.status(jobId),
+    (s) => s.state !== 'running',
+    `${jobId} to finish`,
+    60_000,
+  );
 }
 
 /** The job's stdout: every line must be a protocol event. */
@@ -89,27 +98,46 @@ const close = (a: number, b: number, tol: number, what: string) => assert.ok(Mat
 describe('Python example trainer through the local backend', { concurrency: true }, () => {
   it('trains on the snapshot: protocol lines, a loadable artifact, NumPy deciles equal to Vigil’s, metrics like the TS trainer’s', async () => {
     const out = path.join(env.stateDir, 'py-good');
-    assert.equal((await backend.submit(python('py-good', ['--data', snapshot.trainCsv, '--holdout', snapshot.holdoutCsv, '--out', out]))).alreadySubmitted, false);
+    assert.equal(
+      (await backend.submit(python('py-good', ['--data', snapshot.trainCsv, '--holdout', snapshot.holdoutCsv, '--out', out]))).alreadySubmitted,
+      false,
+    );
     const status = await finished('py-good');
     assert.equal(status.state, 'succeeded', `${status.error}\n${await backend.logs('py-good')}`);
     assert.equal(status.artifactPath, path.join(out, 'model.json'));
 
     const evs = events(path.join(env.stateDir, 'py-jobs'), 'py-good');
-    assert.deepEqual(evs.map((e) => e.type), ['started', ...Array(40).fill('progress'), 'metrics', 'artifact'], 'protocol order');
-    assert.ok(evs.every((e) => (e as { jobId?: unknown }).jobId === 'py-good'), 'every line echoes the job id');
+    assert.deepEqual(
+      evs.map((e) => e.type),
+      ['started', ...Array(40).fill('progress'), 'metrics', 'artifact'],
+      'protocol order',
+    );
+    assert.ok(
+      evs.every((e) => (e as { jobId?: unknown }).jobId === 'py-good'),
+      'every line echoes the job id',
+    );
     const started = evs[0] as Record<string, unknown>;
     assert.equal(started.rows, trainRows.length);
     assert.deepEqual(started.features, features);
     const progress = evs.filter((e): e is Extract<TrainerEvent, { type: 'progress' }> => e.type === 'progress');
-    assert.deepEqual(progress.map((p) => p.step), Array.from({ length: 40 }, (_, i) => i + 1));
-    assert.ok(progress.every((p) => p.total === 40 && p.loss > 0 && p.loss < 1), 'losses in (0, 1)');
+    assert.deepEqual(
+      progress.map((p) => p.step),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    assert.ok(
+      progress.every((p) => p.total === 40 && p.loss > 0 && p.loss < 1),
+      'losses in (0, 1)',
+    );
 
     const artifact = await loadArtifact(status.artifactPath!);
     assert.deepEqual(artifact.features, features);
     assert.deepEqual(status.metrics, { ...artifact.metrics }, 'the metrics line equals the artifact’s metrics');
 
     // The reference profile the drift monitors will use: NumPy's deciles equal Vigil's definition.
-    const expected = buildReferenceProfile(trainRows.map((r) => r.features), features);
+    const expected = buildReferenceProfile(
+      trainRows.map((r) => r.features),
+      features,
+    );
     assert.equal(artifact.reference.rows, expected.rows);
     for (const f of features) {
       const got = artifact.reference.features[f]!;
@@ -136,7 +164,10 @@ describe('Python example trainer through the local backend', { concurrency: true
     const artifact = await loadArtifact(status.artifactPath!);
     const { train, holdout } = splitHoldout(trainRows, 0.2, 5);
     assert.deepEqual([artifact.metrics.trainRows, artifact.metrics.holdoutRows], [train.length, holdout.length]);
-    const expected = buildReferenceProfile(train.map((r) => r.features), features);
+    const expected = buildReferenceProfile(
+      train.map((r) => r.features),
+      features,
+    );
     for (const f of features) assert.deepEqual(artifact.reference.features[f]!.shares, expected.features[f]!.shares, `${f}: the same training rows`);
     assert.equal(artifact.seed, 5);
   });
@@ -154,15 +185,27 @@ describe('Python example trainer through the local backend', { concurrency: true
 
   it('cancel (SIGTERM) stops it between epochs: cancelled, no artifact', async () => {
     const out = path.join(env.stateDir, 'py-cancel');
-    await backend.submit(python('py-cancel', ['--data', snapshot.trainCsv, '--holdout', snapshot.holdoutCsv, '--out', out, '--epochs', '5000', '--step-delay-ms', '50']));
-    await waitFor(() => backend.status('py-cancel'), (s) => (s.progress?.step ?? 0) >= 2, 'two epochs', 30_000);
+    await backend.submit(
+      python('py-cancel', ['--data', snapshot.trainCsv, '--holdout', snapshot.holdoutCsv, '--out', out, '--epochs', '5000', '--step-delay-ms', '50']),
+    );
+    await waitFor(
+      () => backend.status('py-cancel'),
+      (s) => (s.progress?.step ?? 0) >= 2,
+      'two epochs',
+      30_000,
+    );
     await backend.cancel('py-cancel');
     const status = await finished('py-cancel');
     assert.equal(status.state, 'cancelled', JSON.stringify(status));
     assert.ok((status.progress?.step ?? 0) < 5000, 'stopped early');
     // The trainer's own log shows it stopped at an epoch boundary (the job's whole process group got
     // SIGTERM, the recording shell included, so the 143 itself is not recorded).
-    await waitFor(() => backend.logs('py-cancel'), (l) => l.includes('stopped before finishing; no artifact written'), 'the trainer to stop', 10_000);
+    await waitFor(
+      () => backend.logs('py-cancel'),
+      (l) => l.includes('stopped before finishing; no artifact written'),
+      'the trainer to stop',
+      10_000,
+    );
     assert.ok(!fs.existsSync(path.join(out, 'model.json')), 'no artifact written');
   });
 
@@ -198,7 +241,11 @@ describe('Python example trainer through the local backend', { concurrency: true
     const status = await finished('torch-bad');
     assert.equal(status.exitCode, 2, `${status.error}\n${await backend.logs('torch-bad')}`);
     assert.equal(status.error, `${bad}: row 2, line 3, column "age": value is missing`);
-    assert.deepEqual(events(path.join(env.stateDir, 'py-jobs'), 'torch-bad').map((e) => e.type), ['error'], 'only the error line');
+    assert.deepEqual(
+      events(path.join(env.stateDir, 'py-jobs'), 'torch-bad').map((e) => e.type),
+      ['error'],
+      'only the error line',
+    );
     assert.equal(status.failure?.kind, 'bad_input');
   });
 

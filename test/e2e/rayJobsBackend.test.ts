@@ -67,7 +67,12 @@ describe('Ray Jobs training backend on a real Ray head', () => {
   const jobId = (what: string) => `incident-credit-risk-${what}-${process.pid}-${uniq++}-train`;
 
   const untilDone = (id: string, timeoutMs = 60_000) =>
-    waitFor(() => backend.status(id), (s: TrainingJobStatus) => s.state !== 'running', `job ${id} finished`, timeoutMs);
+    waitFor(
+      () => backend.status(id),
+      (s: TrainingJobStatus) => s.state !== 'running',
+      `job ${id} finished`,
+      timeoutMs,
+    );
   const protocolLines = async (id: string) =>
     (await backend.logs(id))
       .split('\n')
@@ -112,18 +117,17 @@ describe('Ray Jobs training backend on a real Ray head', () => {
     // VIGIL_JOB_ID reached the trainer through the runtime environment: every line echoes it.
     const lines = await protocolLines(id);
     assert.ok(lines.length >= 11, `started, 8 progress, metrics, artifact: ${lines.length} lines`);
-    assert.ok(lines.every((l) => l.jobId === id), 'every protocol line carries the job id');
+    assert.ok(
+      lines.every((l) => l.jobId === id),
+      'every protocol line carries the job id',
+    );
   });
 
   it('a second submit of the same job id, later or at the same moment, finds the first job', async () => {
     const id = jobId('dup');
     const spec = { jobId: id, command: [python, probe] };
     const both = await Promise.all([backend.submit(spec), backend.submit(spec)]);
-    assert.deepEqual(
-      both.map((b) => b.alreadySubmitted).sort(),
-      [false, true],
-      `one submit started the job, the other found it: ${JSON.stringify(both)}`,
-    );
+    assert.deepEqual(both.map((b) => b.alreadySubmitted).sort(), [false, true], `one submit started the job, the other found it: ${JSON.stringify(both)}`);
     assert.deepEqual(await backend.submit(spec), { jobId: id, alreadySubmitted: true }, 'a later retry finds it too');
     assert.equal((await untilDone(id)).state, 'succeeded', 'the job ran');
     assert.deepEqual(await backend.submit(spec), { jobId: id, alreadySubmitted: true }, 'a retry after it finished does not start it again');
@@ -168,7 +172,12 @@ describe('Ray Jobs training backend on a real Ray head', () => {
       jobId: id,
       command: [python, TRAINER_PY, '--data', trainCsv, '--out', out, '--epochs', '200', '--step-delay-ms', '200'],
     });
-    const running = await waitFor(() => backend.status(id), (s) => (s.progress?.step ?? 0) >= 1, 'training under way', 60_000);
+    const running = await waitFor(
+      () => backend.status(id),
+      (s) => (s.progress?.step ?? 0) >= 1,
+      'training under way',
+      60_000,
+    );
     assert.equal(running.state, 'running', 'running while it trains');
     await backend.cancel(id);
     const done = await untilDone(id, 30_000);
@@ -222,7 +231,11 @@ describe('Ray Jobs training backend on a real Ray head', () => {
   });
 
   it('says clearly what is wrong: unknown job, missing or wrong token, unreachable address', async () => {
-    await assert.rejects(backend.status('no-such-job'), /training job "no-such-job" does not exist on the Ray cluster at http:\/\/127\.0\.0\.1:\d+/, 'unknown job');
+    await assert.rejects(
+      backend.status('no-such-job'),
+      /training job "no-such-job" does not exist on the Ray cluster at http:\/\/127\.0\.0\.1:\d+/,
+      'unknown job',
+    );
     await backend.cancel('no-such-job'); // nothing to stop
     await assert.rejects(
       createRayJobsBackend({ address: head.url }).status('x'),
@@ -278,7 +291,12 @@ describe('an approved drift incident whose model trains on Ray', () => {
     );
     assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.remediation ?? validating.state.timeline.slice(-3)));
     await env.simulator.writeBatch({ n: 300, drift: 1 });
-    const closed = await waitFor(() => env.services.incidents.show(id), (s) => s.status === 'closed', 'closed', 60_000);
+    const closed = await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.status === 'closed',
+      'closed',
+      60_000,
+    );
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.remediation));
 
     const jobs = (await createRayJobsBackend({ address: head.url, token: head.token }).list()).filter((j) => j.submission_id?.startsWith(id));

@@ -36,7 +36,11 @@ describe('built-in deployment target (registry routing)', () => {
     target = createRegistryDeployment({ pool: db.pool, registry });
     started = new Date(Date.now() - 1000);
     await registry.ensureModel({ id: MODEL, displayName: 'Credit risk', tier: 'high' });
-    for (const [uri, n] of [[V1, 1], [V2, 2], [V3, 3]] as const) {
+    for (const [uri, n] of [
+      [V1, 1],
+      [V2, 2],
+      [V3, 3],
+    ] as const) {
       const v = await register(MODEL, uri, `register:${n}`);
       assert.equal(v.version, n, `v${n} is registered as version ${n}`);
     }
@@ -140,7 +144,14 @@ describe('built-in deployment target (registry routing)', () => {
   it('rolls back a canary of v3: all traffic back on v2, champion untouched', async () => {
     await target.startCanary({ modelId: MODEL, artifactUri: V3, percent: 10, version: 3, idempotencyKey: 'canary:v3' });
     const during = await target.currentTraffic(MODEL);
-    assert.deepEqual(during.routes.map((r) => [r.role, r.percent, r.version]), [['stable', 90, 2], ['canary', 10, 3]], '90/10 during the canary');
+    assert.deepEqual(
+      during.routes.map((r) => [r.role, r.percent, r.version]),
+      [
+        ['stable', 90, 2],
+        ['canary', 10, 3],
+      ],
+      '90/10 during the canary',
+    );
     const aliasMovesBefore = (await registry.aliasHistory(MODEL, 'champion', started)).length;
 
     const change = await target.rollbackCanary({ modelId: MODEL, idempotencyKey: 'rollback:v3', reason: 'canary degraded' });
@@ -162,8 +173,16 @@ describe('built-in deployment target (registry routing)', () => {
     const movesBefore = (await registry.aliasHistory(MODEL, 'champion', started)).length;
 
     const change = await target.rollout({ modelId: MODEL, artifactUri: V1, version: 1, idempotencyKey: 'rollout:v1', reason: 'rollback to the last healthy' });
-    assert.deepEqual([change.changed, change.before, change.after], [true, { artifactUri: V3, canaryPercent: 30, stableArtifactUri: V2 }, { artifactUri: V1 }], 'from the canary to v1');
-    assert.deepEqual((await target.currentTraffic(MODEL)).routes, [{ role: 'stable', percent: 100, version: 1, artifactUri: V1 }], 'all traffic on v1, no canary');
+    assert.deepEqual(
+      [change.changed, change.before, change.after],
+      [true, { artifactUri: V3, canaryPercent: 30, stableArtifactUri: V2 }, { artifactUri: V1 }],
+      'from the canary to v1',
+    );
+    assert.deepEqual(
+      (await target.currentTraffic(MODEL)).routes,
+      [{ role: 'stable', percent: 100, version: 1, artifactUri: V1 }],
+      'all traffic on v1, no canary',
+    );
     assert.equal((await registry.aliasHistory(MODEL, 'champion', started)).length, movesBefore + 1, 'champion moved once');
 
     const repeat = await target.rollout({ modelId: MODEL, artifactUri: V1, version: 1, idempotencyKey: 'rollout:v1' });
@@ -172,8 +191,14 @@ describe('built-in deployment target (registry routing)', () => {
     assert.equal(same.changed, false, 'already serving v1: nothing sent');
     assert.equal((await registry.aliasHistory(MODEL, 'champion', started)).length, movesBefore + 1, 'still one move');
 
-    await assert.rejects(target.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'rollout:nover' }), /rollout for model "credit-risk": version is required/);
-    await assert.rejects(target.rollout({ modelId: MODEL, artifactUri: V2, version: 1, idempotencyKey: 'rollout:mismatch' }), /artifactUri s3:\/\/models\/credit-risk\/v2\/model\.json is not version 1's/);
+    await assert.rejects(
+      target.rollout({ modelId: MODEL, artifactUri: V1, idempotencyKey: 'rollout:nover' }),
+      /rollout for model "credit-risk": version is required/,
+    );
+    await assert.rejects(
+      target.rollout({ modelId: MODEL, artifactUri: V2, version: 1, idempotencyKey: 'rollout:mismatch' }),
+      /artifactUri s3:\/\/models\/credit-risk\/v2\/model\.json is not version 1's/,
+    );
     // Back to v2 for the tests that follow.
     await target.rollout({ modelId: MODEL, artifactUri: V2, version: 2, idempotencyKey: 'rollout:v2' });
   });
@@ -182,10 +207,24 @@ describe('built-in deployment target (registry routing)', () => {
     const c = await target.startCanary({ modelId: MODEL, artifactUri: V3, percent: 40, version: 3, idempotencyKey: 'shadow:v3', shadow: true });
     assert.deepEqual(c.after, { artifactUri: V3, canaryPercent: 40, shadow: true, stableArtifactUri: V2 }, 'the desired serving says shadow');
     const t = await target.currentTraffic(MODEL);
-    assert.deepEqual(t.routes.map((r) => [r.role, r.percent, r.version]), [['stable', 100, 2], ['shadow', 40, 3]], 'v2 answers everything; v3 sees 40%');
+    assert.deepEqual(
+      t.routes.map((r) => [r.role, r.percent, r.version]),
+      [
+        ['stable', 100, 2],
+        ['shadow', 40, 3],
+      ],
+      'v2 answers everything; v3 sees 40%',
+    );
     const split = await target.startCanary({ modelId: MODEL, artifactUri: V3, percent: 40, version: 3, idempotencyKey: 'split:v3' });
     assert.equal(split.changed, true, 'the same version and share as a split canary is a change');
-    assert.deepEqual((await target.currentTraffic(MODEL)).routes.map((r) => [r.role, r.percent]), [['stable', 60], ['canary', 40]], 'now it answers its share');
+    assert.deepEqual(
+      (await target.currentTraffic(MODEL)).routes.map((r) => [r.role, r.percent]),
+      [
+        ['stable', 60],
+        ['canary', 40],
+      ],
+      'now it answers its share',
+    );
     await target.rollbackCanary({ modelId: MODEL, idempotencyKey: 'shadow:v3:rollback' });
   });
 
@@ -203,7 +242,11 @@ describe('built-in deployment target (registry routing)', () => {
     assert.deepEqual([off.changed, off.before, off.after], [true, { mode: 'fallback' }, { mode: 'model' }], 'out of fallback');
     assert.equal((await target.currentTraffic(MODEL)).mode, 'model', 'back to the model');
     const recorded = await db.pool.query("SELECT idempotency_key FROM deployment_changes WHERE op = 'setFallback' ORDER BY created_at");
-    assert.deepEqual(recorded.rows.map((r) => r.idempotency_key), ['fallback:on', 'fallback:off'], 'only the changes are recorded');
+    assert.deepEqual(
+      recorded.rows.map((r) => r.idempotency_key),
+      ['fallback:on', 'fallback:off'],
+      'only the changes are recorded',
+    );
   });
 
   it('reports a model without a champion as not ready, with a reason', async () => {
@@ -233,7 +276,8 @@ describe('built-in deployment target (registry routing)', () => {
       const calls = Promise.all([ask('concurrent:a'), ask('concurrent:b')]);
       calls.catch(() => undefined); // awaited below; no unhandled rejection while the gate is shut
       await waitFor(
-        async () => Number((await db.pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n),
+        async () =>
+          Number((await db.pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n),
         (n) => n === 2,
         'both startCanary calls waiting on a lock',
         10_000,

@@ -26,7 +26,12 @@ describe('a sabotaged candidate', () => {
 
   it('is stopped by the gates: the champion stays, the incident says why and escalates', async () => {
     const id = await openApprovedDriftIncident(env);
-    const closed = await waitFor(() => env.services.incidents.show(id), (s) => s.status === 'closed', 'closed', 120_000);
+    const closed = await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.status === 'closed',
+      'closed',
+      120_000,
+    );
     assert.equal(closed.outcome, 'remediation_failed');
     assert.match(closed.state.remediation?.summary ?? '', /candidate failed gates: auc/);
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 1);
@@ -47,11 +52,21 @@ describe('a remediation after which the model has not recovered', () => {
 
   it('is undone (champion restored) and escalated', async () => {
     const id = await openApprovedDriftIncident(env);
-    await waitFor(() => env.services.incidents.show(id), (s) => s.phase === 'validating', 'validating', 120_000);
+    await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.phase === 'validating',
+      'validating',
+      120_000,
+    );
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2);
     // The world swings back: traffic now looks nothing like what the new champion learned from.
     await env.simulator.writeBatch({ n: 300, drift: 0 });
-    const closed = await waitFor(() => env.services.incidents.show(id), (s) => s.status === 'closed', 'closed', 60_000);
+    const closed = await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.status === 'closed',
+      'closed',
+      60_000,
+    );
     assert.equal(closed.outcome, 'not_recovered');
     assert.equal(closed.state.validation?.recovered, false);
     assert.match(closed.state.validation?.reasons.join(' ') ?? '', /inputs still drift/);

@@ -13,7 +13,12 @@ import { describe, it } from 'node:test';
 import { workflowBundle } from '../../workers/workflowBundle.js';
 import { HISTORIES_DIR } from '../support/histories.js';
 
-const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort() : [];
+const files = fs.existsSync(HISTORIES_DIR)
+  ? fs
+      .readdirSync(HISTORIES_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 describe('replay of recorded incident histories', () => {
   it('has recorded histories to replay', () => {
@@ -30,6 +35,9 @@ describe('replay of recorded incident histories', () => {
       results.push({ id: r.workflowId, error: r.error ? String(r.error) : undefined });
     }
     assert.equal(results.length, files.length);
-    assert.deepEqual(results.filter((r) => r.error), []);
+    assert.deepEqual(
+      results.filter((r) => r.error),
+      [],
+    );
   });
 });

@@ -49,15 +49,28 @@ for (const step of RETRAIN_STEPS) {
       // A fresh worker takes over and retries the lost step.
       await env.startWorker();
       await fed;
-      const validating = await waitFor(() => env!.services.incidents.show(id), (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
+      const validating = await waitFor(
+        () => env!.services.incidents.show(id),
+        (s) => s.phase === 'validating' || s.status === 'closed',
+        'validating',
+        120_000,
+      );
       assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
       await env.simulator.writeBatch({ n: 300, drift: 1 });
-      const closed = await waitFor(() => env!.services.incidents.show(id), (s) => s.status === 'closed', 'closed', 60_000);
+      const closed = await waitFor(
+        () => env!.services.incidents.show(id),
+        (s) => s.status === 'closed',
+        'closed',
+        60_000,
+      );
       assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.remediation));
 
       const jobs = path.join(env.stateDir, 'jobs');
       assert.deepEqual(fs.readdirSync(jobs), [`${id}-train`], 'one training job');
-      const starts = fs.readFileSync(path.join(jobs, `${id}-train`, 'stdout.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"started"'));
+      const starts = fs
+        .readFileSync(path.join(jobs, `${id}-train`, 'stdout.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"type":"started"'));
       assert.equal(starts.length, 1, 'the trainer ran once');
       const versions = (await env.services.registry.listVersions(TEST_MODEL)).filter((v) => v.source === `retrain:${id}`);
       assert.equal(versions.length, 1, 'one registered version');
@@ -72,7 +85,11 @@ for (const step of RETRAIN_STEPS) {
       );
       assert.equal(challengers.rows[0].n, 1, 'one challenger mark');
       const ops = await env.services.pool.query('SELECT op FROM deployment_changes WHERE starts_with(idempotency_key, $1) ORDER BY created_at', [id]);
-      assert.deepEqual(ops.rows.map((r) => r.op), ['startCanary', 'promoteCanary'], 'one canary start and one rollout');
+      assert.deepEqual(
+        ops.rows.map((r) => r.op),
+        ['startCanary', 'promoteCanary'],
+        'one canary start and one rollout',
+      );
       assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, versions[0]!.version, 'the new version is champion');
     });
   });

@@ -49,7 +49,14 @@ function slackTestConfig(taskQueue: string): VigilConfig {
     models: [
       { ...base.models[0], approvers: [ALICE.id, BOB.id], slack: { channel: CHANNEL } },
       // Critical tier: a high-impact incident is SEV1, which needs two distinct approvers.
-      { id: CRITICAL_MODEL, displayName: 'Credit risk, critical (test)', tier: 'critical', approvers: [ALICE.id, BOB.id], slack: { channel: CHANNEL }, runbooks },
+      {
+        id: CRITICAL_MODEL,
+        displayName: 'Credit risk, critical (test)',
+        tier: 'critical',
+        approvers: [ALICE.id, BOB.id],
+        slack: { channel: CHANNEL },
+        runbooks,
+      },
     ],
   });
 }
@@ -76,7 +83,12 @@ describe('Slack app', () => {
     assert.ok(!logs.some((l) => l.includes(BOT_TOKEN) || l.includes(SECRET)), 'no token or secret in the logs');
   });
 
-  const click = (user: SlackUser, action: 'approve' | 'reject', incidentId: string, over: { teamId?: string; signingSecret?: string; timestamp?: number } = {}) =>
+  const click = (
+    user: SlackUser,
+    action: 'approve' | 'reject',
+    incidentId: string,
+    over: { teamId?: string; signingSecret?: string; timestamp?: number } = {},
+  ) =>
     sendSlackRequest(
       slack.url!,
       blockActionsRequest({
@@ -108,7 +120,10 @@ describe('Slack app', () => {
   /** Runs `/vigil <text>` as `user`; returns the ephemeral answer posted to response_url. */
   const command = async (user: SlackUser, text: string) => {
     const responseUrl = capture.next();
-    const res = await sendSlackRequest(slack.url!, slashCommandRequest({ signingSecret: SECRET, teamId: recorder.teamId, user, text, channel: CHANNEL, responseUrl }));
+    const res = await sendSlackRequest(
+      slack.url!,
+      slashCommandRequest({ signingSecret: SECRET, teamId: recorder.teamId, user, text, channel: CHANNEL, responseUrl }),
+    );
     assert.equal(res.status, 200, `/vigil ${text}: acknowledged (${res.text})`);
     const post = await capture.waitFor(responseUrl);
     assert.equal(post.body.response_type, 'ephemeral', 'slash command answers are ephemeral');
@@ -184,7 +199,11 @@ describe('Slack app', () => {
     for (const empty of ['', '   \n ', null]) {
       const r = await submitReason(BOB, metadata, empty);
       assert.equal(r.status, 200, 'answered');
-      assert.deepEqual(r.json, { response_action: 'errors', errors: { [REJECT_MODAL.reasonBlockId]: REASON_REQUIRED } }, `empty reason ${JSON.stringify(empty)} shown in the modal`);
+      assert.deepEqual(
+        r.json,
+        { response_action: 'errors', errors: { [REJECT_MODAL.reasonBlockId]: REASON_REQUIRED } },
+        `empty reason ${JSON.stringify(empty)} shown in the modal`,
+      );
     }
     const still = await env.services.incidents.show(id);
     assert.equal(still.phase, 'awaiting_approval', 'nothing decided');
@@ -219,7 +238,11 @@ describe('Slack app', () => {
     const twice = await ephemeralTo(ALICE, id);
     assert.match(String(twice.args.text), /<@U0ALICE> has already voted/, `same person twice refused: ${twice.args.text}`);
     const audit = await env.services.pool.query(`SELECT actor, detail FROM audit_events WHERE incident_id = $1 AND kind = 'decision_refused'`, [id]);
-    assert.deepEqual(audit.rows.map((r) => [r.actor, /already voted/.test(r.detail.reason)]), [[ALICE.id, true]], 'second vote refused and audited');
+    assert.deepEqual(
+      audit.rows.map((r) => [r.actor, /already voted/.test(r.detail.reason)]),
+      [[ALICE.id, true]],
+      'second vote refused and audited',
+    );
 
     await click(BOB, 'approve', id);
     const second = await ephemeralTo(BOB, id);
@@ -261,10 +284,21 @@ describe('Slack app', () => {
       // No signature at all, and a slash command with a forged signature: also refused before Bolt.
       const bare = await fetch(slack.url!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'payload={}' });
       assert.equal(bare.status, 401, 'unsigned refused');
-      const declare = slashCommandRequest({ signingSecret: 'wrong-secret-wrong-secret', teamId: recorder.teamId, user: ALICE, text: 'declare credit-risk latency', channel: CHANNEL, responseUrl: capture.next() });
+      const declare = slashCommandRequest({
+        signingSecret: 'wrong-secret-wrong-secret',
+        teamId: recorder.teamId,
+        user: ALICE,
+        text: 'declare credit-risk latency',
+        channel: CHANNEL,
+        responseUrl: capture.next(),
+      });
       assert.equal((await sendSlackRequest(slack.url!, declare)).status, 401, 'forged declare refused');
       const more = await refusedAudit(before);
-      assert.deepEqual(more.map((r) => r.detail.reason), ['bad_signature', 'missing_signature', 'bad_signature'], 'each refusal audited');
+      assert.deepEqual(
+        more.map((r) => r.detail.reason),
+        ['bad_signature', 'missing_signature', 'bad_signature'],
+        'each refusal audited',
+      );
       await assertNothingHappened('unsigned / forged declare', n);
     });
 
@@ -277,7 +311,11 @@ describe('Slack app', () => {
       const future = await click(ALICE, 'approve', id, { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 });
       assert.equal(future.status, 401, 'a timestamp from the future is refused too');
       const rows = await refusedAudit(before);
-      assert.deepEqual(rows.map((r) => r.detail.reason), ['stale_request', 'stale_request'], 'audited as stale');
+      assert.deepEqual(
+        rows.map((r) => r.detail.reason),
+        ['stale_request', 'stale_request'],
+        'audited as stale',
+      );
       assert.match(rows[0].detail.message, /36\d s old/, 'says how old');
       await assertNothingHappened('stale', n);
     });
@@ -289,11 +327,23 @@ describe('Slack app', () => {
       const res = await click({ id: 'U0MALLORY' }, 'approve', id, { teamId: 'T0OTHERORG' });
       assert.equal(res.status, 200, 'Slack gets its acknowledgement (no retries)');
       const responseUrl = capture.next();
-      const declare = slashCommandRequest({ signingSecret: SECRET, teamId: 'T0OTHERORG', user: { id: 'U0MALLORY' }, text: 'declare credit-risk latency latency_p99_ms=9000', channel: CHANNEL, responseUrl });
+      const declare = slashCommandRequest({
+        signingSecret: SECRET,
+        teamId: 'T0OTHERORG',
+        user: { id: 'U0MALLORY' },
+        text: 'declare credit-risk latency latency_p99_ms=9000',
+        channel: CHANNEL,
+        responseUrl,
+      });
       assert.equal((await sendSlackRequest(slack.url!, declare)).status, 200, 'acknowledged');
       // A guest from another organisation in a shared channel: right workspace, foreign user.
       await click({ id: 'U0GUEST', teamId: 'T0OTHERORG' }, 'approve', id);
-      const rows = await waitFor(() => refusedAudit(before), (r) => r.length >= 3, 'three refusals audited', 10_000);
+      const rows = await waitFor(
+        () => refusedAudit(before),
+        (r) => r.length >= 3,
+        'three refusals audited',
+        10_000,
+      );
       assert.deepEqual(
         rows.map((r) => [r.actor, r.detail.reason, r.detail.team]),
         [
@@ -331,7 +381,11 @@ describe('Slack app', () => {
       const refused = await command(CAROL, `approve ${id}`);
       assert.ok(refused.startsWith(`:no_entry: Your approval of *${id}* was not recorded: <@U0CAROL> is not an approver`), refused);
       const audit = await env.services.pool.query(`SELECT actor FROM audit_events WHERE incident_id = $1 AND kind = 'decision_refused'`, [id]);
-      assert.deepEqual(audit.rows.map((r) => r.actor), [CAROL.id], 'audited');
+      assert.deepEqual(
+        audit.rows.map((r) => r.actor),
+        [CAROL.id],
+        'audited',
+      );
 
       const noReason = await command(ALICE, `reject ${id}`);
       assert.match(noReason, /a rejection needs a reason/, noReason);
@@ -341,7 +395,11 @@ describe('Slack app', () => {
       const unknown = await command(ALICE, 'approve incident-nope');
       assert.match(unknown, /unknown incident "incident-nope"/, unknown);
       const unknownAudit = await env.services.pool.query(`SELECT actor, detail FROM audit_events WHERE incident_id = 'incident-nope'`);
-      assert.deepEqual(unknownAudit.rows.map((r) => [r.actor, r.detail.via]), [[ALICE.id, 'slack']], 'unknown incident refusal audited');
+      assert.deepEqual(
+        unknownAudit.rows.map((r) => [r.actor, r.detail.via]),
+        [[ALICE.id, 'slack']],
+        'unknown incident refusal audited',
+      );
 
       const rejected = await command(ALICE, `reject ${id} inputs are fine upstream   fixed it`);
       assert.match(rejected, /rejected/, rejected);
@@ -384,7 +442,13 @@ describe('Slack app', () => {
       const dir = fs.mkdtempSync(path.join(env.stateDir, `${name}-`));
       const configFile = path.join(dir, 'vigil.config.json');
       // Its own model and task queue: its monitor schedule stays apart from the other tests'.
-      fs.writeFileSync(configFile, JSON.stringify({ taskQueue: `${env.taskQueue}-${name}`, models: [{ id: `slack-${name}`, displayName: 'Slack demo', tier: 'medium', approvers: [ALICE.id] }] }));
+      fs.writeFileSync(
+        configFile,
+        JSON.stringify({
+          taskQueue: `${env.taskQueue}-${name}`,
+          models: [{ id: `slack-${name}`, displayName: 'Slack demo', tier: 'medium', approvers: [ALICE.id] }],
+        }),
+      );
       return { dir, configFile };
     };
     const baseEnv = (): NodeJS.ProcessEnv => {
@@ -406,7 +470,12 @@ describe('Slack app', () => {
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      await waitFor(async () => output, (o) => o.includes(ready) || child.exitCode !== null, ready, 60_000).catch(() => undefined);
+      await waitFor(
+        async () => output,
+        (o) => o.includes(ready) || child.exitCode !== null,
+        ready,
+        60_000,
+      ).catch(() => undefined);
       return { child, exited, output: () => output };
     };
 
@@ -438,7 +507,10 @@ describe('Slack app', () => {
       const up = await start(['--config', configFile, '--state-dir', dir, 'up', '--no-example'], { VIGIL_HTTP_PORT: String(await freePort()) }, 'Vigil is up');
       try {
         assert.ok(up.output().includes('Vigil is up'), up.output());
-        const lines = up.output().split('\n').filter((l) => l.includes('Slack: off'));
+        const lines = up
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('Slack: off'));
         assert.equal(lines.length, 1, `said once: ${up.output()}`);
         assert.match(lines[0]!, /CLI-only.*SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/, lines[0]);
       } finally {
@@ -450,7 +522,13 @@ describe('Slack app', () => {
     it('vigil up with Slack variables serves the Bolt app after the worker and stops it with the rest', async () => {
       const { dir, configFile } = stateDirFor('with-slack');
       const port = await freePort();
-      const vars = { VIGIL_HTTP_PORT: String(await freePort()), SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: recorder.url, VIGIL_SLACK_PORT: String(port) };
+      const vars = {
+        VIGIL_HTTP_PORT: String(await freePort()),
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SECRET,
+        SLACK_API_URL: recorder.url,
+        VIGIL_SLACK_PORT: String(port),
+      };
       const up = await start(['--config', configFile, '--state-dir', dir, 'up', '--no-example'], vars, 'Vigil is up');
       const url = `http://127.0.0.1:${port}/slack/events`;
       try {
@@ -459,7 +537,10 @@ describe('Slack app', () => {
         assert.ok(out.indexOf('worker: task queue') < out.indexOf('Slack app: POST'), 'after the worker');
         assert.ok(!out.includes('Slack: off'), 'not CLI-only');
         const responseUrl = capture.next();
-        const res = await sendSlackRequest(url, slashCommandRequest({ signingSecret: SECRET, teamId: recorder.teamId, user: ALICE, text: 'list', channel: CHANNEL, responseUrl }));
+        const res = await sendSlackRequest(
+          url,
+          slashCommandRequest({ signingSecret: SECRET, teamId: recorder.teamId, user: ALICE, text: 'list', channel: CHANNEL, responseUrl }),
+        );
         assert.equal(res.status, 200, 'served');
         assert.match(String((await capture.waitFor(responseUrl)).body.text), /No open incidents|Open incidents/, 'answered from the running Vigil');
       } finally {
@@ -479,10 +560,23 @@ describe('Slack app', () => {
       try {
         assert.ok(app.output().includes(`Slack app: POST ${url} (HTTP mode, workspace ${recorder.teamId})`), app.output());
         const responseUrl = capture.next();
-        const res = await sendSlackRequest(url, slashCommandRequest({ signingSecret: SECRET, teamId: recorder.teamId, user: ALICE, text: 'help', channel: CHANNEL, responseUrl }));
+        const res = await sendSlackRequest(
+          url,
+          slashCommandRequest({ signingSecret: SECRET, teamId: recorder.teamId, user: ALICE, text: 'help', channel: CHANNEL, responseUrl }),
+        );
         assert.equal(res.status, 200, 'served');
         assert.match(String((await capture.waitFor(responseUrl)).body.text), /\/vigil list/, 'answered');
-        const forged = await sendSlackRequest(url, slashCommandRequest({ signingSecret: 'another-secret-entirely', teamId: recorder.teamId, user: ALICE, text: 'list', channel: CHANNEL, responseUrl: capture.next() }));
+        const forged = await sendSlackRequest(
+          url,
+          slashCommandRequest({
+            signingSecret: 'another-secret-entirely',
+            teamId: recorder.teamId,
+            user: ALICE,
+            text: 'list',
+            channel: CHANNEL,
+            responseUrl: capture.next(),
+          }),
+        );
         assert.equal(forged.status, 401, 'guarded');
       } finally {
         app.child.kill('SIGTERM');

@@ -22,7 +22,14 @@ import { parseConfig } from '../../domain/config.js';
 import { CREDIT_RISK_INPUT_SCHEMA } from '../../examples/credit-risk/inputSchema.js';
 import { untilIncident } from '../support/driftIncident.js';
 import { startSlackApiRecorder, type SlackApiCall, type SlackApiRecorder } from '../support/slackApiRecorder.js';
-import { blockActionsRequest, sendSlackRequest, startResponseUrlCapture, startTestSlackApp, type ResponseUrlCapture, type SlackUser } from '../support/slackRequests.js';
+import {
+  blockActionsRequest,
+  sendSlackRequest,
+  startResponseUrlCapture,
+  startTestSlackApp,
+  type ResponseUrlCapture,
+  type SlackUser,
+} from '../support/slackRequests.js';
 import { createVigilTestEnv, TEST_MODEL, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
@@ -44,7 +51,10 @@ const FAST = {
 type Block = { type: string; block_id?: string; text?: { text: string }; elements?: { action_id?: string; value?: string }[] };
 const blocksOf = (c: SlackApiCall) => (c.args.blocks ?? []) as Block[];
 const allText = (c: SlackApiCall) => JSON.stringify(c.args.blocks ?? []) + String(c.args.text ?? '');
-const buttonsOf = (c: SlackApiCall) => blocksOf(c).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
+const buttonsOf = (c: SlackApiCall) =>
+  blocksOf(c)
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements ?? []);
 
 describe('Slack approval (done when)', () => {
   let env: VigilTestEnv;
@@ -126,7 +136,9 @@ describe('Slack approval (done when)', () => {
   const postedMessage = async (id: string): Promise<SlackApiCall> => {
     const call = await recorder.waitForCall(
       'chat.postMessage',
-      (c) => !c.args.thread_ts && (c.args.metadata as { event_type?: string; event_payload?: { incident_id?: string } } | undefined)?.event_payload?.incident_id === id,
+      (c) =>
+        !c.args.thread_ts &&
+        (c.args.metadata as { event_type?: string; event_payload?: { incident_id?: string } } | undefined)?.event_payload?.incident_id === id,
       60_000,
     );
     const stored = recorder.messages(CHANNEL).find((m) => m.metadata?.event_type === SLACK_METADATA_EVENT && m.metadata.event_payload.incident_id === id);
@@ -145,10 +157,14 @@ describe('Slack approval (done when)', () => {
     const message = await postedMessage(id);
     assert.equal(message.args.channel, CHANNEL, "the model's channel");
     assert.equal(message.token, BOT_TOKEN, 'with the bot token');
-    assert.deepEqual(buttonsOf(message).map((b) => [b.action_id, JSON.parse(b.value!)]), [
-      [SLACK_ACTIONS.approve, { incidentId: id }],
-      [SLACK_ACTIONS.reject, { incidentId: id }],
-    ], 'Approve and Reject carry the incident');
+    assert.deepEqual(
+      buttonsOf(message).map((b) => [b.action_id, JSON.parse(b.value!)]),
+      [
+        [SLACK_ACTIONS.approve, { incidentId: id }],
+        [SLACK_ACTIONS.reject, { incidentId: id }],
+      ],
+      'Approve and Reject carry the incident',
+    );
     assert.match(allText(message), /psi_max/, 'evidence with numbers');
     const awaiting = await untilIncident(env, id, (s) => s.phase === 'awaiting_approval', 'awaiting approval');
     assert.equal(recorder.callsTo('chat.postMessage').filter((c) => !c.args.thread_ts).length, 1, 'posted once');
@@ -158,15 +174,27 @@ describe('Slack approval (done when)', () => {
     assert.equal(carol.status, 200, 'acknowledged');
     const refused = await recorder.waitForCall('chat.postEphemeral', (c) => c.args.user === CAROL.id, 30_000);
     assert.equal(refused.args.channel, CHANNEL, 'told in the channel, only to them');
-    assert.match(String(refused.args.text), /Your approval of \*incident-credit-risk-data-drift-\d+\* was not recorded: <@U0CAROL> is not an approver for model credit-risk/, String(refused.args.text));
+    assert.match(
+      String(refused.args.text),
+      /Your approval of \*incident-credit-risk-data-drift-\d+\* was not recorded: <@U0CAROL> is not an approver for model credit-risk/,
+      String(refused.args.text),
+    );
     const audit = await env.services.pool.query(`SELECT actor, detail FROM audit_events WHERE incident_id = $1 AND kind = 'decision_refused'`, [id]);
-    assert.deepEqual(audit.rows.map((r) => [r.actor, r.detail.via]), [[CAROL.id, 'slack']], 'refusal recorded');
+    assert.deepEqual(
+      audit.rows.map((r) => [r.actor, r.detail.via]),
+      [[CAROL.id, 'slack']],
+      'refusal recorded',
+    );
 
     // 4. A forged click (wrong signing secret): 401, audited, nothing decided.
     const forged = await clickButton(ALICE, message, 'approve', 'forged-signing-secret-000000');
     assert.equal(forged.status, 401, 'refused');
     const forgedAudit = await env.services.pool.query(`SELECT actor, detail FROM audit_events WHERE kind = 'slack_request_refused'`);
-    assert.deepEqual(forgedAudit.rows.map((r) => [r.actor, r.detail.reason]), [['unverified', 'bad_signature']], 'forged attempt recorded');
+    assert.deepEqual(
+      forgedAudit.rows.map((r) => [r.actor, r.detail.reason]),
+      [['unverified', 'bad_signature']],
+      'forged attempt recorded',
+    );
     assert.deepEqual((await env.services.incidents.show(id)).state.approval?.votes, [], 'no vote from refused clicks');
     assert.equal(recorder.callsTo('chat.update').length, 0, 'message unchanged so far');
     assert.equal(awaiting.phase, 'awaiting_approval', 'still waiting');
@@ -195,8 +223,10 @@ describe('Slack approval (done when)', () => {
     recorder.failNext('chat.update', { delayMs: 20_000 }, 3);
     const decided = await env.services.incidents.decide(id, { verdict: 'approve', by: ALICE.id, via: 'cli', reason: 'fine' });
     assert.equal(decided.outcome, 'approved');
-    assert.ok(recorder.unanswered('chat.update') > 0 || recorder.callsTo('chat.update').every((c) => c.args.ts !== message.args.ts),
-      'the decision was answered before Slack answered the message update');
+    assert.ok(
+      recorder.unanswered('chat.update') > 0 || recorder.callsTo('chat.update').every((c) => c.args.ts !== message.args.ts),
+      'the decision was answered before Slack answered the message update',
+    );
 
     // The notification still arrives, late and in order: the message shows the approval.
     const update = await recorder.waitForCall('chat.update', (c) => c.args.ts === message.args.ts && /Approved\* by <@U0ALICE>/.test(allText(c)), 60_000);
@@ -214,8 +244,11 @@ describe('Slack approval (done when)', () => {
     fs.writeFileSync(configFile, JSON.stringify(env.config));
     // Asynchronous on purpose: this process hosts the worker.
     const cli = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      execFile(VIGIL, ['--config', configFile, 'reject', id, '--as', BOB.id, '--reason', 'a holiday effect, it will pass'], { env: { ...process.env, DATABASE_URL: env.databaseUrl }, encoding: 'utf8', timeout: 60_000 }, (error, out, err) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err }),
+      execFile(
+        VIGIL,
+        ['--config', configFile, 'reject', id, '--as', BOB.id, '--reason', 'a holiday effect, it will pass'],
+        { env: { ...process.env, DATABASE_URL: env.databaseUrl }, encoding: 'utf8', timeout: 60_000 },
+        (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err }),
       );
     });
     assert.equal(cli.code, 0, `vigil reject: ${cli.err}`);

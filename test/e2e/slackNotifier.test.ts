@@ -85,7 +85,8 @@ describe('Slack notifier', () => {
   });
 
   const incidentOf = (c: SlackApiCall) => (c.args.metadata as { event_payload?: { incident_id?: string } } | undefined)?.event_payload?.incident_id;
-  const isMessage = (id: string) => (c: SlackApiCall) => incidentOf(c) === id && !c.args.thread_ts && (c.args.metadata as { event_type?: string }).event_type === SLACK_METADATA_EVENT;
+  const isMessage = (id: string) => (c: SlackApiCall) =>
+    incidentOf(c) === id && !c.args.thread_ts && (c.args.metadata as { event_type?: string }).event_type === SLACK_METADATA_EVENT;
   const blocksOf = (c: SlackApiCall) => c.args.blocks as SlackBlock[];
   const textOf = (blocks: SlackBlock[], id: string) => {
     const b = blocks.find((x) => x.block_id === id);
@@ -94,7 +95,14 @@ describe('Slack notifier', () => {
   const hasButtons = (blocks: SlackBlock[]) => blocks.some((b) => b.type === 'actions');
   const show = (id: string) => env.services.incidents.show(id);
   const until = async (id: string, done: (s: IncidentState) => boolean, what: string): Promise<IncidentState> =>
-    (await waitFor(() => show(id), (d) => done(d.state as IncidentState), `${id}: ${what}`, 60_000)).state as IncidentState;
+    (
+      await waitFor(
+        () => show(id),
+        (d) => done(d.state as IncidentState),
+        `${id}: ${what}`,
+        60_000,
+      )
+    ).state as IncidentState;
 
   async function open(evidence: Record<string, number>, signal: 'data_drift' | 'latency' = 'data_drift'): Promise<string> {
     const { id, created } = await env.services.incidents.open({ modelId: TEST_MODEL, signal, source: 'test', evidence });
@@ -114,7 +122,10 @@ describe('Slack notifier', () => {
 
   const repliesTo = (ts: string) => slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
   const topLevelMessagesFor = (id: string) =>
-    slack.messages(CHANNEL).filter((m) => !m.thread_ts || m.thread_ts === m.ts).filter((m) => m.metadata?.event_payload.incident_id === id);
+    slack
+      .messages(CHANNEL)
+      .filter((m) => !m.thread_ts || m.thread_ts === m.ts)
+      .filter((m) => m.metadata?.event_payload.incident_id === id);
 
   it('posts one incident message when approval is needed, with summary, approvers, deadline and buttons', async () => {
     const id = await open({ psi_max: 0.3 });
@@ -131,10 +142,14 @@ describe('Slack notifier', () => {
     assert.match(approvers, /\*Decide by:\* <!date\^\d+\^\{date_short_pretty\} \{time\}\|[^>]+>/, approvers);
     const actions = blocks.find((b) => b.type === 'actions');
     assert.ok(actions && actions.type === 'actions', 'buttons');
-    assert.deepEqual(actions.elements.map((e) => [e.action_id, e.style, JSON.parse(e.value)]), [
-      [SLACK_ACTIONS.approve, 'primary', { incidentId: id }],
-      [SLACK_ACTIONS.reject, 'danger', { incidentId: id }],
-    ], 'approve and reject buttons');
+    assert.deepEqual(
+      actions.elements.map((e) => [e.action_id, e.style, JSON.parse(e.value)]),
+      [
+        [SLACK_ACTIONS.approve, 'primary', { incidentId: id }],
+        [SLACK_ACTIONS.reject, 'danger', { incidentId: id }],
+      ],
+      'approve and reject buttons',
+    );
     assert.ok(JSON.stringify(blocks).includes(`${UI}/namespaces/default/workflows/${id}`), 'Temporal UI link');
     assert.match(String(post.args.text), /approval needed for monitor/, 'notification text');
 
@@ -173,14 +188,29 @@ describe('Slack notifier', () => {
     const closed = await slack.waitForCall('chat.postMessage', (c) => c.args.thread_ts === ts && /\*closed\*/.test(String(c.args.text)));
     assert.equal(closed.args.channel, CHANNEL, 'reply in the same channel');
     const replies = repliesTo(ts).map((c) => String(c.args.text));
-    for (const expected of [/:hammer_and_wrench: \*remediating\* — Remediate: monitor/, /Remediated — no change; monitoring/, /\*reviewing\* — Outcome: monitoring/, /\*closed\* — Closed: monitoring/]) {
-      assert.ok(replies.some((r) => expected.test(r)), `${expected} among replies: ${replies.join(' | ')}`);
+    for (const expected of [
+      /:hammer_and_wrench: \*remediating\* — Remediate: monitor/,
+      /Remediated — no change; monitoring/,
+      /\*reviewing\* — Outcome: monitoring/,
+      /\*closed\* — Closed: monitoring/,
+    ]) {
+      assert.ok(
+        replies.some((r) => expected.test(r)),
+        `${expected} among replies: ${replies.join(' | ')}`,
+      );
     }
-    assert.ok(repliesTo(ts).every((c) => (c.args.metadata as { event_type?: string }).event_type === SLACK_REPLY_METADATA_EVENT), 'replies carry their metadata');
+    assert.ok(
+      repliesTo(ts).every((c) => (c.args.metadata as { event_type?: string }).event_type === SLACK_REPLY_METADATA_EVENT),
+      'replies carry their metadata',
+    );
     assert.equal(new Set(replies).size, replies.length, 'each reply once');
     assert.equal(topLevelMessagesFor(id).length, 1, 'still one message in the channel');
     const stored = slack.messages(CHANNEL).find((m) => m.ts === ts);
-    assert.equal(stored?.blocks?.some((b) => (b as SlackBlock).type === 'actions'), false, 'the channel shows the decided message');
+    assert.equal(
+      stored?.blocks?.some((b) => (b as SlackBlock).type === 'actions'),
+      false,
+      'the channel shows the decided message',
+    );
   });
 
   it('a retried post whose first answer was lost still leaves exactly one message', async () => {
@@ -196,7 +226,11 @@ describe('Slack notifier', () => {
 
     await env.services.incidents.decide(id, { verdict: 'reject', by: 'alice', reason: 'a false alarm', via: 'cli' });
     const update = await slack.waitForCall('chat.update', (c) => c.args.ts === ts && /Rejected/.test(JSON.stringify(c.args.blocks)));
-    assert.match(textOf(blocksOf(update), MESSAGE_BLOCKS.decision), /\*Rejected\* by alice at <!date\^\d+\^[^|]+\|[^>]+>: a false alarm$/, 'who rejected and why');
+    assert.match(
+      textOf(blocksOf(update), MESSAGE_BLOCKS.decision),
+      /\*Rejected\* by alice at <!date\^\d+\^[^|]+\|[^>]+>: a false alarm$/,
+      'who rejected and why',
+    );
     assert.equal(hasButtons(blocksOf(update)), false, 'buttons removed');
     await until(id, (s) => s.status === 'closed', 'closed');
     await slack.waitForCall('chat.postMessage', (c) => c.args.thread_ts === ts && /\*closed\*/.test(String(c.args.text)));
@@ -236,7 +270,11 @@ describe('Slack notifier', () => {
     const id = await open({ latency_p99_ms: 900 }, 'latency');
     const { ts } = await messageOf(id);
     const escalation = await slack.waitForCall('chat.postMessage', (c) => c.args.thread_ts === ts && /Escalation/.test(String(c.args.text)));
-    assert.match(String(escalation.args.text), /^:rotating_light: Escalation to <!subteam\^S0PLATFORM>: no decision within 2s\nStill awaiting 1 approval\(s\) from <@U0ALICE>, <!subteam\^S0ONCALL>, alice/, String(escalation.args.text));
+    assert.match(
+      String(escalation.args.text),
+      /^:rotating_light: Escalation to <!subteam\^S0PLATFORM>: no decision within 2s\nStill awaiting 1 approval\(s\) from <@U0ALICE>, <!subteam\^S0ONCALL>, alice/,
+      String(escalation.args.text),
+    );
     const safe = await slack.waitForCall('chat.update', (c) => c.args.ts === ts && /No decision/.test(JSON.stringify(c.args.blocks)));
     assert.match(textOf(blocksOf(safe), MESSAGE_BLOCKS.decision), /\*No decision\*: runbook safe default \*monitor\* applied at/, 'safe default shown');
     assert.equal(hasButtons(blocksOf(safe)), false, 'buttons removed');
@@ -250,14 +288,26 @@ describe('Slack notifier', () => {
     slack.failNext('chat.postMessage', { error: 'not_in_channel' }, 1, (args) => !args.thread_ts);
     const id = await open({ psi_max: 0.3 });
     await slack.waitForCall('chat.postMessage', isMessage(id));
-    await waitFor(async () => logs.join('\n'), (l) => l.includes(`cannot post ${id} to ${CHANNEL} (not_in_channel)`), 'the log names the problem');
+    await waitFor(
+      async () => logs.join('\n'),
+      (l) => l.includes(`cannot post ${id} to ${CHANNEL} (not_in_channel)`),
+      'the log names the problem',
+    );
     await until(id, (s) => s.phase === 'awaiting_approval', 'awaiting approval');
     await env.services.incidents.decide(id, { verdict: 'reject', by: 'alice', reason: 'cleanup', via: 'cli' });
     await until(id, (s) => s.status === 'closed', 'closed without Slack');
     const row = await env.services.pool.query('SELECT 1 FROM slack_messages WHERE incident_id = $1', [id]);
     assert.equal(row.rowCount, 0, 'no message reference');
     assert.equal(topLevelMessagesFor(id).length, 0, 'nothing in the channel');
-    assert.equal(slack.calls.some((c) => c.token !== 'xoxb-vigil-test'), false, 'every call carried the bot token');
-    assert.equal(logs.some((l) => l.includes('xoxb-')), false, 'the token never appears in logs');
+    assert.equal(
+      slack.calls.some((c) => c.token !== 'xoxb-vigil-test'),
+      false,
+      'every call carried the bot token',
+    );
+    assert.equal(
+      logs.some((l) => l.includes('xoxb-')),
+      false,
+      'the token never appears in logs',
+    );
   });
 });

@@ -13,7 +13,6 @@ import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '.
 import { openApprovedDriftIncident } from '../support/driftIncident.js';
 import { waitFor } from '../support/waitFor.js';
 
-
 /** The example trainer, slowed so that it is still running when the worker is killed. */
 function slowTrainerConfig(taskQueue: string) {
   const config = testConfig({}, taskQueue);
@@ -45,30 +44,46 @@ describe('worker killed during remediation', () => {
     // Wait until the trainer reports progress, then kill the worker that launched it.
     const jobDir = path.join(env.stateDir, 'jobs', `${id}-train`);
     const stdoutOf = () => fs.readFileSync(path.join(jobDir, 'stdout.jsonl'), 'utf8');
-    await waitFor(async () => (fs.existsSync(path.join(jobDir, 'stdout.jsonl')) ? stdoutOf() : ''), (out) => out.includes('"progress"'), 'training progress', 60_000);
+    await waitFor(
+      async () => (fs.existsSync(path.join(jobDir, 'stdout.jsonl')) ? stdoutOf() : ''),
+      (out) => out.includes('"progress"'),
+      'training progress',
+      60_000,
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     child = undefined;
 
     // A fresh worker takes over: the activity retries after its heartbeat timeout and resumes watching.
     await env.startWorker();
-    const validating = await waitFor(() => env.services.incidents.show(id), (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
+    const validating = await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.phase === 'validating' || s.status === 'closed',
+      'validating',
+      120_000,
+    );
     assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
     await env.simulator.writeBatch({ n: 300, drift: 1 });
-    const closed = await waitFor(() => env.services.incidents.show(id), (s) => s.status === 'closed', 'closed', 60_000);
+    const closed = await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.status === 'closed',
+      'closed',
+      60_000,
+    );
     assert.equal(closed.outcome, 'resolved');
 
     // Trained once: one job folder, one trainer start.
     assert.deepEqual(fs.readdirSync(path.join(env.stateDir, 'jobs')), [`${id}-train`]);
-    const starts = stdoutOf().split('\n').filter((l) => l.includes('"type":"started"'));
+    const starts = stdoutOf()
+      .split('\n')
+      .filter((l) => l.includes('"type":"started"'));
     assert.equal(starts.length, 1);
     // Registered and promoted once.
     const versions = await env.services.registry.listVersions(TEST_MODEL);
     assert.equal(versions.filter((v) => v.source === `retrain:${id}`).length, 1);
-    const promotions = await env.services.pool.query(
-      `SELECT count(*)::int AS n FROM registry_events WHERE kind = 'alias_set' AND detail->>'reason' LIKE $1`,
-      [`promoted by retrain for ${id}%`],
-    );
+    const promotions = await env.services.pool.query(`SELECT count(*)::int AS n FROM registry_events WHERE kind = 'alias_set' AND detail->>'reason' LIKE $1`, [
+      `promoted by retrain for ${id}%`,
+    ]);
     assert.equal(promotions.rows[0].n, 1);
     // The history shows the retry of the training activity.
     const review = await env.services.incidents.review(id);

@@ -126,7 +126,11 @@ function jsonPatch(target: Obj, ops: unknown): Obj {
     let parent: Obj = doc;
     for (const p of parts) {
       if (parent[p] === undefined || parent[p] === null) {
-        throw fail(422, 'Invalid', `the server rejected our request due to an error in our request: jsonpatch ${op.op} operation does not apply: doc is missing path: "${op.path}"`);
+        throw fail(
+          422,
+          'Invalid',
+          `the server rejected our request due to an error in our request: jsonpatch ${op.op} operation does not apply: doc is missing path: "${op.path}"`,
+        );
       }
       parent = parent[p];
     }
@@ -159,7 +163,11 @@ function matchesSelector(labels: Obj | undefined, selector: string | undefined):
 function sameJson(a: unknown, b: unknown): boolean {
   const canon = (v: unknown): unknown =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v as Obj).sort().map((k) => [k, canon((v as Obj)[k])]))
+      ? Object.fromEntries(
+          Object.keys(v as Obj)
+            .sort()
+            .map((k) => [k, canon((v as Obj)[k])]),
+        )
       : Array.isArray(v)
         ? v.map(canon)
         : v;
@@ -202,7 +210,10 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
     if (typeof name !== 'string' || !name) invalid('metadata.name', 'Required value: name or generateName is required');
     else if (name.length > 63 || !DNS1123_LABEL.test(name)) {
       // The Job controller labels pods with the job's name, so a name longer than a label value is refused.
-      invalid('metadata.name', `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?') and must be no more than 63 characters`);
+      invalid(
+        'metadata.name',
+        `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?') and must be no more than 63 characters`,
+      );
     }
     const podSpec = body.spec?.template?.spec;
     if (!['Never', 'OnFailure'].includes(podSpec?.restartPolicy)) {
@@ -216,7 +227,10 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
     });
     for (const [k, v] of Object.entries({ ...(meta.labels ?? {}), ...(body.spec?.template?.metadata?.labels ?? {}) })) {
       if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)) {
-        invalid(`metadata.labels`, `Invalid value: "${String(v)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character; at most 63 characters (label ${k})`);
+        invalid(
+          `metadata.labels`,
+          `Invalid value: "${String(v)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character; at most 63 characters (label ${k})`,
+        );
       }
     }
     if (causes.length) {
@@ -247,7 +261,12 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
     job.metadata.labels = { ...(job.metadata.labels ?? job.spec.template.metadata?.labels ?? {}) };
     job.spec.template.metadata = { ...(job.spec.template.metadata ?? {}), labels: { ...(job.spec.template.metadata?.labels ?? {}), ...controllerLabels } };
     const ts = job.spec.template.spec;
-    Object.assign(ts, { dnsPolicy: ts.dnsPolicy ?? 'ClusterFirst', schedulerName: ts.schedulerName ?? 'default-scheduler', securityContext: ts.securityContext ?? {}, terminationGracePeriodSeconds: ts.terminationGracePeriodSeconds ?? 30 });
+    Object.assign(ts, {
+      dnsPolicy: ts.dnsPolicy ?? 'ClusterFirst',
+      schedulerName: ts.schedulerName ?? 'default-scheduler',
+      securityContext: ts.securityContext ?? {},
+      terminationGracePeriodSeconds: ts.terminationGracePeriodSeconds ?? 30,
+    });
     for (const c of ts.containers) {
       c.imagePullPolicy ??= /:latest$|^[^:]*$/.test(c.image) ? 'Always' : 'IfNotPresent';
       c.terminationMessagePath ??= '/dev/termination-log';
@@ -348,18 +367,31 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
       );
     }
     // Identity fields and status (a subresource) cannot change through the main resource.
-    next.metadata = { ...next.metadata, name, namespace: ns, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp, generation: current.metadata.generation, resourceVersion: current.metadata.resourceVersion };
+    next.metadata = {
+      ...next.metadata,
+      name,
+      namespace: ns,
+      uid: current.metadata.uid,
+      creationTimestamp: current.metadata.creationTimestamp,
+      generation: current.metadata.generation,
+      resourceVersion: current.metadata.resourceVersion,
+    };
     next.apiVersion = current.apiVersion;
     next.kind = current.kind;
     if (current.status === undefined) delete next.status;
     else next.status = current.status;
     const pct = next.spec?.predictor?.canaryTrafficPercent;
     if (pct !== undefined && (!Number.isInteger(pct) || pct < 0 || pct > 100)) {
-      throw fail(422, 'Invalid', `InferenceService.serving.kserve.io "${name}" is invalid: spec.predictor.canaryTrafficPercent: Invalid value: ${JSON.stringify(pct)}: spec.predictor.canaryTrafficPercent in body should be less than or equal to 100`, {
-        name,
-        group: KSERVE.group,
-        kind: 'InferenceService',
-      });
+      throw fail(
+        422,
+        'Invalid',
+        `InferenceService.serving.kserve.io "${name}" is invalid: spec.predictor.canaryTrafficPercent: Invalid value: ${JSON.stringify(pct)}: spec.predictor.canaryTrafficPercent in body should be less than or equal to 100`,
+        {
+          name,
+          group: KSERVE.group,
+          kind: 'InferenceService',
+        },
+      );
     }
     if (sameJson(next, current)) return current; // a no-op patch writes nothing
     if (!sameJson(next.spec, current.spec)) next.metadata.generation = current.metadata.generation + 1;
@@ -368,7 +400,11 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
     return next;
   }
 
-  function route(req: { method: string; path: string; query: Record<string, string>; contentType?: string; body?: unknown }): { code: number; body: unknown; text?: boolean } {
+  function route(req: { method: string; path: string; query: Record<string, string>; contentType?: string; body?: unknown }): {
+    code: number;
+    body: unknown;
+    text?: boolean;
+  } {
     let m: RegExpMatchArray | null;
     if ((m = req.path.match(/^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs$/)) && req.method === 'POST') {
       return { code: 201, body: createJob(m[1]!, req.body as Obj) };
@@ -524,7 +560,14 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
       };
       pods.set(key(ns, name), pod);
       logs.set(key(ns, name), '');
-      job.status = { ...job.status, active: 1, ready: opts.waiting ? 0 : 1, terminating: 0, startTime: job.status.startTime ?? started, uncountedTerminatedPods: {} };
+      job.status = {
+        ...job.status,
+        active: 1,
+        ready: opts.waiting ? 0 : 1,
+        terminating: 0,
+        startTime: job.status.startTime ?? started,
+        uncountedTerminatedPods: {},
+      };
       touch(job);
       return name;
     },
@@ -591,7 +634,14 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
       const t = now();
       job.status.conditions = [
         ...(job.status.conditions ?? []),
-        { type: c.type, status: c.status ?? 'True', lastProbeTime: t, lastTransitionTime: t, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) },
+        {
+          type: c.type,
+          status: c.status ?? 'True',
+          lastProbeTime: t,
+          lastTransitionTime: t,
+          ...(c.reason ? { reason: c.reason } : {}),
+          ...(c.message ? { message: c.message } : {}),
+        },
       ];
       if (c.type === 'Complete' && (c.status ?? 'True') === 'True') job.status.completionTime = t;
       if (c.type === 'Failed' && c.reason === 'DeadlineExceeded') {
@@ -655,7 +705,12 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
         const before = JSON.stringify(comp);
         // As KServe's ksvc reconciler: split between the latest revision and the last rolled-out one.
         const lastRolledOut: string | undefined = comp.latestRolledoutRevision;
-        const latestTarget = (percent: number): Obj => ({ ...(tagged ? { tag: 'latest', url: host('latest') } : {}), revisionName: latestReady, latestRevision: true, percent });
+        const latestTarget = (percent: number): Obj => ({
+          ...(tagged ? { tag: 'latest', url: host('latest') } : {}),
+          revisionName: latestReady,
+          latestRevision: true,
+          percent,
+        });
         let traffic: Obj[];
         if (canary !== undefined && lastRolledOut) {
           traffic = [latestTarget(canary)];
@@ -676,7 +731,12 @@ export async function startFakeKubernetesApi(): Promise<FakeKubernetesApi> {
               comp.previousRolledoutRevision = comp.latestRolledoutRevision;
               comp.latestRolledoutRevision = latestReady;
             }
-          } else if (latestReady === comp.latestCreatedRevision && t.percent < 100 && revisionTraffic.get(t.revisionName) === 100 && comp.previousRolledoutRevision) {
+          } else if (
+            latestReady === comp.latestCreatedRevision &&
+            t.percent < 100 &&
+            revisionTraffic.get(t.revisionName) === 100 &&
+            comp.previousRolledoutRevision
+          ) {
             comp.latestRolledoutRevision = comp.previousRolledoutRevision;
           }
         }

@@ -94,10 +94,7 @@ export async function startLoopbackDaemon(opts: {
     if (spawnError || exitInfo || Date.now() > deadline) {
       const tail = output.text();
       await stop();
-      throw new Error(
-        `${name} on ${LOOPBACK_HOST}:${port} did not become ready: ${last}` +
-          (tail ? `\n--- last lines of its output ---\n${tail}` : ''),
-      );
+      throw new Error(`${name} on ${LOOPBACK_HOST}:${port} did not become ready: ${last}` + (tail ? `\n--- last lines of its output ---\n${tail}` : ''));
     }
     await new Promise((r) => setTimeout(r, 100));
   }

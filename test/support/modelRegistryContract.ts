@@ -128,7 +128,7 @@ export function modelRegistryContract(name: string, setup: () => Promise<Registr
       assert.equal(await registry.lastGoodVersionBefore(id, 4), undefined, 'nothing good before v4');
       await registry.markVersion(id, 2, 'healthy');
       assert.equal((await registry.lastGoodVersionBefore(id, 4))?.version, 2, 'marking healthy again counts');
-      assert.equal((await registry.lastGoodVersionBefore(id, 2)), undefined, 'only versions before the given one');
+      assert.equal(await registry.lastGoodVersionBefore(id, 2), undefined, 'only versions before the given one');
     });
 
     it('switches the serving mode and back, once per key', async () => {

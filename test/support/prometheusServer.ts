@@ -33,9 +33,7 @@ export async function startPrometheus(opts: {
       ...(opts.extraArgs ?? []),
     ],
     readyPath: '/-/ready',
-    readyHeaders: opts.auth
-      ? { authorization: `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}` }
-      : undefined,
+    readyHeaders: opts.auth ? { authorization: `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}` } : undefined,
     timeoutMs: 30_000,
   });
   return { url, port, dir, stop };

@@ -125,9 +125,7 @@ export async function startRayHead(
     if (spawnError || (exit && exit.code !== 0) || Date.now() > deadline) {
       const tail = output.text(40);
       await stop();
-      throw new Error(
-        `Ray head (dashboard ${url}) did not become ready: ${last}` + (tail ? `\n--- last lines of ray start ---\n${tail}` : ''),
-      );
+      throw new Error(`Ray head (dashboard ${url}) did not become ready: ${last}` + (tail ? `\n--- last lines of ray start ---\n${tail}` : ''));
     }
     await new Promise((r) => setTimeout(r, exit ? 200 : 100));
   }
@@ -166,7 +164,7 @@ function killTree(group: number, quiet: boolean): number[] {
     table = [];
   }
   const victims = new Set(table.filter((p) => p.pgid === group || p.pid === group).map((p) => p.pid));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const p of table) {
       if (!victims.has(p.pid) && victims.has(p.ppid)) {

@@ -100,8 +100,7 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
     return list;
   };
 
-  const tokenAccepted = (token: string): boolean =>
-    opts.validTokens ? opts.validTokens.includes(token) : /^xox[a-z]-\S+$/.test(token);
+  const tokenAccepted = (token: string): boolean => (opts.validTokens ? opts.validTokens.includes(token) : /^xox[a-z]-\S+$/.test(token));
 
   const publicMessage = (m: StoredSlackMessage, withMetadata: boolean): Record<string, unknown> => {
     const { metadata, ...rest } = m;

@@ -270,5 +270,8 @@ export async function startTestSlackApp(opts: { env: VigilTestEnv; recorderUrl: 
     { SLACK_BOT_TOKEN: opts.botToken, SLACK_SIGNING_SECRET: opts.signingSecret, SLACK_API_URL: opts.recorderUrl, VIGIL_SLACK_PORT: String(await freePort()) },
   ) as HttpSlackCredentials;
   const { env } = opts;
-  return startSlackApp({ credentials, deps: { incidents: env.services.incidents, audit: env.services.incidentStore, config: env.config, log: (m) => opts.logs.push(m) } });
+  return startSlackApp({
+    credentials,
+    deps: { incidents: env.services.incidents, audit: env.services.incidentStore, config: env.config, log: (m) => opts.logs.push(m) },
+  });
 }

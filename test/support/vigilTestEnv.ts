@@ -28,7 +28,13 @@ export const TEST_CANARY: Partial<CanaryPolicy> = { enabled: true, percent: 50, 
  * is off unless asked for: most tests write traffic themselves and are about other steps.
  */
 export function testConfig(
-  overrides: { approvalTimeout?: string; escalationTimeout?: string; validationWindow?: string; canary?: Partial<CanaryPolicy>; retrain?: Partial<RunbookPolicyInput['retrain']> } = {},
+  overrides: {
+    approvalTimeout?: string;
+    escalationTimeout?: string;
+    validationWindow?: string;
+    canary?: Partial<CanaryPolicy>;
+    retrain?: Partial<RunbookPolicyInput['retrain']>;
+  } = {},
   taskQueue = 'vigil-test',
 ): VigilConfig {
   const runbook = {

@@ -25,7 +25,8 @@ function evidence(over: Partial<CanaryEvidence> = {}, routing: Partial<CanaryRou
   };
 }
 
-const judge = (over: Partial<CanaryEvidence> = {}, routing: Partial<CanaryRouting> = {}, policy: CanaryPolicyT = POLICY) => judgeCanary(evidence(over, routing), policy);
+const judge = (over: Partial<CanaryEvidence> = {}, routing: Partial<CanaryRouting> = {}, policy: CanaryPolicyT = POLICY) =>
+  judgeCanary(evidence(over, routing), policy);
 
 describe('judgeCanary: routing', () => {
   it('the policy parses with the defaults the tests rely on', () => {
@@ -77,7 +78,10 @@ describe('judgeCanary: health checks', () => {
   it('a health breach rolls back with one reason per breach, even when accuracy is fine', () => {
     const j = judge({ healthBreaches: ['p99 latency 850ms > 500ms', 'error rate 4.0% > 1%'], healthChecks: 3, canary: live(1000, 0.9) });
     assert.equal(j.verdict, 'rollback');
-    assert.deepEqual(j.reasons, ['health check breached during the canary: p99 latency 850ms > 500ms', 'health check breached during the canary: error rate 4.0% > 1%']);
+    assert.deepEqual(j.reasons, [
+      'health check breached during the canary: p99 latency 850ms > 500ms',
+      'health check breached during the canary: error rate 4.0% > 1%',
+    ]);
   });
 
   it('health checks without a breach are noted after the accuracy reason; none run, no note', () => {
@@ -125,7 +129,10 @@ describe('judgeCanary: live accuracy', () => {
   it('a better canary promotes at the end of the window', () => {
     const j = judge({ canary: live(500, 0.85), stable: live(2000, 0.8), final: true, healthChecks: 10 });
     assert.equal(j.verdict, 'promote');
-    assert.deepEqual(j.reasons, ['canary v5 accuracy 0.850 on 500 labelled predictions vs stable v4 0.800 on 2000: not worse beyond 0.02', '10 health check(s) without a breach']);
+    assert.deepEqual(j.reasons, [
+      'canary v5 accuracy 0.850 on 500 labelled predictions vs stable v4 0.800 on 2000: not worse beyond 0.02',
+      '10 health check(s) without a breach',
+    ]);
   });
 
   it('zero variance: a total drop is an infinite z; no drop never rolls back', () => {
@@ -181,7 +188,10 @@ describe('judgeCanary: too few labels', () => {
     const policy = CanaryPolicy.parse({ minLabelled: 100, maxAccuracyDrop: 0.02, onInsufficientLabels: 'rollback' });
     const j = judge({ ...few, final: true, healthChecks: 1 }, {}, policy);
     assert.equal(j.verdict, 'rollback');
-    assert.deepEqual(j.reasons, [`${SHORT}; the runbook rolls back without them (canary.onInsufficientLabels: rollback)`, '1 health check(s) without a breach']);
+    assert.deepEqual(j.reasons, [
+      `${SHORT}; the runbook rolls back without them (canary.onInsufficientLabels: rollback)`,
+      '1 health check(s) without a breach',
+    ]);
   });
 
   it('shadow mode names the shadow in the shortfall', () => {

@@ -53,7 +53,11 @@ describe('classify: the six failure modes from their signals', () => {
   });
 
   it("feedback_loop carries the monitor's label findings, and labels echoing predictions are high impact", () => {
-    const r = run('label_anomaly', { label_anomalies: 'labels agree with the model\'s own predictions 99.6% of the time', label_prediction_agreement: 0.996 }, 'critical');
+    const r = run(
+      'label_anomaly',
+      { label_anomalies: "labels agree with the model's own predictions 99.6% of the time", label_prediction_agreement: 0.996 },
+      'critical',
+    );
     assert.equal(r.failureMode, 'feedback_loop');
     assert.match(allReasons(r), /agree with the model's own predictions 99\.6%/);
     assert.equal(r.severity, 'SEV1');
@@ -140,12 +144,22 @@ describe('classify: precedence', () => {
   });
 
   it('upstream wins over infrastructure and data quality (a failing dependency explains both), over a label anomaly; a label anomaly over drift', () => {
-    assert.equal(classify({ signal: 'error_rate', evidence: [ev('error_rate'), ev('upstream_error', { upstream_error_rate: 0.2 })], tier: 'high' }).failureMode, 'upstream');
-    const r = classify({ signal: 'schema_break', evidence: [ev('schema_break', { missing_columns: 'income' }), ev('upstream_error', { upstream_error_rate: 0.2 })], tier: 'high' });
+    assert.equal(
+      classify({ signal: 'error_rate', evidence: [ev('error_rate'), ev('upstream_error', { upstream_error_rate: 0.2 })], tier: 'high' }).failureMode,
+      'upstream',
+    );
+    const r = classify({
+      signal: 'schema_break',
+      evidence: [ev('schema_break', { missing_columns: 'income' }), ev('upstream_error', { upstream_error_rate: 0.2 })],
+      tier: 'high',
+    });
     assert.equal(r.failureMode, 'upstream');
     assert.match(allReasons(r), /upstream error rate 0\.2\) and the inputs it feeds changed shape/);
     assert.equal(classify({ signal: 'label_anomaly', evidence: [ev('upstream_error')], tier: 'high' }).failureMode, 'upstream');
-    assert.equal(classify({ signal: 'data_drift', evidence: [ev('label_anomaly'), ev('data_drift', { psi_max: 0.7 })], tier: 'high' }).failureMode, 'feedback_loop');
+    assert.equal(
+      classify({ signal: 'data_drift', evidence: [ev('label_anomaly'), ev('data_drift', { psi_max: 0.7 })], tier: 'high' }).failureMode,
+      'feedback_loop',
+    );
   });
 
   it('the incident signal counts even when no evidence carries it', () => {

@@ -10,7 +10,6 @@ import { configError } from '../support/configError.js';
 const MODEL = { id: 'fraud-scorer', displayName: 'Fraud scorer', tier: 'critical', approvers: ['alice'] } as const;
 const KSERVE = { kind: 'kserve', kserve: { namespace: 'ml', name: 'fraud' } } as const;
 
-
 describe('closestKey', () => {
   const known = ['psiThreshold', 'window', 'every', 'minLabelled'];
 

@@ -24,7 +24,10 @@ describe('CSV tables', () => {
 
   it('names file, row and column for a non-numeric value in a numeric column', () => {
     const t = parseCsvTable('x,y\n1,2\n\n3,oops\n', 'data.csv');
-    assert.throws(() => numericColumn(t, 'y'), (e: unknown) => e instanceof CsvError && e.message === 'data.csv, row 4, column "y": "oops" is not a number');
+    assert.throws(
+      () => numericColumn(t, 'y'),
+      (e: unknown) => e instanceof CsvError && e.message === 'data.csv, row 4, column "y": "oops" is not a number',
+    );
   });
 
   it('refuses ragged rows, empty files, headers without rows, duplicate and blank column names, unclosed quotes', () => {

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../domain/config.js';
-import { assessDataQuality, dataQualityAsEvidence, DataQualityThresholds, InputSchema, primaryQualitySignal, schemaFromFeatures } from '../../domain/dataQuality.js';
+import {
+  assessDataQuality,
+  dataQualityAsEvidence,
+  DataQualityThresholds,
+  InputSchema,
+  primaryQualitySignal,
+  schemaFromFeatures,
+} from '../../domain/dataQuality.js';
 import type { ReferenceProfile } from '../../domain/drift/psi.js';
 
 const thresholds = DataQualityThresholds.parse({});
@@ -24,14 +31,22 @@ describe('data quality against the declared input schema', () => {
   });
 
   it('a required column absent from every row is a schema break; an optional one is not', () => {
-    const r = assessDataQuality(schema, rows(100, () => ({ age: 30, region: "north" })), thresholds);
+    const r = assessDataQuality(
+      schema,
+      rows(100, () => ({ age: 30, region: 'north' })),
+      thresholds,
+    );
     assert.deepEqual(r.missingColumns, ['income'], 'income missing');
     assert.equal(primaryQualitySignal(r), 'schema_break', 'schema_break');
     assert.match(r.issues[0]!.message, /column "income" is missing from all 100 rows/);
   });
 
   it('a numeric column that starts carrying strings is a type change (schema break) and leaves the range check alone', () => {
-    const r = assessDataQuality(schema, rows(100, (i) => ({ ...healthy(i), income: i < 60 ? String(40 + i) : 40 + i })), thresholds);
+    const r = assessDataQuality(
+      schema,
+      rows(100, (i) => ({ ...healthy(i), income: i < 60 ? String(40 + i) : 40 + i })),
+      thresholds,
+    );
     assert.deepEqual(r.typeChanges, ['income'], 'type change found');
     const col = r.columns.find((c) => c.column === 'income')!;
     assert.equal(col.typeMismatchShare, 0.6, 'share of strings');
@@ -42,15 +57,37 @@ describe('data quality against the declared input schema', () => {
   it('a missing share above the reference share by more than the threshold is missing_values', () => {
     const reference: ReferenceProfile = { rows: 1000, features: { age: { edges: [], shares: [], mean: 0, std: 1, min: 18, max: 90, count: 950 } } };
     // 10% missing vs the reference's 5%: within 0.05 → fine; 12% → breach.
-    const within = assessDataQuality(schema, rows(100, (i) => ({ ...healthy(i), age: i < 10 ? null : 30 })), thresholds, reference);
-    assert.deepEqual(within.issues.map((i) => i.signal), [], 'within tolerance');
-    const over = assessDataQuality(schema, rows(100, (i) => ({ ...healthy(i), age: i < 12 ? null : 30 })), thresholds, reference);
-    assert.deepEqual(over.issues.map((i) => i.signal), ['missing_values'], 'breach');
+    const within = assessDataQuality(
+      schema,
+      rows(100, (i) => ({ ...healthy(i), age: i < 10 ? null : 30 })),
+      thresholds,
+      reference,
+    );
+    assert.deepEqual(
+      within.issues.map((i) => i.signal),
+      [],
+      'within tolerance',
+    );
+    const over = assessDataQuality(
+      schema,
+      rows(100, (i) => ({ ...healthy(i), age: i < 12 ? null : 30 })),
+      thresholds,
+      reference,
+    );
+    assert.deepEqual(
+      over.issues.map((i) => i.signal),
+      ['missing_values'],
+      'breach',
+    );
     assert.match(over.issues[0]!.message, /"age" is missing in 12\.0% of rows \(reference 5\.0%\)/);
   });
 
   it('values outside the declared range are out_of_range, with the observed span', () => {
-    const r = assessDataQuality(schema, rows(100, (i) => ({ ...healthy(i), age: i < 5 ? 150 : i < 7 ? -1 : 40 })), thresholds);
+    const r = assessDataQuality(
+      schema,
+      rows(100, (i) => ({ ...healthy(i), age: i < 5 ? 150 : i < 7 ? -1 : 40 })),
+      thresholds,
+    );
     assert.equal(primaryQualitySignal(r), 'out_of_range', 'out_of_range');
     const col = r.columns.find((c) => c.column === 'age')!;
     assert.equal(col.outOfRangeShare, 0.07, 'share');
@@ -58,7 +95,11 @@ describe('data quality against the declared input schema', () => {
   });
 
   it('categories the model never saw are unseen_category, most frequent named first', () => {
-    const r = assessDataQuality(schema, rows(100, (i) => ({ ...healthy(i), region: i < 6 ? 'east' : i < 8 ? 'west' : 'north' })), thresholds);
+    const r = assessDataQuality(
+      schema,
+      rows(100, (i) => ({ ...healthy(i), region: i < 6 ? 'east' : i < 8 ? 'west' : 'north' })),
+      thresholds,
+    );
     assert.equal(primaryQualitySignal(r), 'unseen_category', 'unseen');
     assert.deepEqual(r.columns.find((c) => c.column === 'region')!.unseenCategories, ['east', 'west'], 'categories');
     const ev = dataQualityAsEvidence(r);
@@ -73,7 +114,11 @@ describe('data quality against the declared input schema', () => {
   });
 
   it('issues are ordered schema break first, and the evidence names every issue', () => {
-    const r = assessDataQuality(schema, rows(100, (i) => ({ age: 200, region: 'east', extra: i })), thresholds);
+    const r = assessDataQuality(
+      schema,
+      rows(100, (i) => ({ age: 200, region: 'east', extra: i })),
+      thresholds,
+    );
     assert.deepEqual([...new Set(r.issues.map((i) => i.signal))], ['schema_break', 'out_of_range', 'unseen_category'], 'order');
     const ev = dataQualityAsEvidence(r);
     assert.equal(ev.missing_columns, 'income', 'missing column');
@@ -83,7 +128,11 @@ describe('data quality against the declared input schema', () => {
 
   it('without a declared schema the reference features are required numbers and extra columns pass', () => {
     const s = schemaFromFeatures(['a', 'b']);
-    const r = assessDataQuality(s, rows(60, (i) => ({ a: i, b: 'x', c: 1 })), thresholds);
+    const r = assessDataQuality(
+      s,
+      rows(60, (i) => ({ a: i, b: 'x', c: 1 })),
+      thresholds,
+    );
     assert.deepEqual(r.typeChanges, ['b'], 'b changed type');
     assert.deepEqual(r.newColumns, [], 'extra columns pass');
   });
@@ -93,20 +142,33 @@ describe('input schema in config', () => {
   const model = (inputSchema: unknown) => ({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], inputSchema }] });
 
   it('the example model declares its inputs', () => {
-    const c = parseConfig({ models: [{ id: 'credit-risk', displayName: 'x', tier: 'high', approvers: ['a'], inputSchema: { columns: { age: { type: 'numeric', min: 18 } } } }] });
+    const c = parseConfig({
+      models: [{ id: 'credit-risk', displayName: 'x', tier: 'high', approvers: ['a'], inputSchema: { columns: { age: { type: 'numeric', min: 18 } } } }],
+    });
     assert.equal(c.models[0]!.inputSchema?.columns.age!.min, 18, 'parsed');
   });
 
   it('bad declarations name the field', () => {
     assert.throws(() => parseConfig(model({ columns: { age: { type: 'number' } } })), /models\.0\.inputSchema\.columns\.age\.type/);
-    assert.throws(() => parseConfig(model({ columns: { age: { type: 'numeric', min: 5, max: 1 } } })), /models\.0\.inputSchema\.columns\.age\.min: min 5 is above max 1/);
-    assert.throws(() => parseConfig(model({ columns: { region: { type: 'categorical', max: 3 } } })), /columns\.region\.max: min\/max apply to numeric columns only/);
+    assert.throws(
+      () => parseConfig(model({ columns: { age: { type: 'numeric', min: 5, max: 1 } } })),
+      /models\.0\.inputSchema\.columns\.age\.min: min 5 is above max 1/,
+    );
+    assert.throws(
+      () => parseConfig(model({ columns: { region: { type: 'categorical', max: 3 } } })),
+      /columns\.region\.max: min\/max apply to numeric columns only/,
+    );
     assert.throws(() => parseConfig(model({ columns: {} })), /declare at least one column/);
   });
 
   it('drift tests and thresholds are configurable per model and validated', () => {
-    const c = parseConfig({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'psi', thresholds: { psi: 0.25 }, shareThreshold: 0.3 } }] });
+    const c = parseConfig({
+      models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'psi', thresholds: { psi: 0.25 }, shareThreshold: 0.3 } }],
+    });
     assert.deepEqual([c.models[0]!.drift.test, c.models[0]!.drift.thresholds.psi, c.models[0]!.drift.shareThreshold], ['psi', 0.25, 0.3], 'parsed');
-    assert.throws(() => parseConfig({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'kolmogorov' } }] }), /models\.0\.drift\.test/);
+    assert.throws(
+      () => parseConfig({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'kolmogorov' } }] }),
+      /models\.0\.drift\.test/,
+    );
   });
 });

@@ -80,7 +80,11 @@ describe('vigil drift compare on CSV files', () => {
       [write('c4.csv', ''), /c4\.csv: the file is empty/],
     ];
     for (const [cur, message] of cases) {
-      assert.throws(() => compareCsvFiles(ref, cur), (e: unknown) => e instanceof UserInputError && message.test(e.message), String(message));
+      assert.throws(
+        () => compareCsvFiles(ref, cur),
+        (e: unknown) => e instanceof UserInputError && message.test(e.message),
+        String(message),
+      );
     }
   });
 
@@ -96,7 +100,16 @@ describe('vigil drift compare on CSV files', () => {
 
   it("a model's drift settings choose the test, its threshold and the dataset share", () => {
     const config = parseConfig({
-      models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], drift: { test: 'psi', thresholds: { psi: 0.5 }, shareThreshold: 0.3 }, inputSchema: { columns: { x: { type: 'numeric' } } } }],
+      models: [
+        {
+          id: 'm',
+          displayName: 'M',
+          tier: 'low',
+          approvers: ['a'],
+          drift: { test: 'psi', thresholds: { psi: 0.5 }, shareThreshold: 0.3 },
+          inputSchema: { columns: { x: { type: 'numeric' } } },
+        },
+      ],
     });
     const { options, types } = driftSettingsFor(config.models[0]!);
     const ref = write('m-ref.csv', 'x\n' + Array.from({ length: 200 }, (_, i) => `${i}`).join('\n'));

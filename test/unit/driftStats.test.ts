@@ -39,9 +39,7 @@ interface Reference {
   chi2Sf: { x: number; dof: number; sf: number }[];
 }
 
-const ref = JSON.parse(
-  readFileSync(new URL('../fixtures/drift/reference.json', import.meta.url), 'utf8'),
-) as Reference;
+const ref = JSON.parse(readFileSync(new URL('../fixtures/drift/reference.json', import.meta.url), 'utf8')) as Reference;
 
 function close(actual: number, expected: number, rel: number, what: string, abs = 0): void {
   const tol = Math.max(rel * Math.abs(expected), abs);

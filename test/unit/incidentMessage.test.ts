@@ -25,7 +25,13 @@ function pendingState(over: Partial<IncidentState> = {}, action: RemediationActi
   return {
     contractVersion: 1,
     id: 'incident-credit-risk-data-drift-20260301100000',
-    model: { id: 'credit-risk', displayName: 'Credit risk scorer', tier: 'high', approvers: ['U0ALICE', 'S0LEADS', 'bob'], escalation: ['S0PLATFORM', 'U0CAROL'] },
+    model: {
+      id: 'credit-risk',
+      displayName: 'Credit risk scorer',
+      tier: 'high',
+      approvers: ['U0ALICE', 'S0LEADS', 'bob'],
+      escalation: ['S0PLATFORM', 'U0CAROL'],
+    },
     signal: 'data_drift',
     phase: 'awaiting_approval',
     status: 'open',
@@ -43,7 +49,12 @@ function pendingState(over: Partial<IncidentState> = {}, action: RemediationActi
     triageEvidence: { championVersion: 3 },
     approval: { approvers: ['U0ALICE', 'S0LEADS', 'bob'], quorum: 1, deadline: DEADLINE, votes: [], escalated: false },
     evidence: [
-      { source: 'monitor', signal: 'data_drift', observedAt: '2026-03-01T10:00:00.000Z', values: { psi_max: 0.41234, drifted_features: 'income,age', samples: 500 } },
+      {
+        source: 'monitor',
+        signal: 'data_drift',
+        observedAt: '2026-03-01T10:00:00.000Z',
+        values: { psi_max: 0.41234, drifted_features: 'income,age', samples: 500 },
+      },
     ],
     timeline: [{ at: '2026-03-01T10:00:00.000Z', event: 'phase:detected' }],
     runbookVersion: 'data_drift/v1',
@@ -122,7 +133,10 @@ describe('incident message (pending)', () => {
 describe('incident message: the recommended action and what it will do', () => {
   const cases: [RemediationAction, RegExp][] = [
     ['rollback', /Roll the champion back from \*v3\* to \*v2\*; if the model does not recover, v3 is restored/],
-    ['retrain', /snapshot recent labelled data → check label quality → train a candidate → evaluate it against the champion on the holdout \(gates\) → register → promote/],
+    [
+      'retrain',
+      /snapshot recent labelled data → check label quality → train a candidate → evaluate it against the champion on the holdout \(gates\) → register → promote/,
+    ],
     ['fallback', /Serve the rules-based fallback instead of the model/],
     ['escalate_upstream', /Page the team owning the failing upstream dependency\. No change to the model/],
     ['monitor', /Change nothing and keep watching the model/],
@@ -162,9 +176,16 @@ describe('incident message: votes and decisions', () => {
     ];
     s.decision = { verdict: 'approve', action: 'retrain', by: ['U0ALICE', 'U0DAVE'], at };
     const { text, blocks } = incidentMessage(s, LINK);
-    assert.equal(blocks.some((b) => b.type === 'actions'), false, 'no buttons once decided');
+    assert.equal(
+      blocks.some((b) => b.type === 'actions'),
+      false,
+      'no buttons once decided',
+    );
     const decision = sectionText(blocks, MESSAGE_BLOCKS.decision);
-    assert.ok(decision.includes(`*Approved* by <@U0ALICE>, <@U0DAVE> at <!date^${Date.parse(at) / 1000}^{date_short_pretty} {time}|2026-03-01 10:07 UTC>`), decision);
+    assert.ok(
+      decision.includes(`*Approved* by <@U0ALICE>, <@U0DAVE> at <!date^${Date.parse(at) / 1000}^{date_short_pretty} {time}|2026-03-01 10:07 UTC>`),
+      decision,
+    );
     assert.doesNotMatch(sectionText(blocks, MESSAGE_BLOCKS.approvers), /Decide by/, 'no deadline once decided');
     assert.match(text, /retrain approved by U0ALICE, U0DAVE/, text);
     // Same summary as before the decision.
@@ -175,16 +196,32 @@ describe('incident message: votes and decisions', () => {
     const s = pendingState();
     s.decision = { verdict: 'reject', action: 'retrain', by: ['U0ALICE'], reason: 'labels are <late>', at: '2026-03-01T10:07:00.000Z' };
     const { blocks } = incidentMessage(s, LINK);
-    assert.equal(blocks.some((b) => b.type === 'actions'), false, 'no buttons');
-    assert.match(sectionText(blocks, MESSAGE_BLOCKS.decision), /\*Rejected\* by <@U0ALICE> at <!date\^\d+\^[^|]+\|[^>]+>: labels are &lt;late&gt;$/, 'reject line');
+    assert.equal(
+      blocks.some((b) => b.type === 'actions'),
+      false,
+      'no buttons',
+    );
+    assert.match(
+      sectionText(blocks, MESSAGE_BLOCKS.decision),
+      /\*Rejected\* by <@U0ALICE> at <!date\^\d+\^[^|]+\|[^>]+>: labels are &lt;late&gt;$/,
+      'reject line',
+    );
   });
 
   it('no decision: the runbook safe default applied', () => {
     const s = pendingState();
     s.decision = { verdict: 'timeout', action: 'fallback', by: ['runbook safe default'], at: '2026-03-01T10:30:00.000Z' };
     const { blocks } = incidentMessage(s, LINK);
-    assert.equal(blocks.some((b) => b.type === 'actions'), false, 'no buttons');
-    assert.match(sectionText(blocks, MESSAGE_BLOCKS.decision), /^:hourglass: \*No decision\*: runbook safe default \*fallback\* applied at <!date\^/, 'safe default line');
+    assert.equal(
+      blocks.some((b) => b.type === 'actions'),
+      false,
+      'no buttons',
+    );
+    assert.match(
+      sectionText(blocks, MESSAGE_BLOCKS.decision),
+      /^:hourglass: \*No decision\*: runbook safe default \*fallback\* applied at <!date\^/,
+      'safe default line',
+    );
   });
 });
 
@@ -192,7 +229,13 @@ describe('incident message: Slack limits', () => {
   it('keeps every text within Slack block limits, however long the inputs', () => {
     const long = 'x'.repeat(5000);
     const s = pendingState({
-      model: { id: 'credit-risk', displayName: `Model ${long}`, tier: 'high', approvers: Array.from({ length: 400 }, (_, i) => `U0${String(i).padStart(6, '0')}`), escalation: [] },
+      model: {
+        id: 'credit-risk',
+        displayName: `Model ${long}`,
+        tier: 'high',
+        approvers: Array.from({ length: 400 }, (_, i) => `U0${String(i).padStart(6, '0')}`),
+        escalation: [],
+      },
     });
     s.classification!.reasons = [long, long, long];
     s.recommendation!.reasons = [long];
@@ -232,7 +275,11 @@ describe('mentions, dates, thread replies', () => {
     assert.match(threadReply(s, 'safe_default_applied', 'no decision') ?? '', /No decision — no decision/, 'safe default');
     assert.equal(threadReply(s, 'vote:approve', ''), undefined, 'votes update the message instead');
     assert.equal(threadReply(s, 'decision:approve', ''), undefined, 'decisions update the message instead');
-    assert.deepEqual(['vote:approve', 'decision:reject', 'safe_default_applied', 'phase:closed'].map(updatesMessage), [true, true, true, false], 'in-place events');
+    assert.deepEqual(
+      ['vote:approve', 'decision:reject', 'safe_default_applied', 'phase:closed'].map(updatesMessage),
+      [true, true, true, false],
+      'in-place events',
+    );
   });
 
   it('escalation mentions the escalation group and who may still decide', () => {

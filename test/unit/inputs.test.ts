@@ -65,26 +65,34 @@ describe('assessLabels', () => {
   it('reports every problem at once', () => {
     const q = assessLabels(labels(20, 20), { minRows: 50, baselinePositiveRate: 0.1 });
     assert.equal(q.ok, false);
-    assert.deepEqual(q.reasons, [
-      'only 20 labelled rows (need 50)',
-      'all labels are 1',
-      'positive rate 1.000 is 0.900 away from the training baseline 0.100',
-    ]);
+    assert.deepEqual(q.reasons, ['only 20 labelled rows (need 50)', 'all labels are 1', 'positive rate 1.000 is 0.900 away from the training baseline 0.100']);
   });
 });
 
 describe('parseEvidencePairs', () => {
   it('types numbers, booleans and strings', () => {
-    assert.deepEqual(parseEvidencePairs(['psi_max=0.31', 'rows=1200', 'neg=-2.5', 'sci=1e-3', 'recent_deploy=true', 'stable=false', 'drifted_features=income,age', 'model.version=v4']), {
-      psi_max: 0.31,
-      rows: 1200,
-      neg: -2.5,
-      sci: 0.001,
-      recent_deploy: true,
-      stable: false,
-      drifted_features: 'income,age',
-      'model.version': 'v4',
-    });
+    assert.deepEqual(
+      parseEvidencePairs([
+        'psi_max=0.31',
+        'rows=1200',
+        'neg=-2.5',
+        'sci=1e-3',
+        'recent_deploy=true',
+        'stable=false',
+        'drifted_features=income,age',
+        'model.version=v4',
+      ]),
+      {
+        psi_max: 0.31,
+        rows: 1200,
+        neg: -2.5,
+        sci: 0.001,
+        recent_deploy: true,
+        stable: false,
+        drifted_features: 'income,age',
+        'model.version': 'v4',
+      },
+    );
   });
 
   it('keeps values that only look like numbers or booleans as strings', () => {
@@ -120,8 +128,7 @@ describe('parseEvidencePairs', () => {
     it(`"${bad}" is refused naming the item`, () => {
       assert.throws(
         () => parseEvidencePairs(['ok=1', bad]),
-        (err: unknown) =>
-          err instanceof Error && err.message === `--evidence "${bad}": expected key=value with a non-empty key and value`,
+        (err: unknown) => err instanceof Error && err.message === `--evidence "${bad}": expected key=value with a non-empty key and value`,
       );
     });
   }
@@ -129,9 +136,7 @@ describe('parseEvidencePairs', () => {
   it('"1bad=2" is refused naming the item and its key', () => {
     assert.throws(
       () => parseEvidencePairs(['1bad=2']),
-      (err: unknown) =>
-        err instanceof Error &&
-        err.message === '--evidence "1bad=2": key "1bad" must start with a letter and use letters, digits, _ . -',
+      (err: unknown) => err instanceof Error && err.message === '--evidence "1bad=2": key "1bad" must start with a letter and use letters, digits, _ . -',
     );
   });
 

@@ -172,7 +172,9 @@ describe('local process backend', () => {
     });
     assert.equal(running.state, 'running');
     assert.equal(running.progress?.step, 1);
-    const trainerPid = Number(await waitFor('the trainer pid', () => (fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() || undefined : undefined)));
+    const trainerPid = Number(
+      await waitFor('the trainer pid', () => (fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() || undefined : undefined)),
+    );
     const wrapperPid = Number(fs.readFileSync(path.join(jobsDir, 'job-cancel', 'pid'), 'utf8').trim());
     assert.ok(trainerPid > 0 && wrapperPid > 0 && trainerPid !== wrapperPid, `trainer ${trainerPid}, wrapper ${wrapperPid}`);
     assert.equal(gone(trainerPid), false);
@@ -234,7 +236,12 @@ describe('parseProtocol', () => {
   });
 
   it('the last message of each type wins', () => {
-    const text = ['{"type":"progress","step":1,"total":2}', '{"type":"progress","step":2,"total":2}', '{"type":"metrics","auc":0.7}', '{"type":"metrics","auc":0.9}'].join('\n');
+    const text = [
+      '{"type":"progress","step":1,"total":2}',
+      '{"type":"progress","step":2,"total":2}',
+      '{"type":"metrics","auc":0.7}',
+      '{"type":"metrics","auc":0.9}',
+    ].join('\n');
     const p = parseProtocol(text);
     assert.equal(p.progress?.step, 2);
     assert.deepEqual(p.metrics, { auc: 0.9 });

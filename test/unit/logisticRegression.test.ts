@@ -72,7 +72,11 @@ describe('dataset', () => {
   it('names the file, row and column of bad CSV input', async () => {
     const header = 'income,debt_to_income,label';
     const cases: [string, RegExp, Partial<DatasetCsvError>][] = [
-      [`${header}\n50,0.3,0\n40,abc,1\n`, /bad\.csv: row 2, line 3, column "debt_to_income": "abc" is not a finite number/, { row: 2, column: 'debt_to_income' }],
+      [
+        `${header}\n50,0.3,0\n40,abc,1\n`,
+        /bad\.csv: row 2, line 3, column "debt_to_income": "abc" is not a finite number/,
+        { row: 2, column: 'debt_to_income' },
+      ],
       [`${header}\n50,0.3,0\n40,0.2\n`, /row 2, line 3: expected 3 columns, got 2/, { row: 2 }],
       [`${header}\n50,0.3,2\n`, /row 1, line 2, column "label": label must be 0 or 1, got "2"/, { row: 1, column: 'label' }],
       [`${header}\n50,,1\n`, /row 1, line 2, column "debt_to_income": value is missing/, { column: 'debt_to_income' }],
@@ -174,10 +178,18 @@ describe('drift behaviour of the example world', () => {
   // debt_to_income ~0.6–0.75, credit_utilization ~0.5–0.7; at drift 0 every feature < 0.06.
   it('keeps PSI low without drift and high on at least two features with drift', () => {
     for (const seed of [101, 102, 103]) {
-      const healthy = psiByFeature(model.reference, generateApplicants(500, { seed, drift: 0 }).map((r) => r.features));
+      const healthy = psiByFeature(
+        model.reference,
+        generateApplicants(500, { seed, drift: 0 }).map((r) => r.features),
+      );
       for (const [f, v] of Object.entries(healthy)) assert.ok(v < 0.1, `drift 0, seed ${seed}: PSI(${f}) = ${v}`);
-      const drifted = psiByFeature(model.reference, generateApplicants(500, { seed, drift: 1 }).map((r) => r.features));
-      const high = Object.entries(drifted).filter(([, v]) => v >= 0.2).map(([f]) => f);
+      const drifted = psiByFeature(
+        model.reference,
+        generateApplicants(500, { seed, drift: 1 }).map((r) => r.features),
+      );
+      const high = Object.entries(drifted)
+        .filter(([, v]) => v >= 0.2)
+        .map(([f]) => f);
       assert.ok(high.length >= 2, `drift 1, seed ${seed}: PSI ≥ 0.2 only on ${high.join(', ')}: ${JSON.stringify(drifted)}`);
     }
   });
@@ -206,7 +218,11 @@ describe('fallback rules', () => {
     assert.deepEqual(firedFallbackRules(risky), ['dti-high', 'delinquent']);
     assert.ok(fallbackScore({}) <= 1 && fallbackScore({}) >= FALLBACK_THRESHOLD, 'no data is never approved');
     // Better than chance on the base data, worse than the model: it is a degraded mode.
-    const ev = evaluateScores(BASE.map((r) => fallbackScore(r.features)), BASE.map((r) => r.label), FALLBACK_THRESHOLD);
+    const ev = evaluateScores(
+      BASE.map((r) => fallbackScore(r.features)),
+      BASE.map((r) => r.label),
+      FALLBACK_THRESHOLD,
+    );
     assert.ok(ev.auc > 0.6 && ev.auc < model.metrics.auc, `fallback AUC ${ev.auc}`);
   });
 });

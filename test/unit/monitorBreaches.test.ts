@@ -8,7 +8,14 @@ import { detectBreaches, MIN_MONITOR_SAMPLES } from '../../domain/monitorBreache
 const CFG = { psiThreshold: 0.2, accuracyDropThreshold: 0.05, minLabelled: 100 };
 const NO_HEALTH = { breaches: [] as { signal: SignalKind; message: string }[] };
 
-const quality = (issues: DataQualityIssue[] = []): DataQualityReport => ({ rows: 500, missingColumns: [], newColumns: [], typeChanges: [], columns: [], issues });
+const quality = (issues: DataQualityIssue[] = []): DataQualityReport => ({
+  rows: 500,
+  missingColumns: [],
+  newColumns: [],
+  typeChanges: [],
+  columns: [],
+  issues,
+});
 
 /** Healthy signals: 500 samples, no drift, accuracy at baseline, clean data and labels. */
 function signals(over: Partial<ModelSignals> = {}): ModelSignals {

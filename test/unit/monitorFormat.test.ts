@@ -39,10 +39,19 @@ describe('vigil monitor output', () => {
   });
 
   it('prints what a run found', () => {
-    const o = { modelId: 'credit-risk', samples: 500, breaches: ['data_drift'], incidents: [{ id: 'incident-x', created: true, signal: 'data_drift' }] } as unknown as MonitorOutcome;
+    const o = {
+      modelId: 'credit-risk',
+      samples: 500,
+      breaches: ['data_drift'],
+      incidents: [{ id: 'incident-x', created: true, signal: 'data_drift' }],
+    } as unknown as MonitorOutcome;
     assert.equal(formatOutcome(o), 'credit-risk: 500 samples, breaches: data_drift\n  opened incident-x (data_drift)', 'outcome text');
     assert.equal(formatOutcome({ ...o, breaches: [], incidents: [] }), 'credit-risk: 500 samples, no breaches', 'nothing found');
-    const explained: MonitorOutcome = { ...o, reasons: ['max PSI 0.512 ≥ 0.2 on income (500 predictions)'], healthNotes: ['queue depth: the query returned no series'] };
+    const explained: MonitorOutcome = {
+      ...o,
+      reasons: ['max PSI 0.512 ≥ 0.2 on income (500 predictions)'],
+      healthNotes: ['queue depth: the query returned no series'],
+    };
     assert.equal(
       formatOutcome(explained),
       'credit-risk: 500 samples, breaches: data_drift\n  why: max PSI 0.512 ≥ 0.2 on income (500 predictions)\n  opened incident-x (data_drift)\n  health: queue depth: the query returned no series',

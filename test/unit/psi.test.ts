@@ -27,10 +27,7 @@ import { createRng } from '../../examples/credit-risk/dataset.js';
  */
 const REF = [3.1, 0.5, 2.2, 7.9, 4.4, 1.0, 5.5, 6.0, 2.2, 9.3, 0.1, 3.3, 8.8, 4.4, 2.7];
 const CUR = [2.2, 4.4, 4.4, 9.9, 10.5, 0.0, 3.3, 5.0, 7.5, 8.8, 6.0, 1.2];
-const NUMPY_EDGES = [
-  0.7000000000000001, 1.9600000000000004, 2.3000000000000003, 2.9400000000000004, 3.3, 4.4, 5.2799999999999985,
-  6.380000000000003, 8.44,
-];
+const NUMPY_EDGES = [0.7000000000000001, 1.9600000000000004, 2.3000000000000003, 2.9400000000000004, 3.3, 4.4, 5.2799999999999985, 6.380000000000003, 8.44];
 const NUMPY_REF_SHARES = [2, 1, 2, 1, 1, 1, 2, 2, 1, 2].map((c) => c / 15);
 const NUMPY_CUR_SHARES = [1, 1, 1, 0, 0, 1, 3, 1, 1, 3].map((c) => c / 12); // 0 → floored to 1e-4
 const NUMPY_PSI = 1.094004640566813;
@@ -69,10 +66,16 @@ describe('selectOrderStatistics / quantiles', () => {
       const sorted = Float64Array.from(input).sort();
       const ks = [0, 1, 7, Math.floor(input.length / 3), Math.floor(input.length / 2), input.length - 2, input.length - 1];
       const a = Float64Array.from(input);
-      selectOrderStatistics(a, [...new Set(ks)].sort((x, y) => x - y));
+      selectOrderStatistics(
+        a,
+        [...new Set(ks)].sort((x, y) => x - y),
+      );
       for (const k of ks) assert.equal(a[k], sorted[k], `k=${k}`);
       const qs = [0, 0.1, 0.25, 0.5, 0.9, 0.999, 1];
-      assert.deepEqual(quantiles(input, qs), qs.map((q) => quantile(sorted, q)));
+      assert.deepEqual(
+        quantiles(input, qs),
+        qs.map((q) => quantile(sorted, q)),
+      );
     }
   });
 });

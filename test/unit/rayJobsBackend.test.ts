@@ -77,18 +77,27 @@ describe('rayJobStatus', () => {
   });
 
   it("FAILED keeps Ray's reason without the log it repeats, and classifies the failure", () => {
-    const message = 'Job entrypoint command failed with exit code 1, last available logs (truncated to 20,000 chars):\nTraceback…\nRuntimeError: CUDA error: CUDA_ERROR_OUT_OF_MEMORY';
+    const message =
+      'Job entrypoint command failed with exit code 1, last available logs (truncated to 20,000 chars):\nTraceback…\nRuntimeError: CUDA error: CUDA_ERROR_OUT_OF_MEMORY';
     const logs = `${LOG}\nTraceback (most recent call last):\nRuntimeError: CUDA error: CUDA_ERROR_OUT_OF_MEMORY\n`;
     const s = rayJobStatus('j1', job('FAILED', { driver_exit_code: 1, message, error_type: 'JOB_ENTRYPOINT_COMMAND_ERROR' }), logs);
     assert.equal(s.state, 'failed', 'failed');
     assert.equal(s.exitCode, 1, 'exit code');
-    assert.equal(s.error, 'Job entrypoint command failed with exit code 1: Traceback (most recent call last):\nRuntimeError: CUDA error: CUDA_ERROR_OUT_OF_MEMORY', 'reason and tail');
+    assert.equal(
+      s.error,
+      'Job entrypoint command failed with exit code 1: Traceback (most recent call last):\nRuntimeError: CUDA error: CUDA_ERROR_OUT_OF_MEMORY',
+      'reason and tail',
+    );
     assert.equal(s.failure?.kind, 'out_of_memory', 'out of GPU memory');
     assert.equal(s.failure?.retryable, false, 'not retried');
   });
 
   it('FAILED without an exit code (the supervisor or its node died) is lost, retryable', () => {
-    const s = rayJobStatus('j1', job('FAILED', { message: 'Job supervisor actor died: the node was terminated', error_type: 'JOB_SUPERVISOR_ACTOR_DIED' }), LOG);
+    const s = rayJobStatus(
+      'j1',
+      job('FAILED', { message: 'Job supervisor actor died: the node was terminated', error_type: 'JOB_SUPERVISOR_ACTOR_DIED' }),
+      LOG,
+    );
     assert.equal(s.failure?.kind, 'lost', `lost: ${JSON.stringify(s.failure)}`);
     assert.equal(s.failure?.retryable, true, 'retryable');
     assert.match(s.error ?? '', /^Job supervisor actor died/, 'the reason');
@@ -117,7 +126,11 @@ describe('training.ray config', () => {
 
   it('is required for the ray backend and names what is wrong', () => {
     assert.throws(() => parseConfig({ models: [model({ backend: 'ray' })] }), /training\.ray.*required when backend is "ray"/s, 'missing');
-    assert.throws(() => parseConfig({ models: [model({ backend: 'ray', ray: { address: 'ray-head:8265' } })] }), /training\.ray\.address.*http\(s\) URL of the Ray dashboard/s, 'not a URL');
+    assert.throws(
+      () => parseConfig({ models: [model({ backend: 'ray', ray: { address: 'ray-head:8265' } })] }),
+      /training\.ray\.address.*http\(s\) URL of the Ray dashboard/s,
+      'not a URL',
+    );
     assert.throws(
       () => parseConfig({ models: [model({ backend: 'ray', ray: { address: 'http://h:8265', workingDir: './code' } })] }),
       /training\.ray\.workingDir.*not a local path/s,

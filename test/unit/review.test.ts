@@ -20,7 +20,10 @@ function resolvedRetrain(): IncidentState {
     classification: {
       failureMode: 'data_drift',
       severity: 'SEV1',
-      reasons: ['inputs drifted (max PSI 0.61 on income) and accuracy fell by 0.12', 'high impact (accuracy drop 0.12, max PSI 0.61) on a critical-tier model → SEV1'],
+      reasons: [
+        'inputs drifted (max PSI 0.61 on income) and accuracy fell by 0.12',
+        'high impact (accuracy drop 0.12, max PSI 0.61) on a critical-tier model → SEV1',
+      ],
     },
     recommendation: {
       action: 'retrain',

@@ -17,7 +17,6 @@ const MINIMAL: RunbookPolicyInput = {
 
 const issuePaths = (r: ReturnType<typeof RunbookPolicy.safeParse>) => (r.success ? [] : r.error.issues.map((i) => i.path.join('.')));
 
-
 const MODEL = { id: 'fraud-scorer', displayName: 'Fraud scorer', tier: 'critical', approvers: ['alice', 'bob'] } as const;
 
 describe('shipped runbooks', () => {
@@ -52,7 +51,16 @@ describe('shipped runbooks', () => {
       maxSliceDrop: 0.05,
       protectedSlices: [],
       stepTimeout: '2m',
-      canary: { enabled: true, mode: 'split', percent: 10, window: '10m', checkEvery: '1m', minLabelled: 100, maxAccuracyDrop: 0.02, onInsufficientLabels: 'promote' },
+      canary: {
+        enabled: true,
+        mode: 'split',
+        percent: 10,
+        window: '10m',
+        checkEvery: '1m',
+        minLabelled: 100,
+        maxAccuracyDrop: 0.02,
+        onInsufficientLabels: 'promote',
+      },
     });
     assert.deepEqual(p.rollback, { recentDeployWindow: '24h' });
     assert.deepEqual(p.validation, { window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true });
@@ -157,7 +165,8 @@ describe('runbooksFor: per-model overrides', () => {
   it('overriding one nested field keeps its siblings', () => {
     const rb = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { concept_drift: { retrain: { maxAucDrop: 0.01 }, validation: { minSamples: 500 } } } }));
     assert.deepEqual({ ...rb.concept_drift.retrain, canary: undefined }, { ...RunbookPolicy.parse(MINIMAL).retrain, maxAucDrop: 0.01, canary: undefined });
-    const canary = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { concept_drift: { retrain: { canary: { percent: 25 } } } } })).concept_drift.retrain.canary;
+    const canary = runbooksFor(ModelConfig.parse({ ...MODEL, runbooks: { concept_drift: { retrain: { canary: { percent: 25 } } } } })).concept_drift.retrain
+      .canary;
     assert.deepEqual(canary, { ...RunbookPolicy.parse(MINIMAL).retrain.canary, percent: 25 }, 'one canary field overridden, the rest kept');
     assert.deepEqual(rb.concept_drift.validation, { window: '2m', maxExtraWindows: 2, minSamples: 500, compensateOnFailure: true });
   });
@@ -203,14 +212,20 @@ describe('parseConfig', () => {
 
   it('duplicate model ids: names the second one', () => {
     const e = configError({ models: [MODEL, { ...MODEL, displayName: 'again' }] });
-    assert.deepEqual(e.issues.map((i) => i.path), ['models.1.id']);
+    assert.deepEqual(
+      e.issues.map((i) => i.path),
+      ['models.1.id'],
+    );
     assert.match(e.issues[0]!.message, /duplicate model id "fraud-scorer"/);
   });
 
   for (const id of ['Fraud', 'fraud_scorer', '-fraud', '', 'a'.repeat(64)]) {
     it(`bad model id ${JSON.stringify(id.length > 10 ? id.slice(0, 8) + '…' : id)}: names models.0.id`, () => {
       const e = configError({ models: [{ ...MODEL, id }] });
-      assert.deepEqual(e.issues.map((i) => i.path), ['models.0.id']);
+      assert.deepEqual(
+        e.issues.map((i) => i.path),
+        ['models.0.id'],
+      );
     });
   }
 
@@ -220,21 +235,36 @@ describe('parseConfig', () => {
 
   it('a bad runbook override: names models.<i>.runbooks.<mode>.<field>', () => {
     const e = configError({ models: [{ ...MODEL, runbooks: { data_drift: { approval: { timeout: 'soon' } } } }] });
-    assert.deepEqual(e.issues.map((i) => i.path), ['models.0.runbooks.data_drift.approval.timeout']);
+    assert.deepEqual(
+      e.issues.map((i) => i.path),
+      ['models.0.runbooks.data_drift.approval.timeout'],
+    );
     const e2 = configError({ models: [MODEL, { ...MODEL, id: 'other', runbooks: { concept_drift: { safeDefault: 'rollback' } } }] });
-    assert.deepEqual(e2.issues.map((i) => i.path), ['models.1.runbooks.concept_drift.safeDefault']);
+    assert.deepEqual(
+      e2.issues.map((i) => i.path),
+      ['models.1.runbooks.concept_drift.safeDefault'],
+    );
   });
 
   it('an empty duration in an override is a ConfigError, not a crash', () => {
     const e = configError({ models: [{ ...MODEL, runbooks: { data_drift: { approval: { timeout: '' } } } }] });
-    assert.deepEqual(e.issues.map((i) => i.path), ['models.0.runbooks.data_drift.approval.timeout']);
+    assert.deepEqual(
+      e.issues.map((i) => i.path),
+      ['models.0.runbooks.data_drift.approval.timeout'],
+    );
     const e2 = configError({ models: [{ ...MODEL, monitor: { every: '' } }] });
-    assert.deepEqual(e2.issues.map((i) => i.path), ['models.0.monitor.every']);
+    assert.deepEqual(
+      e2.issues.map((i) => i.path),
+      ['models.0.monitor.every'],
+    );
   });
 
   it('an unknown failure mode under runbooks is refused', () => {
     const e = configError({ models: [{ ...MODEL, runbooks: { gremlins: {} } }] });
-    assert.deepEqual(e.issues.map((i) => i.path), ['models.0.runbooks']);
+    assert.deepEqual(
+      e.issues.map((i) => i.path),
+      ['models.0.runbooks'],
+    );
   });
 
   it('several problems are all reported', () => {
@@ -243,8 +273,14 @@ describe('parseConfig', () => {
   });
 
   it('no models: names models', () => {
-    assert.deepEqual(configError({ models: [] }).issues.map((i) => i.path), ['models']);
-    assert.deepEqual(configError({}).issues.map((i) => i.path), ['models']);
+    assert.deepEqual(
+      configError({ models: [] }).issues.map((i) => i.path),
+      ['models'],
+    );
+    assert.deepEqual(
+      configError({}).issues.map((i) => i.path),
+      ['models'],
+    );
   });
 });
 
@@ -301,8 +337,19 @@ describe('RunbookPolicy: gates and canary', () => {
   });
 
   it('accepts slices by range or value, with a default minimum size', () => {
-    const p = RunbookPolicy.parse({ ...MINIMAL, retrain: { protectedSlices: [{ name: 'young', feature: 'age', max: 24 }, { name: 'region', feature: 'region', equals: 'north' }] } });
-    assert.deepEqual(p.retrain.protectedSlices.map((x) => x.minRows), [30, 30]);
+    const p = RunbookPolicy.parse({
+      ...MINIMAL,
+      retrain: {
+        protectedSlices: [
+          { name: 'young', feature: 'age', max: 24 },
+          { name: 'region', feature: 'region', equals: 'north' },
+        ],
+      },
+    });
+    assert.deepEqual(
+      p.retrain.protectedSlices.map((x) => x.minRows),
+      [30, 30],
+    );
   });
 });
 
@@ -322,7 +369,10 @@ describe('config: canary modes per deployment target', () => {
     assert.equal(runbooksFor(parseConfig(model({ kind: 'builtin' }, 'shadow')).models[0]!).concept_drift.retrain.canary.mode, 'shadow');
     // A KServe model also overrides the shipped runbooks' fallback, which KServe cannot serve.
     const kserve = model({ kind: 'kserve', kserve: { namespace: 'ml', name: 'm' } }, 'split');
-    const runbooks = { ...RUNBOOKS_WITHOUT_FALLBACK, concept_drift: { ...RUNBOOKS_WITHOUT_FALLBACK.concept_drift, ...kserve.models[0]!.runbooks.concept_drift } };
+    const runbooks = {
+      ...RUNBOOKS_WITHOUT_FALLBACK,
+      concept_drift: { ...RUNBOOKS_WITHOUT_FALLBACK.concept_drift, ...kserve.models[0]!.runbooks.concept_drift },
+    };
     const config = parseConfig({ models: [{ ...kserve.models[0], runbooks }] });
     assert.equal(runbooksFor(config.models[0]!).concept_drift.retrain.canary.mode, 'split');
   });

@@ -39,7 +39,11 @@ describe('Slack credentials', () => {
   it('are off when none of the variables is set', () => {
     assert.deepEqual(slackCredentialsFromEnv({ mode: 'http' }, {}), { enabled: false }, 'off');
     assert.deepEqual(slackCredentialsFromEnv({ mode: 'socket' }, { PATH: '/bin' }), { enabled: false }, 'off in socket mode too');
-    assert.match(slackOffMessage(), /^Slack: off, Vigil runs CLI-only \(to decide in Slack set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/, 'one line naming the variables');
+    assert.match(
+      slackOffMessage(),
+      /^Slack: off, Vigil runs CLI-only \(to decide in Slack set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/,
+      'one line naming the variables',
+    );
   });
 
   it('reads HTTP mode: token, signing secret, port (default 3000), API URL', () => {
@@ -48,27 +52,73 @@ describe('Slack credentials', () => {
       { enabled: true, mode: 'http', botToken: BOT, signingSecret: SECRET, host: '127.0.0.1', port: 3000 },
       'defaults',
     );
-    const c = slackCredentialsFromEnv({ mode: 'http' }, { SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, VIGIL_SLACK_PORT: '3100', SLACK_API_URL: 'http://127.0.0.1:9/api', VIGIL_HTTP_HOST: '0.0.0.0' });
-    assert.deepEqual([c.enabled && c.mode === 'http' && c.port, c.enabled && c.apiUrl, c.enabled && c.mode === 'http' && c.host], [3100, 'http://127.0.0.1:9/api/', '0.0.0.0'], 'overrides');
+    const c = slackCredentialsFromEnv(
+      { mode: 'http' },
+      { SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, VIGIL_SLACK_PORT: '3100', SLACK_API_URL: 'http://127.0.0.1:9/api', VIGIL_HTTP_HOST: '0.0.0.0' },
+    );
+    assert.deepEqual(
+      [c.enabled && c.mode === 'http' && c.port, c.enabled && c.apiUrl, c.enabled && c.mode === 'http' && c.host],
+      [3100, 'http://127.0.0.1:9/api/', '0.0.0.0'],
+      'overrides',
+    );
   });
 
   it('reads Socket Mode: token and app token', () => {
-    assert.deepEqual(slackCredentialsFromEnv({ mode: 'socket' }, { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP }), { enabled: true, mode: 'socket', botToken: BOT, appToken: APP }, 'socket');
+    assert.deepEqual(
+      slackCredentialsFromEnv({ mode: 'socket' }, { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP }),
+      { enabled: true, mode: 'socket', botToken: BOT, appToken: APP },
+      'socket',
+    );
   });
 
   it('refuses partial or malformed credentials, naming the variable and never the value', () => {
-    refuses({ SLACK_BOT_TOKEN: BOT }, 'http', /^SLACK_SIGNING_SECRET is not set: HTTP mode \(slack.mode "http"\) needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/, 'token without secret');
-    refuses({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP }, 'http', /SLACK_APP_TOKEN is set: for Socket Mode set "slack": \{"mode": "socket"\}/, 'app token in http mode');
+    refuses(
+      { SLACK_BOT_TOKEN: BOT },
+      'http',
+      /^SLACK_SIGNING_SECRET is not set: HTTP mode \(slack.mode "http"\) needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/,
+      'token without secret',
+    );
+    refuses(
+      { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP },
+      'http',
+      /SLACK_APP_TOKEN is set: for Socket Mode set "slack": \{"mode": "socket"\}/,
+      'app token in http mode',
+    );
     refuses({ SLACK_SIGNING_SECRET: SECRET }, 'http', /^SLACK_BOT_TOKEN is not set but SLACK_SIGNING_SECRET is set/, 'secret without token');
     refuses({ VIGIL_SLACK_PORT: '3000' }, 'http', /^SLACK_BOT_TOKEN is not set but VIGIL_SLACK_PORT is set/, 'port alone');
     refuses({ SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: SECRET }, 'http', /^SLACK_BOT_TOKEN is empty/, 'empty token');
-    refuses({ SLACK_BOT_TOKEN: 'xoxp-123-personal', SLACK_SIGNING_SECRET: SECRET }, 'http', /^SLACK_BOT_TOKEN must be a bot token starting with "xoxb-"/, 'user token');
+    refuses(
+      { SLACK_BOT_TOKEN: 'xoxp-123-personal', SLACK_SIGNING_SECRET: SECRET },
+      'http',
+      /^SLACK_BOT_TOKEN must be a bot token starting with "xoxb-"/,
+      'user token',
+    );
     refuses({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: 'short' }, 'http', /^SLACK_SIGNING_SECRET must be the app's Signing Secret/, 'short secret');
-    refuses({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, VIGIL_SLACK_PORT: 'http' }, 'http', /^VIGIL_SLACK_PORT="http": must be an integer from 1 to 65535/, 'bad port');
+    refuses(
+      { SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, VIGIL_SLACK_PORT: 'http' },
+      'http',
+      /^VIGIL_SLACK_PORT="http": must be an integer from 1 to 65535/,
+      'bad port',
+    );
     refuses({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, VIGIL_SLACK_PORT: '0' }, 'http', /^VIGIL_SLACK_PORT="0"/, 'port 0');
-    refuses({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: 'slack.com/api' }, 'http', /^SLACK_API_URL="slack.com\/api": must be an http\(s\) URL/, 'bad API URL');
-    refuses({ SLACK_BOT_TOKEN: BOT }, 'socket', /^SLACK_APP_TOKEN is not set: Socket Mode \(slack.mode "socket"\) needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN/, 'socket without app token');
-    refuses({ SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: BOT }, 'socket', /^SLACK_APP_TOKEN must be an app-level token starting with "xapp-"/, 'bot token as app token');
+    refuses(
+      { SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: 'slack.com/api' },
+      'http',
+      /^SLACK_API_URL="slack.com\/api": must be an http\(s\) URL/,
+      'bad API URL',
+    );
+    refuses(
+      { SLACK_BOT_TOKEN: BOT },
+      'socket',
+      /^SLACK_APP_TOKEN is not set: Socket Mode \(slack.mode "socket"\) needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN/,
+      'socket without app token',
+    );
+    refuses(
+      { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: BOT },
+      'socket',
+      /^SLACK_APP_TOKEN must be an app-level token starting with "xapp-"/,
+      'bot token as app token',
+    );
   });
 
   it('takes the mode and team from the config, defaulting to HTTP', () => {
@@ -95,7 +145,10 @@ describe('Slack app receiver by mode', () => {
   });
 
   it('Socket Mode: Bolt SocketModeReceiver with the app token, no HTTP listener', () => {
-    const credentials = slackCredentialsFromEnv({ mode: 'socket' }, { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'http://127.0.0.1:9/api/' }) as EnabledSlackCredentials;
+    const credentials = slackCredentialsFromEnv(
+      { mode: 'socket' },
+      { SLACK_BOT_TOKEN: BOT, SLACK_APP_TOKEN: APP, SLACK_API_URL: 'http://127.0.0.1:9/api/' },
+    ) as EnabledSlackCredentials;
     const parts = createSlackApp({ credentials, identity, deps });
     assert.equal(parts.mode, 'socket', 'mode');
     assert.ok(parts.receiver instanceof SocketModeReceiver, 'SocketModeReceiver');
@@ -112,8 +165,17 @@ describe('Slack request signatures', () => {
   const headers = (signature: string, timestamp: number) => ({ 'x-slack-signature': signature, 'x-slack-request-timestamp': String(timestamp) });
 
   it("accepts Slack's v0 signature and refuses a forged, stale, future or missing one", () => {
-    assert.deepEqual(checkSlackSignature({ signingSecret: SECRET, rawBody: body, headers: headers(slackSignature(SECRET, ts, body), ts), nowMs: now }), { ok: true }, 'valid');
-    const forged = checkSlackSignature({ signingSecret: SECRET, rawBody: body, headers: headers(slackSignature('another-secret-entirely', ts, body), ts), nowMs: now });
+    assert.deepEqual(
+      checkSlackSignature({ signingSecret: SECRET, rawBody: body, headers: headers(slackSignature(SECRET, ts, body), ts), nowMs: now }),
+      { ok: true },
+      'valid',
+    );
+    const forged = checkSlackSignature({
+      signingSecret: SECRET,
+      rawBody: body,
+      headers: headers(slackSignature('another-secret-entirely', ts, body), ts),
+      nowMs: now,
+    });
     assert.deepEqual([forged.ok, !forged.ok && forged.reason], [false, 'bad_signature'], 'forged');
     const tampered = checkSlackSignature({ signingSecret: SECRET, rawBody: `${body}&x=1`, headers: headers(slackSignature(SECRET, ts, body), ts), nowMs: now });
     assert.deepEqual([tampered.ok, !tampered.ok && tampered.reason], [false, 'bad_signature'], 'body changed after signing');
@@ -121,11 +183,21 @@ describe('Slack request signatures', () => {
     assert.deepEqual([stale.ok, !stale.ok && stale.reason], [false, 'stale_request'], 'stale by one second');
     const edge = checkSlackSignature({ signingSecret: SECRET, rawBody: body, headers: headers(slackSignature(SECRET, ts - 300, body), ts - 300), nowMs: now });
     assert.equal(edge.ok, true, 'exactly five minutes is still accepted');
-    const future = checkSlackSignature({ signingSecret: SECRET, rawBody: body, headers: headers(slackSignature(SECRET, ts + 301, body), ts + 301), nowMs: now });
+    const future = checkSlackSignature({
+      signingSecret: SECRET,
+      rawBody: body,
+      headers: headers(slackSignature(SECRET, ts + 301, body), ts + 301),
+      nowMs: now,
+    });
     assert.deepEqual([future.ok, !future.ok && future.reason], [false, 'stale_request'], 'from the future');
     const missing = checkSlackSignature({ signingSecret: SECRET, rawBody: body, headers: {}, nowMs: now });
     assert.deepEqual(missing, { ok: false, reason: 'missing_signature', message: 'missing X-Slack-Signature and X-Slack-Request-Timestamp header' }, 'missing');
-    const v1 = checkSlackSignature({ signingSecret: SECRET, rawBody: body, headers: headers(slackSignature(SECRET, ts, body).replace('v0=', 'v1='), ts), nowMs: now });
+    const v1 = checkSlackSignature({
+      signingSecret: SECRET,
+      rawBody: body,
+      headers: headers(slackSignature(SECRET, ts, body).replace('v0=', 'v1='), ts),
+      nowMs: now,
+    });
     assert.equal(v1.ok, false, 'unknown version');
   });
 });
@@ -135,8 +207,16 @@ describe('/vigil parser', () => {
     assert.deepEqual(parseSlashCommand('  list '), { kind: 'list' }, 'list');
     assert.deepEqual(parseSlashCommand('SHOW incident-a'), { kind: 'show', id: 'incident-a' }, 'show, any case');
     assert.deepEqual(parseSlashCommand('approve incident-a'), { kind: 'approve', id: 'incident-a' }, 'approve');
-    assert.deepEqual(parseSlashCommand('reject incident-a  not now,\nthanks '), { kind: 'reject', id: 'incident-a', reason: 'not now,\nthanks' }, 'reject keeps the reason');
-    assert.deepEqual(parseSlashCommand('declare credit-risk latency latency_p99_ms=900 ok=true'), { kind: 'declare', model: 'credit-risk', signal: 'latency', evidence: { latency_p99_ms: 900, ok: true } }, 'declare');
+    assert.deepEqual(
+      parseSlashCommand('reject incident-a  not now,\nthanks '),
+      { kind: 'reject', id: 'incident-a', reason: 'not now,\nthanks' },
+      'reject keeps the reason',
+    );
+    assert.deepEqual(
+      parseSlashCommand('declare credit-risk latency latency_p99_ms=900 ok=true'),
+      { kind: 'declare', model: 'credit-risk', signal: 'latency', evidence: { latency_p99_ms: 900, ok: true } },
+      'declare',
+    );
     assert.deepEqual(parseSlashCommand(''), { kind: 'help' }, 'empty is help');
     assert.deepEqual(parseSlashCommand('help'), { kind: 'help' }, 'help');
     assert.match((parseSlashCommand('reject incident-a') as { problem: string }).problem, /a rejection needs a reason/, 'reject without a reason');

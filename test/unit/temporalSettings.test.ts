@@ -42,7 +42,10 @@ test('a TOML profile chosen by TEMPORAL_PROFILE', () => {
     // Environment variables override the profile.
     const overridden = loadTemporalSettings({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'other' });
     assert.equal(overridden.namespace, 'other');
-    assert.throws(() => loadTemporalSettings({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' }), /invalid Temporal client configuration.*TEMPORAL_PROFILE=nope.*'nope' not found/);
+    assert.throws(
+      () => loadTemporalSettings({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' }),
+      /invalid Temporal client configuration.*TEMPORAL_PROFILE=nope.*'nope' not found/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

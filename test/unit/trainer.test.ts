@@ -97,9 +97,15 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     const [started] = byType(run.events, 'started');
     assert.equal(started!.jobId, 'job-42');
     assert.equal(started!.rows, 1200);
-    assert.ok(run.events.every((e) => (e as { jobId?: unknown }).jobId === 'job-42'), 'every line echoes the job id');
+    assert.ok(
+      run.events.every((e) => (e as { jobId?: unknown }).jobId === 'job-42'),
+      'every line echoes the job id',
+    );
     const progress = byType(run.events, 'progress');
-    assert.deepEqual(progress.map((p) => p.step), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(
+      progress.map((p) => p.step),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
     assert.ok(progress.every((p) => p.total === 8 && p.loss > 0 && p.loss < 1));
     const [metrics] = byType(run.events, 'metrics');
     assert.ok(metrics!.auc > 0.75, `AUC ${metrics!.auc}`);
@@ -154,7 +160,10 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     const out = path.join(dir, 'bad-out');
     const run = await runTrainer(['--data', bad, '--out', out]);
     assert.equal(run.code, EXIT_BAD_INPUT);
-    assert.deepEqual(run.events.map((e) => e.type), ['error']);
+    assert.deepEqual(
+      run.events.map((e) => e.type),
+      ['error'],
+    );
     const [error] = byType(run.events, 'error');
     assert.match(error!.message, /bad\.csv: row 3, line 4, column "debt_to_income": "oops" is not a finite number/);
     await assert.rejects(access(path.join(out, 'model.json')));
@@ -176,7 +185,10 @@ describe('example trainer (child process)', { concurrency: true }, () => {
     for (const [args, message] of cases) {
       const run = await runInProcess(args);
       assert.equal(run.code, EXIT_BAD_INPUT, `${args.join(' ')}: ${run.log.join('\n')}`);
-      assert.deepEqual(run.events.map((e) => e.type), ['error']);
+      assert.deepEqual(
+        run.events.map((e) => e.type),
+        ['error'],
+      );
       assert.match((run.events[0] as { message: string }).message, message);
     }
   });

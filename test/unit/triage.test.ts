@@ -137,13 +137,19 @@ describe('recommendAction: safe default', () => {
     const r = recommendAction(policy(['rollback', 'retrain', 'fallback'], 'escalate_upstream'), { labelledRows: 10, servingMode: 'fallback' });
     assert.equal(r.action, 'escalate_upstream');
     assert.deepEqual(r.reasons, ['no candidate applies; runbook safe default escalate_upstream']);
-    assert.deepEqual(r.considered.map((c) => c.applicable), [false, false, false]);
+    assert.deepEqual(
+      r.considered.map((c) => c.applicable),
+      [false, false, false],
+    );
   });
 
   it('uses the safe default even when it is not among the candidates', () => {
     const r = recommendAction(policy(['rollback'], 'fallback'), {});
     assert.equal(r.action, 'fallback');
-    assert.deepEqual(r.considered.map((c) => c.action), ['rollback']);
+    assert.deepEqual(
+      r.considered.map((c) => c.action),
+      ['rollback'],
+    );
   });
 });
 
@@ -152,14 +158,23 @@ describe('recommendAction: considered explains every candidate', () => {
     const actions: RemediationAction[] = ['rollback', 'retrain', 'fallback', 'escalate_upstream', 'monitor'];
     const r = recommendAction(policy(actions), { labelledRows: 5, servingMode: 'model' });
     assert.equal(r.action, 'fallback');
-    assert.deepEqual(r.considered.map((c) => c.action), actions);
-    assert.deepEqual(r.considered.map((c) => c.applicable), [false, false, true, true, true]);
-    assert.deepEqual(r.considered.map((c) => c.reason), [
-      'no champion change in the recent-deploy window',
-      'only 5 labelled rows (need 200)',
-      'degrade to the rules-based fallback until the model is trusted again',
-      'page the owning upstream team; no model action',
-      'keep watching; no change',
-    ]);
+    assert.deepEqual(
+      r.considered.map((c) => c.action),
+      actions,
+    );
+    assert.deepEqual(
+      r.considered.map((c) => c.applicable),
+      [false, false, true, true, true],
+    );
+    assert.deepEqual(
+      r.considered.map((c) => c.reason),
+      [
+        'no champion change in the recent-deploy window',
+        'only 5 labelled rows (need 200)',
+        'degrade to the rules-based fallback until the model is trusted again',
+        'page the owning upstream team; no model action',
+        'keep watching; no change',
+      ],
+    );
   });
 });

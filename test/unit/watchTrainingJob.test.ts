@@ -87,7 +87,8 @@ async function settled(jobId: string): Promise<string> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-const failureOf = (e: ApplicationFailure) => (e.details?.[0] as { failure: { kind: string; retryable: boolean }; try: number; tries: number }) ?? assert.fail('no details');
+const failureOf = (e: ApplicationFailure) =>
+  (e.details?.[0] as { failure: { kind: string; retryable: boolean }; try: number; tries: number }) ?? assert.fail('no details');
 
 describe('watchTrainingJob (local backend)', { concurrency: true }, () => {
   it('watches a job to success, heartbeating the job id, the try and progress', async () => {
@@ -97,7 +98,10 @@ describe('watchTrainingJob (local backend)', { concurrency: true }, () => {
     assert.equal(run.result?.try, 1);
     assert.equal(run.result?.status.artifactPath, '/models/w-ok.json');
     assert.ok(run.heartbeats.length >= 1, 'no heartbeat');
-    assert.ok(run.heartbeats.every((hb) => hb.jobId === 'w-ok' && hb.try === 1 && hb.startedAt > 0), JSON.stringify(run.heartbeats));
+    assert.ok(
+      run.heartbeats.every((hb) => hb.jobId === 'w-ok' && hb.try === 1 && hb.startedAt > 0),
+      JSON.stringify(run.heartbeats),
+    );
     assert.equal(run.heartbeats.at(-1)?.progress?.step, 1, 'the last heartbeat carries progress');
     // A retry of the same attempt (worker crash after success) finds the same job: no second start.
     const again = await attempt('w-ok', scripts.ok, { heartbeat: run.heartbeats.at(-1) });
@@ -159,7 +163,10 @@ describe('watchTrainingJob (local backend)', { concurrency: true }, () => {
       errors.push(run.error);
       hb = run.heartbeats.at(-1);
     }
-    assert.deepEqual(errors.map((e) => e.nonRetryable), [false, false, true]);
+    assert.deepEqual(
+      errors.map((e) => e.nonRetryable),
+      [false, false, true],
+    );
     assert.match(errors[2]!.message, /^training job w-kill3-try3 \(try 3\) failed: killed by SIGKILL.*; gave up after 3 tries$/);
     assert.deepEqual(starts('w-kill3'), ['w-kill3', 'w-kill3-try2', 'w-kill3-try3']);
   });
