@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { FAILURE_MODES, FailureMode, ModelRef, ModelTier, Severity, SignalKind } from './incident.js';
 import { Duration, RunbookPolicy, type Runbooks } from './runbook.js';
 import { DataQualityThresholds, InputSchema } from './dataQuality.js';
+import { TaskConfig } from './task.js';
 import { DRIFT_TESTS } from './drift/datasetDrift.js';
 import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
 
@@ -255,6 +256,8 @@ export const ModelConfig = z.strictObject({
   approvers: z.array(z.string().min(1)).min(1, 'at least one approver is required'),
   /** Approvers for a severity instead of `approvers` (e.g. SEV1 needs the leads). */
   approversBySeverity: z.partialRecord(Severity, z.array(z.string().min(1)).min(1, 'at least one approver is required')).default({}),
+  /** What the model predicts (binary, multiclass, regression); the example is binary. */
+  task: TaskConfig.prefault({ type: 'binary' }),
   slack: ModelSlackConfig.optional(),
   escalation: z.array(z.string().min(1)).default([]),
   /** Runs the example trainer and traffic simulator for this model. */
