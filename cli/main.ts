@@ -10,6 +10,7 @@ import { UserInputError } from '../domain/errors.js';
 import { parseEvidencePairs, SignalKind } from '../domain/incident.js';
 import { openCliContext, type CliContext, type GlobalOptions } from './cliContext.js';
 import { formatIncident, formatIncidentList } from './formatIncident.js';
+import { registerModelCommands } from './modelCommands.js';
 import { registerMonitorCommands } from './monitorCommands.js';
 import { registerSlackCommand } from './slackCommand.js';
 import { compareCsvFiles, driftSettingsFor, formatDrift, readSchemaFile, type ColumnTypes } from './driftCompare.js';
@@ -135,6 +136,7 @@ program
   });
 
 registerMonitorCommands(program, { withContext, print });
+registerModelCommands(program, { withContext, print });
 registerSlackCommand(program, globals);
 
 const drift = program.command('drift').description('drift statistics');

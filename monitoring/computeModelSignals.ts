@@ -5,20 +5,23 @@
  * triage and post-remediation validation.
  */
 import type { ModelConfig } from '../domain/config.js';
+import type { TaskConfig } from '../domain/task.js';
 import { assessDataQuality, dataQualityAsEvidence, schemaFromFeatures } from '../domain/dataQuality.js';
 import { psiByFeature } from '../domain/drift/psi.js';
 import { assessFeedbackLoop } from '../domain/labelQuality.js';
 import type { ModelSignals } from '../domain/modelSignals.js';
 import type { DeploymentTarget } from '../ports/deploymentTarget.js';
 import type { ModelEvaluation } from '../ports/modelEvaluation.js';
-import type { ModelRegistry } from '../ports/modelRegistry.js';
+import type { ModelRegistry, ModelVersion } from '../ports/modelRegistry.js';
+import { psiReference, type DatasetProfile } from '../domain/datasetProfile.js';
+import type { ModelProfile } from '../ports/modelEvaluation.js';
 import type { PredictionLog } from '../ports/predictionLog.js';
 
 export type { ModelSignals };
 
 export async function computeModelSignals(
   deps: { registry: ModelRegistry; models: ModelEvaluation; predictions: PredictionLog; deploymentFor(modelId: string): DeploymentTarget },
-  model: Pick<ModelConfig, 'id' | 'monitor' | 'inputSchema'>,
+  model: Pick<ModelConfig, 'id' | 'monitor' | 'inputSchema' | 'task'>,
   opts: { since?: Date; servedBy?: 'model' } = {},
 ): Promise<ModelSignals> {
   const modelId = model.id;
@@ -37,7 +40,9 @@ export async function computeModelSignals(
     labelled: 0,
   };
   if (!champion) return out;
-  const artifact = await deps.models.profile(champion.artifactUri);
+  // The profile Vigil computed at registration; versions registered without reference data (the
+  // example's, retrained candidates) are profiled by the model evaluation.
+  const artifact = champion.profile ? storedProfile(champion, champion.profile, model.task) : await deps.models.profile(champion.artifactUri);
 
   let recent = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since });
   if (opts.servedBy) recent = recent.filter((r) => r.servedBy === opts.servedBy);
@@ -102,4 +107,14 @@ export function signalsAsEvidence(s: ModelSignals): Record<string, string | numb
   if (s.feedback.anomalous) values.label_anomalies = s.feedback.reasons.join('; ');
   if (s.championVersion !== undefined) values.champion_version = s.championVersion;
   return values;
+}
+
+/** A registered version's stored profile in the shape the monitors read (numeric features' PSI reference). */
+function storedProfile(version: ModelVersion, profile: DatasetProfile, task: TaskConfig): ModelProfile {
+  return {
+    features: Object.keys(profile.features),
+    reference: psiReference(profile),
+    metrics: version.metrics,
+    threshold: task.type === 'binary' ? task.threshold : 0.5,
+  };
 }

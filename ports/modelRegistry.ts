@@ -5,13 +5,19 @@
  * business (ports/deploymentTarget.ts). Every mutating call takes an idempotency key, so a retried
  * activity changes things once.
  */
+import type { DatasetProfile } from '../domain/datasetProfile.js';
+
 export type VersionStatus = 'registered' | 'healthy' | 'bad';
 
 export interface ModelVersion {
   modelId: string;
   version: number;
+  /** Opaque to Vigil: where the team's serving and training find the model. */
   artifactUri: string;
+  /** Holdout metrics (accuracy, auc, mae, …) and baselines such as positiveRate. */
   metrics: Record<string, number>;
+  /** The reference profile Vigil computed at registration; absent for versions registered without reference data. */
+  profile?: DatasetProfile;
   status: VersionStatus;
   source: string;
   createdAt: string;
@@ -31,6 +37,7 @@ export interface ModelRegistry {
     modelId: string;
     artifactUri: string;
     metrics: Record<string, number>;
+    profile?: DatasetProfile;
     source: string;
     status?: VersionStatus;
     idempotencyKey: string;

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { inTransaction as inPoolTransaction } from '../postgres/database.js';
 import type { AliasChange, ModelVersion, VersionStatus } from '../../ports/modelRegistry.js';
+import type { DatasetProfile } from '../../domain/datasetProfile.js';
 import type { ServingMode } from '../../ports/deploymentTarget.js';
 import type { RegistryWithServingMode } from './servingModeStore.js';
 
@@ -14,6 +15,7 @@ interface VersionRow {
   version: number;
   artifact_uri: string;
   metrics: Record<string, number>;
+  profile: DatasetProfile | null;
   status: VersionStatus;
   source: string;
   created_at: Date;
@@ -24,6 +26,7 @@ const toVersion = (r: VersionRow): ModelVersion => ({
   version: r.version,
   artifactUri: r.artifact_uri,
   metrics: r.metrics,
+  ...(r.profile ? { profile: r.profile } : {}),
   status: r.status,
   source: r.source,
   createdAt: r.created_at.toISOString(),
@@ -46,17 +49,17 @@ export function createBuiltinRegistry(pool: pg.Pool): RegistryWithServingMode {
       );
     },
 
-    async registerVersion({ modelId, artifactUri, metrics, source, status = 'registered', idempotencyKey }) {
+    async registerVersion({ modelId, artifactUri, metrics, profile, source, status = 'registered', idempotencyKey }) {
       return inTransaction(async (c) => {
         const existing = await c.query<VersionRow>('SELECT * FROM model_versions WHERE idempotency_key = $1', [idempotencyKey]);
         if (existing.rows[0]) return toVersion(existing.rows[0]);
         // Serialise version numbering per model.
         await c.query('SELECT id FROM models WHERE id = $1 FOR UPDATE', [modelId]);
         const r = await c.query<VersionRow>(
-          `INSERT INTO model_versions (model_id, version, artifact_uri, metrics, status, source, idempotency_key)
-           VALUES ($1, (SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = $1), $2, $3, $4, $5, $6)
+          `INSERT INTO model_versions (model_id, version, artifact_uri, metrics, profile, status, source, idempotency_key)
+           VALUES ($1, (SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = $1), $2, $3, $4, $5, $6, $7)
            RETURNING *`,
-          [modelId, artifactUri, JSON.stringify(metrics), status, source, idempotencyKey],
+          [modelId, artifactUri, JSON.stringify(metrics), profile ? JSON.stringify(profile) : null, status, source, idempotencyKey],
         );
         return toVersion(r.rows[0]!); // INSERT … RETURNING: exactly one row
       });

@@ -28,6 +28,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import type { DatasetProfile } from '../../domain/datasetProfile.js';
 import type { ModelVersion, VersionStatus } from '../../ports/modelRegistry.js';
 import type { ServingMode } from '../../ports/deploymentTarget.js';
 import type { RegistryWithServingMode } from './servingModeStore.js';
@@ -36,6 +37,8 @@ import { artifactUploadUrl, createMlflowRestClient, isAlreadyExists, isNotFound,
 export const MLFLOW_TAGS = {
   status: 'vigil.status',
   metrics: 'vigil.metrics',
+  /** The reference profile, as JSON split over `vigil.profile.0…` (see profileTags). */
+  profile: 'vigil.profile',
   source: 'vigil.source',
   idempotencyKey: 'vigil.idempotency_key',
   servingMode: 'vigil.serving_mode',
@@ -106,6 +109,7 @@ export function createMlflowRegistry(opts: {
       version: Number(mv.version),
       artifactUri: mv.source ?? '',
       metrics: parseMetrics(tags[MLFLOW_TAGS.metrics]),
+      ...profileFromTags(tags),
       status: status && STATUSES.includes(status) ? status : 'registered',
       // A version registered outside Vigil has no vigil.source.
       source: tags[MLFLOW_TAGS.source] ?? 'mlflow',
@@ -364,7 +368,7 @@ export function createMlflowRegistry(opts: {
       );
     },
 
-    async registerVersion({ modelId, artifactUri, metrics, source, status = 'registered', idempotencyKey }) {
+    async registerVersion({ modelId, artifactUri, metrics, profile, source, status = 'registered', idempotencyKey }) {
       const name = nameOf(modelId);
       return withModelLock(modelId, async () => {
         const [existing] = await searchVersions(`name = ${quote(name)} and tags.\`${MLFLOW_TAGS.idempotencyKey}\` = ${quote(idempotencyKey)}`);
@@ -383,6 +387,7 @@ export function createMlflowRegistry(opts: {
             { key: MLFLOW_TAGS.status, value: status },
             { key: MLFLOW_TAGS.metrics, value: JSON.stringify(metrics) },
             { key: MLFLOW_TAGS.source, value: source },
+            ...(profile ? profileTags(profile) : []),
           ],
         });
         return toVersion(modelId, await waitUntilReady(modelId, created.model_version));
@@ -540,4 +545,34 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
     else if (entry.isFile()) out.push(rel);
   }
   return out;
+}
+
+/** MLflow caps a tag's value at a few thousand characters: the profile's JSON is split over numbered tags. */
+const PROFILE_TAG_CHUNK = 4000;
+
+/** The profile as `vigil.profile.parts` = N and `vigil.profile.0` … `vigil.profile.N-1`. */
+export function profileTags(profile: DatasetProfile): { key: string; value: string }[] {
+  const json = JSON.stringify(profile);
+  const parts: { key: string; value: string }[] = [];
+  for (let i = 0; i * PROFILE_TAG_CHUNK < json.length; i++) {
+    parts.push({ key: `${MLFLOW_TAGS.profile}.${i}`, value: json.slice(i * PROFILE_TAG_CHUNK, (i + 1) * PROFILE_TAG_CHUNK) });
+  }
+  return [{ key: `${MLFLOW_TAGS.profile}.parts`, value: String(parts.length) }, ...parts];
+}
+
+/** The profile put back together from its tags; nothing when it is absent or incomplete. */
+export function profileFromTags(tags: Record<string, string>): { profile?: DatasetProfile } {
+  const n = Number(tags[`${MLFLOW_TAGS.profile}.parts`]);
+  if (!Number.isInteger(n) || n < 1) return {};
+  let json = '';
+  for (let i = 0; i < n; i++) {
+    const part = tags[`${MLFLOW_TAGS.profile}.${i}`];
+    if (part === undefined) return {};
+    json += part;
+  }
+  try {
+    return { profile: JSON.parse(json) as DatasetProfile };
+  } catch {
+    return {};
+  }
 }

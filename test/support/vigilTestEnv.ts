@@ -101,7 +101,7 @@ export async function createVigilTestEnv(
   if (fs.existsSync(baselineCache)) fs.cpSync(baselineCache, path.join(stateDir, 'example', TEST_MODEL), { recursive: true });
   const notifier = opts.notifier ? opts.notifier({ pool: db.pool, config, namespace: settings.namespace }) : quietNotifier();
   const services = createVigilServices({ config, pool: db.pool, temporal: client, stateDir, notifier });
-  for (const model of config.models) await ensureExampleModel({ registry: services.registry, model, stateDir });
+  for (const model of config.models) if (model.example) await ensureExampleModel({ registry: services.registry, model, stateDir });
   fs.cpSync(path.join(stateDir, 'example', TEST_MODEL), baselineCache, { recursive: true });
 
   const simulator = new TrafficSimulator({

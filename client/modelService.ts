@@ -1,0 +1,195 @@
+/**
+ * Models Vigil did not build: register a version from its reference data (Vigil computes the profile
+ * and, from a holdout with predictions and labels, the metrics; the artifact URI stays opaque), list
+ * and show them. The CLI reads the files; this service checks them against the model's declared task
+ * and inputs. The example's bootstrap registers through the same code path.
+ */
+import crypto from 'node:crypto';
+import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
+import { computeDatasetProfile, ProfileError, type ColumnValues, type DatasetProfile } from '../domain/datasetProfile.js';
+import { NotFoundError, UserInputError } from '../domain/errors.js';
+import { MetricsError, taskMetrics } from '../domain/taskMetrics.js';
+import type { TaskConfig } from '../domain/task.js';
+import type { ModelRegistry, ModelVersion } from '../ports/modelRegistry.js';
+
+/** A data file as columns of raw cells, the way adapters/files/csvTable.ts reads it. */
+export interface DataTable {
+  file: string;
+  columns: string[];
+  cells: Record<string, string[]>;
+  rows: number;
+}
+
+export interface RegisterModelRequest {
+  modelId: string;
+  artifactUri: string;
+  reference: DataTable;
+  holdout?: DataTable;
+  /** Metrics given by hand (`--metric name=value`); on a clash they win over those computed from the holdout. */
+  metrics?: Record<string, number>;
+  /** Alias to point at the new version, e.g. `champion`. */
+  alias?: string;
+  /** Names of the prediction and label columns in the files (default `prediction`, `label`). */
+  predictionColumn?: string;
+  labelColumn?: string;
+  source?: string;
+}
+
+export interface ModelSummary {
+  id: string;
+  displayName: string;
+  task: TaskConfig['type'];
+  versions: number;
+  aliases: Record<string, number>;
+}
+
+export interface ModelDetails {
+  model: ModelConfig;
+  versions: ModelVersion[];
+  aliases: Record<string, number>;
+}
+
+/** The aliases Vigil moves and shows. */
+const ALIASES = ['champion', 'challenger'] as const;
+
+export interface ModelService {
+  register(req: RegisterModelRequest): Promise<{ version: ModelVersion; created: boolean; alias?: string }>;
+  list(): Promise<ModelSummary[]>;
+  show(modelId: string): Promise<ModelDetails>;
+}
+
+export function createModelService(deps: { config: VigilConfig; registry: ModelRegistry }): ModelService {
+  const { config, registry } = deps;
+
+  function modelOf(id: string): ModelConfig {
+    const model = findModel(config, id);
+    if (!model) throw new NotFoundError(`unknown model "${id}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
+    return model;
+  }
+
+  async function aliasesOf(id: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const alias of ALIASES) {
+      const v = await registry.getAlias(id, alias);
+      if (v) out[alias] = v.version;
+    }
+    return out;
+  }
+
+  return {
+    async register(req) {
+      const model = modelOf(req.modelId);
+      if (!req.artifactUri.trim()) throw new UserInputError('--artifact: must not be empty');
+      const profile = referenceProfile(model, req.reference, req.predictionColumn ?? 'prediction', req.labelColumn ?? 'label');
+      const computed = req.holdout ? holdoutMetrics(model.task, req.holdout, req.predictionColumn ?? 'prediction', req.labelColumn ?? 'label') : {};
+      const metrics = { ...computed, ...(req.metrics ?? {}) };
+      // The same registration repeated (a retried script) finds the version it made.
+      const key = `register:${model.id}:${sha256(JSON.stringify([req.artifactUri, profile, metrics]))}`;
+      await registry.ensureModel({ id: model.id, displayName: model.displayName, tier: model.tier });
+      const before = await registry.listVersions(model.id);
+      const version = await registry.registerVersion({
+        modelId: model.id,
+        artifactUri: req.artifactUri,
+        metrics,
+        profile,
+        source: req.source ?? 'vigil model register',
+        idempotencyKey: key,
+      });
+      const created = !before.some((v) => v.version === version.version);
+      if (req.alias) {
+        await registry.setAlias({
+          modelId: model.id,
+          alias: req.alias,
+          version: version.version,
+          reason: 'vigil model register',
+          idempotencyKey: `${key}:${req.alias}`,
+        });
+      }
+      return { version, created, ...(req.alias ? { alias: req.alias } : {}) };
+    },
+
+    async list() {
+      const out: ModelSummary[] = [];
+      for (const m of config.models) {
+        const versions = await registry.listVersions(m.id).catch(() => [] as ModelVersion[]);
+        out.push({ id: m.id, displayName: m.displayName, task: m.task.type, versions: versions.length, aliases: versions.length ? await aliasesOf(m.id) : {} });
+      }
+      return out;
+    },
+
+    async show(modelId) {
+      const model = modelOf(modelId);
+      const versions = await registry.listVersions(model.id);
+      return { model, versions, aliases: await aliasesOf(model.id) };
+    },
+  };
+}
+
+/** The profile of the reference file's features, prediction and label, by the model's declared inputs and task. */
+export function referenceProfile(model: ModelConfig, table: DataTable, predictionColumn: string, labelColumn: string): DatasetProfile {
+  const declared = model.inputSchema?.columns;
+  const featureNames = table.columns.filter((c) => c !== predictionColumn && c !== labelColumn);
+  if (featureNames.length === 0) throw new UserInputError(`${table.file}: no feature columns (only "${predictionColumn}" and "${labelColumn}")`);
+  if (declared) {
+    const missing = Object.entries(declared)
+      .filter(([name, spec]) => !spec.optional && !featureNames.includes(name))
+      .map(([name]) => name);
+    if (missing.length) throw new UserInputError(`${table.file}: declared input column(s) missing: ${missing.join(', ')} (models[].inputSchema)`);
+    const extra = featureNames.filter((f) => !declared[f]);
+    if (extra.length && !model.inputSchema?.allowExtraColumns) {
+      throw new UserInputError(`${table.file}: column(s) not declared in models[].inputSchema: ${extra.join(', ')}`);
+    }
+  }
+  const column = (name: string): ColumnValues => table.cells[name] ?? [];
+  const typeOf = (name: string) => declared?.[name]?.type ?? inferType(column(name));
+  try {
+    return computeDatasetProfile({
+      features: Object.fromEntries(featureNames.map((f) => [f, { values: column(f), type: typeOf(f) }])),
+      ...(table.columns.includes(predictionColumn)
+        ? { prediction: { values: column(predictionColumn), type: model.task.type === 'multiclass' ? 'categorical' : 'numeric' } }
+        : {}),
+      ...(table.columns.includes(labelColumn)
+        ? { label: { values: column(labelColumn), type: model.task.type === 'regression' ? 'numeric' : 'categorical' } }
+        : {}),
+    });
+  } catch (err) {
+    if (err instanceof ProfileError) throw new UserInputError(`${table.file}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Metrics of the holdout's predictions against its labels, by task type. */
+export function holdoutMetrics(task: TaskConfig, table: DataTable, predictionColumn: string, labelColumn: string): Record<string, number> {
+  for (const c of [predictionColumn, labelColumn]) {
+    if (!table.columns.includes(c))
+      throw new UserInputError(`${table.file}: a holdout needs a "${c}" column (the model's ${c === labelColumn ? 'outcomes' : 'predictions'})`);
+  }
+  const predictions = table.cells[predictionColumn] ?? [];
+  const labels = table.cells[labelColumn] ?? [];
+  // Rows without a label carry no evidence about performance.
+  const keep = labels.flatMap((l, i) => (l === '' ? [] : [i]));
+  try {
+    return taskMetrics(
+      task,
+      keep.map((i) => predictions[i]),
+      keep.map((i) => labels[i]),
+    );
+  } catch (err) {
+    if (err instanceof MetricsError) throw new UserInputError(`${table.file}: ${err.message}`);
+    throw err;
+  }
+}
+
+function inferType(values: ColumnValues): 'numeric' | 'categorical' {
+  let any = false;
+  for (const v of values) {
+    if (v === '' || v === null || v === undefined) continue;
+    any = true;
+    if (typeof v !== 'number' && !Number.isFinite(Number(v))) return 'categorical';
+  }
+  return any ? 'numeric' : 'categorical';
+}
+
+function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
