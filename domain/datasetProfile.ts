@@ -4,7 +4,7 @@
  * and shares, mean, std, min, max) and its missing share; per categorical feature the share of each of
  * its top categories and an "other" bucket; and the same for the prediction and label columns.
  */
-import { buildFeatureReference, type FeatureReference, type ReferenceProfile } from './drift/psi.js';
+import { buildFeatureReference, psiFromShares, type FeatureReference, type ReferenceProfile } from './drift/psi.js';
 
 /** Categories kept by name; the rest share one "other" bucket. */
 export const MAX_PROFILE_CATEGORIES = 50;
@@ -140,3 +140,36 @@ function describeColumn(p: ColumnProfile): string {
 }
 
 const round = (v: number) => Number(v.toPrecision(4));
+
+/**
+ * PSI of a categorical column against its profile: the profiled categories plus one bucket for the
+ * rest (categories beyond the profiled ones, and new ones), shares floored like the numeric PSI's.
+ * NaN when `values` hold no category.
+ */
+export function categoricalPsi(reference: CategoricalColumnProfile, values: readonly unknown[]): number {
+  const known = Object.keys(reference.shares);
+  const index = new Map(known.map((k, i) => [k, i]));
+  const counts = new Float64Array(known.length + 1);
+  let n = 0;
+  for (const v of values) {
+    if (isMissing(v)) continue;
+    counts[index.get(String(v)) ?? known.length]!++;
+    n++;
+  }
+  if (n === 0) return Number.NaN;
+  const current = Array.from(counts, (c) => c / n);
+  return psiFromShares([...known.map((k) => reference.shares[k]!), reference.otherShare], current);
+}
+
+/** PSI per profiled feature of `rows`: numeric ones by deciles, categorical ones by category shares. */
+export function psiByProfiledFeature(profile: DatasetProfile, rows: readonly Record<string, unknown>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, p] of Object.entries(profile.features)) {
+    if (p.type !== 'categorical') continue;
+    out[name] = categoricalPsi(
+      p,
+      rows.map((r) => r[name]),
+    );
+  }
+  return out;
+}

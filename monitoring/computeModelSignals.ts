@@ -13,11 +13,9 @@ import type { ModelSignals } from '../domain/modelSignals.js';
 import type { DeploymentTarget } from '../ports/deploymentTarget.js';
 import type { ModelEvaluation } from '../ports/modelEvaluation.js';
 import type { ModelRegistry, ModelVersion } from '../ports/modelRegistry.js';
-import { psiReference, type DatasetProfile } from '../domain/datasetProfile.js';
+import { psiByProfiledFeature, psiReference, type DatasetProfile } from '../domain/datasetProfile.js';
 import type { ModelProfile } from '../ports/modelEvaluation.js';
 import type { PredictionLog } from '../ports/predictionLog.js';
-
-export type { ModelSignals };
 
 export async function computeModelSignals(
   deps: { registry: ModelRegistry; models: ModelEvaluation; predictions: PredictionLog; deploymentFor(modelId: string): DeploymentTarget },
@@ -51,7 +49,8 @@ export async function computeModelSignals(
     const rows = recent.map((r) => r.features as Record<string, unknown>);
     const schema = model.inputSchema ?? schemaFromFeatures(artifact.features);
     out.dataQuality = assessDataQuality(schema, rows, cfg.dataQuality, artifact.reference);
-    out.psi = psiByFeature(artifact.reference, rows);
+    // Numeric features by deciles; with a stored profile, categorical ones by their category shares too.
+    out.psi = { ...psiByFeature(artifact.reference, rows), ...(champion.profile ? psiByProfiledFeature(champion.profile, rows) : {}) };
     // Drift over a column that vanished or changed type is meaningless: the schema break reports it.
     for (const broken of [...out.dataQuality.missingColumns, ...out.dataQuality.typeChanges]) delete out.psi[broken];
     const finite = Object.entries(out.psi).filter(([, v]) => Number.isFinite(v));

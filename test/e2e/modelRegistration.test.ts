@@ -237,5 +237,14 @@ describe('registering models Vigil did not build', () => {
     const drifted = await runMonitor({ modelId: 'fraud-gbm' });
     assert.ok(drifted.breaches.includes('data_drift'), JSON.stringify(drifted));
     assert.match(drifted.reasons.join('; '), /max PSI \d\.\d+ ≥ 0\.2 on amount/);
+
+    // Amounts as in training, but every purchase in one merchant category: drift on a categorical feature.
+    await insert(
+      fraudRows(500, 9).map((row) => ({ ...row, merchant_category: 'travel' })),
+      2000,
+    );
+    const categorical = await runMonitor({ modelId: 'fraud-gbm' });
+    assert.ok(categorical.breaches.includes('data_drift'), JSON.stringify(categorical));
+    assert.match(categorical.reasons.join('; '), /≥ 0\.2 on merchant_category \(/);
   });
 });
