@@ -286,6 +286,26 @@ export const ExampleConfig = z.strictObject({
   labelDelaySeconds: z.number().min(0).default(2),
 });
 
+/**
+ * Prediction and label ingestion over HTTP (`POST /v1/models/{model}/predictions`, `/labels`): how long
+ * a label may wait for its prediction, and the bounds that keep the write path's memory flat.
+ */
+export const IngestConfig = z.strictObject({
+  /** A label whose prediction has not arrived is kept this long (from when it was received), then dropped. */
+  labelGrace: Duration.default('24h'),
+  /** Largest request body; beyond it the answer is 413. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
+  /** Most rows (predictions or labels) in one request; beyond it the answer is 413. */
+  maxRowsPerRequest: z.number().int().min(1).default(10_000),
+  /** Ingestion requests handled at once (each holds one database connection); beyond it the answer is 429 with Retry-After. */
+  maxInFlight: z.number().int().min(1).default(8),
+});
+export type IngestConfig = z.output<typeof IngestConfig>;
+
 export const VigilConfig = z
   .strictObject({
     /** The JSON Schema the file declares for editor completion (`vigil config schema`). */
@@ -296,6 +316,7 @@ export const VigilConfig = z
     example: ExampleConfig.prefault({}),
     prometheus: PrometheusConfig.optional(),
     slack: SlackConfig.prefault({}),
+    ingest: IngestConfig.prefault({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

@@ -3,10 +3,13 @@
  * back. Monitors, triage, retraining snapshots and the canary judge read it here.
  */
 import type { LiveAccuracy } from '../domain/canaryVerdict.js';
+import type { LabelRecord, PredictionRecord, StoredPrediction } from '../domain/ingest.js';
 
 export interface TrafficRow {
   features: Record<string, number>;
+  /** Binary models' score; NaN on multiclass and regression rows (see `prediction`). */
   score: number;
+  /** Binary models' decision (1 = positive); 0 on multiclass and regression rows. */
   predicted: 0 | 1;
   /** The label, or null while it has not arrived (labeled_at after asOf) or was never given. */
   label: 0 | 1 | null;
@@ -15,6 +18,26 @@ export interface TrafficRow {
   modelVersion: number | null;
   servedBy: 'model' | 'fallback';
   ts: Date;
+  /** Multiclass and regression rows (sent over HTTP): the prediction as sent. */
+  prediction?: StoredPrediction;
+  /** Multiclass and regression rows: the label (a class, or a number) once it has arrived by asOf. */
+  labelValue?: string | number;
+}
+
+export interface IngestPredictionsResult {
+  /** Rows stored. */
+  accepted: number;
+  /** Rows whose (model, requestId) was already stored: left as they were. */
+  duplicates: number;
+  /** Stored rows that took a label waiting for them in pending_labels. */
+  labelsMatched: number;
+}
+
+export interface IngestLabelsResult {
+  /** Labels now on their prediction (a label equal to the stored one counts, and changes nothing). */
+  matched: number;
+  /** Labels kept until their prediction arrives (or the grace period ends). */
+  pending: number;
 }
 
 export interface LoadTrafficOptions {
@@ -41,4 +64,16 @@ export interface PredictionLog {
    * served request got (a paired comparison: the stable side is exactly as many requests).
    */
   shadowAccuracy(modelId: string, version: number, since: Date): Promise<{ canary: LiveAccuracy; stable: LiveAccuracy }>;
+  /**
+   * Stores validated predictions of `modelId` in one transaction, once per requestId: a row whose
+   * requestId is stored already is a duplicate and changes nothing. A row whose label arrived first
+   * (pending, within its grace period) takes it in the same transaction.
+   */
+  ingestPredictions(modelId: string, rows: readonly PredictionRecord[]): Promise<IngestPredictionsResult>;
+  /**
+   * Attaches validated labels to their predictions in one transaction; a label whose prediction is not
+   * stored yet waits in pending_labels for `graceMs` from now. A label for a request that has one
+   * replaces it when it differs (a correction); the same label again changes nothing.
+   */
+  ingestLabels(modelId: string, labels: readonly LabelRecord[], opts: { graceMs: number }): Promise<IngestLabelsResult>;
 }

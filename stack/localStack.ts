@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpAddressFromEnv, startAlertReceiver } from '../adapters/alertmanager/alertReceiver.js';
 import { resolveAlertToken } from '../adapters/alertmanager/alertToken.js';
+import { resolveIngestToken } from '../adapters/http/ingestRoutes.js';
+import { createPredictionLog } from '../adapters/postgres/predictionLog.js';
 import { assertPortFree } from '../adapters/net/freePort.js';
 import { describeSlackApp, startSlackApp } from '../adapters/slack/slackApp.js';
 import { SLACK_ENV } from '../adapters/slack/slackContract.js';
@@ -49,6 +51,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   // So are Slack's credentials: partly set or malformed stops here, with nothing started or written.
   const slack = slackCredentialsFor(config);
   const alertToken = resolveAlertToken({ stateDir });
+  const ingestToken = resolveIngestToken({ stateDir });
   await assertPortFree(http.port, 'alert receiver (VIGIL_HTTP_PORT)', http.host);
   if (slack.enabled && slack.mode === 'http') await assertPortFree(slack.port, `Slack app (${SLACK_ENV.port})`, slack.host);
 
@@ -125,11 +128,25 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     });
     log(`worker: task queue ${config.taskQueue}`);
 
-    // Alertmanager webhooks, once a worker can run the incidents they open.
-    const receiver = await startAlertReceiver({ incidents: services.incidents, config, token: alertToken.token, log, ...http });
+    // Alertmanager webhooks, once a worker can run the incidents they open; predictions and labels on
+    // the same server, written through a pool of their own (one connection per request in flight), so
+    // a burst of ingestion never starves the worker of connections.
+    const ingestPool = createPool(databaseUrl, { max: config.ingest.maxInFlight, applicationName: 'vigil-ingest' });
+    stops.push(() => ingestPool.end());
+    const receiver = await startAlertReceiver({
+      incidents: services.incidents,
+      config,
+      token: alertToken.token,
+      log,
+      ingest: { predictions: createPredictionLog(ingestPool), token: ingestToken.token },
+      ...http,
+    });
     stops.push(() => receiver.stop());
-    const tokenAt = alertToken.file ? displayPath(alertToken.file) : alertToken.source;
-    log(`alert receiver: POST ${receiver.url} (bearer token: ${tokenAt}${alertToken.created ? ', created' : ''})`);
+    const tokenAt = (t: typeof alertToken) => `${t.file ? displayPath(t.file) : t.source}${t.created ? ', created' : ''}`;
+    log(`alert receiver: POST ${receiver.url} (bearer token: ${tokenAt(alertToken)})`);
+    log(
+      `ingestion: POST ${receiver.baseUrl}/v1/models/<model>/predictions and /labels (bearer token: ${tokenAt(ingestToken)}); API: ${receiver.baseUrl}/openapi.json`,
+    );
 
     // Slack decisions, once a worker can run the Updates they send.
     if (slack.enabled) {

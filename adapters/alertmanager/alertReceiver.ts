@@ -2,14 +2,17 @@
  * The Alertmanager webhook receiver: `POST /alerts/alertmanager` turns firing alerts into incidents
  * (the IncidentService de-duplicates per model and failure mode) and records resolved ones on the open
  * incident. Bearer token required; every alert of a payload is validated and mapped before anything
- * starts, so a bad payload opens nothing. `GET /healthz` answers without a token.
+ * starts, so a bad payload opens nothing. `GET /healthz` and `GET /openapi.json` answer without a token.
+ * The same server takes predictions and labels when given `ingest` (adapters/http/ingestRoutes.ts).
  */
-import crypto from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { IncidentService } from '../../client/incidentService.js';
 import { findModel, formatZodIssues, type VigilConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
 import { failureModeForSignal, SignalKind, type EvidenceValue, type FailureMode } from '../../domain/incident.js';
+import { bearerAuth } from '../http/bearerToken.js';
+import { registerIngestRoutes, type IngestOptions } from '../http/ingestRoutes.js';
+import { buildOpenApiDocument, OPENAPI_PATH } from '../http/openapi.js';
 import { AlertmanagerWebhook, type AlertmanagerAlert } from './alertmanagerWebhook.js';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
@@ -22,6 +25,8 @@ export interface AlertReceiverOptions {
   /** The bearer token Alertmanager must send; the receiver refuses to exist without one. */
   token: string;
   log?: (message: string) => void;
+  /** Serve prediction and label ingestion too (`POST /v1/models/{model}/predictions`, `/labels`). */
+  ingest?: IngestOptions;
 }
 
 export interface AlertReceiverResponse {
@@ -60,8 +65,7 @@ const VALUE_KEYS: Partial<Record<SignalKind, string>> = {
 export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance {
   const { incidents, config } = opts;
   const log = opts.log ?? ((m: string) => console.log(`[vigil] ${m}`));
-  if (!opts.token) throw new Error('the alert receiver needs a bearer token');
-  const expected = sha256(opts.token);
+  const authenticate = bearerAuth({ token: opts.token, what: 'alert receiver', log });
 
   // Alert groups can be large; Alertmanager's own default cap is far below this.
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
@@ -77,20 +81,9 @@ export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-
-  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
-    const header = req.headers.authorization;
-    const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
-    // Compare digests: equal length, constant time, and the token's length is not leaked either.
-    if (match && crypto.timingSafeEqual(sha256(match[1]!), expected)) return;
-    const error = !header
-      ? 'missing Authorization header: expected "Authorization: Bearer <token>"'
-      : !match
-        ? 'malformed Authorization header: expected "Authorization: Bearer <token>"'
-        : 'invalid bearer token';
-    log(`alert receiver: 401 from ${req.ip}: ${error}`);
-    return reply.code(401).header('WWW-Authenticate', 'Bearer realm="vigil"').send({ error });
-  };
+  const openapi = JSON.stringify(buildOpenApiDocument({ ingest: opts.ingest !== undefined }));
+  app.get(OPENAPI_PATH, async (_req, reply) => reply.type('application/json; charset=utf-8').send(openapi));
+  if (opts.ingest) registerIngestRoutes(app, { ...opts.ingest, config, log });
 
   // Authentication runs on request, before the body is even parsed.
   app.post(ALERTMANAGER_PATH, { onRequest: authenticate }, async (req, reply) => {
@@ -141,7 +134,7 @@ export function httpAddressFromEnv(env: NodeJS.ProcessEnv = process.env): { host
 /** Starts the receiver on host:port; a port in use is reported with the variable that changes it. */
 export async function startAlertReceiver(
   opts: AlertReceiverOptions & { host: string; port: number },
-): Promise<{ app: FastifyInstance; url: string; port: number; stop(): Promise<void> }> {
+): Promise<{ app: FastifyInstance; url: string; baseUrl: string; port: number; stop(): Promise<void> }> {
   const app = createAlertReceiver(opts);
   try {
     await app.listen({ host: opts.host, port: opts.port });
@@ -156,7 +149,8 @@ export async function startAlertReceiver(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  return { app, url: `http://${host}:${port}${ALERTMANAGER_PATH}`, port, stop: () => app.close() };
+  const baseUrl = `http://${host}:${port}`;
+  return { app, url: `${baseUrl}${ALERTMANAGER_PATH}`, baseUrl, port, stop: () => app.close() };
 }
 
 /** Maps every alert to (model, signal), or lists every alert that cannot be mapped. */
@@ -266,10 +260,6 @@ function labelOf(alert: AlertmanagerAlert, specific: string, generic: string): {
     if (value !== undefined && value !== '') return { name, value };
   }
   return undefined;
-}
-
-function sha256(text: string): Buffer {
-  return crypto.createHash('sha256').update(text).digest();
 }
 
 function describe(issues: Issue[]): string {

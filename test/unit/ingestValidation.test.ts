@@ -1,0 +1,125 @@
+/** Ingestion rows checked against a model's task and input schema, and JSON / NDJSON bodies located by line. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseJson, parseNdjson } from '../../adapters/http/jsonBody.js';
+import { parseConfig, type ModelConfig } from '../../domain/config.js';
+import { createIngestValidator, rowsOfEnvelope } from '../../domain/ingest.js';
+
+const NOW = new Date('2025-11-26T12:00:00Z');
+
+function model(over: Record<string, unknown>): ModelConfig {
+  return parseConfig({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'], ...over }] }).models[0]!;
+}
+
+describe('ingestion: rows against the model', () => {
+  it('decides binary predictions with the threshold and maps labels to 1 = positive class, 0 = negative', () => {
+    const v = createIngestValidator(model({ task: { type: 'binary', threshold: 0.3, positiveClass: 2, negativeClass: 1 } }));
+    const p = v.predictions(
+      [
+        { requestId: 'a', modelVersion: 1, features: {}, prediction: { score: 0.3 } },
+        { requestId: 'b', modelVersion: 1, features: {}, prediction: { score: 0.29 } },
+      ],
+      { receivedAt: NOW },
+    );
+    assert.ok(p.ok, JSON.stringify(p));
+    assert.deepEqual(
+      p.rows.map((r) => [r.score, r.predicted, r.prediction, r.ts.toISOString()]),
+      [
+        [0.3, 1, null, NOW.toISOString()],
+        [0.29, 0, null, NOW.toISOString()],
+      ],
+    );
+    const l = v.labels(
+      [
+        { requestId: 'a', label: 2 },
+        { requestId: 'b', label: '1' },
+      ],
+      { receivedAt: NOW },
+    );
+    assert.ok(l.ok, JSON.stringify(l));
+    assert.deepEqual(
+      l.rows.map((r) => [r.label, r.labelValue]),
+      [
+        [1, null],
+        [0, null],
+      ],
+      'classes 2 / 1: "1" is the negative class, not positive',
+    );
+    const zero = v.labels([{ requestId: 'a', label: 0 }], { receivedAt: NOW });
+    assert.ok(!zero.ok && zero.issues[0]!.message.startsWith('must be 2 (positive) or 1 (negative)'), JSON.stringify(zero));
+  });
+
+  it('stores the class as declared: "2" sent for class 2 is the number 2', () => {
+    const v = createIngestValidator(model({ task: { type: 'multiclass', classes: [0, 1, 2] } }));
+    const p = v.predictions([{ requestId: 'a', modelVersion: 1, features: {}, prediction: { label: '2', probabilities: { '2': 0.995 } } }], {
+      receivedAt: NOW,
+    });
+    assert.ok(p.ok, JSON.stringify(p));
+    assert.deepEqual(p.rows[0]!.prediction, { label: 2, probabilities: { '2': 0.995 } });
+    const l = v.labels([{ requestId: 'a', label: '0' }], { receivedAt: NOW });
+    assert.ok(l.ok);
+    assert.deepEqual([l.rows[0]!.label, l.rows[0]!.labelValue], [null, 0]);
+  });
+
+  it('needs a model version unless the fallback answered, and refuses "__proto__" as a feature', () => {
+    const v = createIngestValidator(model({}));
+    const p = v.predictions(
+      [
+        { requestId: 'a', features: {}, prediction: { score: 0.5 } },
+        { requestId: 'b', servedBy: 'fallback', features: {}, prediction: { score: 0.5 } },
+        JSON.parse('{"requestId": "c", "modelVersion": 1, "features": {"__proto__": 1}, "prediction": {"score": 0.5}}'),
+      ],
+      { receivedAt: NOW },
+    );
+    assert.ok(!p.ok);
+    assert.deepEqual(
+      p.issues.map((i) => `${i.row} ${i.path}`),
+      ['0 modelVersion', '2 features.__proto__'],
+    );
+  });
+
+  it('accepts a time up to 5 minutes ahead of the clock, not more', () => {
+    const v = createIngestValidator(model({}));
+    const row = (ts: string) => ({ requestId: ts, ts, modelVersion: 1, features: {}, prediction: { score: 0.5 } });
+    assert.ok(v.predictions([row('2025-11-26T12:05:00Z'), row('2025-11-26T13:04:00+01:00')], { receivedAt: NOW }).ok);
+    const late = v.predictions([row('2025-11-26T12:05:01Z')], { receivedAt: NOW });
+    assert.ok(!late.ok && late.issues[0]!.path === 'ts', JSON.stringify(late));
+  });
+
+  it('names what is wrong with a body that is not a batch', () => {
+    assert.deepEqual(rowsOfEnvelope({ labels: [] }, 'labels'), { rows: [] });
+    assert.deepEqual(rowsOfEnvelope({ labels: {} }, 'labels'), { issues: [{ path: 'labels', message: 'must be an array of rows, got an object' }] });
+    assert.deepEqual(rowsOfEnvelope('x', 'predictions'), {
+      issues: [{ path: '', message: 'the body must be a JSON object {"predictions": [...]}, got a string ("x")' }],
+    });
+  });
+});
+
+describe('ingestion: JSON and NDJSON bodies', () => {
+  it('locates a JSON syntax error by line and column', () => {
+    const cases: [string, number, number, string][] = [
+      ['{"a": }', 1, 7, 'unexpected "}"'],
+      ['{\n  "a": [1, 2,]\n}', 2, 14, 'unexpected "]"'],
+      ['{"a": 1', 1, 8, 'unexpected end of input'],
+      ['{"a": tru}', 1, 7, 'unexpected "t"'],
+      ['{"a": "x\\q"}', 1, 9, 'invalid escape in a string'],
+      ['[1] [2]', 1, 5, 'unexpected "["'],
+      ['', 1, 1, 'unexpected end of input'],
+    ];
+    for (const [text, line, column, message] of cases) {
+      const r = parseJson(text);
+      assert.ok(!r.ok, text);
+      assert.deepEqual(r.error, { line, column, message }, text);
+    }
+    assert.deepEqual(parseJson('{"a": [1, {"b": null}]}'), { ok: true, value: { a: [1, { b: null }] } });
+  });
+
+  it('reads NDJSON rows with their lines, skipping blank lines, and stops counting past the limit', () => {
+    const r = parseNdjson('{"a":1}\r\n\n  \n{"b":2}\n{"c":\n', 10);
+    assert.deepEqual(r.rows.slice(0, 2), [{ a: 1 }, { b: 2 }]);
+    assert.deepEqual(r.lines, [1, 4, 5]);
+    assert.deepEqual(r.errors, [{ row: 2, line: 5, column: 6, message: 'unexpected end of input' }]);
+    assert.equal(parseNdjson('1\n2\n3', 3).tooMany, false);
+    assert.equal(parseNdjson('1\n2\n3\n4', 3).tooMany, true);
+  });
+});
