@@ -33,6 +33,19 @@ export const MonitorConfig = z.strictObject({
   /** Accuracy below baseline by more than this opens a concept-drift incident. */
   accuracyDropThreshold: z.number().positive().max(1).default(0.05),
   minLabelled: z.number().int().min(1).default(100),
+  /** Performance loss by task type, against the champion's holdout figures (accuracy uses accuracyDropThreshold). */
+  performance: z
+    .strictObject({
+      /** binary: AUC lower by at least this. */
+      aucDrop: z.number().positive().max(1).default(0.05),
+      /** multiclass: macro-F1 lower by at least this. */
+      macroF1Drop: z.number().positive().max(1).default(0.05),
+      /** regression: MAE higher by at least this share of the holdout's (0.2 = 20%). */
+      maeIncrease: z.number().positive().default(0.2),
+      /** regression: RMSE higher by at least this share of the holdout's. */
+      rmseIncrease: z.number().positive().default(0.2),
+    })
+    .prefault({}),
   dataQuality: DataQualityThresholds.prefault({}),
   /** Feedback-loop corruption checks on labelled traffic (see domain/labelQuality.ts). */
   labels: z

@@ -4,7 +4,8 @@
  * and shares, mean, std, min, max) and its missing share; per categorical feature the share of each of
  * its top categories and an "other" bucket; and the same for the prediction and label columns.
  */
-import { buildFeatureReference, psiFromShares, type FeatureReference, type ReferenceProfile } from './drift/psi.js';
+import type { InputSchema } from './dataQuality.js';
+import { buildFeatureReference, psi, psiFromShares, type FeatureReference, type ReferenceProfile } from './drift/psi.js';
 
 /** Categories kept by name; the rest share one "other" bucket. */
 export const MAX_PROFILE_CATEGORIES = 50;
@@ -172,4 +173,22 @@ export function psiByProfiledFeature(profile: DatasetProfile, rows: readonly Rec
     );
   }
   return out;
+}
+
+/** PSI of any profiled column (a feature, the predictions, the labels): by deciles or by category shares. NaN without values. */
+export function columnPsi(reference: ColumnProfile, values: readonly unknown[]): number {
+  if (reference.type === 'categorical') return categoricalPsi(reference, values);
+  const numbers = Float64Array.from(values, (v) => (typeof v === 'number' ? v : Number.NaN));
+  return numbers.some(Number.isFinite) ? psi(reference, numbers) : Number.NaN;
+}
+
+/**
+ * The input schema assumed for a profiled model without a declared one: each reference feature with
+ * the type it had, optional where the reference already had missing values; other columns allowed.
+ */
+export function schemaFromProfile(profile: DatasetProfile): InputSchema {
+  return {
+    columns: Object.fromEntries(Object.entries(profile.features).map(([name, p]) => [name, { type: p.type, optional: p.missingShare > 0 }])),
+    allowExtraColumns: true,
+  };
 }

@@ -82,3 +82,26 @@ export function assessFeedbackLoop(
   out.anomalous = out.reasons.length > 0;
   return out;
 }
+
+/**
+ * Feedback for multiclass and regression models: labels that echo the model's own predictions — the
+ * same class, or (regression) the same value to within a millionth — as often as `maxPredictionAgreement`
+ * are outcomes inferred from decisions, not observed.
+ */
+export function assessLabelEcho(
+  input: { echoes: readonly boolean[]; baselineAccuracy?: number; minRows: number; kind: 'class' | 'value' },
+  t: FeedbackLoopThresholds,
+): FeedbackLoopCheck {
+  const rows = input.echoes.length;
+  const out: FeedbackLoopCheck = { anomalous: false, rows, reasons: [], values: {} };
+  if (rows < input.minRows) return out;
+  const agreement = input.echoes.filter(Boolean).length / rows;
+  out.values.label_prediction_agreement = Math.round(agreement * 10000) / 10000;
+  const beyondHoldout = input.baselineAccuracy === undefined || agreement - input.baselineAccuracy >= 0.05;
+  if (agreement >= t.maxPredictionAgreement && beyondHoldout) {
+    const what = input.kind === 'class' ? 'the same class as the model predicted' : 'the value the model predicted';
+    out.reasons.push(`${(agreement * 100).toFixed(1)}% of ${rows} labels are ${what}: labels look derived from predictions`);
+  }
+  out.anomalous = out.reasons.length > 0;
+  return out;
+}

@@ -1,6 +1,8 @@
 /** What a model's prediction log says about it now, measured against its champion's profile (monitoring/computeModelSignals.ts). */
 import type { DataQualityReport } from './dataQuality.js';
 import type { FeedbackLoopCheck } from './labelQuality.js';
+import type { TaskType } from './task.js';
+import type { PerformanceFinding } from './taskMetrics.js';
 
 export interface ModelSignals {
   modelId: string;
@@ -18,4 +20,14 @@ export interface ModelSignals {
   accuracyDrop?: number;
   positiveRate?: number;
   baselinePositiveRate?: number;
+  /** What the model predicts; performance is measured by it. */
+  task?: TaskType;
+  /** The task type's metrics on the labelled window (accuracy, auc, macroF1, mae, rmse, …). */
+  metrics?: Record<string, number>;
+  /** Those metrics against the champion's holdout figures, each with its verdict and sentence. */
+  performance?: PerformanceFinding[];
+  /** PSI of the predictions (scores, classes, values) against the champion's reference predictions. */
+  predictionPsi?: number;
+  /** PSI of the labels against the reference labels. */
+  labelPsi?: number;
 }

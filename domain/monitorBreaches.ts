@@ -36,11 +36,16 @@ export function detectBreaches(
         signal: 'data_drift',
         reason: `max PSI ${s.psiMax.toFixed(3)} ≥ ${cfg.psiThreshold} on ${s.driftedFeatures.join(', ')} (${s.samples} predictions)`,
       });
-    } else if (s.labelled >= cfg.minLabelled && (s.accuracyDrop ?? 0) >= cfg.accuracyDropThreshold) {
-      out.push({
-        signal: 'accuracy_drop',
-        reason: `accuracy ${s.accuracy!.toFixed(3)} is ${s.accuracyDrop!.toFixed(3)} below the baseline ${s.baselineAccuracy!.toFixed(3)} on ${s.labelled} labelled predictions while max PSI is ${s.psiMax.toFixed(3)}`,
-      });
+    } else if (s.labelled >= cfg.minLabelled) {
+      // Performance loss by the task type's metrics; accuracy keeps its own sentence.
+      const reasons: string[] = [];
+      if ((s.accuracyDrop ?? 0) >= cfg.accuracyDropThreshold) {
+        reasons.push(
+          `accuracy ${s.accuracy!.toFixed(3)} is ${s.accuracyDrop!.toFixed(3)} below the baseline ${s.baselineAccuracy!.toFixed(3)} on ${s.labelled} labelled predictions while max PSI is ${s.psiMax.toFixed(3)}`,
+        );
+      }
+      for (const f of s.performance ?? []) if (f.breached && f.metric !== 'accuracy') reasons.push(`${f.reason} while max PSI is ${s.psiMax.toFixed(3)}`);
+      if (reasons.length) out.push({ signal: 'accuracy_drop', reason: reasons.join('; ') });
     }
     if (s.feedback.anomalous) out.push({ signal: 'label_anomaly', reason: s.feedback.reasons.join('; ') });
   }

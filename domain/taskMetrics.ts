@@ -67,3 +67,72 @@ function finite(v: unknown, row: number, what: string): number {
   if (!Number.isFinite(x)) throw new MetricsError(`row ${row}: ${what} "${String(v)}" is not a finite number`);
   return x;
 }
+
+/** How much worse a metric may get before the monitor raises `accuracy_drop` (per task type; `monitor.performance`). */
+export interface PerformanceThresholds {
+  /** binary / multiclass: accuracy below the holdout's by at least this (absolute). */
+  accuracyDrop: number;
+  /** binary: AUC below the holdout's by at least this. */
+  aucDrop: number;
+  /** multiclass: macro-F1 below the holdout's by at least this. */
+  macroF1Drop: number;
+  /** regression: MAE above the holdout's by at least this share of it (0.2 = 20% worse). */
+  maeIncrease: number;
+  /** regression: RMSE above the holdout's by at least this share of it. */
+  rmseIncrease: number;
+}
+
+export interface PerformanceFinding {
+  metric: string;
+  current: number;
+  baseline: number;
+  /** How much worse (absolute for accuracy/AUC/F1, relative for errors); negative when better. */
+  worse: number;
+  breached: boolean;
+  reason: string;
+}
+
+const COMPARED: Record<TaskConfig['type'], { metric: string; threshold: keyof PerformanceThresholds; higherIsBetter: boolean; label: string }[]> = {
+  binary: [
+    { metric: 'accuracy', threshold: 'accuracyDrop', higherIsBetter: true, label: 'accuracy' },
+    { metric: 'auc', threshold: 'aucDrop', higherIsBetter: true, label: 'AUC' },
+  ],
+  multiclass: [
+    { metric: 'accuracy', threshold: 'accuracyDrop', higherIsBetter: true, label: 'accuracy' },
+    { metric: 'macroF1', threshold: 'macroF1Drop', higherIsBetter: true, label: 'macro-F1' },
+  ],
+  regression: [
+    { metric: 'mae', threshold: 'maeIncrease', higherIsBetter: false, label: 'MAE' },
+    { metric: 'rmse', threshold: 'rmseIncrease', higherIsBetter: false, label: 'RMSE' },
+  ],
+};
+
+/**
+ * The task type's metrics now against the version's holdout figures. A metric without a finite
+ * baseline or current value is not compared (e.g. AUC on labels of one class).
+ */
+export function comparePerformance(
+  task: TaskConfig['type'],
+  current: Record<string, number>,
+  baseline: Record<string, number>,
+  thresholds: PerformanceThresholds,
+  rows: number,
+): PerformanceFinding[] {
+  const out: PerformanceFinding[] = [];
+  for (const c of COMPARED[task]) {
+    const now = current[c.metric];
+    const base = baseline[c.metric];
+    if (now === undefined || base === undefined || !Number.isFinite(now) || !Number.isFinite(base)) continue;
+    const limit = thresholds[c.threshold];
+    const worse = c.higherIsBetter ? base - now : base > 0 ? (now - base) / base : now > 0 ? Infinity : 0;
+    const breached = worse >= limit;
+    const how = c.higherIsBetter
+      ? `${c.label} ${now.toFixed(3)} is ${worse.toFixed(3)} ${worse >= 0 ? 'below' : 'above'} the holdout's ${base.toFixed(3)}`
+      : `${c.label} ${fmt(now)} is ${(Math.abs(worse) * 100).toFixed(1)}% ${worse >= 0 ? 'above' : 'below'} the holdout's ${fmt(base)}`;
+    const rule = c.higherIsBetter ? `${breached ? '≥' : '<'} ${limit}` : `${breached ? '≥' : '<'} ${(limit * 100).toFixed(0)}%`;
+    out.push({ metric: c.metric, current: now, baseline: base, worse, breached, reason: `${how} (${rule}) on ${rows} labelled predictions` });
+  }
+  return out;
+}
+
+const fmt = (v: number) => Number(v.toPrecision(4)).toString();

@@ -6,16 +6,18 @@
  */
 import type { ModelConfig } from '../domain/config.js';
 import type { TaskConfig } from '../domain/task.js';
+import { evaluateScores } from '../domain/metrics.js';
+import { comparePerformance, taskMetrics } from '../domain/taskMetrics.js';
 import { assessDataQuality, dataQualityAsEvidence, schemaFromFeatures } from '../domain/dataQuality.js';
 import { psiByFeature } from '../domain/drift/psi.js';
-import { assessFeedbackLoop } from '../domain/labelQuality.js';
+import { assessFeedbackLoop, assessLabelEcho } from '../domain/labelQuality.js';
 import type { ModelSignals } from '../domain/modelSignals.js';
 import type { DeploymentTarget } from '../ports/deploymentTarget.js';
 import type { ModelEvaluation } from '../ports/modelEvaluation.js';
 import type { ModelRegistry, ModelVersion } from '../ports/modelRegistry.js';
-import { psiByProfiledFeature, psiReference, type DatasetProfile } from '../domain/datasetProfile.js';
+import { columnPsi, psiByProfiledFeature, psiReference, schemaFromProfile, type DatasetProfile } from '../domain/datasetProfile.js';
 import type { ModelProfile } from '../ports/modelEvaluation.js';
-import type { PredictionLog } from '../ports/predictionLog.js';
+import type { PredictionLog, TrafficRow } from '../ports/predictionLog.js';
 
 export async function computeModelSignals(
   deps: { registry: ModelRegistry; models: ModelEvaluation; predictions: PredictionLog; deploymentFor(modelId: string): DeploymentTarget },
@@ -47,7 +49,7 @@ export async function computeModelSignals(
   out.samples = recent.length;
   if (recent.length > 0) {
     const rows = recent.map((r) => r.features as Record<string, unknown>);
-    const schema = model.inputSchema ?? schemaFromFeatures(artifact.features);
+    const schema = model.inputSchema ?? (champion.profile ? schemaFromProfile(champion.profile) : schemaFromFeatures(artifact.features));
     out.dataQuality = assessDataQuality(schema, rows, cfg.dataQuality, artifact.reference);
     // Numeric features by deciles; with a stored profile, categorical ones by their category shares too.
     out.psi = { ...psiByFeature(artifact.reference, rows), ...(champion.profile ? psiByProfiledFeature(champion.profile, rows) : {}) };
@@ -61,32 +63,99 @@ export async function computeModelSignals(
       .sort();
   }
 
-  // Accuracy only over predictions made by the model itself (not the fallback) with labels in.
+  // Performance only over predictions made by the model itself (not the fallback) with labels in.
   let labelled = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since, labelledOnly: true });
   labelled = labelled.filter((r) => r.servedBy === 'model');
   const feedbackRows = labelled;
-  labelled = labelled.filter((r) => r.label !== null);
-  out.labelled = labelled.length;
+  const task = model.task;
+  out.task = task.type;
   out.baselineAccuracy = artifact.metrics.accuracy;
-  if (labelled.length > 0) {
-    const correct = labelled.filter((r) => r.predicted === r.label).length;
-    out.accuracy = correct / labelled.length;
-    if (out.baselineAccuracy !== undefined) out.accuracyDrop = out.baselineAccuracy - out.accuracy;
-    out.positiveRate = labelled.filter((r) => r.label === 1).length / labelled.length;
+  if (task.type === 'binary') {
+    labelled = labelled.filter((r) => r.label !== null);
+    out.labelled = labelled.length;
+    if (labelled.length > 0) {
+      const correct = labelled.filter((r) => r.predicted === r.label).length;
+      out.accuracy = correct / labelled.length;
+      out.positiveRate = labelled.filter((r) => r.label === 1).length / labelled.length;
+      const e = evaluateScores(
+        Float64Array.from(labelled, (r) => r.score),
+        Float64Array.from(labelled, (r) => r.label ?? Number.NaN),
+        task.threshold,
+      );
+      out.metrics = { accuracy: out.accuracy, auc: e.auc, logLoss: e.logLoss, calibrationError: e.calibrationError };
+    }
+  } else {
+    const pairs = labelled.flatMap((r) => {
+      const predicted = r.prediction && ('value' in r.prediction ? r.prediction.value : r.prediction.label);
+      return predicted !== undefined && r.labelValue !== undefined ? [{ predicted, label: r.labelValue }] : [];
+    });
+    out.labelled = pairs.length;
+    if (pairs.length > 0) {
+      out.metrics = taskMetrics(
+        task,
+        pairs.map((p) => p.predicted),
+        pairs.map((p) => p.label),
+      );
+      if (out.metrics.accuracy !== undefined) out.accuracy = out.metrics.accuracy;
+    }
   }
+  if (out.accuracy !== undefined && out.baselineAccuracy !== undefined) out.accuracyDrop = out.baselineAccuracy - out.accuracy;
+  if (out.metrics) {
+    out.performance = comparePerformance(
+      task.type,
+      out.metrics,
+      artifact.metrics,
+      { accuracyDrop: cfg.accuracyDropThreshold, ...cfg.performance },
+      out.labelled,
+    );
+  }
+
+  // The predictions' and labels' distributions against the reference's, when Vigil profiled them.
+  const reference = champion.profile;
+  if (reference?.prediction && recent.length > 0) {
+    out.predictionPsi = columnPsi(
+      reference.prediction,
+      recent.filter((r) => r.servedBy === 'model').map((r) => predictionOf(task, r)),
+    );
+  }
+  if (reference?.label && labelled.length > 0) {
+    out.labelPsi = columnPsi(
+      reference.label,
+      labelled.map((r) => labelOf(task, r)),
+    );
+  }
+
   const baselinePositiveRate = champion.metrics.positiveRate;
   if (typeof baselinePositiveRate === 'number') out.baselinePositiveRate = baselinePositiveRate;
-  out.feedback = assessFeedbackLoop(
-    {
-      labels: feedbackRows.map((r) => r.rawLabel),
-      predicted: feedbackRows.map((r) => r.predicted),
-      baselineAccuracy: out.baselineAccuracy,
-      baselinePositiveRate: out.baselinePositiveRate,
-      inputsDrifted: out.psiMax >= cfg.psiThreshold,
-      minRows: cfg.minLabelled,
-    },
-    cfg.labels,
-  );
+  if (task.type === 'binary') {
+    out.feedback = assessFeedbackLoop(
+      {
+        labels: feedbackRows.map((r) => r.rawLabel),
+        predicted: feedbackRows.map((r) => r.predicted),
+        baselineAccuracy: out.baselineAccuracy,
+        baselinePositiveRate: out.baselinePositiveRate,
+        inputsDrifted: out.psiMax >= cfg.psiThreshold,
+        minRows: cfg.minLabelled,
+      },
+      cfg.labels,
+    );
+  } else {
+    out.feedback = assessLabelEcho(
+      {
+        echoes: feedbackRows.flatMap((r) => {
+          const p = predictionOf(task, r);
+          if (p === undefined || r.labelValue === undefined) return [];
+          if (task.type === 'multiclass') return [String(p) === String(r.labelValue)];
+          const l = Number(r.labelValue);
+          return [Math.abs(Number(p) - l) <= 1e-6 * Math.max(1, Math.abs(l))];
+        }),
+        ...(out.baselineAccuracy !== undefined ? { baselineAccuracy: out.baselineAccuracy } : {}),
+        minRows: cfg.minLabelled,
+        kind: task.type === 'multiclass' ? 'class' : 'value',
+      },
+      cfg.labels,
+    );
+  }
   return out;
 }
 
@@ -105,7 +174,31 @@ export function signalsAsEvidence(s: ModelSignals): Record<string, string | numb
   Object.assign(values, s.feedback.values);
   if (s.feedback.anomalous) values.label_anomalies = s.feedback.reasons.join('; ');
   if (s.championVersion !== undefined) values.champion_version = s.championVersion;
+  // The task type's own figures (e.g. macro_f1, mae and their holdout baselines), for regression and multiclass above all.
+  for (const f of s.performance ?? []) {
+    const key = snake(f.metric);
+    if (key === 'accuracy') continue;
+    values[key] = r(f.current);
+    values[`${key}_baseline`] = r(f.baseline);
+  }
+  if (s.predictionPsi !== undefined && Number.isFinite(s.predictionPsi)) values.prediction_psi = r(s.predictionPsi);
+  if (s.labelPsi !== undefined && Number.isFinite(s.labelPsi)) values.label_psi = r(s.labelPsi);
   return values;
+}
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** What the row predicted, as the reference's prediction column holds it (a score, a class, a value). */
+function predictionOf(task: TaskConfig, r: TrafficRow): unknown {
+  if (task.type === 'binary') return r.score;
+  if (!r.prediction) return undefined;
+  return 'value' in r.prediction ? r.prediction.value : r.prediction.label;
+}
+
+/** The row's label as the reference's label column holds it (binary: the class names). */
+function labelOf(task: TaskConfig, r: TrafficRow): unknown {
+  if (task.type === 'binary') return r.label === 1 ? task.positiveClass : r.label === 0 ? task.negativeClass : undefined;
+  return r.labelValue;
 }
 
 /** A registered version's stored profile in the shape the monitors read (numeric features' PSI reference). */

@@ -189,6 +189,67 @@ describe('registering models Vigil did not build', () => {
     assert.equal(demand.version.profile?.label?.type, 'numeric');
   });
 
+  it('monitors multiclass and regression models by their own metrics, fed through the ingestion path', async () => {
+    const r = rng(11);
+    const classes = ['stay', 'churn', 'downgrade'] as const;
+    const ts = new Date();
+    // Churn: the model is now mostly wrong (it says "stay" for everyone).
+    const churnRows = Array.from({ length: 200 }, (_, i) => ({
+      requestId: `churn-${i}`,
+      ts,
+      modelVersion: 1,
+      servedBy: 'model' as const,
+      features: { tenure: Math.round(r() * 60), plan: ['basic', 'pro'][i % 2]! },
+      score: null,
+      predicted: null,
+      prediction: { label: 'stay' },
+    }));
+    await env.services.predictions.ingestPredictions('churn-ranker', churnRows);
+    await env.services.predictions.ingestLabels(
+      'churn-ranker',
+      churnRows.map((row, i) => ({ requestId: row.requestId, label: null, labelValue: classes[i % 3]!, labeledAt: ts })),
+      { graceMs: 60_000 },
+    );
+    // Demand: the forecasts are now 5 units off instead of 2.
+    const demandRows = Array.from({ length: 200 }, (_, i) => {
+      const temperature = 10 + r() * 20;
+      return {
+        requestId: `demand-${i}`,
+        ts,
+        modelVersion: 1,
+        servedBy: 'model' as const,
+        features: { temperature },
+        score: null,
+        predicted: null,
+        prediction: { value: temperature * 3 },
+      };
+    });
+    await env.services.predictions.ingestPredictions('demand', demandRows);
+    await env.services.predictions.ingestLabels(
+      'demand',
+      demandRows.map((row) => ({ requestId: row.requestId, label: null, labelValue: (row.prediction.value as number) + 5, labeledAt: ts })),
+      { graceMs: 60_000 },
+    );
+    await models.register({
+      modelId: 'demand',
+      artifactUri: '/models/demand.onnx',
+      reference: readCsvTable(path.join(dir, 'demand-ref.csv')),
+      holdout: readCsvTable(path.join(dir, 'demand-holdout.csv')),
+      alias: 'champion',
+    });
+
+    const runMonitor = createMonitorActivities(env.services).runMonitor;
+    const churn = await runMonitor({ modelId: 'churn-ranker' });
+    assert.ok(churn.breaches.includes('accuracy_drop'), JSON.stringify(churn));
+    assert.match(churn.reasons.join('; '), /accuracy 0\.3\d\d is 0\.\d+ below the baseline/);
+    assert.match(churn.reasons.join('; '), /macro-F1 0\.\d+ is 0\.\d+ below the holdout's 0\.\d+ \(≥ 0\.05\) on 200 labelled predictions/);
+
+    const demand = await runMonitor({ modelId: 'demand' });
+    assert.deepEqual(demand.breaches, ['accuracy_drop'], JSON.stringify(demand));
+    assert.match(demand.reasons[0]!, /MAE 5 is 150\.0% above the holdout's 2 \(≥ 20%\) on 200 labelled predictions/);
+    assert.equal(demand.incidents[0]?.signal, 'accuracy_drop', 'an incident opened for the loss');
+  });
+
   it('refuses bad input with the file, column or item named, and registers nothing', async () => {
     const before = (await env.services.registry.listVersions('fraud-gbm')).length;
     const noCategory = csv(
