@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { profileFromTags, profileTags } from '../../adapters/registry/mlflowRegistry.js';
 import { computeDatasetProfile, MAX_PROFILE_CATEGORIES, ProfileError, profileColumn, psiReference } from '../../domain/datasetProfile.js';
 import { buildFeatureReference } from '../../domain/drift/psi.js';
-import { MetricsError, taskMetrics } from '../../domain/taskMetrics.js';
+import { assessLabelEcho } from '../../domain/labelQuality.js';
+import { comparePerformance, MetricsError, taskMetrics } from '../../domain/taskMetrics.js';
 import { TaskConfig } from '../../domain/task.js';
 
 describe('dataset profile', () => {
@@ -93,5 +94,52 @@ describe('metrics by task type', () => {
     assert.equal(m.mae, 1);
     assert.ok(Math.abs(m.rmse! - Math.sqrt(5 / 3)) < 1e-12);
     assert.throws(() => taskMetrics(TaskConfig.parse({ type: 'regression' }), ['x'], [1]), /row 1: prediction "x" is not a finite number/);
+  });
+});
+
+describe('performance against the holdout', () => {
+  const thresholds = { accuracyDrop: 0.05, aucDrop: 0.05, macroF1Drop: 0.05, maeIncrease: 0.2, rmseIncrease: 0.2 };
+  it('multiclass: accuracy and macro-F1 drops, each with its verdict and sentence', () => {
+    const f = comparePerformance('multiclass', { accuracy: 0.6, macroF1: 0.66 }, { accuracy: 0.7, macroF1: 0.68 }, thresholds, 300);
+    assert.deepEqual(
+      f.map((x) => [x.metric, x.breached]),
+      [
+        ['accuracy', true],
+        ['macroF1', false],
+      ],
+    );
+    assert.match(f[0]!.reason, /accuracy 0\.600 is 0\.100 below the holdout's 0\.700 \(≥ 0\.05\) on 300 labelled predictions/);
+  });
+  it('regression: errors compared relative to the holdout', () => {
+    const f = comparePerformance('regression', { mae: 2.3, rmse: 3.1 }, { mae: 2, rmse: 3 }, thresholds, 50);
+    assert.deepEqual(
+      f.map((x) => [x.metric, x.breached]),
+      [
+        ['mae', false],
+        ['rmse', false],
+      ],
+    );
+    assert.ok(Math.abs(f[0]!.worse - 0.15) < 1e-12);
+    const worse = comparePerformance('regression', { mae: 3, rmse: 3.1 }, { mae: 2, rmse: 3 }, thresholds, 50);
+    assert.equal(worse[0]!.breached, true);
+    assert.match(worse[0]!.reason, /MAE 3 is 50\.0% above the holdout's 2 \(≥ 20%\)/);
+  });
+  it('leaves out metrics without a finite baseline or value', () => {
+    assert.deepEqual(
+      comparePerformance('binary', { accuracy: 0.8, auc: Number.NaN }, { accuracy: 0.8 }, thresholds, 10).map((x) => x.metric),
+      ['accuracy'],
+    );
+  });
+});
+
+describe('label echo (multiclass and regression feedback)', () => {
+  const t = { maxPositiveRateShift: 0.2, maxPredictionAgreement: 0.98 };
+  it('flags labels that repeat the predictions, beyond what the holdout accuracy explains', () => {
+    const echoes = Array.from({ length: 200 }, (_, i) => i !== 0);
+    const c = assessLabelEcho({ echoes, baselineAccuracy: 0.7, minRows: 100, kind: 'class' }, t);
+    assert.equal(c.anomalous, true);
+    assert.match(c.reasons[0]!, /99\.5% of 200 labels are the same class as the model predicted/);
+    assert.equal(assessLabelEcho({ echoes, baselineAccuracy: 0.97, minRows: 100, kind: 'class' }, t).anomalous, false, 'a model that good explains it');
+    assert.equal(assessLabelEcho({ echoes: echoes.slice(0, 50), minRows: 100, kind: 'value' }, t).anomalous, false, 'too few rows');
   });
 });
