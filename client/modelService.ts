@@ -5,12 +5,12 @@
  * and inputs. The example's bootstrap registers through the same code path.
  */
 import crypto from 'node:crypto';
-import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
+import type { ModelConfig, VigilConfig } from '../domain/config.js';
 import { computeDatasetProfile, ProfileError, type ColumnValues, type DatasetProfile } from '../domain/datasetProfile.js';
 import { NotFoundError, UserInputError } from '../domain/errors.js';
 import { MetricsError, taskMetrics } from '../domain/taskMetrics.js';
 import type { TaskConfig } from '../domain/task.js';
-import type { ModelRegistry, ModelVersion } from '../ports/modelRegistry.js';
+import type { ModelRegistry, ModelVersion, VersionStatus } from '../ports/modelRegistry.js';
 
 /** A data file as columns of raw cells, the way adapters/files/csvTable.ts reads it. */
 export interface DataTable {
@@ -33,6 +33,8 @@ export interface RegisterModelRequest {
   predictionColumn?: string;
   labelColumn?: string;
   source?: string;
+  /** The new version's status; `healthy` for a version known to have served well (default `registered`). */
+  status?: VersionStatus;
 }
 
 export interface ModelSummary {
@@ -58,11 +60,11 @@ export interface ModelService {
   show(modelId: string): Promise<ModelDetails>;
 }
 
-export function createModelService(deps: { config: VigilConfig; registry: ModelRegistry }): ModelService {
+export function createModelService(deps: { config: Pick<VigilConfig, 'models'>; registry: ModelRegistry }): ModelService {
   const { config, registry } = deps;
 
   function modelOf(id: string): ModelConfig {
-    const model = findModel(config, id);
+    const model = config.models.find((m) => m.id === id);
     if (!model) throw new NotFoundError(`unknown model "${id}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
     return model;
   }
@@ -93,6 +95,7 @@ export function createModelService(deps: { config: VigilConfig; registry: ModelR
         metrics,
         profile,
         source: req.source ?? 'vigil model register',
+        ...(req.status ? { status: req.status } : {}),
         idempotencyKey: key,
       });
       const created = !before.some((v) => v.version === version.version);

@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { DeploymentTarget, TrafficRoute } from '../../ports/deploymentTarget.js';
 import type { ModelRegistry } from '../../ports/modelRegistry.js';
 import type { ModelConfig } from '../../domain/config.js';
+import { readCsvTable } from '../../adapters/files/csvTable.js';
+import { createModelService } from '../../client/modelService.js';
 import { cachedArtifact } from './logisticRegressionEvaluation.js';
 import { ensureExampleBaseline } from './bootstrap.js';
 import { readDatasetCsv } from './dataset.js';
@@ -17,23 +19,19 @@ export async function ensureExampleModel(opts: { registry: ModelRegistry; model:
   const champion = await registry.getAlias(model.id, 'champion');
   if (champion) return { championVersion: champion.version };
 
+  // Registered the way `vigil model register` registers any team's model: Vigil profiles the training
+  // rows itself; the holdout metrics the trainer measured are given as --metric would give them.
   const baseline = await ensureExampleBaseline(path.join(opts.stateDir, 'example', model.id));
-  const v1 = await registry.registerVersion({
+  const { version } = await createModelService({ config: { models: [model] }, registry }).register({
     modelId: model.id,
     artifactUri: baseline.artifactPath,
+    reference: readCsvTable(baseline.trainCsv),
     metrics: { ...baseline.artifact.metrics, positiveRate: await positiveRate(baseline.trainCsv) },
+    alias: 'champion',
     source: 'bootstrap',
     status: 'healthy',
-    idempotencyKey: `bootstrap:${model.id}:v1`,
   });
-  await registry.setAlias({
-    modelId: model.id,
-    alias: 'champion',
-    version: v1.version,
-    reason: 'bootstrap',
-    idempotencyKey: `bootstrap:${model.id}:champion`,
-  });
-  return { championVersion: v1.version };
+  return { championVersion: version.version };
 }
 
 /**
