@@ -161,8 +161,15 @@ export function assessDataQuality(
       const values = rows.map((r) => r[column]).filter((v): v is number => valueKind(v) === 'numeric');
       const outside = values.filter((v) => (spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)).length;
       q.outOfRangeShare = outside / rows.length;
-      q.observedMin = Math.min(...values);
-      q.observedMax = Math.max(...values);
+      // A loop, not Math.min(...values): spreading a large window overflows the call stack.
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of values) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      q.observedMin = lo;
+      q.observedMax = hi;
       if (q.outOfRangeShare > thresholds.maxOutOfRangeShare) {
         report.issues.push({
           signal: 'out_of_range',

@@ -64,7 +64,7 @@ export async function computeModelSignals(
   }
 
   // Performance only over predictions made by the model itself (not the fallback) with labels in.
-  let labelled = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since, labelledOnly: true });
+  let labelled = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since, labelledOnly: true, withoutFeatures: true });
   labelled = labelled.filter((r) => r.servedBy === 'model');
   const feedbackRows = labelled;
   const task = model.task;

@@ -47,6 +47,8 @@ export interface LoadTrafficOptions {
   since?: Date;
   /** Only predictions whose label has arrived by asOf. */
   labelledOnly?: boolean;
+  /** Leave the features out (rows come back with `{}`): performance and feedback checks need only outcomes. */
+  withoutFeatures?: boolean;
   /**
    * The moment to look from (default now): labels count only when labeled_at ≤ asOf; when given,
    * predictions after asOf are left out too.

@@ -41,7 +41,7 @@ async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: LoadTraff
     served_by: 'model' | 'fallback';
     ts: Date;
   }>(
-    `SELECT features, score, predicted, prediction,
+    `SELECT ${opts.withoutFeatures ? `'{}'::jsonb AS features` : 'features'}, score, predicted, prediction,
             CASE WHEN labeled_at IS NOT NULL AND labeled_at <= $2 THEN label END AS label,
             CASE WHEN labeled_at IS NOT NULL AND labeled_at <= $2 THEN label_value END AS label_value,
             model_version, served_by, ts

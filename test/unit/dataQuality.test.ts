@@ -24,6 +24,12 @@ const healthy = (i: number) => ({ age: 20 + (i % 50), income: 40 + i, region: i 
 const rows = (n: number, f: (i: number) => Record<string, unknown> = healthy) => Array.from({ length: n }, (_, i) => f(i));
 
 describe('data quality against the declared input schema', () => {
+  it('measures a large window without overflowing the stack (observed min and max by a loop)', () => {
+    const r = assessDataQuality(schema, rows(300_000), thresholds);
+    const age = r.columns.find((c) => c.column === 'age');
+    assert.deepEqual([age?.observedMin, age?.observedMax], [20, 69]);
+  });
+
   it('healthy traffic has no issues', () => {
     const r = assessDataQuality(schema, rows(200), thresholds);
     assert.deepEqual(r.issues, [], JSON.stringify(r.issues));
