@@ -55,6 +55,7 @@ export async function openCliContext(opts: GlobalOptions): Promise<CliContext> {
     config,
     services,
     async close() {
+      await services.close();
       await pool.end();
       await connection.close();
     },

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { FAILURE_MODES, FailureMode, ModelRef, ModelTier, Severity, SignalKind } from './incident.js';
 import { Duration, RunbookPolicy, type Runbooks } from './runbook.js';
 import { DataQualityThresholds, InputSchema } from './dataQuality.js';
-import { TaskConfig } from './task.js';
+import { TaskConfig, type TaskType } from './task.js';
 import { DRIFT_TESTS } from './drift/datasetDrift.js';
 import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
 
@@ -261,35 +261,193 @@ export const RegistryConfig = z
   });
 export type RegistryConfig = z.output<typeof RegistryConfig>;
 
-export const ModelConfig = z.strictObject({
-  id: ModelId,
-  displayName: z.string().min(1),
-  tier: ModelTier,
-  /** Who may decide: local user names (CLI), Slack user ids (U…/W…) and Slack user groups (S…). */
-  approvers: z.array(z.string().min(1)).min(1, 'at least one approver is required'),
-  /** Approvers for a severity instead of `approvers` (e.g. SEV1 needs the leads). */
-  approversBySeverity: z.partialRecord(Severity, z.array(z.string().min(1)).min(1, 'at least one approver is required')).default({}),
-  /** What the model predicts (binary, multiclass, regression); the example is binary. */
-  task: TaskConfig.prefault({ type: 'binary' }),
-  slack: ModelSlackConfig.optional(),
-  escalation: z.array(z.string().min(1)).default([]),
-  /** Runs the example trainer and traffic simulator for this model. */
-  example: z.boolean().default(false),
-  monitor: MonitorConfig.prefault({}),
-  /** The model's declared inputs; without it, the champion's features are taken as required numbers. */
-  inputSchema: InputSchema.optional(),
-  drift: DriftConfig.prefault({}),
-  training: TrainingConfig.prefault({}),
-  deployment: DeploymentConfig.prefault({}),
-  registry: RegistryConfig.prefault({}),
-  /** Per-failure-mode overrides, merged over the shipped runbooks (validated, strictly, by `runbooksFor`). */
-  runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
-  /** Alertmanager `alertname` → signal, for alerts that carry no `signal` label. */
-  alerts: z.record(z.string().min(1), SignalKind).default({}),
-  /** Health checks against Prometheus; evaluated by the monitor. */
-  health: HealthConfig.optional(),
+/**
+ * A PostgreSQL name (table, schema or column) exactly as the catalog stores it: case-sensitive, quoted
+ * when used (`escapeIdentifier`), so spaces, dots in columns and keywords are safe. A double quote is
+ * refused (it is almost always an attempt to quote, which Vigil does itself), and so is a name longer
+ * than 63 bytes, which PostgreSQL would truncate into another name.
+ */
+const SqlName = (what: string) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined ? `is required (${what})` : `must be a string: ${what}`) })
+    .min(1, 'must not be empty')
+    .refine((s) => new TextEncoder().encode(s).length <= 63, 'must be at most 63 bytes (PostgreSQL truncates longer names)')
+    .refine((s) => !s.includes('\0'), 'must not contain NUL')
+    .refine((s) => !s.includes('"'), "must not contain '\"': Vigil quotes names itself; write them as the catalog stores them (Scoring.Fraud Scores)")
+    .refine((s) => s.trim() === s, 'must not start or end with spaces (names are used exactly as written)');
+
+/** `table` or `schema.table`. */
+const SqlTableName = z.string({ error: 'must be "table" or "schema.table"' }).refine((s) => {
+  const parts = s.split('.');
+  return parts.length <= 2 && parts.every((p) => SqlName('').safeParse(p).success);
+}, 'must be "table" or "schema.table": names as the catalog stores them, unquoted (case-sensitive, at most 63 bytes each); a name containing "." or \'"\' needs "query"');
+
+/** Leading `-- …` and `/* … *\/` comments, which may precede the query's first word. */
+const LEADING_SQL_COMMENTS = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+
+/** A query read as a subquery: `SELECT … FROM (<query>) AS src`. */
+const SourceQuery = z
+  .string({ error: 'must be a SELECT query (a string)' })
+  .trim()
+  .min(1, { error: 'must not be empty', abort: true })
+  .refine(
+    (q) => /^\(*\s*(?:select|with|values|table)\b/i.test(q.replace(LEADING_SQL_COMMENTS, '')),
+    'must be one SELECT (or WITH … SELECT) query: it is read as a subquery, SELECT … FROM (<query>) AS src',
+  )
+  .refine((q) => !/;\s*$/.test(q.replace(/--[^\n]*$/, '')), 'must not end with ";": it is read as a subquery, SELECT … FROM (<query>) AS src');
+
+/** The name of the environment variable that holds a secret URL; never the URL. */
+const EnvVarName = z
+  .string({
+    error: (iss) =>
+      iss.input === undefined
+        ? 'is required: the name of the environment variable holding the PostgreSQL URL, such as "FRAUD_DB_URL" (the URL is a secret, never in the config)'
+        : 'must be the name of an environment variable (a string)',
+  })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    // The value is never repeated: a URL put here by mistake carries its password.
+    error: (iss) =>
+      typeof iss.input === 'string' && /:\/\/|@/.test(iss.input)
+        ? 'must be the NAME of an environment variable holding the URL (such as "FRAUD_DB_URL"), not the URL itself: the URL carries a password and never goes in the config'
+        : 'must be the name of an environment variable: letters, digits and "_", not starting with a digit (such as "FRAUD_DB_URL")',
+  });
+
+/** A task type's prediction column in `source.columns`. */
+export const SOURCE_PREDICTION_COLUMN = { binary: 'score', multiclass: 'label', regression: 'value' } as const satisfies Record<TaskType, string>;
+
+/**
+ * How the team's table maps onto a prediction: every value names a column of the table (or of the
+ * query's result). The prediction is `score` (binary), `label` (multiclass) or `value` (regression).
+ */
+export const SourceColumns = z.strictObject({
+  requestId: SqlName("the column of the request's id"),
+  ts: SqlName('the column of when the prediction was made (timestamptz)'),
+  modelVersion: SqlName('the column of the model version that answered (an integer)'),
+  /** Feature columns by name, or one json/jsonb column holding the features as an object. */
+  features: z.union([z.array(SqlName('a feature column')).min(1, 'must name at least one feature column'), SqlName('the features column')], {
+    error: (iss) =>
+      iss.input === undefined
+        ? 'is required: a list of feature columns (["amount", "merchant"]), or the name of one json/jsonb column holding them'
+        : 'must be a list of feature columns (["amount", "merchant"]), or the name of one json/jsonb column holding them',
+  }),
+  /** binary: the score in [0, 1]; predicted positive when ≥ task.threshold. */
+  score: SqlName('the score column (binary)').optional(),
+  /** multiclass: the predicted class. */
+  label: SqlName('the predicted class column (multiclass)').optional(),
+  /** regression: the predicted number. */
+  value: SqlName('the predicted value column (regression)').optional(),
+  /** The true outcome (the label); null until it is known. */
+  outcome: SqlName('the column of the true outcome (the label)'),
+  /** When the outcome became known; without it, a non-null outcome counts as arrived. */
+  labeledAt: SqlName('the column of when the outcome became known').optional(),
 });
+export type SourceColumns = z.output<typeof SourceColumns>;
+
+/** Predictions and labels read from the team's own PostgreSQL table (or query); Vigil copies nothing. */
+export const PostgresSource = z
+  .strictObject({
+    kind: z.literal('postgres'),
+    /** The environment variable holding the database URL (a secret: never in the config, never logged). */
+    urlEnv: EnvVarName,
+    /** `table` or `schema.table`; or else `query`. */
+    table: SqlTableName.optional(),
+    /** A SELECT read as `SELECT … FROM (<query>) AS src`; or else `table`. */
+    query: SourceQuery.optional(),
+    columns: SourceColumns,
+  })
+  .superRefine((s, ctx) => {
+    if (s.table !== undefined && s.query !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['query'], message: 'give exactly one of "table" or "query", not both' });
+    } else if (s.table === undefined && s.query === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['table'], message: 'exactly one of "table" ("schema.table") or "query" (a SELECT) is required' });
+    }
+    if (Array.isArray(s.columns.features)) {
+      const seen = new Set<string>();
+      s.columns.features.forEach((f, i) => {
+        if (seen.has(f)) ctx.addIssue({ code: 'custom', path: ['columns', 'features', i], message: `"${f}" is listed twice` });
+        seen.add(f);
+      });
+    }
+  });
+export type PostgresSource = z.output<typeof PostgresSource>;
+
+/**
+ * Where a model's predictions and labels come from. 'ingest' (default): Vigil's own prediction log, fed
+ * over HTTP (or by the example's simulator); 'postgres': the team's own table, read in place.
+ */
+export const PredictionSource = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('ingest') }), PostgresSource], {
+  error: (iss) =>
+    iss.code === 'invalid_union'
+      ? 'kind must be "ingest" (predictions sent to Vigil over HTTP, the default) or "postgres" (read from the team\'s own table)'
+      : undefined,
+});
+export type PredictionSource = z.output<typeof PredictionSource>;
+
+export const ModelConfig = z
+  .strictObject({
+    id: ModelId,
+    displayName: z.string().min(1),
+    tier: ModelTier,
+    /** Who may decide: local user names (CLI), Slack user ids (U…/W…) and Slack user groups (S…). */
+    approvers: z.array(z.string().min(1)).min(1, 'at least one approver is required'),
+    /** Approvers for a severity instead of `approvers` (e.g. SEV1 needs the leads). */
+    approversBySeverity: z.partialRecord(Severity, z.array(z.string().min(1)).min(1, 'at least one approver is required')).default({}),
+    /** What the model predicts (binary, multiclass, regression); the example is binary. */
+    task: TaskConfig.prefault({ type: 'binary' }),
+    slack: ModelSlackConfig.optional(),
+    escalation: z.array(z.string().min(1)).default([]),
+    /** Runs the example trainer and traffic simulator for this model. */
+    example: z.boolean().default(false),
+    monitor: MonitorConfig.prefault({}),
+    /** The model's declared inputs; without it, the champion's features are taken as required numbers. */
+    inputSchema: InputSchema.optional(),
+    drift: DriftConfig.prefault({}),
+    training: TrainingConfig.prefault({}),
+    deployment: DeploymentConfig.prefault({}),
+    registry: RegistryConfig.prefault({}),
+    /** Per-failure-mode overrides, merged over the shipped runbooks (validated, strictly, by `runbooksFor`). */
+    runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
+    /** Alertmanager `alertname` → signal, for alerts that carry no `signal` label. */
+    alerts: z.record(z.string().min(1), SignalKind).default({}),
+    /** Health checks against Prometheus; evaluated by the monitor. */
+    health: HealthConfig.optional(),
+    /** Where predictions and labels come from: Vigil's own log (ingested over HTTP), or the team's own table. */
+    source: PredictionSource.prefault({ kind: 'ingest' }),
+  })
+  .superRefine((m, ctx) => {
+    for (const issue of sourceIssues(m)) ctx.addIssue({ code: 'custom', ...issue });
+  });
 export type ModelConfig = z.output<typeof ModelConfig>;
+
+/** What a postgres source cannot do for this model (paths relative to the model). */
+function sourceIssues(m: { task: TaskConfig; example: boolean; source: PredictionSource }): { path: (string | number)[]; message: string }[] {
+  const source = m.source;
+  if (source.kind !== 'postgres') return [];
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const type = m.task.type;
+  const needed = SOURCE_PREDICTION_COLUMN[type];
+  const list = Object.entries(SOURCE_PREDICTION_COLUMN)
+    .map(([t, c]) => `${t}: "${c}"`)
+    .join(', ');
+  if (source.columns[needed] === undefined) {
+    issues.push({
+      path: ['source', 'columns', needed],
+      message: `is required: the model is ${type}, its prediction is read from the "${needed}" column (${list})`,
+    });
+  }
+  for (const other of Object.values(SOURCE_PREDICTION_COLUMN)) {
+    if (other !== needed && source.columns[other] !== undefined) {
+      issues.push({ path: ['source', 'columns', other], message: `does not apply: the model is ${type}, its prediction is read from "${needed}" (${list})` });
+    }
+  }
+  if (m.example) {
+    issues.push({
+      path: ['source'],
+      message: 'an example model\'s traffic is simulated into Vigil\'s own prediction log: use source.kind "ingest" (or "example": false)',
+    });
+  }
+  return issues;
+}
 
 export const ExampleConfig = z.strictObject({
   /** Seconds of healthy traffic before the simulator's inputs start to drift. */
@@ -471,6 +629,7 @@ export function parseConfig(raw: unknown, source = '(built-in example)'): VigilC
       continue;
     }
     if (model.deployment.kind === 'kserve') issues.push(...kserveRunbookIssues(runbooks).map(inRunbooks));
+    if (model.source.kind === 'postgres') issues.push(...sourceRunbookIssues(runbooks).map(inRunbooks));
   }
   if (issues.length) throw new ConfigError(source, issues);
   return config;
@@ -506,6 +665,24 @@ function kserveRunbookIssues(runbooks: Runbooks): { path: string; message: strin
     }
     return issues;
   });
+}
+
+/**
+ * What a model read from its own table cannot do (paths relative to `runbooks`): a shadow canary, whose
+ * answers are logged to Vigil's own `shadow_predictions` — the team's table has no shadows to judge.
+ */
+function sourceRunbookIssues(runbooks: Runbooks): { path: string; message: string }[] {
+  return FAILURE_MODES.flatMap((m) =>
+    runbooks[m].retrain.canary.enabled && runbooks[m].retrain.canary.mode === 'shadow'
+      ? [
+          {
+            path: `${m}.retrain.canary.mode`,
+            message:
+              'a shadow canary is judged on shadow answers logged in Vigil; source.kind "postgres" reads the model\'s own table, which has none: use "split"',
+          },
+        ]
+      : [],
+  );
 }
 
 /** The model's runbooks: shipped defaults with its overrides merged in, validated. */

@@ -110,6 +110,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
 
     // Worker and models
     const services = createVigilServices({ config, pool, temporal: client, stateDir });
+    stops.push(() => services.close());
     for (const model of config.models) {
       if (model.example) {
         const { championVersion } = await ensureExampleModel({ registry: services.registry, model, stateDir });

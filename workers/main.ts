@@ -24,6 +24,7 @@ export async function runWorker(opts: { config?: string; stateDir?: string }): P
     await worker.run(); // the SDK shuts down gracefully on SIGINT / SIGTERM
   } finally {
     await nativeConnection.close();
+    await services.close();
     await pool.end();
     await connection.close();
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { ActivityDeps } from '../activities/activityDeps.js';
 import { createIncidentStore } from '../adapters/postgres/incidentStore.js';
-import { createPredictionLog } from '../adapters/postgres/predictionLog.js';
+import { predictionLogFromConfig } from '../adapters/postgres/predictionLogRouter.js';
 import { createWorkflowHistory } from '../adapters/temporal/workflowHistory.js';
 import type { RegistryWithServingMode } from '../adapters/registry/servingModeStore.js';
 import { createLogisticRegressionEvaluation } from '../examples/credit-risk/logisticRegressionEvaluation.js';
@@ -42,6 +42,11 @@ export interface VigilServices extends ActivityDeps {
   registry: RegistryWithServingMode;
   /** The local process backend (the default training backend). */
   training: TrainingBackend;
+  /**
+   * Ends what the graph opened itself: the pools to the teams' own prediction tables (`source.kind:
+   * "postgres"`). The pool and the Temporal client passed in stay the caller's to close.
+   */
+  close(): Promise<void>;
 }
 
 /** The example trainer runs from TypeScript source; the job's cwd is its own folder, so name tsx's loader by URL. */
@@ -62,6 +67,8 @@ export function createVigilServices(opts: {
   const localTraining = createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') });
   const incidentStore = createIncidentStore(pool);
   const incidents = createIncidentService({ temporal, store: incidentStore, config });
+  // Vigil's own log, or a router reading models with source.kind "postgres" from their teams' tables.
+  const predictions = predictionLogFromConfig(config, pool);
   return {
     config,
     pool,
@@ -73,13 +80,14 @@ export function createVigilServices(opts: {
     trainingFor: trainingBackends(config, localTraining),
     models: opts.models ?? createLogisticRegressionEvaluation(),
     defaultTrainerCommand: EXAMPLE_TRAINER,
-    predictions: createPredictionLog(pool),
+    predictions: predictions.log,
     incidentStore,
     incidentOpener: incidents,
     incidents,
     history: createWorkflowHistory(temporal),
     notifier: opts.notifier ?? defaultNotifier(config, pool, temporal),
     ...(prometheus ? { prometheus } : {}),
+    close: () => predictions.close(),
   };
 }
 

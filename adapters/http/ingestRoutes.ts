@@ -4,7 +4,8 @@
  *   POST /v1/models/{model}/predictions   {"predictions": [...]} or NDJSON rows → {accepted, duplicates, labelsMatched}
  *   POST /v1/models/{model}/labels        {"labels": [...]} or NDJSON rows      → {matched, pending}
  *
- * In order: bearer token (401), the model (404), a free slot (429 with Retry-After: at most
+ * In order: bearer token (401), the model (404; 409 when it reads its own table, `source.kind:
+ * "postgres"`), a free slot (429 with Retry-After: at most
  * `ingest.maxInFlight` requests are read, checked and written at once, so memory stays bounded instead
  * of queueing), the content type (415), the body size (413), JSON syntax (400 naming the line), the row
  * count (413), every row (400 listing every problem; nothing stored), then one transaction.
@@ -100,8 +101,14 @@ export function registerIngestRoutes(app: FastifyInstance, opts: IngestOptions &
   const authenticate = bearerAuth({ token: opts.token, what: 'ingest', log });
 
   const findIngestModel = async (req: FastifyRequest<{ Params: { model: string } }>, reply: FastifyReply) => {
-    if (findModel(config, req.params.model)) return;
-    return reply.code(404).send({ error: `unknown model "${req.params.model}" (configured: ${configured})` });
+    const model = findModel(config, req.params.model);
+    if (!model) return reply.code(404).send({ error: `unknown model "${req.params.model}" (configured: ${configured})` });
+    // Before the body is read: nothing sent here could be stored.
+    if (model.source.kind !== 'ingest') {
+      return reply.code(409).send({
+        error: `model "${model.id}": its predictions and labels are read from its own table (source.kind "${model.source.kind}"); ingestion is off for it: write them to that table`,
+      });
+    }
   };
 
   const takeSlot = async (_req: FastifyRequest, reply: FastifyReply) => {

@@ -88,6 +88,7 @@ function ingestOperation(opts: { summary: string; description: string; batch: st
       400: errorResponse('A malformed body or row: `issues` lists every problem (row, path, message); nothing was stored.'),
       401: errorResponse('No, a malformed, or a wrong bearer token.', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
       404: errorResponse('The model is not configured in Vigil.'),
+      409: errorResponse('The model’s predictions and labels are read from its own table (source.kind "postgres"): ingestion is off for it.'),
       413: errorResponse('The body is larger than ingest.maxBodyBytes, or has more rows than ingest.maxRowsPerRequest.'),
       415: errorResponse(`The Content-Type is neither application/json nor ${NDJSON}.`),
       429: errorResponse(`Every ingestion slot (ingest.maxInFlight) is taken: retry after Retry-After seconds (${RETRY_AFTER_SECONDS}).`, {

@@ -633,7 +633,7 @@ describe('prediction and label ingestion', () => {
     });
     const post = doc.paths['/v1/models/{model}/predictions'].post;
     assert.deepEqual(Object.keys(post.requestBody.content), ['application/json', NDJSON]);
-    assert.deepEqual(Object.keys(post.responses).sort(), ['200', '400', '401', '404', '413', '415', '429', '503']);
+    assert.deepEqual(Object.keys(post.responses).sort(), ['200', '400', '401', '404', '409', '413', '415', '429', '503']);
     assert.ok(post.responses['429'].headers['Retry-After'], '429 documents Retry-After');
     const row = doc.components.schemas.PredictionRow;
     assert.deepEqual(row.required, ['requestId', 'features', 'prediction']);

@@ -141,6 +141,7 @@ export async function createVigilTestEnv(
     },
     async close() {
       for (const w of [...running]) await w.stop();
+      await services.close();
       await connection.close();
       await db.drop();
       fs.rmSync(stateDir, { recursive: true, force: true });
