@@ -4,7 +4,7 @@
  * alerts, resolved alerts recorded, and 503 when the incident store is down. Plus the alert token.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,12 +14,13 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { createAlertReceiver, httpAddressFromEnv, startAlertReceiver } from '../../adapters/alertmanager/alertReceiver.js';
 import { resolveAlertToken } from '../../adapters/alertmanager/alertToken.js';
-import { assertPortFree, freePort } from '../../adapters/net/freePort.js';
+import { freePort } from '../../adapters/net/freePort.js';
 import { createIncidentStore } from '../../adapters/postgres/incidentStore.js';
 import { createIncidentService } from '../../client/incidentService.js';
 import { UserInputError } from '../../domain/errors.js';
 import { stateQuery } from '../../contracts/incidentWorkflow.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { withVigilUp } from '../support/vigilUp.js';
 import { waitFor } from '../support/waitFor.js';
 
 const TOKEN = 'test-alert-token-0123456789';
@@ -384,42 +385,26 @@ describe('Alertmanager webhook receiver', () => {
       configFile,
       JSON.stringify({ taskQueue: `${env.taskQueue}-up`, models: [{ id: 'alert-demo', displayName: 'Alert demo', tier: 'medium', approvers: ['alice'] }] }),
     );
-    const port = await freePort();
-    const child = spawn(VIGIL, ['--config', configFile, '--state-dir', stateDir, 'up', '--no-example'], {
-      env: { ...process.env, DATABASE_URL: env.databaseUrl, VIGIL_HTTP_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let token = '';
-    try {
-      await waitFor(
-        async () => output,
-        (o) => o.includes('Vigil is up') || child.exitCode !== null,
-        'vigil up',
-        60_000,
-      );
-      const receiverUrl = `http://127.0.0.1:${port}/alerts/alertmanager`;
-      const tokenFile = path.join(stateDir, 'alert-token');
-      assert.ok(output.includes(`alert receiver: POST ${receiverUrl} (bearer token: ${tokenFile}, created)`), output);
-      token = fs.readFileSync(tokenFile, 'utf8').trim();
-      const res = await fetch(receiverUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(payload([alert({ fingerprint: 'up-1', labels: { alertname: 'LabelsOdd', model: 'alert-demo', signal: 'label_anomaly' } })])),
-      });
-      const body = (await res.json()) as any;
-      assert.equal(res.status, 200, JSON.stringify(body));
-      assert.equal(body.incidents[0].created, true, JSON.stringify(body));
-      assert.match(body.incidents[0].id, /^incident-alert-demo-feedback-loop-/, 'incident of the up model');
-    } finally {
-      child.kill('SIGINT');
-    }
-    assert.equal(await exited, 0, output);
-    assert.ok(!output.includes(token), 'the token never appears in the output');
-    await assertPortFree(port, 'receiver port after vigil up stopped');
+    await withVigilUp(
+      { configFile, stateDir, databaseUrl: env.databaseUrl },
+      async (up) => {
+        const receiverUrl = `${up.base}/alerts/alertmanager`;
+        const tokenFile = path.join(stateDir, 'alert-token');
+        assert.ok(up.output().includes(`alert receiver: POST ${receiverUrl} (bearer token: ${tokenFile}, created)`), up.output());
+        token = fs.readFileSync(tokenFile, 'utf8').trim();
+        const res = await fetch(receiverUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(payload([alert({ fingerprint: 'up-1', labels: { alertname: 'LabelsOdd', model: 'alert-demo', signal: 'label_anomaly' } })])),
+        });
+        const body = (await res.json()) as any;
+        assert.equal(res.status, 200, JSON.stringify(body));
+        assert.equal(body.incidents[0].created, true, JSON.stringify(body));
+        assert.match(body.incidents[0].id, /^incident-alert-demo-feedback-loop-/, 'incident of the up model');
+      },
+      () => token,
+    );
   });
 });
 

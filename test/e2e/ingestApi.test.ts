@@ -5,18 +5,16 @@
  * / 429 / 503) storing nothing, and the OpenAPI document.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { createAlertReceiver } from '../../adapters/alertmanager/alertReceiver.js';
 import { createIngestLimiter, resolveIngestToken } from '../../adapters/http/ingestRoutes.js';
-import { assertPortFree, freePort } from '../../adapters/net/freePort.js';
+import { freePort } from '../../adapters/net/freePort.js';
 import { createIncidentStore } from '../../adapters/postgres/incidentStore.js';
 import { createPredictionLog } from '../../adapters/postgres/predictionLog.js';
 import { connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
@@ -25,12 +23,12 @@ import { parseConfig, type VigilConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
 import type { PredictionLog } from '../../ports/predictionLog.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
+import { withVigilUp } from '../support/vigilUp.js';
 import { waitFor } from '../support/waitFor.js';
 
 const TOKEN = 'test-ingest-token-0123456789';
 const ALERT_TOKEN = 'test-alert-token-0123456789';
 const NDJSON = 'application/x-ndjson';
-const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- answers are checked field by field
 
@@ -671,48 +669,34 @@ describe('prediction and label ingestion', () => {
         models: [{ id: 'ingest-demo', displayName: 'Ingest demo', tier: 'medium', approvers: ['alice'], task: { type: 'regression' } }],
       }),
     );
-    const port = await freePort();
-    const child = spawn(VIGIL, ['--config', configFile, '--state-dir', stateDir, 'up', '--no-example'], {
-      env: { ...process.env, DATABASE_URL: db.url, VIGIL_HTTP_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let token = '';
-    try {
-      await waitFor(
-        async () => output,
-        (o) => o.includes('Vigil is up') || child.exitCode !== null,
-        'vigil up',
-        60_000,
-      );
-      const base = `http://127.0.0.1:${port}`;
-      const tokenFile = path.join(stateDir, 'ingest-token');
-      assert.ok(
-        output.includes(`ingestion: POST ${base}/v1/models/<model>/predictions and /labels (bearer token: ${tokenFile}, created); API: ${base}/openapi.json`),
-        output,
-      );
-      assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600, 'mode 0600');
-      token = fs.readFileSync(tokenFile, 'utf8').trim();
-      assert.notEqual(token, fs.readFileSync(path.join(stateDir, 'alert-token'), 'utf8').trim(), 'not the alert token');
-      const res = await fetch(`${base}/v1/models/ingest-demo/predictions`, {
-        method: 'POST',
-        headers: { 'content-type': NDJSON, authorization: `Bearer ${token}` },
-        body: ndjson([{ requestId: 'up-1', modelVersion: 1, features: { x: 1 }, prediction: { value: 4.5 } }]),
-      });
-      assert.equal(res.status, 200, await res.clone().text());
-      assert.deepEqual(await res.json(), { accepted: 1, duplicates: 0, labelsMatched: 0 });
-      assert.deepEqual((await stored('ingest-demo', 'up-1')).prediction, { value: 4.5 }, 'stored in the database vigil up uses');
-      const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Json;
-      assert.ok(doc.paths['/v1/models/{model}/labels'], 'the API document');
-    } finally {
-      child.kill('SIGINT');
-    }
-    assert.equal(await exited, 0, output);
-    assert.ok(!output.includes(token), 'the token never appears in the output');
-    await assertPortFree(port, 'port after vigil up stopped');
+    await withVigilUp(
+      { configFile, stateDir, databaseUrl: db.url },
+      async (up) => {
+        const base = up.base;
+        const tokenFile = path.join(stateDir, 'ingest-token');
+        assert.ok(
+          up
+            .output()
+            .includes(`ingestion: POST ${base}/v1/models/<model>/predictions and /labels (bearer token: ${tokenFile}, created); API: ${base}/openapi.json`),
+          up.output(),
+        );
+        assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600, 'mode 0600');
+        token = fs.readFileSync(tokenFile, 'utf8').trim();
+        assert.notEqual(token, fs.readFileSync(path.join(stateDir, 'alert-token'), 'utf8').trim(), 'not the alert token');
+        const res = await fetch(`${base}/v1/models/ingest-demo/predictions`, {
+          method: 'POST',
+          headers: { 'content-type': NDJSON, authorization: `Bearer ${token}` },
+          body: ndjson([{ requestId: 'up-1', modelVersion: 1, features: { x: 1 }, prediction: { value: 4.5 } }]),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.deepEqual(await res.json(), { accepted: 1, duplicates: 0, labelsMatched: 0 });
+        assert.deepEqual((await stored('ingest-demo', 'up-1')).prediction, { value: 4.5 }, 'stored in the database vigil up uses');
+        const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Json;
+        assert.ok(doc.paths['/v1/models/{model}/labels'], 'the API document');
+      },
+      () => token,
+    );
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
