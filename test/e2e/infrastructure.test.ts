@@ -18,6 +18,7 @@ const TABLES = [
   'model_canaries',
   'model_versions',
   'models',
+  'pending_labels',
   'pgmigrations',
   'predictions',
   'registry_events',

@@ -17,6 +17,7 @@ import { FAILURE_MODES } from '../../domain/incident.js';
 import { RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
 import { feedCanary, openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';
 import { startFakeKubernetesApi, type FakeKubernetesApi } from '../support/fakeKubernetesApi.js';
+import { waitFor } from '../support/waitFor.js';
 import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 const NS = 'ml-serving';
@@ -117,6 +118,14 @@ describe('a retrain canaried through KServe', () => {
     });
     await env.services.deploymentFor(TEST_MODEL).rollout({ modelId: TEST_MODEL, artifactUri: v1.artifactUri, idempotencyKey: 'test:deploy-v3:rollout' });
     assert.equal(k8s.inferenceService(NS, NAME)!.spec.predictor.model.storageUri, v1.artifactUri, 'v3 deployed');
+    // The deploy finishes rolling out before the incident: a controller still reconciling it would
+    // make the rollback's first PATCH meet a newer resourceVersion (409) and send it again.
+    await waitFor(
+      () => env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL),
+      (t) => t.settled && t.ready,
+      'v3 rolled out',
+      30_000,
+    );
     k8s.clearRequests();
 
     await env.simulator.writeBatch({ n: 300, drift: 1 });
@@ -133,7 +142,7 @@ describe('a retrain canaried through KServe', () => {
 
     assert.equal(k8s.inferenceService(NS, NAME)!.spec.predictor.model.storageUri, v2.artifactUri, 'the InferenceService serves v2 again');
     const patches = k8s.mutations().filter((r) => r.method === 'PATCH');
-    assert.equal(patches.length, 1, 'one PATCH for the rollback');
+    assert.equal(patches.length, 1, `one PATCH for the rollback: ${JSON.stringify(patches.map((r) => r.body))}`);
     const record = JSON.parse((patches[0]!.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[LAST_CHANGE_ANNOTATION]!);
     assert.deepEqual(
       [record.op, record.key.startsWith(id), record.after.artifactUri],
