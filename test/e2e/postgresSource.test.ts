@@ -140,6 +140,8 @@ describe('predictions read from the team’s own PostgreSQL tables', () => {
     process.env[FRAUD_ENV] = readerUrl;
 
     env = await createVigilTestEnv({
+      // Only the example gets the example's v1; the other models are registered by the test.
+      bootstrapExample: (m) => m.example,
       config: (q) => {
         const base = testConfig({}, q);
         const common = { tier: 'medium', approvers: ['alice'], monitor: { window: 500, minLabelled: 50 } } as const;

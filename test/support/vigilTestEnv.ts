@@ -82,6 +82,8 @@ export async function createVigilTestEnv(
     config?: (taskQueue: string) => VigilConfig;
     /** The notifier the worker uses (default: a silent one), built on the env's database. */
     notifier?: (ctx: { pool: pg.Pool; config: VigilConfig; namespace: string }) => Notifier;
+    /** Which models get the example's v1 as their champion (default: every configured model). */
+    bootstrapExample?: (model: VigilConfig['models'][number]) => boolean;
   } = {},
 ): Promise<VigilTestEnv> {
   if (!runtimeInstalled) {
@@ -101,7 +103,8 @@ export async function createVigilTestEnv(
   if (fs.existsSync(baselineCache)) fs.cpSync(baselineCache, path.join(stateDir, 'example', TEST_MODEL), { recursive: true });
   const notifier = opts.notifier ? opts.notifier({ pool: db.pool, config, namespace: settings.namespace }) : quietNotifier();
   const services = createVigilServices({ config, pool: db.pool, temporal: client, stateDir, notifier });
-  for (const model of config.models) if (model.example) await ensureExampleModel({ registry: services.registry, model, stateDir });
+  const bootstrap = opts.bootstrapExample ?? (() => true);
+  for (const model of config.models) if (bootstrap(model)) await ensureExampleModel({ registry: services.registry, model, stateDir });
   fs.cpSync(path.join(stateDir, 'example', TEST_MODEL), baselineCache, { recursive: true });
 
   const simulator = new TrafficSimulator({
