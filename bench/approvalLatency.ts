@@ -19,6 +19,7 @@
  * --concurrency C (default 10), --rows R predictions per model (default 500), --timeout-min T (whole
  * run, default 20), --via alertmanager|service (default alertmanager). Exits 0 whether or not the targets are met; non-zero only on errors.
  */
+import { benchArgs, UsageError } from './benchArgs.js';
 import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -59,35 +60,15 @@ interface Options {
   via: 'alertmanager' | 'service';
 }
 
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Options {
-  const values = new Map<string, string>();
-  const known = ['incidents', 'decisions', 'concurrency', 'rows', 'timeout-min', 'via'];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') continue;
-    if (arg === '--help' || arg === '-h') {
-      console.log(
-        'usage: npm run bench:approval -- [--incidents N (≤1000)] [--decisions M] [--concurrency C] [--rows R] [--timeout-min T] [--via alertmanager|service]',
-      );
-      process.exit(0);
-    }
-    const [, name, inline] = /^--([a-z-]+)(?:=(.*))?$/.exec(arg) ?? [];
-    if (name === undefined || !known.includes(name)) throw new UsageError(`unknown argument "${arg}" (known: ${known.map((k) => `--${k}`).join(', ')})`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    values.set(name, value);
-  }
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = values.get(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-    return n;
-  };
+function parseOptions(argv: string[]): Options {
+  const args = benchArgs(argv, {
+    usage:
+      'usage: npm run bench:approval -- [--incidents N (≤1000)] [--decisions M] [--concurrency C] [--rows R] [--timeout-min T] [--via alertmanager|service]',
+    values: ['incidents', 'decisions', 'concurrency', 'rows', 'timeout-min', 'via'],
+  });
+  const int = (name: string, fallback: number, min: number, max: number) => args.number(name, fallback, min, max);
   const incidents = int('incidents', 200, 1, MAX_INCIDENTS);
-  const via = values.get('via') ?? 'alertmanager';
+  const via = args.string('via') ?? 'alertmanager';
   if (via !== 'alertmanager' && via !== 'service') throw new UsageError(`--via must be "alertmanager" or "service", got "${via}"`);
   return {
     via,
@@ -487,7 +468,7 @@ process.on('SIGTERM', () => bail(143, 'SIGTERM: stopping the servers'));
 
 let options: Options;
 try {
-  options = parseArgs(process.argv.slice(2));
+  options = parseOptions(process.argv.slice(2));
 } catch (err) {
   console.error(`[bench] ${(err as Error).message}`);
   process.exit(2);

@@ -4,6 +4,7 @@
  * (bearer token, JSON batches of R rows, C clients at once) into an embedded PostgreSQL, the p50 / p99
  * batch latency, and the server's RSS. Prints Markdown. Exits 0 whether or not the target is met.
  */
+import { benchArgs, UsageError } from './benchArgs.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,18 +20,15 @@ const TARGET_PER_SECOND = 20_000;
 const TARGET_P99_MS = 250;
 const TOKEN = 'bench-ingest-token-0123456789';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
-
 async function main(): Promise<void> {
-  const batches = flag('batches', 200);
-  const rows = flag('rows', 1000);
-  const concurrency = flag('concurrency', 4);
-  const features = flag('features', 10);
+  const args = benchArgs(process.argv.slice(2), {
+    usage: 'usage: npm run bench:ingest -- [--batches 200] [--rows 1000] [--concurrency 4] [--features 10]',
+    values: ['batches', 'rows', 'concurrency', 'features'],
+  });
+  const batches = args.number('batches', 200, 1, 1_000_000);
+  const rows = args.number('rows', 1000, 1, 100_000);
+  const concurrency = args.number('concurrency', 4, 1, 256);
+  const features = args.number('features', 10, 1, 1000);
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-ingest-'));
   fs.chmodSync(runDir, 0o755);
   const pgServer = await startEmbeddedPostgres({ dataDir: path.join(runDir, 'postgres'), port: 0, log: () => undefined });
@@ -108,6 +106,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(`[bench] ${(err as Error).stack ?? err}`);
-  process.exit(1);
+  // Bad arguments: the message and exit 2; anything else: the stack and exit 1.
+  console.error(`[bench] ${err instanceof UsageError ? err.message : ((err as Error).stack ?? err)}`);
+  process.exit(err instanceof UsageError ? 2 : 1);
 });

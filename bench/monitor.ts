@@ -25,6 +25,7 @@
  *
  * Exits 0 whether or not the targets are met; non-zero only when the setup fails.
  */
+import { benchArgs, UsageError } from './benchArgs.js';
 import { Client, Connection } from '@temporalio/client';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -75,39 +76,15 @@ interface Options {
   breakdown: boolean;
 }
 
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Options {
-  const values = new Map<string, string>();
-  const known = ['windows', 'features', 'reps', 'reps-large', 'timeout-s', 'max-rss-gib', 'no-breakdown'];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') continue;
-    if (arg === '--help' || arg === '-h') {
-      console.log(
-        'usage: npm run bench:monitor -- [--windows 10000,100000,1000000] [--features 20] [--reps 5 (windows < 1M)] [--reps-large 3 (windows ≥ 1M)] [--timeout-s 120] [--max-rss-gib 6] [--no-breakdown]',
-      );
-      process.exit(0);
-    }
-    const [, name, inline] = /^--([a-z-]+)(?:=(.*))?$/.exec(arg) ?? [];
-    if (name === undefined || !known.includes(name)) throw new UsageError(`unknown argument "${arg}" (known: ${known.map((k) => `--${k}`).join(', ')})`);
-    if (name === 'no-breakdown') {
-      values.set(name, 'true');
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    values.set(name, value);
-  }
-  const num = (name: string, fallback: number, min: number, max: number, integer = true): number => {
-    const raw = values.get(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if ((integer && !Number.isInteger(n)) || !(n >= min && n <= max))
-      throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`);
-    return n;
-  };
-  const windows = (values.get('windows') ?? '10000,100000,1000000').split(',').map((w) => Number(w.replaceAll('_', '')));
+function parseOptions(argv: string[]): Options {
+  const args = benchArgs(argv, {
+    usage:
+      'usage: npm run bench:monitor -- [--windows 10000,100000,1000000] [--features 20] [--reps 5 (windows < 1M)] [--reps-large 3 (windows ≥ 1M)] [--timeout-s 120] [--max-rss-gib 6] [--no-breakdown]',
+    values: ['windows', 'features', 'reps', 'reps-large', 'timeout-s', 'max-rss-gib'],
+    flags: ['no-breakdown'],
+  });
+  const num = args.number;
+  const windows = (args.string('windows') ?? '10000,100000,1000000').split(',').map((w) => Number(w.replaceAll('_', '')));
   // monitor.window: an integer ≥ 50 (domain/config.ts), no maximum.
   if (windows.some((w) => !Number.isInteger(w) || w < 50 || w > 20_000_000)) throw new UsageError('--windows: comma-separated integers from 50 to 20,000,000');
   return {
@@ -117,7 +94,7 @@ function parseArgs(argv: string[]): Options {
     repsLarge: num('reps-large', 3, 1, 20),
     timeoutS: num('timeout-s', 120, 5, 3600),
     maxRssGib: num('max-rss-gib', 6, 0.5, 64, false),
-    breakdown: values.get('no-breakdown') === undefined,
+    breakdown: !args.flag('no-breakdown'),
   };
 }
 
@@ -684,7 +661,7 @@ if (childJob !== undefined) {
 } else {
   let options: Options;
   try {
-    options = parseArgs(process.argv.slice(2));
+    options = parseOptions(process.argv.slice(2));
   } catch (err) {
     console.error(`[bench] ${(err as Error).message}`);
     process.exit(2);
