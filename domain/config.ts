@@ -25,36 +25,51 @@ export function localUser(): string {
 
 const ModelId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63)');
 
-export const MonitorConfig = z.strictObject({
-  every: Duration.default('20s'),
-  /** Most recent predictions compared with the training reference. */
-  window: z.number().int().min(50).default(500),
-  psiThreshold: z.number().positive().default(0.2),
-  /** Accuracy below baseline by more than this opens a concept-drift incident. */
-  accuracyDropThreshold: z.number().positive().max(1).default(0.05),
-  minLabelled: z.number().int().min(1).default(100),
-  /** Performance loss by task type, against the champion's holdout figures (accuracy uses accuracyDropThreshold). */
-  performance: z
-    .strictObject({
-      /** binary: AUC lower by at least this. */
-      aucDrop: z.number().positive().max(1).default(0.05),
-      /** multiclass: macro-F1 lower by at least this. */
-      macroF1Drop: z.number().positive().max(1).default(0.05),
-      /** regression: MAE higher by at least this share of the holdout's (0.2 = 20%). */
-      maeIncrease: z.number().positive().default(0.2),
-      /** regression: RMSE higher by at least this share of the holdout's. */
-      rmseIncrease: z.number().positive().default(0.2),
-    })
-    .prefault({}),
-  dataQuality: DataQualityThresholds.prefault({}),
-  /** Feedback-loop corruption checks on labelled traffic (see domain/labelQuality.ts). */
-  labels: z
-    .strictObject({
-      maxPositiveRateShift: z.number().positive().max(1).default(0.2),
-      maxPredictionAgreement: z.number().positive().max(1).default(0.98),
-    })
-    .prefault({}),
-});
+/** The longest monitor window: a run still scans it in PostgreSQL, though only a sample of maxRows reaches Vigil. */
+export const MAX_MONITOR_WINDOW = 10_000_000;
+
+export const MonitorConfig = z
+  .strictObject({
+    every: Duration.default('20s'),
+    /** Most recent predictions compared with the training reference. */
+    window: z.number().int().min(50).max(MAX_MONITOR_WINDOW).default(500),
+    /**
+     * The most rows a monitor run reads into memory: a longer window is measured on an evenly spaced
+     * sample of this many of its rows (the window's shares and rates, estimated), so memory stays bounded
+     * whatever the window. 100,000 rows of 20 features take about 150 MB.
+     */
+    maxRows: z.number().int().min(1000).max(1_000_000).default(100_000),
+    psiThreshold: z.number().positive().default(0.2),
+    /** Accuracy below baseline by more than this opens a concept-drift incident. */
+    accuracyDropThreshold: z.number().positive().max(1).default(0.05),
+    minLabelled: z.number().int().min(1).default(100),
+    /** Performance loss by task type, against the champion's holdout figures (accuracy uses accuracyDropThreshold). */
+    performance: z
+      .strictObject({
+        /** binary: AUC lower by at least this. */
+        aucDrop: z.number().positive().max(1).default(0.05),
+        /** multiclass: macro-F1 lower by at least this. */
+        macroF1Drop: z.number().positive().max(1).default(0.05),
+        /** regression: MAE higher by at least this share of the holdout's (0.2 = 20%). */
+        maeIncrease: z.number().positive().default(0.2),
+        /** regression: RMSE higher by at least this share of the holdout's. */
+        rmseIncrease: z.number().positive().default(0.2),
+      })
+      .prefault({}),
+    dataQuality: DataQualityThresholds.prefault({}),
+    /** Feedback-loop corruption checks on labelled traffic (see domain/labelQuality.ts). */
+    labels: z
+      .strictObject({
+        maxPositiveRateShift: z.number().positive().max(1).default(0.2),
+        maxPredictionAgreement: z.number().positive().max(1).default(0.98),
+      })
+      .prefault({}),
+  })
+  .superRefine((m, ctx) => {
+    if (m.minLabelled > m.maxRows) {
+      ctx.addIssue({ code: 'custom', path: ['minLabelled'], message: `must be at most maxRows (${m.maxRows}): a run reads at most that many labelled rows` });
+    }
+  });
 export type MonitorConfig = z.output<typeof MonitorConfig>;
 
 /** Health metrics read from Prometheus, each mapped to the signal a breach raises. */

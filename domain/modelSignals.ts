@@ -8,7 +8,10 @@ export interface ModelSignals {
   modelId: string;
   championVersion?: number;
   servingMode: 'model' | 'fallback';
+  /** Rows measured: the window, or an evenly spaced sample of it (see sampledFrom). */
   samples: number;
+  /** Set when the window was longer than monitor.maxRows: the window length the sample was taken from. */
+  sampledFrom?: number;
   psi: Record<string, number>;
   psiMax: number;
   driftedFeatures: string[];

@@ -44,7 +44,10 @@ export async function computeModelSignals(
   // example's, retrained candidates) are profiled by the model evaluation.
   const artifact = champion.profile ? storedProfile(champion, champion.profile, model.task) : await deps.models.profile(champion.artifactUri);
 
-  let recent = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since });
+  // A window longer than maxRows is measured on an evenly spaced sample: memory stays bounded.
+  const window = { limit: cfg.window, since: opts.since, sample: cfg.maxRows };
+  let recent = await deps.predictions.recent(modelId, window);
+  if (recent.length >= cfg.maxRows && cfg.window > cfg.maxRows) out.sampledFrom = cfg.window;
   if (opts.servedBy) recent = recent.filter((r) => r.servedBy === opts.servedBy);
   out.samples = recent.length;
   if (recent.length > 0) {
@@ -64,7 +67,7 @@ export async function computeModelSignals(
   }
 
   // Performance only over predictions made by the model itself (not the fallback) with labels in.
-  let labelled = await deps.predictions.recent(modelId, { limit: cfg.window, since: opts.since, labelledOnly: true, withoutFeatures: true });
+  let labelled = await deps.predictions.recent(modelId, { ...window, labelledOnly: true, withoutFeatures: true });
   labelled = labelled.filter((r) => r.servedBy === 'model');
   const feedbackRows = labelled;
   const task = model.task;
@@ -163,6 +166,7 @@ export async function computeModelSignals(
 export function signalsAsEvidence(s: ModelSignals): Record<string, string | number> {
   const r = (v: number) => Math.round(v * 10000) / 10000;
   const values: Record<string, string | number> = { samples: s.samples, psi_max: r(s.psiMax) };
+  if (s.sampledFrom !== undefined) values.window_sample = `${s.samples} evenly spaced of the latest ${s.sampledFrom} predictions`;
   if (s.driftedFeatures.length) values.drifted_features = s.driftedFeatures.join(',');
   Object.assign(values, dataQualityAsEvidence(s.dataQuality));
   if (s.accuracy !== undefined) {

@@ -50,6 +50,12 @@ export interface LoadTrafficOptions {
   /** Leave the features out (rows come back with `{}`): performance and feedback checks need only outcomes. */
   withoutFeatures?: boolean;
   /**
+   * At most this many rows: when the window holds more, an evenly spaced sample of exactly this many
+   * (every (window/sample)-th row by position, oldest first), so a reader's memory does not grow with
+   * the window. The sample is the same for the same rows.
+   */
+  sample?: number;
+  /**
    * The moment to look from (default now): labels count only when labeled_at ≤ asOf; when given,
    * predictions after asOf are left out too.
    */
@@ -69,7 +75,9 @@ export interface PredictionLog {
   /**
    * Stores validated predictions of `modelId` in one transaction, once per requestId: a row whose
    * requestId is stored already is a duplicate and changes nothing. A row whose label arrived first
-   * (pending, within its grace period) takes it in the same transaction.
+   * (pending, within its grace period) takes it in the same transaction. Shadow rows (a candidate's
+   * answers never served) are kept for shadowAccuracy once per (version, requestId) and never take a
+   * label: the label belongs to the served row with the same requestId.
    */
   ingestPredictions(modelId: string, rows: readonly PredictionRecord[]): Promise<IngestPredictionsResult>;
   /**

@@ -3,6 +3,7 @@
  * predicted, for which inputs, and the labels that came back (ports/predictionLog.ts).
  */
 import type pg from 'pg';
+import { evenlySpacedSample } from './evenlySpacedSample.js';
 import type { LiveAccuracy } from '../../domain/canaryVerdict.js';
 import type { LabelRecord, PredictionRecord, StoredPrediction } from '../../domain/ingest.js';
 import type { IngestLabelsResult, IngestPredictionsResult, LoadTrafficOptions, PredictionLog, TrafficRow } from '../../ports/predictionLog.js';
@@ -30,6 +31,15 @@ async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: LoadTraff
   if (opts.asOf) where.push('ts <= $2');
   if (opts.labelledOnly) where.push('(label IS NOT NULL OR label_value IS NOT NULL) AND labeled_at <= $2');
   params.push(opts.limit);
+  const window = `WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT $${params.length}`;
+  let rowsOf = `predictions p ${window}`;
+  if (opts.sample !== undefined) {
+    if (!Number.isInteger(opts.sample) || opts.sample < 1) throw new RangeError(`sample must be a positive integer, got ${opts.sample}`);
+    params.push(opts.sample);
+    // Sampled over ids and times only; the features of the rows kept are read afterwards.
+    const sampled = evenlySpacedSample(`SELECT id, ts FROM predictions ${window}`, 'w.ts DESC, w.id DESC', `$${params.length}::bigint`);
+    rowsOf = `(${sampled}) AS chosen JOIN predictions p ON p.id = chosen.id ORDER BY p.ts DESC, p.id DESC`;
+  }
   const { rows } = await pool.query<{
     features: Record<string, number>;
     score: number | null;
@@ -41,14 +51,11 @@ async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: LoadTraff
     served_by: 'model' | 'fallback';
     ts: Date;
   }>(
-    `SELECT ${opts.withoutFeatures ? `'{}'::jsonb AS features` : 'features'}, score, predicted, prediction,
-            CASE WHEN labeled_at IS NOT NULL AND labeled_at <= $2 THEN label END AS label,
-            CASE WHEN labeled_at IS NOT NULL AND labeled_at <= $2 THEN label_value END AS label_value,
-            model_version, served_by, ts
-       FROM predictions
-      WHERE ${where.join(' AND ')}
-      ORDER BY ts DESC, id DESC
-      LIMIT $${params.length}`,
+    `SELECT ${opts.withoutFeatures ? `'{}'::jsonb AS features` : 'p.features'}, p.score, p.predicted, p.prediction,
+            CASE WHEN p.labeled_at IS NOT NULL AND p.labeled_at <= $2 THEN p.label END AS label,
+            CASE WHEN p.labeled_at IS NOT NULL AND p.labeled_at <= $2 THEN p.label_value END AS label_value,
+            p.model_version, p.served_by, p.ts
+       FROM ${rowsOf}`,
     params,
   );
   return rows.reverse().map((r) => ({

@@ -22,6 +22,7 @@ import type { StoredPrediction } from '../../domain/ingest.js';
 import type { TaskConfig } from '../../domain/task.js';
 import type { PredictionLog, TrafficRow } from '../../ports/predictionLog.js';
 import { redactUrl } from '../net/redactUrl.js';
+import { evenlySpacedSample } from './evenlySpacedSample.js';
 
 /** A model whose predictions are read from its own table. */
 export type SourcedModel = Pick<ModelConfig, 'id' | 'task'> & { source: PostgresSource };
@@ -142,7 +143,7 @@ function keyOf(expr: string): string {
 /** The statements of one model's source, built from its config: every name quoted, every value a parameter. */
 export function sourceStatements(model: SourcedModel): {
   from: string;
-  recent(opts: { limit: number; asOf: Date; since?: Date; until: boolean; labelledOnly: boolean }): { text: string; values: unknown[] };
+  recent(opts: { limit: number; asOf: Date; since?: Date; until: boolean; labelledOnly: boolean; sample?: number }): { text: string; values: unknown[] };
   liveAccuracy(opts: { since: Date; versions: readonly number[] }): { text: string; values: unknown[] };
 } {
   const { source, task } = model;
@@ -193,7 +194,8 @@ export function sourceStatements(model: SourcedModel): {
  WHERE ${where.join(' AND ')}
  ORDER BY ${ts} DESC, ${col(c.requestId)} DESC
  LIMIT ${bind(opts.limit, 'int')}`;
-      return { text, values };
+      if (opts.sample === undefined) return { text, values };
+      return { text: evenlySpacedSample(text, 'w.ts DESC, w.request_id DESC', bind(opts.sample, 'bigint')), values };
     },
     liveAccuracy(opts) {
       const { values, bind } = binder();
@@ -267,12 +269,14 @@ export function createSourcePredictionLog(opts: { model: SourcedModel; pools: So
   return {
     async recent(_modelId, o) {
       if (!Number.isInteger(o.limit) || o.limit < 1) throw new RangeError(`limit must be a positive integer, got ${o.limit}`);
+      if (o.sample !== undefined && (!Number.isInteger(o.sample) || o.sample < 1)) throw new RangeError(`sample must be a positive integer, got ${o.sample}`);
       const { text, values } = statements.recent({
         limit: o.limit,
         asOf: o.asOf ?? new Date(),
         ...(o.since ? { since: o.since } : {}),
         until: o.asOf !== undefined,
         labelledOnly: o.labelledOnly === true,
+        ...(o.sample !== undefined ? { sample: o.sample } : {}),
       });
       const rows = await query<SourceRow>(text, values);
       return rows.reverse().map(mapRow);

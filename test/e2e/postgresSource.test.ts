@@ -283,6 +283,16 @@ describe('predictions read from the team’s own PostgreSQL tables', () => {
       ],
       'as of a past moment: later predictions and labels left out',
     );
+    assert.deepEqual(
+      (await log.recent('fraud-scorer', { limit: 4, sample: 2 })).map((r) => r.ts),
+      [at(1), at(3)],
+      'a sample of 2 of the window of 4: every second row, oldest first, the newest kept',
+    );
+    assert.deepEqual(
+      (await log.recent('fraud-scorer', { limit: 10, sample: 5 })).map((r) => r.ts),
+      [at(0), at(1), at(2), at(3)],
+      'a window no longer than the sample comes back whole',
+    );
   });
 
   it('measures live accuracy per version from the team’s rows: score ≥ threshold against the outcome', async () => {

@@ -113,6 +113,14 @@ describe('config: unknown keys', () => {
     );
   });
 
+  it('a monitor window is bounded, and minLabelled fits in the rows a run reads', () => {
+    assert.match(configError({ models: [{ ...MODEL, monitor: { window: 20_000_000 } }] }).message, /models\.0\.monitor\.window/);
+    const e = configError({ models: [{ ...MODEL, monitor: { window: 50_000, maxRows: 1000, minLabelled: 2000 } }] });
+    assert.match(e.message, /models\.0\.monitor\.minLabelled: must be at most maxRows \(1000\)/);
+    const ok = parseConfig({ models: [{ ...MODEL, monitor: { window: 2_000_000 } }] }, 'test.json');
+    assert.equal(ok.models[0]!.monitor.maxRows, 100_000, 'a long window is read as a sample of 100,000 rows by default');
+  });
+
   it('a key with no close match gets no suggestion', () => {
     const e = configError({ models: [{ ...MODEL, monitor: { gremlins: true } }] });
     assert.deepEqual(e.issues, [{ path: 'models.0.monitor', message: 'unknown key "gremlins"' }]);
