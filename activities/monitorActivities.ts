@@ -52,6 +52,8 @@ export function createMonitorActivities(
           modelId: args.modelId,
           signal,
           source: 'monitor',
+          // Time to detect runs from the oldest prediction of the breaching window (an upper bound).
+          ...(s.windowStart !== undefined ? { observedAt: new Date(s.windowStart) } : {}),
           evidence: { ...evidence, observed: breaches.map((b) => b.signal).join(','), monitor_reasons: breaches.map((b) => b.reason).join('; ') },
         });
         outcome.incidents.push({ ...opened, signal });

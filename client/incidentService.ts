@@ -46,9 +46,12 @@ export function createIncidentService(deps: { temporal: Client; store: IncidentS
       throw new UserInputError(`unknown signal "${req.signal}" (expected one of: ${SignalKind.options.join(', ')})`);
     }
     const signal = parsed.data;
-    const at = req.observedAt ?? new Date();
+    // Opened now; observed when the detector first saw the problem (an alert's startsAt, the start of a
+    // monitor's first breaching window), so the review's time to detect is the gap between the two.
+    const at = new Date();
+    const observedAt = req.observedAt && req.observedAt < at ? req.observedAt : at;
     const mode = failureModeForSignal(signal);
-    const evidence = { source: req.source, signal, observedAt: at.toISOString(), values: req.evidence ?? {} };
+    const evidence = { source: req.source, signal, observedAt: observedAt.toISOString(), values: req.evidence ?? {} };
     return { model, signal, at, mode, evidence };
   }
 

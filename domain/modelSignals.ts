@@ -12,6 +12,8 @@ export interface ModelSignals {
   samples: number;
   /** Set when the window was longer than monitor.maxRows: the window length the sample was taken from. */
   sampledFrom?: number;
+  /** When the oldest prediction measured was made (ISO): the problem a breach shows was there since at most then. */
+  windowStart?: string;
   psi: Record<string, number>;
   psiMax: number;
   driftedFeatures: string[];

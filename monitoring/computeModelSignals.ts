@@ -50,6 +50,7 @@ export async function computeModelSignals(
   if (recent.length >= cfg.maxRows && cfg.window > cfg.maxRows) out.sampledFrom = cfg.window;
   if (opts.servedBy) recent = recent.filter((r) => r.servedBy === opts.servedBy);
   out.samples = recent.length;
+  if (recent[0]) out.windowStart = recent[0].ts.toISOString();
   if (recent.length > 0) {
     const rows = recent.map((r) => r.features as Record<string, unknown>);
     const schema = model.inputSchema ?? (champion.profile ? schemaFromProfile(champion.profile) : schemaFromFeatures(artifact.features));

@@ -204,6 +204,8 @@ describe('Alertmanager webhook receiver', () => {
     assert.equal(evidence!.source, 'alertmanager', 'source');
     assert.equal(evidence!.signal, 'error_rate', 'signal');
     assert.equal(evidence!.observedAt, STARTED, 'observed when the alert started');
+    const openedAt = Date.parse((await env.services.incidents.show(opened.id)).state.openedAt);
+    assert.ok(openedAt - Date.parse(STARTED) >= 60_000, 'opened when the alert reached Vigil, a minute after it started: the time to detect');
     assert.deepEqual(
       evidence!.values,
       {

@@ -58,7 +58,9 @@ describe('model monitor', () => {
   });
 
   it('opens one data-drift incident on drifted traffic and feeds it on the next run', async () => {
-    await env.simulator.writeBatch({ n: 500, drift: 1 });
+    // Served two minutes ago: the incident was observable since then, so that is when it was observed.
+    const servedAt = new Date(Date.now() - 120_000);
+    await env.simulator.writeBatch({ n: 500, drift: 1, at: servedAt });
     const first = await runMonitor({ modelId: TEST_MODEL });
     assert.deepEqual(first.breaches, ['data_drift']);
     assert.equal(first.incidents[0]!.created, true);
@@ -73,6 +75,9 @@ describe('model monitor', () => {
     assert.equal(shown.failureMode, 'data_drift');
     assert.ok(Number(shown.state.evidence[0]!.values.psi_max) >= 0.2, JSON.stringify(shown.state.evidence[0]!.values));
     assert.match(String(shown.state.evidence[0]!.values.drifted_features), /income/);
+    assert.equal(shown.state.evidence[0]!.observedAt, servedAt.toISOString(), 'observed at the oldest prediction of the breaching window');
+    const detectMs = Date.parse(shown.state.openedAt) - servedAt.getTime();
+    assert.ok(detectMs >= 120_000 && detectMs < 600_000, `opened when the monitor ran, ${detectMs} ms after: the time to detect`);
     await closeAll();
   });
 
