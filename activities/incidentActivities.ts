@@ -8,6 +8,7 @@ import { classify } from '../domain/classify.js';
 import type { IncidentState } from '../domain/incident.js';
 import { assessLabels } from '../domain/labelQuality.js';
 import { durationMs } from '../domain/runbook.js';
+import type { TaskType } from '../domain/task.js';
 import { recommendAction, type TriageFacts } from '../domain/triage.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
 import { computeHealthSignals } from '../monitoring/healthSignals.js';
@@ -34,7 +35,7 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
 
     async classifyIncident(args) {
       const cfg = modelConfig(deps, args.model.id);
-      return classify({ signal: args.signal, evidence: args.evidence, tier: args.model.tier, psiThreshold: cfg.monitor.psiThreshold });
+      return classify({ signal: args.signal, evidence: args.evidence, tier: args.model.tier, psiThreshold: cfg.monitor.psiThreshold, task: cfg.task.type });
     },
 
     /** Gathers the runbook's evidence and recommends an action. */
@@ -51,7 +52,16 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
         if (wants.has('drift_report'))
           evidence.driftReport = { samples: s.samples, psi: round(s.psi), driftedFeatures: s.driftedFeatures, threshold: cfg.monitor.psiThreshold };
         if (wants.has('performance'))
-          evidence.performance = { labelled: s.labelled, accuracy: s.accuracy, baselineAccuracy: s.baselineAccuracy, accuracyDrop: s.accuracyDrop };
+          evidence.performance = {
+            task: s.task,
+            labelled: s.labelled,
+            accuracy: s.accuracy,
+            baselineAccuracy: s.baselineAccuracy,
+            accuracyDrop: s.accuracyDrop,
+            // The task type's own figures (binary AUC, log loss…; multiclass macro-F1; regression MAE, RMSE) and their verdicts.
+            metrics: s.metrics && round(s.metrics),
+            findings: s.performance?.map((f) => ({ metric: f.metric, current: f.current, baseline: f.baseline, breached: f.breached, reason: f.reason })),
+          };
         if (wants.has('data_quality_report')) evidence.dataQuality = s.dataQuality;
         evidence.signals = signalsAsEvidence(s);
       }
@@ -63,20 +73,31 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
         if (last && champion) {
           facts.recentDeploy = { fromVersion: last.fromVersion, toVersion: last.toVersion, at: last.at };
           const target = await deps.registry.lastGoodVersionBefore(model.id, champion.version);
-          if (target) facts.rollbackTarget = { version: target.version, reason: `v${target.version} is ${target.status}, auc ${target.metrics.auc ?? '?'}` };
+          if (target) {
+            // The version's headline holdout figure by task type: AUC, macro-F1 or MAE.
+            const [metric, label] = HEADLINE_METRIC[cfg.task.type];
+            facts.rollbackTarget = { version: target.version, reason: `v${target.version} is ${target.status}, ${label} ${target.metrics[metric] ?? '?'}` };
+          }
         }
         evidence.championVersion = champion?.version;
       }
       if (wants.has('label_quality')) {
-        const labelled = await deps.predictions.recent(model.id, { limit: 5000, labelledOnly: true });
+        const labelled = await deps.predictions.recent(model.id, { limit: 5000, labelledOnly: true, withoutFeatures: true });
         const baseline = champion?.metrics.positiveRate;
-        const quality = assessLabels(
-          labelled.map((r) => r.label as number),
-          {
-            minRows: policy.retrain.minLabelledRows,
-            baselinePositiveRate: typeof baseline === 'number' ? baseline : undefined,
-          },
-        );
+        const minRows = policy.retrain.minLabelledRows;
+        // A positive rate means something for binary labels only; a class or a value is judged by its count.
+        const valued = labelled.filter((r) => r.labelValue !== undefined).length;
+        const quality =
+          cfg.task.type === 'binary'
+            ? assessLabels(
+                labelled.map((r) => r.label as number),
+                { minRows, baselinePositiveRate: typeof baseline === 'number' ? baseline : undefined },
+              )
+            : {
+                ok: valued >= minRows,
+                rows: valued,
+                reasons: [valued >= minRows ? `${valued} labelled rows (${cfg.task.type})` : `only ${valued} labelled rows (need ${minRows})`],
+              };
         facts.labelledRows = quality.rows;
         facts.labelQuality = quality;
         evidence.labelQuality = quality;
@@ -127,6 +148,9 @@ async function notifyBounded<T>(what: string, send: () => Promise<T>): Promise<T
     return undefined;
   }
 }
+
+/** The holdout metric a version is introduced by, per task type: [registry metric name, label]. */
+const HEADLINE_METRIC: Record<TaskType, [string, string]> = { binary: ['auc', 'auc'], multiclass: ['macroF1', 'macro-F1'], regression: ['mae', 'MAE'] };
 
 function round(o: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 10000) / 10000]));

@@ -1,7 +1,17 @@
-/** After remediation: did the model recover? `recovered: null` means too little traffic to tell. */
+/**
+ * After remediation: did the model recover? `recovered: null` means too little traffic to tell.
+ * Performance is judged by the model's task type: a binary model by its accuracy against the baseline
+ * (`accuracyDropThreshold`), a multiclass or regression model by its task type's findings against the
+ * champion's holdout (accuracy and macro-F1; MAE and RMSE; thresholds `monitor.performance`): any
+ * breached finding means not recovered.
+ */
 import type { ValidationActivities } from '../contracts/activities.js';
 import { computeModelSignals } from '../monitoring/computeModelSignals.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
+import type { TaskType } from '../domain/task.js';
+
+/** What a task type's performance is judged by, in words. */
+const TASK_METRIC_NAMES: Record<TaskType, string> = { binary: 'accuracy', multiclass: 'accuracy and macro-F1', regression: 'MAE and RMSE' };
 
 export function createValidationActivities(deps: ActivityDeps): ValidationActivities {
   return {
@@ -26,6 +36,10 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
       });
       const metrics: Record<string, number> = { samples: s.samples, psiMax: s.psiMax, labelled: s.labelled };
       if (s.accuracy !== undefined) Object.assign(metrics, { accuracy: s.accuracy, ...(s.accuracyDrop !== undefined ? { accuracyDrop: s.accuracyDrop } : {}) });
+      const byFindings = s.task !== undefined && s.task !== 'binary';
+      if (byFindings) {
+        for (const f of s.performance ?? []) Object.assign(metrics, { [f.metric]: f.current, [`${f.metric}Baseline`]: f.baseline });
+      }
       const min = args.policy.validation.minSamples;
       if (s.samples < min) {
         return { recovered: null, reasons: [`only ${s.samples} predictions since remediation (need ${min})`], checkedAt, metrics };
@@ -38,7 +52,28 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
           `inputs still drift from the champion's reference: max PSI ${s.psiMax.toFixed(3)} ≥ ${cfg.psiThreshold} (${s.driftedFeatures.join(', ')})`,
         );
       } else reasons.push(`max PSI ${s.psiMax.toFixed(3)} < ${cfg.psiThreshold}`);
-      if (s.labelled >= cfg.minLabelled && s.accuracyDrop !== undefined) {
+      if (byFindings) {
+        const findings = s.performance ?? [];
+        if (s.labelled >= cfg.minLabelled && findings.length) {
+          for (const f of findings) {
+            if (f.breached) recovered = false;
+            reasons.push(f.reason);
+          }
+        } else if (args.failureMode === 'concept_drift') {
+          const names = TASK_METRIC_NAMES[s.task!];
+          return {
+            recovered: null,
+            reasons: [
+              ...reasons,
+              s.labelled < cfg.minLabelled
+                ? `only ${s.labelled} labelled predictions (need ${cfg.minLabelled}) to judge ${names}`
+                : `no holdout figures of the champion to judge ${names} against`,
+            ],
+            checkedAt,
+            metrics,
+          };
+        }
+      } else if (s.labelled >= cfg.minLabelled && s.accuracyDrop !== undefined) {
         if (s.accuracyDrop >= cfg.accuracyDropThreshold) {
           recovered = false;
           reasons.push(`accuracy ${s.accuracy!.toFixed(3)} is ${s.accuracyDrop.toFixed(3)} below the baseline ${s.baselineAccuracy!.toFixed(3)}`);

@@ -3,10 +3,18 @@
  * model's business tier. Every verdict carries its reasons and the numbers behind them.
  *
  * Evidence keys read here (all optional): psi_max, drifted_features, accuracy, accuracy_baseline,
- * accuracy_drop, data_quality_issues, missing_share, missing_columns, new_columns, type_changes,
- * out_of_range_share, unseen_category_share, error_rate, latency_p99_ms, gpu_memory_util, queue_depth,
- * upstream_error_rate, prediction_confidence, label_anomalies, label_positive_rate_shift,
- * label_prediction_agreement, invalid_label_share.
+ * accuracy_drop, macro_f1, macro_f1_baseline, mae, mae_baseline, rmse, rmse_baseline, task,
+ * data_quality_issues, missing_share, missing_columns, new_columns, type_changes, out_of_range_share,
+ * unseen_category_share, error_rate, latency_p99_ms, gpu_memory_util, queue_depth, upstream_error_rate,
+ * prediction_confidence, label_anomalies, label_positive_rate_shift, label_prediction_agreement,
+ * invalid_label_share.
+ *
+ * Performance loss speaks the model's task type (domain/performanceEvidence.ts): a binary model's by
+ * its accuracy ("accuracy fell by 0.08"), a multiclass model's by accuracy and macro-F1, a regression
+ * model's by MAE and RMSE ("MAE rose from 0.41 to 0.93 (+127%)"). Its impact: a drop in accuracy or
+ * macro-F1 of at least 0.1 is high, of at least 0.05 medium (absolute); a rise in MAE or RMSE of at
+ * least 50% of the holdout's is high, of at least 20% medium (relative: errors have the target's units,
+ * so only their ratio to the holdout's compares across models).
  */
 import {
   failureModeForSignal,
@@ -18,6 +26,8 @@ import {
   type Severity,
   type SignalKind,
 } from './incident.js';
+import { degradationPhrase, judgedFigures, taskOfEvidence, type PerformanceFigure } from './performanceEvidence.js';
+import type { TaskType } from './task.js';
 
 export interface ClassifyInput {
   signal: SignalKind;
@@ -25,9 +35,13 @@ export interface ClassifyInput {
   tier: ModelTier;
   /** PSI at or above this counts as input drift. */
   psiThreshold?: number;
+  /** The model's task type (models[].task.type); told from the evidence's keys when absent. */
+  task?: TaskType;
 }
 
 type Impact = 'high' | 'medium' | 'low';
+/** A measured value, its high and medium bounds, its label and (optionally) how to show it. */
+type ImpactCheck = [value: number | undefined, high: number, medium: number, label: string, show?: (v: number) => string];
 
 /** Severity by tier (rows) and measured impact (columns). SEV1 is reserved for critical models. */
 const SEVERITY_MATRIX: Record<ModelTier, Record<Impact, Severity>> = {
@@ -43,6 +57,7 @@ const QUALITY_SIGNALS: SignalKind[] = ['schema_break', 'missing_values', 'out_of
 export function classify(input: ClassifyInput): Classification {
   const psiThreshold = input.psiThreshold ?? 0.2;
   const facts = latestValues(input.evidence);
+  if (input.task && facts.task === undefined) facts.task = input.task;
   const signals = new Set<SignalKind>([input.signal, ...input.evidence.map((e) => e.signal)]);
   const reasons: string[] = [];
 
@@ -100,21 +115,21 @@ function failureMode(signals: Set<SignalKind>, f: Record<string, EvidenceValue>,
   const psiMax = num(f.psi_max);
   const inputsDrifted = psiMax !== undefined && psiMax >= psiThreshold;
   if (signals.has('accuracy_drop') && !signals.has('data_drift') && !inputsDrifted) {
-    reasons.push(`accuracy fell${drop(f)} while inputs are stable (max PSI ${psiMax === undefined ? 'unknown' : fmt(psiMax)} < ${psiThreshold})`);
+    reasons.push(`${performanceLoss(f)} while inputs are stable (max PSI ${psiMax === undefined ? 'unknown' : fmt(psiMax)} < ${psiThreshold})`);
     return 'concept_drift';
   }
   const confidence = num(f.prediction_confidence);
   reasons.push(
     `inputs drifted (max PSI ${psiMax === undefined ? 'not given' : fmt(psiMax)}${f.drifted_features ? ` on ${f.drifted_features}` : ''})` +
-      `${confidence !== undefined ? `, prediction confidence ${fmt(confidence)}` : ''}${signals.has('accuracy_drop') ? ` and accuracy fell${drop(f)}` : ''}`,
+      `${confidence !== undefined ? `, prediction confidence ${fmt(confidence)}` : ''}${signals.has('accuracy_drop') ? ` and ${performanceLoss(f)}` : ''}`,
   );
   // `signals` is never empty: classify() seeds it with input.signal.
   return signals.has('data_drift') || inputsDrifted ? 'data_drift' : failureModeForSignal([...signals][0]!);
 }
 
 function impactOf(mode: FailureMode, f: Record<string, EvidenceValue>, psiThreshold: number): { impact: Impact; why: string } {
-  const checks: [number | undefined, number, number, string][] = [
-    [accuracyDrop(f), 0.1, 0.05, 'accuracy drop'],
+  const checks: ImpactCheck[] = [
+    ...performanceImpact(f),
     [num(f.psi_max), 0.5, psiThreshold, 'max PSI'],
     [num(f.error_rate), 0.05, 0.01, 'error rate'],
     [num(f.missing_share), 0.2, 0.05, 'missing share'],
@@ -128,10 +143,10 @@ function impactOf(mode: FailureMode, f: Record<string, EvidenceValue>, psiThresh
   ];
   let impact: Impact = 'low';
   const why: string[] = [];
-  for (const [value, high, medium, label] of checks) {
+  for (const [value, high, medium, label, show] of checks) {
     if (value === undefined) continue;
     const level: Impact = value >= high ? 'high' : value >= medium ? 'medium' : 'low';
-    why.push(`${label} ${fmt(value)}`);
+    why.push(`${label} ${show ? show(value) : fmt(value)}`);
     if (level === 'high' || (level === 'medium' && impact === 'low')) impact = level;
   }
   if (mode === 'data_quality' && (f.missing_columns || f.type_changes)) {
@@ -165,17 +180,49 @@ function num(v: EvidenceValue | undefined): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-function accuracyDrop(f: Record<string, EvidenceValue>): number | undefined {
-  const explicit = num(f.accuracy_drop);
-  if (explicit !== undefined) return explicit;
-  const acc = num(f.accuracy);
-  const base = num(f.accuracy_baseline);
-  return acc !== undefined && base !== undefined ? base - acc : undefined;
+/** Impact bounds (high, medium) of the judged metrics: absolute drops of scores, relative rises of errors. */
+const PERFORMANCE_IMPACT: Record<string, { high: number; medium: number }> = {
+  accuracy: { high: 0.1, medium: 0.05 },
+  macro_f1: { high: 0.1, medium: 0.05 },
+  mae: { high: 0.5, medium: 0.2 },
+  rmse: { high: 0.5, medium: 0.2 },
+};
+
+/** The task type's performance loss as impact checks: "accuracy drop 0.08", "MAE rise +127%". */
+function performanceImpact(f: Record<string, EvidenceValue>): ImpactCheck[] {
+  return performanceFiguresOf(f).figures.flatMap((fig): ImpactCheck[] => {
+    const bounds = PERFORMANCE_IMPACT[fig.key];
+    if (!bounds || fig.worse === undefined) return [];
+    return fig.higherIsBetter
+      ? [[fig.worse, bounds.high, bounds.medium, `${fig.label} drop`]]
+      : [[fig.worse, bounds.high, bounds.medium, `${fig.label} rise`, (v) => `${v >= 0 ? '+' : '−'}${Math.round(Math.abs(v) * 100)}%`]];
+  });
 }
 
-function drop(f: Record<string, EvidenceValue>): string {
-  const d = accuracyDrop(f);
-  return d === undefined ? '' : ` by ${fmt(d)}`;
+/**
+ * The judged figures of the task type (declared, else told from the keys); when the evidence has none
+ * of them (an alert with only an accuracy drop for a regression model), those of the task type its keys tell.
+ */
+function performanceFiguresOf(f: Record<string, EvidenceValue>): { task: TaskType; figures: PerformanceFigure[] } {
+  const task = taskOfEvidence(f);
+  const figures = judgedFigures(f, task);
+  if (figures.length || f.task === undefined) return { task, figures };
+  const { task: _declared, ...keys } = f;
+  const told = taskOfEvidence(keys);
+  const toldFigures = judgedFigures(keys, told);
+  return toldFigures.length ? { task: told, figures: toldFigures } : { task, figures };
+}
+
+/**
+ * What the performance loss was, in the task type's metrics: the judged figures that got worse (all
+ * judged figures when none did, so the numbers still show), else the task type's words without numbers.
+ */
+function performanceLoss(f: Record<string, EvidenceValue>): string {
+  const { task, figures } = performanceFiguresOf(f);
+  const worse: PerformanceFigure[] = figures.filter((fig) => (fig.worse ?? 0) > 0);
+  const shown = worse.length ? worse : figures;
+  if (shown.length) return shown.map(degradationPhrase).join(' and ');
+  return task === 'regression' ? 'errors rose' : task === 'multiclass' ? 'accuracy or macro-F1 fell' : 'accuracy fell';
 }
 
 function fmt(v: EvidenceValue | undefined): string {

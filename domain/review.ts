@@ -4,6 +4,8 @@
  * why, the root-cause class and action items. Pure: the activity gathers the inputs.
  */
 import type { FailureMode, IncidentState, Outcome } from './incident.js';
+import { describeFigure, incidentPerformance } from './performanceEvidence.js';
+import type { TaskType } from './task.js';
 
 export interface AuditEventRecord {
   kind: string;
@@ -41,6 +43,8 @@ export interface ReviewData {
   refusedDecisions: { who: string; when: string; why: string }[];
   actionItems: string[];
   runbookVersion: string;
+  /** The model's performance at the latest evidence, in its task type's metrics (absent without figures). */
+  performance?: { task: TaskType; figures: { metric: string; current?: number; baseline?: number }[] };
 }
 
 const ROOT_CAUSE: Record<FailureMode, string> = {
@@ -89,7 +93,8 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
     .map((a) => ({ who: a.actor, when: a.occurredAt, why: String(a.detail.reason ?? '') }));
 
   const mode = s.classification?.failureMode;
-  const actionItems = [...(mode ? ACTION_ITEMS[mode] : []), ...outcomeItems(s)];
+  const performance = incidentPerformance(s);
+  const actionItems = [...(mode ? ACTION_ITEMS[mode] : []).map((item) => speakTask(item, performance.task)), ...outcomeItems(s)];
 
   const data: ReviewData = {
     incidentId: s.id,
@@ -102,6 +107,18 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
     refusedDecisions,
     actionItems,
     runbookVersion: s.runbookVersion,
+    ...(performance.figures.length
+      ? {
+          performance: {
+            task: performance.task,
+            figures: performance.figures.map((f) => ({
+              metric: f.key,
+              ...(f.current !== undefined ? { current: f.current } : {}),
+              ...(f.baseline !== undefined ? { baseline: f.baseline } : {}),
+            })),
+          },
+        }
+      : {}),
   };
 
   const lines: string[] = [];
@@ -123,6 +140,10 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
   lines.push(`| ${human(durations.detect)} | ${human(durations.acknowledge)} | ${human(durations.mitigate)} | ${human(durations.resolve)} |`, '');
 
   lines.push('## Root cause class', '', mode ? ROOT_CAUSE[mode] : 'Not classified.', '');
+  if (performance.figures.length) {
+    const task = performance.declared ? ` (${performance.task} model)` : '';
+    lines.push(`Performance${task} at the latest evidence, against the holdout: ${performance.figures.map(describeFigure).join('; ')}.`, '');
+  }
   if (s.classification) {
     lines.push('Classification reasons:', '', ...s.classification.reasons.map((r) => `- ${r}`), '');
   }
@@ -184,6 +205,13 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
   lines.push('## Action items', '', ...actionItems.map((a) => `- [ ] ${a}`), '');
   lines.push('## Sign-off', '', '- [ ] Reviewed by: ', '');
   return { markdown: lines.join('\n'), data };
+}
+
+/** What a task type's performance loss is called, in action items: accuracy loss, a rise in MAE/RMSE. */
+const LOSS_WORDS: Record<TaskType, string> = { binary: 'accuracy loss', multiclass: 'a loss in accuracy or macro-F1', regression: 'a rise in MAE or RMSE' };
+
+function speakTask(item: string, task: TaskType): string {
+  return item.replace('accuracy loss', LOSS_WORDS[task]);
 }
 
 function outcomeItems(s: IncidentState): string[] {

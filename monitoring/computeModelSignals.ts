@@ -179,6 +179,7 @@ export function signalsAsEvidence(s: ModelSignals): Record<string, string | numb
   Object.assign(values, s.feedback.values);
   if (s.feedback.anomalous) values.label_anomalies = s.feedback.reasons.join('; ');
   if (s.championVersion !== undefined) values.champion_version = s.championVersion;
+  if (s.task !== undefined) values.task = s.task;
   // The task type's own figures (e.g. macro_f1, mae and their holdout baselines), for regression and multiclass above all.
   for (const f of s.performance ?? []) {
     const key = snake(f.metric);

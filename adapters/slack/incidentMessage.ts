@@ -6,6 +6,7 @@
  * per field, 150 per header), so every text is cut to its limit here.
  */
 import type { IncidentState, RemediationAction, Vote } from '../../domain/incident.js';
+import { describeFigure, incidentPerformance } from '../../domain/performanceEvidence.js';
 import { escapeMrkdwn as escape, mention } from './mrkdwn.js';
 import { SLACK_ACTIONS, SLACK_METADATA_EVENT, type SlackButtonValue } from './slackContract.js';
 
@@ -211,21 +212,30 @@ function rollbackVersions(state: IncidentState): { from?: number; to?: number } 
 
 const MAX_EVIDENCE_VALUES = 8;
 
-/** Classification reasons (they carry the numbers), then the latest observed values. */
+/**
+ * Classification reasons (they carry the numbers), the performance figures of the model's task type
+ * against the holdout's (binary accuracy, AUC; multiclass accuracy, macro-F1; regression MAE, RMSE),
+ * then the other latest observed values.
+ */
 function evidenceLines(state: IncidentState): string[] {
   const lines = (state.classification?.reasons ?? []).slice(0, 4).map((r) => `• ${escape(r)}`);
+  const performance = incidentPerformance(state);
+  if (performance.figures.length) {
+    const task = performance.declared ? ` (${performance.task})` : '';
+    lines.push(`• *Performance${task}:* ${escape(performance.figures.map(describeFigure).join(' · '))}`);
+  }
   const latest: Record<string, string | number | boolean> = {};
   for (const e of state.evidence) Object.assign(latest, e.values);
-  const entries = Object.entries(latest);
+  const entries = Object.entries(latest).filter(([k]) => !performance.keys.has(k));
+  const last = state.evidence[state.evidence.length - 1];
+  const from = last
+    ? ` _(latest: ${escape(last.signal)} from ${escape(last.source)}, ${state.evidence.length} report${state.evidence.length === 1 ? '' : 's'})_`
+    : '';
   if (entries.length) {
     const shown = entries.slice(0, MAX_EVIDENCE_VALUES).map(([k, v]) => `\`${escape(k)}\` ${escape(formatValue(v))}`);
     const more = entries.length > MAX_EVIDENCE_VALUES ? ` (+${entries.length - MAX_EVIDENCE_VALUES} more)` : '';
-    const last = state.evidence[state.evidence.length - 1];
-    const from = last
-      ? ` _(latest: ${escape(last.signal)} from ${escape(last.source)}, ${state.evidence.length} report${state.evidence.length === 1 ? '' : 's'})_`
-      : '';
     lines.push(`• ${shown.join(' · ')}${more}${from}`);
-  }
+  } else if (performance.figures.length) lines[lines.length - 1] += from;
   return lines.length ? lines : ['• no evidence recorded yet'];
 }
 

@@ -8,10 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createIncidentActivities } from '../../activities/incidentActivities.js';
 import { createMonitorActivities } from '../../activities/monitorActivities.js';
+import { createValidationActivities } from '../../activities/validationActivities.js';
+import { incidentMessage, MESSAGE_BLOCKS } from '../../adapters/slack/incidentMessage.js';
 import { readCsvTable } from '../../adapters/files/csvTable.js';
 import { createModelService, type ModelService } from '../../client/modelService.js';
-import { parseConfig } from '../../domain/config.js';
+import { findModel, modelRef, parseConfig, runbooksFor } from '../../domain/config.js';
+import type { Evidence, IncidentState } from '../../domain/incident.js';
+import { computeModelSignals, signalsAsEvidence } from '../../monitoring/computeModelSignals.js';
 import { createVigilTestEnv, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 const VIGIL = fileURLToPath(new URL('../../bin/vigil', import.meta.url));
@@ -250,6 +255,123 @@ describe('registering models Vigil did not build', () => {
     assert.deepEqual(demand.breaches, ['accuracy_drop'], JSON.stringify(demand));
     assert.match(demand.reasons[0]!, /MAE 5 is 150\.0% above the holdout's 2 \(≥ 20%\) on 200 labelled predictions/);
     assert.equal(demand.incidents[0]?.signal, 'accuracy_drop', 'an incident opened for the loss');
+  });
+
+  it('speaks the task type from there on: classification, triage, the Slack message and validation by MAE/RMSE and macro-F1', async () => {
+    const demand = findModel(env.config, 'demand')!;
+    const model = modelRef(demand, 'alice');
+    const signals = await computeModelSignals(env.services, demand);
+    const evidence: Evidence[] = [{ source: 'monitor', signal: 'accuracy_drop', observedAt: new Date().toISOString(), values: signalsAsEvidence(signals) }];
+    const incident = createIncidentActivities(env.services);
+    const classification = await incident.classifyIncident({ model, signal: 'accuracy_drop', evidence });
+    assert.equal(classification.failureMode, 'concept_drift');
+    assert.match(
+      classification.reasons[0]!,
+      /^MAE rose from 2 to 5 \(\+150%\) and RMSE rose from 2 to 5 \(\+150%\) while inputs are stable/,
+      classification.reasons[0],
+    );
+    assert.match(classification.reasons.at(-1)!, /^high impact \(MAE rise \+150%, RMSE rise \+150%, max PSI [\d.]+\) on a medium-tier model → SEV3$/);
+
+    const policy = runbooksFor(demand).concept_drift;
+    const triage = await incident.triageIncident({
+      incidentId: 'incident-demand-test',
+      model,
+      classification,
+      policy: { ...policy, evidence: ['performance', 'label_quality'] },
+    });
+    // Regression labels are values: counted, not read as 0/1 outcomes with a positive rate.
+    const labels = triage.evidence.labelQuality as { rows: number; reasons: string[] };
+    assert.equal(labels.rows, 200);
+    assert.doesNotMatch(labels.reasons.join('; '), /all labels are|positive rate/, labels.reasons.join('; '));
+    const performance = triage.evidence.performance as { task: string; metrics: Record<string, number>; findings: { metric: string; breached: boolean }[] };
+    assert.equal(performance.task, 'regression');
+    assert.deepEqual(
+      performance.findings.map((f) => [f.metric, f.breached]),
+      [
+        ['mae', true],
+        ['rmse', true],
+      ],
+    );
+    assert.equal(performance.metrics.mae, 5);
+
+    const state: IncidentState = {
+      contractVersion: 1,
+      id: 'incident-demand-test',
+      model,
+      signal: 'accuracy_drop',
+      phase: 'awaiting_approval',
+      status: 'open',
+      openedAt: new Date().toISOString(),
+      classification,
+      recommendation: triage.recommendation,
+      triageEvidence: triage.evidence,
+      evidence,
+      timeline: [],
+      runbookVersion: 'concept_drift/v1',
+    };
+    const slack = incidentMessage(state, { temporalUiUrl: 'http://localhost:8233', namespace: 'default' });
+    const shown = slack.blocks.find((b) => b.block_id === MESSAGE_BLOCKS.evidence);
+    const text = shown?.type === 'section' ? (shown.text?.text ?? '') : '';
+    assert.match(text, /\*Performance \(regression\):\* MAE 5 vs holdout 2 \(\+150%\) · RMSE 5 vs holdout 2 \(\+150%\)/, text);
+    assert.match(text, /MAE rose from 2 to 5/, text);
+
+    // Validation after a remediation judges MAE and RMSE: still broken, too few labels to tell, recovered.
+    const validation = createValidationActivities(env.services);
+    const check = (since?: Date) =>
+      validation.checkRecovery({
+        incidentId: 'incident-demand-test',
+        modelId: 'demand',
+        failureMode: 'concept_drift',
+        action: 'retrain',
+        ...(since ? { since: since.toISOString() } : {}),
+        policy: { ...policy, validation: { ...policy.validation, minSamples: 50 } },
+      });
+    const broken = await check();
+    assert.equal(broken.recovered, false, JSON.stringify(broken));
+    assert.match(broken.reasons.join('; '), /MAE 5 is 150\.0% above the holdout's 2 \(≥ 20%\) on 200 labelled predictions/);
+    assert.equal(broken.metrics.mae, 5);
+    assert.equal(broken.metrics.maeBaseline, 2);
+    assert.ok(!('accuracy' in broken.metrics), 'no accuracy for a regression model');
+
+    const since = new Date();
+    const fixed = Array.from({ length: 200 }, (_, i) => {
+      const temperature = 10 + (20 * (i + 0.5)) / 200;
+      return {
+        requestId: `demand-fixed-${i}`,
+        ts: since,
+        modelVersion: 1,
+        servedBy: 'model' as const,
+        features: { temperature },
+        score: null,
+        predicted: null,
+        prediction: { value: temperature * 3 },
+      };
+    });
+    await env.services.predictions.ingestPredictions('demand', fixed);
+    const unlabelled = await check(since);
+    assert.equal(unlabelled.recovered, null, JSON.stringify(unlabelled));
+    assert.match(unlabelled.reasons.at(-1)!, /^only 0 labelled predictions \(need 50\) to judge MAE and RMSE$/);
+
+    await env.services.predictions.ingestLabels(
+      'demand',
+      fixed.map((row) => ({ requestId: row.requestId, label: null, labelValue: row.prediction.value + 2, labeledAt: new Date() })),
+      { graceMs: 60_000 },
+    );
+    const recovered = await check(since);
+    assert.equal(recovered.recovered, true, JSON.stringify(recovered));
+    assert.match(recovered.reasons.join('; '), /MAE 2 is 0\.0% above the holdout's 2 \(< 20%\) on 200 labelled predictions/);
+
+    // A multiclass model is judged by accuracy and macro-F1 against its holdout.
+    const churn = await validation.checkRecovery({
+      incidentId: 'incident-churn-test',
+      modelId: 'churn-ranker',
+      failureMode: 'concept_drift',
+      action: 'retrain',
+      policy: { ...policy, validation: { ...policy.validation, minSamples: 50 } },
+    });
+    assert.equal(churn.recovered, false, JSON.stringify(churn));
+    assert.match(churn.reasons.join('; '), /macro-F1 0\.\d+ is 0\.\d+ below the holdout's 0\.\d+ \(≥ 0\.05\) on 200 labelled predictions/);
+    assert.equal(typeof churn.metrics.macroF1, 'number');
   });
 
   it('refuses bad input with the file, column or item named, and registers nothing', async () => {

@@ -304,3 +304,76 @@ describe('classify: later evidence overrides earlier values', () => {
     assert.equal(r.failureMode, 'data_drift');
   });
 });
+
+describe('classify: performance loss in the task type’s metrics', () => {
+  it('regression: names MAE and RMSE with their rise, and rates impact by the relative rise', () => {
+    const r = run('accuracy_drop', { mae: 0.93, mae_baseline: 0.41, rmse: 1.1, rmse_baseline: 0.6, psi_max: 0.04 }, 'high');
+    assert.equal(r.failureMode, 'concept_drift');
+    assert.match(
+      allReasons(r),
+      /MAE rose from 0\.41 to 0\.93 \(\+127%\) and RMSE rose from 0\.6 to 1\.1 \(\+83%\) while inputs are stable \(max PSI 0\.04 < 0\.2\)/,
+    );
+    assert.doesNotMatch(allReasons(r), /accuracy/);
+    assert.equal(r.severity, 'SEV2');
+    assert.match(r.reasons.at(-1)!, /^high impact \(MAE rise \+127%, RMSE rise \+83%, max PSI 0\.04\) on a high-tier model → SEV2$/);
+  });
+
+  it('regression impact bounds: a rise of ≥ 50% is high, ≥ 20% medium, less low', () => {
+    const sev = (mae: number) => run('accuracy_drop', { mae, mae_baseline: 2, psi_max: 0.01 }, 'critical').severity;
+    assert.equal(sev(3), 'SEV1', '+50%');
+    assert.equal(sev(2.98), 'SEV2', '+49%');
+    assert.equal(sev(2.4), 'SEV2', '+20%');
+    assert.equal(sev(2.38), 'SEV3', '+19%');
+    assert.equal(run('accuracy_drop', { rmse: 5, rmse_baseline: 2 }, 'critical').severity, 'SEV1', 'RMSE alone');
+  });
+
+  it('regression with drifted inputs: data drift, and the MAE rise is in the reason', () => {
+    const r = run('accuracy_drop', { mae: 5, mae_baseline: 2, psi_max: 0.6, drifted_features: 'temperature' }, 'medium');
+    assert.equal(r.failureMode, 'data_drift');
+    assert.match(allReasons(r), /inputs drifted \(max PSI 0\.6 on temperature\) and MAE rose from 2 to 5 \(\+150%\)/);
+  });
+
+  it('an improved metric is not called a loss when another got worse', () => {
+    const r = run('accuracy_drop', { mae: 1.9, mae_baseline: 2, rmse: 3, rmse_baseline: 2 }, 'high');
+    assert.match(allReasons(r), /RMSE rose from 2 to 3 \(\+50%\) while inputs/);
+    assert.doesNotMatch(allReasons(r), /MAE rose/);
+    assert.match(r.reasons.at(-1)!, /MAE rise −5%, RMSE rise \+50%/);
+  });
+
+  it('the declared task type wins over the keys; without figures, the words of the task type', () => {
+    assert.match(allReasons(run('accuracy_drop', { task: 'regression' })), /errors rose while inputs are stable/);
+    assert.match(allReasons(run('accuracy_drop', {})), /accuracy fell while inputs are stable/);
+  });
+
+  it('multiclass: accuracy keeps its sentence, macro-F1 names its figures, the larger drop sets the impact', () => {
+    const r = run(
+      'accuracy_drop',
+      { accuracy: 0.66, accuracy_baseline: 0.7, accuracy_drop: 0.04, macro_f1: 0.52, macro_f1_baseline: 0.68, psi_max: 0.02 },
+      'high',
+    );
+    assert.equal(r.failureMode, 'concept_drift');
+    assert.match(allReasons(r), /accuracy fell by 0\.04 and macro-F1 fell from 0\.68 to 0\.52 \(−0\.16\) while inputs are stable/);
+    assert.equal(r.severity, 'SEV2', 'macro-F1 drop 0.16 is high impact');
+    assert.match(r.reasons.at(-1)!, /^high impact \(accuracy drop 0\.04, macro-F1 drop 0\.16, max PSI 0\.02\)/);
+    assert.equal(run('accuracy_drop', { macro_f1: 0.62, macro_f1_baseline: 0.68 }, 'high').severity, 'SEV3', 'macro-F1 drop 0.06: medium');
+  });
+
+  it('a binary model is judged by accuracy only, as before: AUC in the evidence changes nothing', () => {
+    const r = run('accuracy_drop', { accuracy: 0.78, accuracy_baseline: 0.86, auc: 0.6, auc_baseline: 0.9, psi_max: 0.05 }, 'high');
+    assert.match(allReasons(r), /accuracy fell by 0\.08 while inputs are stable/);
+    assert.match(r.reasons.at(-1)!, /^medium impact \(accuracy drop 0\.08, max PSI 0\.05\) on a high-tier model → SEV3$/);
+  });
+});
+
+describe('classify: the declared task type', () => {
+  it('judges a regression model by MAE/RMSE; with only an accuracy drop in the evidence, by that', () => {
+    const mae = classify({ signal: 'accuracy_drop', evidence: [ev('accuracy_drop', { mae: 3, mae_baseline: 2 })], tier: 'high', task: 'regression' });
+    assert.match(allReasons(mae), /MAE rose from 2 to 3 \(\+50%\)/);
+    assert.equal(mae.severity, 'SEV2');
+    const alert = classify({ signal: 'accuracy_drop', evidence: [ev('accuracy_drop', { accuracy_drop: 0.12 })], tier: 'high', task: 'regression' });
+    assert.match(allReasons(alert), /accuracy fell by 0\.12/);
+    assert.equal(alert.severity, 'SEV2');
+    const none = classify({ signal: 'accuracy_drop', evidence: [ev('accuracy_drop', { psi_max: 0.01 })], tier: 'high', task: 'regression' });
+    assert.match(allReasons(none), /errors rose while inputs are stable/);
+  });
+});

@@ -288,3 +288,63 @@ describe('mentions, dates, thread replies', () => {
     assert.match(reply, /Still awaiting 1 approval\(s\) from <@U0ALICE>, <!subteam\^S0LEADS>, bob/, reply);
   });
 });
+
+describe('incident message: the performance figures of the model’s task type', () => {
+  it('a regression incident shows MAE and RMSE against the holdout, named in the reasons too', () => {
+    const s = pendingState({
+      id: 'incident-demand-concept-drift-20260301100000',
+      model: { id: 'demand', displayName: 'Demand forecast', tier: 'high', approvers: ['U0ALICE'], escalation: [] },
+      signal: 'accuracy_drop',
+      classification: {
+        failureMode: 'concept_drift',
+        severity: 'SEV2',
+        reasons: [
+          'MAE rose from 2 to 5 (+150%) and RMSE rose from 2.1 to 5.2 (+148%) while inputs are stable (max PSI 0.03 < 0.2)',
+          'high impact (MAE rise +150%, RMSE rise +148%, max PSI 0.03) on a high-tier model → SEV2',
+        ],
+      },
+      triageEvidence: { performance: { task: 'regression', labelled: 200 } },
+      evidence: [
+        {
+          source: 'monitor',
+          signal: 'accuracy_drop',
+          observedAt: '2026-03-01T10:00:00.000Z',
+          values: { samples: 200, psi_max: 0.03, label_prediction_agreement: 0, champion_version: 1, mae: 5, mae_baseline: 2, rmse: 5.2, rmse_baseline: 2.1 },
+        },
+      ],
+    });
+    const evidence = sectionText(incidentMessage(s, LINK).blocks, MESSAGE_BLOCKS.evidence);
+    assert.match(evidence, /MAE rose from 2 to 5 \(\+150%\)/, evidence);
+    assert.match(evidence, /\*Performance \(regression\):\* MAE 5 vs holdout 2 \(\+150%\) · RMSE 5\.2 vs holdout 2\.1 \(\+148%\)/, evidence);
+    // The figures are not repeated among the other values, and no accuracy is made up.
+    assert.match(evidence, /`samples` 200 · `psi_max` 0\.03 · `label_prediction_agreement` 0 · `champion_version` 1 _\(latest: accuracy_drop/, evidence);
+    assert.doesNotMatch(evidence, /accuracy \d|`mae`/, evidence);
+  });
+
+  it('a multiclass incident shows accuracy and macro-F1; a binary one its accuracy drop with the report it came from', () => {
+    const multi = pendingState({
+      evidence: [
+        {
+          source: 'monitor',
+          signal: 'accuracy_drop',
+          observedAt: '2026-03-01T10:00:00.000Z',
+          values: { accuracy: 0.34, accuracy_baseline: 0.7, accuracy_drop: 0.36, macro_f1: 0.17, macro_f1_baseline: 0.7 },
+        },
+      ],
+    });
+    const text = sectionText(incidentMessage(multi, LINK).blocks, MESSAGE_BLOCKS.evidence);
+    assert.match(
+      text,
+      /\*Performance:\* accuracy 0\.34 vs holdout 0\.7 \(−0\.36\) · macro-F1 0\.17 vs holdout 0\.7 \(−0\.53\) _\(latest: accuracy_drop from monitor, 1 report\)_/,
+      text,
+    );
+
+    const binary = pendingState({
+      evidence: [{ source: 'test', signal: 'accuracy_drop', observedAt: '2026-03-01T10:00:00.000Z', values: { accuracy_drop: 0.12 } }],
+    });
+    assert.match(
+      sectionText(incidentMessage(binary, LINK).blocks, MESSAGE_BLOCKS.evidence),
+      /\*Performance:\* accuracy drop 0\.12 _\(latest: accuracy_drop from test/,
+    );
+  });
+});

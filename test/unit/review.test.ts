@@ -374,3 +374,60 @@ describe('buildReview: other outcomes', () => {
     lacks(markdown, '## Validation');
   });
 });
+
+describe('buildReview: the performance of the model’s task type', () => {
+  /** The same incident for a regression model whose MAE and RMSE rose with stable inputs. */
+  function regressionIncident(): IncidentState {
+    const s = resolvedRetrain();
+    s.model = { ...s.model, id: 'demand', displayName: 'Demand forecast' };
+    s.classification = {
+      failureMode: 'concept_drift',
+      severity: 'SEV2',
+      reasons: ['MAE rose from 2 to 5 (+150%) while inputs are stable (max PSI 0.03 < 0.2)', 'high impact (MAE rise +150%) on a critical-tier model → SEV1'],
+    };
+    s.triageEvidence = { performance: { task: 'regression', labelled: 200 } };
+    s.evidence = [
+      {
+        source: 'monitor',
+        signal: 'accuracy_drop',
+        observedAt: '2025-03-01T09:58:30.000Z',
+        values: { psi_max: 0.03, mae: 5, mae_baseline: 2, rmse: 5.2, rmse_baseline: 2.1 },
+      },
+    ];
+    s.validation = {
+      recovered: true,
+      reasons: ["MAE 2.05 is 2.5% above the holdout's 2 (< 20%) on 200 labelled predictions"],
+      checkedAt: '2025-03-01T11:10:00.000Z',
+      metrics: { mae: 2.05 },
+    };
+    return s;
+  }
+
+  it('what happened names MAE and RMSE against the holdout, and no accuracy', () => {
+    const { markdown, data } = review(regressionIncident());
+    const rootCause = section(markdown, 'Root cause class');
+    contains(
+      rootCause,
+      'Performance (regression model) at the latest evidence, against the holdout: MAE 5 vs holdout 2 (+150%); RMSE 5.2 vs holdout 2.1 (+148%).',
+    );
+    contains(rootCause, '- MAE rose from 2 to 5 (+150%) while inputs are stable (max PSI 0.03 < 0.2)');
+    assert.deepEqual(data.performance, {
+      task: 'regression',
+      figures: [
+        { metric: 'mae', current: 5, baseline: 2 },
+        { metric: 'rmse', current: 5.2, baseline: 2.1 },
+      ],
+    });
+    assert.ok(data.actionItems.includes('Shorten the label feedback delay so a rise in MAE or RMSE is seen sooner.'), data.actionItems.join('\n'));
+    // Only the signal's name says accuracy (accuracy_drop stands for any performance loss): no accuracy figure or wording.
+    assert.ok(!/accuracy(?!_drop)/.test(markdown), 'no accuracy in a regression review');
+  });
+
+  it('a binary incident keeps its accuracy wording', () => {
+    const s = resolvedRetrain();
+    s.classification!.failureMode = 'concept_drift';
+    const { markdown, data } = review(s);
+    contains(section(markdown, 'Root cause class'), 'Performance at the latest evidence, against the holdout: accuracy drop 0.12.');
+    assert.ok(data.actionItems.includes('Shorten the label feedback delay so accuracy loss is seen sooner.'));
+  });
+});
