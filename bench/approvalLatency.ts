@@ -36,6 +36,7 @@ import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '
 import { parseConfig, type ModelConfig, type VigilConfig } from '../domain/config.js';
 import type { IncidentState } from '../domain/incident.js';
 import { ensureExampleModel, servingFromDeployment } from '../examples/credit-risk/exampleModel.js';
+import { createInProcessPredictionSink } from '../examples/credit-risk/predictionSink.js';
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
 import { startEphemeralServices } from '../stack/ephemeralServices.js';
 import { testConfig } from '../test/support/vigilTestEnv.js';
@@ -311,7 +312,8 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
   });
   await mapLimit(models, 4, async (model, i) => {
     const simulator = new TrafficSimulator({
-      pool,
+      // Through the ingestion routes' own checks and storage, in-process (no HTTP server here).
+      sink: createInProcessPredictionSink({ config, modelId: model.id, predictions: services.predictions }),
       modelId: model.id,
       resolveServing: servingFromDeployment(services, model.id),
       driftAfterSeconds: 0,

@@ -9,7 +9,9 @@
  *             probabilities not summing to 1 (± 0.01), a feature that is not a number, string,
  *             boolean or null, a value whose type contradicts the declared `inputSchema` (a string in
  *             a numeric column, a number in a categorical one), a time more than 5 minutes ahead of
- *             Vigil's clock, the same requestId twice in one request
+ *             Vigil's clock, the same requestId twice in one request (a shadow row may share its
+ *             served row's requestId: shadow rows are told apart by requestId and modelVersion), a
+ *             shadow row without its modelVersion or of a model that is not binary
  *   accepted  what the monitor measures as data quality: values outside the declared min/max,
  *             categories not declared, missing or null columns, undeclared columns
  */
@@ -43,7 +45,8 @@ export interface PredictionRecord {
   ts: Date;
   /** null only for fallback rows. */
   modelVersion: number | null;
-  servedBy: 'model' | 'fallback';
+  /** 'shadow': a candidate scored a copy of the request and its answer was never served (binary only). */
+  servedBy: 'model' | 'fallback' | 'shadow';
   features: Record<string, FeatureValue>;
   /** Binary: the score, and predicted = score ≥ threshold (1 = positive); null for other tasks. */
   score: number | null;
@@ -121,15 +124,19 @@ export const RegressionPrediction = z
   .describe('Regression models.');
 
 const ServedBy = z
-  .enum(['model', 'fallback'])
-  .describe('Who answered the request: the model (default), or the rules-based fallback Vigil switched the serving to.');
+  .enum(['model', 'fallback', 'shadow'])
+  .describe(
+    'Who answered the request: the model (default), or the rules-based fallback Vigil switched the serving to; "shadow" is a ' +
+      'candidate in a shadow canary that scored a copy of the request without answering it (binary models; modelVersion is the ' +
+      'candidate’s; stored once per requestId and modelVersion beside the served row of the same requestId, whose label judges it).',
+  );
 
 const ModelVersion = z
   .number()
   .int('must be an integer')
   .min(1, 'must be ≥ 1')
   .max(2_147_483_647, 'must be at most 2147483647')
-  .describe('The model version that made the prediction (integer ≥ 1); required unless servedBy is "fallback".');
+  .describe('The model version that made the prediction (integer ≥ 1); required unless servedBy is "fallback" (a "shadow" row names the candidate’s version).');
 
 /** The row builder, shared by the documented generic row and each model's own. */
 function predictionRow(features: z.ZodType, prediction: z.ZodType, predictionKeys: string) {
@@ -160,7 +167,7 @@ export const PredictionRow = predictionRow(
     .union([BinaryPrediction, MulticlassPrediction, RegressionPrediction])
     .describe('By the model’s task type: binary {"score"}, multiclass {"label", "probabilities"?}, regression {"value"}.'),
   '',
-).describe('One prediction. Idempotent by requestId per model.');
+).describe('One prediction. Idempotent by requestId per model (shadow rows: by requestId and modelVersion).');
 
 export const PredictionBatch = z
   .strictObject({ predictions: z.array(PredictionRow) })
@@ -193,6 +200,10 @@ export const LabelRow = labelRow(
 export const LabelBatch = z
   .strictObject({ labels: z.array(LabelRow) })
   .describe('A batch of labels (application/json). The same rows may be sent as application/x-ndjson, one row object per line.');
+
+/** A prediction row and a label row as a client sends them (the JSON shapes above). */
+export type PredictionRowInput = z.input<typeof PredictionRow>;
+export type LabelRowInput = z.input<typeof LabelRow>;
 
 export const PredictionsAnswer = z.strictObject({
   accepted: z.number().int().describe('Rows stored by this request.'),
@@ -323,7 +334,7 @@ type ParsedPrediction = {
   requestId: string;
   ts?: string;
   modelVersion?: number;
-  servedBy?: 'model' | 'fallback';
+  servedBy?: 'model' | 'fallback' | 'shadow';
   features: Record<string, FeatureValue>;
   prediction: { score: number } | { label: string | number; probabilities?: Record<string, number> } | { value: number };
 };
@@ -344,6 +355,11 @@ export function createIngestValidator(model: ModelConfig): IngestValidator {
     opts: { receivedAt: Date; lines?: readonly number[] },
     extra: (raw: unknown, push: Push) => void,
     map: (parsed: P, ts: Date) => R,
+    /** What may appear once per request (default: the requestId), and what the message calls it. */
+    once: (raw: Record<string, unknown>, requestId: string) => { key: string; what: string } = (_raw, requestId) => ({
+      key: requestId,
+      what: 'a requestId may appear once per request',
+    }),
   ): Validated<R> {
     const issues: IngestIssue[] = [];
     const out: R[] = [];
@@ -362,9 +378,10 @@ export function createIngestValidator(model: ModelConfig): IngestValidator {
       extra(raw, push);
       const requestId = isObject(raw) && typeof raw.requestId === 'string' ? raw.requestId : undefined;
       if (requestId !== undefined) {
-        const seen = firstRow.get(requestId);
-        if (seen !== undefined) push('requestId', `"${requestId}" is also row ${seen}: a requestId may appear once per request`);
-        else firstRow.set(requestId, row);
+        const { key, what } = once(raw as Record<string, unknown>, requestId);
+        const seen = firstRow.get(key);
+        if (seen !== undefined) push('requestId', `"${requestId}" is also row ${seen}: ${what}`);
+        else firstRow.set(key, row);
       }
       // Checked whether or not the rest of the row is valid, so every problem is listed at once.
       const rawTs = isObject(raw) && typeof raw.ts === 'string' && Timestamp.safeParse(raw.ts).success ? raw.ts : undefined;
@@ -386,10 +403,18 @@ export function createIngestValidator(model: ModelConfig): IngestValidator {
         opts,
         (raw, push) => {
           if (!isObject(raw)) return;
-          if (raw.modelVersion === undefined && raw.servedBy !== 'fallback') {
+          if (raw.modelVersion === undefined && raw.servedBy === 'shadow') {
+            push('modelVersion', 'is required on a shadow row (the version of the candidate that scored the request in the shadow, an integer ≥ 1)');
+          } else if (raw.modelVersion === undefined && raw.servedBy !== 'fallback') {
             push(
               'modelVersion',
               'is required (the model version that made the prediction, an integer ≥ 1); only rows with servedBy "fallback" may leave it out',
+            );
+          }
+          if (raw.servedBy === 'shadow' && task.type !== 'binary') {
+            push(
+              'servedBy',
+              `"shadow" is taken for binary models only (a shadow canary is judged on binary accuracy); model "${model.id}" is ${task.type}: send only the served rows`,
             );
           }
           if (isObject(raw.features) && Object.hasOwn(raw.features, '__proto__')) push('features.__proto__', 'is not allowed as a feature name');
@@ -411,6 +436,14 @@ export function createIngestValidator(model: ModelConfig): IngestValidator {
             prediction: pred.probabilities ? { label: canonical, probabilities: pred.probabilities } : { label: canonical },
           };
         },
+        // A shadow row shares its served row's requestId: shadow rows are one per requestId and version.
+        (raw, requestId) =>
+          raw.servedBy === 'shadow'
+            ? {
+                key: `shadow\u0000${String(raw.modelVersion)}\u0000${requestId}`,
+                what: 'a shadow row may appear once per requestId and modelVersion in a request',
+              }
+            : { key: requestId, what: 'a requestId may appear once per request (a shadow row of it says "servedBy": "shadow")' },
       );
     },
     labels(rows, opts) {

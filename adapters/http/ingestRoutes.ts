@@ -9,13 +9,15 @@
  * `ingest.maxInFlight` requests are read, checked and written at once, so memory stays bounded instead
  * of queueing), the content type (415), the body size (413), JSON syntax (400 naming the line), the row
  * count (413), every row (400 listing every problem; nothing stored), then one transaction.
- * Rows are checked by domain/ingest.ts against the model's task and input schema.
+ * Rows are checked by domain/ingest.ts against the model's task and input schema. The model, row
+ * count, rows and storage steps are `createIngester`, which in-process callers (the example's
+ * simulator in tests) use as well, so they take exactly what the routes take.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { findModel, type IngestConfig, type ModelConfig, type VigilConfig } from '../../domain/config.js';
 import { createIngestValidator, rowsOfEnvelope, type IngestIssue, type IngestValidator } from '../../domain/ingest.js';
 import { durationMs } from '../../domain/runbook.js';
-import type { PredictionLog } from '../../ports/predictionLog.js';
+import type { IngestLabelsResult, IngestPredictionsResult, PredictionLog } from '../../ports/predictionLog.js';
 import { bearerAuth, type BearerTokenSpec, type ResolvedToken, resolveBearerToken } from './bearerToken.js';
 import { parseJson, parseNdjson } from './jsonBody.js';
 
@@ -79,7 +81,8 @@ interface RawBody {
   text: string;
 }
 
-class HttpError extends Error {
+/** A refused ingestion request: the HTTP status, the JSON answer, and headers (Retry-After). */
+export class IngestError extends Error {
   constructor(
     readonly status: number,
     readonly body: { error: string; issues?: IngestIssue[] },
@@ -89,26 +92,73 @@ class HttpError extends Error {
   }
 }
 
-/** Registers the ingestion routes in their own scope (content types, body limit, error answers). */
-export function registerIngestRoutes(app: FastifyInstance, opts: IngestOptions & { config: VigilConfig; log: (message: string) => void }): void {
+/** What a request does once its rows are read: the model (404 / 409), the row count (413), every row (400), then one transaction (503). */
+export interface Ingester {
+  /** The model's problem (404 / 409), or undefined when it takes ingestion; the routes ask before reading the body. */
+  refusal(modelId: string): IngestError | undefined;
+  /** Throws an IngestError for anything refused; nothing of a refused request is stored. `lines`: each row's NDJSON line. */
+  predictions(modelId: string, rows: readonly unknown[], opts?: { lines?: readonly number[] }): Promise<IngestPredictionsResult>;
+  labels(modelId: string, rows: readonly unknown[], opts?: { lines?: readonly number[] }): Promise<IngestLabelsResult>;
+}
+
+export function createIngester(
+  opts: Pick<IngestOptions, 'predictions' | 'settings' | 'now'> & { config: VigilConfig; log: (message: string) => void },
+): Ingester {
   const { config, log, predictions } = opts;
   const settings = opts.settings ?? config.ingest;
-  const limiter = opts.limiter ?? createIngestLimiter(settings.maxInFlight);
   const now = opts.now ?? (() => new Date());
   const graceMs = durationMs(settings.labelGrace);
   const validators = new Map<string, IngestValidator>(config.models.map((m) => [m.id, createIngestValidator(m)]));
   const configured = config.models.map((m) => m.id).join(', ');
-  const authenticate = bearerAuth({ token: opts.token, what: 'ingest', log });
 
-  const findIngestModel = async (req: FastifyRequest<{ Params: { model: string } }>, reply: FastifyReply) => {
-    const model = findModel(config, req.params.model);
-    if (!model) return reply.code(404).send({ error: `unknown model "${req.params.model}" (configured: ${configured})` });
-    // Before the body is read: nothing sent here could be stored.
+  const refusal = (modelId: string): IngestError | undefined => {
+    const model = findModel(config, modelId);
+    if (!model) return new IngestError(404, { error: `unknown model "${modelId}" (configured: ${configured})` });
     if (model.source.kind !== 'ingest') {
-      return reply.code(409).send({
+      return new IngestError(409, {
         error: `model "${model.id}": its predictions and labels are read from its own table (source.kind "${model.source.kind}"); ingestion is off for it: write them to that table`,
       });
     }
+    return undefined;
+  };
+  const modelFor = (modelId: string, rows: readonly unknown[]): ModelConfig => {
+    const refused = refusal(modelId);
+    if (refused) throw refused;
+    if (rows.length > settings.maxRowsPerRequest) throw tooManyRows(String(rows.length), settings);
+    return findModel(config, modelId)!;
+  };
+
+  return {
+    refusal,
+    async predictions(modelId, rows, o = {}) {
+      const receivedAt = now();
+      const model = modelFor(modelId, rows);
+      const checked = validators.get(model.id)!.predictions(rows, { receivedAt, ...(o.lines ? { lines: o.lines } : {}) });
+      if (!checked.ok) throw invalidRows(checked.issues, rows.length, 'predictions');
+      return store(log, model, 'predictions', () => predictions.ingestPredictions(model.id, checked.rows));
+    },
+    async labels(modelId, rows, o = {}) {
+      const receivedAt = now();
+      const model = modelFor(modelId, rows);
+      const checked = validators.get(model.id)!.labels(rows, { receivedAt, ...(o.lines ? { lines: o.lines } : {}) });
+      if (!checked.ok) throw invalidRows(checked.issues, rows.length, 'labels');
+      return store(log, model, 'labels', () => predictions.ingestLabels(model.id, checked.rows, { graceMs }));
+    },
+  };
+}
+
+/** Registers the ingestion routes in their own scope (content types, body limit, error answers). */
+export function registerIngestRoutes(app: FastifyInstance, opts: IngestOptions & { config: VigilConfig; log: (message: string) => void }): void {
+  const { config, log } = opts;
+  const settings = opts.settings ?? config.ingest;
+  const limiter = opts.limiter ?? createIngestLimiter(settings.maxInFlight);
+  const ingester = createIngester(opts);
+  const authenticate = bearerAuth({ token: opts.token, what: 'ingest', log });
+
+  const findIngestModel = async (req: FastifyRequest<{ Params: { model: string } }>, reply: FastifyReply) => {
+    // Before the body is read: nothing sent here could be stored.
+    const refused = ingester.refusal(req.params.model);
+    if (refused) return reply.code(refused.status).send(refused.body);
   };
 
   const takeSlot = async (_req: FastifyRequest, reply: FastifyReply) => {
@@ -132,7 +182,7 @@ export function registerIngestRoutes(app: FastifyInstance, opts: IngestOptions &
     scope.addContentTypeParser(NDJSON, { parseAs: 'string', bodyLimit: settings.maxBodyBytes }, asText('ndjson'));
 
     scope.setErrorHandler((err: FastifyError, req, reply) => {
-      if (err instanceof HttpError) return reply.code(err.status).headers(err.headers).send(err.body);
+      if (err instanceof IngestError) return reply.code(err.status).headers(err.headers).send(err.body);
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return reply.code(413).send({ error: `the body is larger than ${settings.maxBodyBytes} bytes (ingest.maxBodyBytes): send smaller batches` });
       }
@@ -151,66 +201,58 @@ export function registerIngestRoutes(app: FastifyInstance, opts: IngestOptions &
     const routeOptions = { onRequest: [authenticate, findIngestModel, takeSlot], bodyLimit: settings.maxBodyBytes };
 
     scope.post<{ Params: { model: string } }>(PREDICTIONS_PATH, routeOptions, async (req, reply) => {
-      const model = findModel(config, req.params.model)!;
-      const receivedAt = now();
       const { rows, lines } = rowsOf(req.body, 'predictions', settings);
-      const checked = validators.get(model.id)!.predictions(rows, { receivedAt, lines });
-      if (!checked.ok) throw invalidRows(checked.issues, rows.length, 'predictions');
-      const result = await store(log, model, 'predictions', () => predictions.ingestPredictions(model.id, checked.rows));
-      return reply.code(200).send(result);
+      return reply.code(200).send(await ingester.predictions(req.params.model, rows, lines ? { lines } : {}));
     });
 
     scope.post<{ Params: { model: string } }>(LABELS_PATH, routeOptions, async (req, reply) => {
-      const model = findModel(config, req.params.model)!;
-      const receivedAt = now();
       const { rows, lines } = rowsOf(req.body, 'labels', settings);
-      const checked = validators.get(model.id)!.labels(rows, { receivedAt, lines });
-      if (!checked.ok) throw invalidRows(checked.issues, rows.length, 'labels');
-      const result = await store(log, model, 'labels', () => predictions.ingestLabels(model.id, checked.rows, { graceMs }));
-      return reply.code(200).send(result);
+      return reply.code(200).send(await ingester.labels(req.params.model, rows, lines ? { lines } : {}));
     });
   });
 }
 
-/** The body's rows (and NDJSON lines), or the HttpError that says why there are none. */
+/** The body's rows (and NDJSON lines), or the IngestError that says why there are none. */
 function rowsOf(body: unknown, key: 'predictions' | 'labels', settings: IngestConfig): { rows: unknown[]; lines?: number[] } {
   const raw = body as RawBody | undefined;
   if (!raw || typeof raw.text !== 'string') {
-    throw new HttpError(415, { error: `no Content-Type or no body: send application/json or ${NDJSON} (one row per line)` });
+    throw new IngestError(415, { error: `no Content-Type or no body: send application/json or ${NDJSON} (one row per line)` });
   }
-  const tooMany = (n: string) =>
-    new HttpError(413, {
-      error: `${n} rows in one request; at most ${settings.maxRowsPerRequest} are accepted (ingest.maxRowsPerRequest): split the batch`,
-    });
   if (raw.format === 'ndjson') {
     const parsed = parseNdjson(raw.text, settings.maxRowsPerRequest);
-    if (parsed.tooMany) throw tooMany(`more than ${settings.maxRowsPerRequest}`);
+    if (parsed.tooMany) throw tooManyRows(`more than ${settings.maxRowsPerRequest}`, settings);
     if (parsed.errors.length) {
       const issues = parsed.errors.map((e) => ({ row: e.row, line: e.line, path: '', message: `invalid JSON at column ${e.column}: ${e.message}` }));
-      throw new HttpError(400, { error: `invalid NDJSON: ${issues.map((i) => `line ${i.line}: ${i.message}`).join('; ')}; nothing was stored`, issues });
+      throw new IngestError(400, { error: `invalid NDJSON: ${issues.map((i) => `line ${i.line}: ${i.message}`).join('; ')}; nothing was stored`, issues });
     }
     return { rows: parsed.rows, lines: parsed.lines };
   }
   const parsed = parseJson(raw.text);
   if (!parsed.ok) {
     const { line, column, message } = parsed.error;
-    throw new HttpError(400, {
+    throw new IngestError(400, {
       error: `invalid JSON body: line ${line}, column ${column}: ${message}; nothing was stored`,
       issues: [{ line, path: '', message: `column ${column}: ${message}` }],
     });
   }
   const envelope = rowsOfEnvelope(parsed.value, key);
   if ('issues' in envelope) {
-    throw new HttpError(400, { error: `invalid body: ${envelope.issues.map(describe).join('; ')}`, issues: envelope.issues });
+    throw new IngestError(400, { error: `invalid body: ${envelope.issues.map(describe).join('; ')}`, issues: envelope.issues });
   }
-  if (envelope.rows.length > settings.maxRowsPerRequest) throw tooMany(String(envelope.rows.length));
+  if (envelope.rows.length > settings.maxRowsPerRequest) throw tooManyRows(String(envelope.rows.length), settings);
   return { rows: envelope.rows };
 }
 
-function invalidRows(issues: IngestIssue[], total: number, what: string): HttpError {
+function tooManyRows(n: string, settings: IngestConfig): IngestError {
+  return new IngestError(413, {
+    error: `${n} rows in one request; at most ${settings.maxRowsPerRequest} are accepted (ingest.maxRowsPerRequest): split the batch`,
+  });
+}
+
+function invalidRows(issues: IngestIssue[], total: number, what: string): IngestError {
   const rows = new Set(issues.map((i) => i.row)).size;
   const shown = issues.slice(0, 3).map(describe).join('; ');
-  return new HttpError(400, {
+  return new IngestError(400, {
     error: `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${rows} of ${total} ${what}; nothing was stored: ${shown}${issues.length > 3 ? '; …' : ''}`,
     issues,
   });
@@ -222,7 +264,7 @@ async function store<T>(log: (m: string) => void, model: ModelConfig, what: stri
     return await write();
   } catch (err) {
     log(`ingest: 503 for ${what} of ${model.id}: ${(err as Error).message}`);
-    throw new HttpError(
+    throw new IngestError(
       503,
       {
         error: `Vigil cannot store the ${what} right now (PostgreSQL unavailable): send the same request again later (that is safe: rows stored already count as duplicates)`,

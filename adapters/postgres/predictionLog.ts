@@ -121,7 +121,9 @@ async function shadowAccuracy(pool: pg.Pool, modelId: string, version: number, s
 /**
  * One statement, so one transaction: the rows go in once per (model, request id) — ON CONFLICT DO
  * NOTHING counts the rest as duplicates — each taking the label that waited for it in pending_labels
- * (within its grace period), which leaves pending_labels in the same statement.
+ * (within its grace period), which leaves pending_labels in the same statement. Shadow rows go to
+ * shadow_predictions once per (model, version, request id) and take no label: theirs is the label of
+ * the served row with the same request id (shadowAccuracy joins them).
  */
 const INSERT_PREDICTIONS = `
 WITH input AS (
@@ -131,20 +133,27 @@ WITH input AS (
 waiting AS (
   SELECT pl.request_id, pl.label, pl.label_value, pl.labeled_at
     FROM pending_labels pl JOIN input i ON pl.request_id = i.request_id
-   WHERE pl.model_id = $1 AND pl.expires_at > now()
+   WHERE pl.model_id = $1 AND pl.expires_at > now() AND i.served_by <> 'shadow'
 ),
 inserted AS (
   INSERT INTO predictions (model_id, request_id, model_version, served_by, ts, features, score, predicted, prediction, label, label_value, labeled_at)
   SELECT $1, i.request_id, i.model_version, i.served_by, i.ts, i.features, i.score, i.predicted, i.prediction, w.label, w.label_value, w.labeled_at
     FROM input i LEFT JOIN waiting w ON w.request_id = i.request_id
+   WHERE i.served_by <> 'shadow'
   ON CONFLICT (model_id, request_id) WHERE request_id IS NOT NULL DO NOTHING
   RETURNING request_id, labeled_at IS NOT NULL AS labelled
+),
+shadowed AS (
+  INSERT INTO shadow_predictions (model_id, model_version, request_id, ts, score, predicted)
+  SELECT $1, i.model_version, i.request_id, i.ts, i.score, i.predicted FROM input i WHERE i.served_by = 'shadow'
+  ON CONFLICT (model_id, model_version, request_id) DO NOTHING
+  RETURNING 1
 ),
 taken AS (
   DELETE FROM pending_labels pl USING inserted ins
    WHERE pl.model_id = $1 AND pl.request_id = ins.request_id AND ins.labelled
 )
-SELECT count(*)::int AS accepted,
+SELECT (count(*) + (SELECT count(*) FROM shadowed))::int AS accepted,
        (count(*) FILTER (WHERE labelled))::int AS labels_matched,
        coalesce(array_agg(request_id) FILTER (WHERE NOT labelled), '{}') AS unlabelled
   FROM inserted`;

@@ -1,15 +1,19 @@
 /**
- * The example's production traffic: applicants arrive, the serving path scores them (the champion
- * model, or the fallback rules while the model is in fallback), and each prediction is logged to the
- * `predictions` table with its features; the true outcome (label) arrives `labelDelaySeconds` later
- * (stored up front with `labeled_at` in the future: readers only count a label once `labeled_at` has
- * passed). After `driftAfterSeconds` of healthy traffic the world drifts: data and concept drift
- * ramp from 0 to 1 over `driftRampSeconds` (see dataset.ts).
+ * The example's production traffic, fed to Vigil as a team's serving layer would: applicants arrive,
+ * the serving path scores them (the champion model, a canary's share, or the fallback rules while the
+ * model is in fallback), and each prediction is posted with its features to the ingestion API
+ * (`POST /v1/models/{model}/predictions`, through a PredictionSink: HTTP under `vigil up`). A canary in
+ * shadow scores a copy of its share of the requests; those answers go as `"servedBy": "shadow"` rows and
+ * are never served. The true outcome (label) becomes known `labelDelaySeconds` after the prediction: the
+ * simulator keeps the labels it owes and posts each on the first tick after it is due (`/labels`, with
+ * the time it became known as its ts). Labels still owed when the simulator stops are never sent, as
+ * when a serving layer goes away. After `driftAfterSeconds` of healthy traffic the world drifts: data
+ * and concept drift ramp from 0 to 1 over `driftRampSeconds` (see dataset.ts).
  */
-import type pg from 'pg';
 import { createRng, sampleApplicant, type Rng } from './dataset.js';
-import { FALLBACK_THRESHOLD, fallbackScore } from './fallbackRules.js';
-import { predictLabel, scoreProbability, type ModelArtifact } from './logisticRegression.js';
+import { fallbackScore } from './fallbackRules.js';
+import { scoreProbability, type ModelArtifact } from './logisticRegression.js';
+import { PredictionSinkError, type LabelRow, type PredictionRow, type PredictionSink } from './predictionSink.js';
 
 export type Serving =
   | {
@@ -18,14 +22,15 @@ export type Serving =
       artifact: ModelArtifact;
       /**
        * A candidate under canary: it answers `percent` of the requests, chosen at random; in shadow it
-       * scores a copy of them instead, logged to shadow_predictions and never answered.
+       * scores a copy of them instead, posted as shadow rows and never answered.
        */
       canary?: { version: number; percent: number; artifact: ModelArtifact; shadow?: boolean };
     }
   | { mode: 'fallback' };
 
 export interface TrafficSimulatorOptions {
-  pool: pg.Pool;
+  /** Where predictions and labels go: Vigil's ingestion API. */
+  sink: PredictionSink;
   modelId: string;
   /** How the model is served right now (champion version and artifact, or fallback). */
   resolveServing: () => Promise<Serving>;
@@ -33,6 +38,7 @@ export interface TrafficSimulatorOptions {
   /** When the simulated world began (default: the first start()); drift is timed from here, so a restarted simulator continues the same world. */
   worldStartedAt?: Date;
   requestsPerSecond: number;
+  /** Seconds from a prediction to its label; 0: the label is posted right after the prediction. */
   labelDelaySeconds: number;
   seed: number;
   now?: () => Date;
@@ -42,6 +48,8 @@ export interface TrafficSimulatorOptions {
   servingCacheMs?: number;
   /** Loop period (default 1000 ms). */
   tickMs?: number;
+  /** Labels kept while they are owed (default 1,000,000); beyond it the oldest are dropped. */
+  maxOwedLabels?: number;
   /** Where loop errors go (default console.error). */
   log?: (message: string) => void;
 }
@@ -52,12 +60,15 @@ export interface WriteBatchOptions {
   drift: number;
   /** Timestamp of every prediction in the batch (default now()). */
   at?: Date;
-  /** Whether labels are written (arriving labelDelaySeconds after `at`); default true. */
+  /** Whether labels follow (known labelDelaySeconds after `at`); default true. */
   labelled?: boolean;
 }
 
-/** Rows per INSERT statement: at most 10 parameters a row, under PostgreSQL's 65535-parameter limit. */
-const MAX_ROWS_PER_INSERT = 5000;
+/** A label the world owes: posted once `dueAt` (ms) has passed. */
+interface OwedLabel {
+  dueAt: number;
+  row: LabelRow;
+}
 
 export class TrafficSimulator {
   private readonly rng: Rng;
@@ -70,8 +81,15 @@ export class TrafficSimulator {
   private lastTickAt: number | undefined;
   private carry = 0;
   private serving: { value: Serving; at: number } | undefined;
-  /** Predictions written since construction. */
+  /** Labels not posted yet, in the order their predictions were made. */
+  private owed: OwedLabel[] = [];
+  private labelsInFlight: Promise<void> | undefined;
+  /** Requests numbered so far: every request id of this simulator is different. */
+  private issued = 0;
+  /** Predictions written (accepted by the sink) since construction. */
   written = 0;
+  /** Labels posted since construction. */
+  labelsPosted = 0;
   /** Tells request ids of simulators started in the same millisecond apart. */
   private readonly instance = Math.random().toString(36).slice(2, 8);
 
@@ -97,7 +115,12 @@ export class TrafficSimulator {
     return ramp <= 0 ? 1 : Math.min(1, elapsed / ramp);
   }
 
-  /** Starts the loop: every tick writes the requests that arrived since the last one. Idempotent. */
+  /** Labels owed and not posted yet. */
+  get owedLabels(): number {
+    return this.owed.length;
+  }
+
+  /** Starts the loop: every tick writes the requests that arrived since the last one, and the labels now due. Idempotent. */
   start(): void {
     if (this.timer) return;
     const t = this.now().getTime();
@@ -124,22 +147,22 @@ export class TrafficSimulator {
     const nowMs = this.now().getTime();
     const elapsed = (nowMs - (this.lastTickAt ?? nowMs)) / 1000;
     this.lastTickAt = nowMs;
-    // Catch up at most 10 s of traffic after a stall, so a long outage does not flood the table.
+    // Catch up at most 10 s of traffic after a stall, so a long outage does not flood the log.
     this.carry += Math.min(elapsed, 10) * this.opts.requestsPerSecond;
     const n = Math.floor(this.carry);
-    if (n <= 0) return;
-    this.carry -= n;
+    this.carry -= Math.max(n, 0);
     const drift = this.driftAt(new Date(nowMs));
-    this.inFlight = this.writeBatch({ n, drift, at: new Date(nowMs) })
-      .then(() => undefined)
-      .catch((err: unknown) => {
-        (this.opts.log ?? ((m: string) => console.error(m)))(
-          `traffic simulator (${this.opts.modelId}): batch of ${n} failed: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      })
-      .finally(() => {
-        this.inFlight = undefined;
-      });
+    const log = this.opts.log ?? ((m: string) => console.error(m));
+    const failed = (what: string) => (err: unknown) =>
+      log(`traffic simulator (${this.opts.modelId}): ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    this.inFlight = (async () => {
+      if (n > 0) await this.writePredictions({ n, drift, at: new Date(nowMs) }).catch(failed(`batch of ${n}`));
+      // Labels due go even when no request arrived this tick, and even when the batch failed.
+      const due = this.owed.length;
+      await this.postDueLabels().catch(failed(`labels (${due} owed)`));
+    })().finally(() => {
+      this.inFlight = undefined;
+    });
   }
 
   private async currentServing(): Promise<Serving> {
@@ -151,65 +174,88 @@ export class TrafficSimulator {
     return value;
   }
 
-  /** Writes `n` scored predictions (with labels unless `labelled: false`); returns rows written. */
-  async writeBatch({ n, drift, at, labelled = true }: WriteBatchOptions): Promise<number> {
+  /**
+   * Writes `n` scored predictions (with labels unless `labelled: false`), then posts the labels now
+   * due — with labelDelaySeconds 0, this batch's; returns the predictions written.
+   */
+  async writeBatch(opts: WriteBatchOptions): Promise<number> {
+    const n = await this.writePredictions(opts);
+    await this.postDueLabels();
+    return n;
+  }
+
+  /**
+   * Posts the labels whose time has come (all of them when labelDelaySeconds is 0), oldest first. Labels
+   * a retryable failure (no answer, 429, 5xx) kept from Vigil stay owed for the next tick; refused ones
+   * are dropped (sending them again would be refused again).
+   */
+  async postDueLabels(): Promise<number> {
+    // One post at a time, so a label is never sent twice at once nor lost between two callers.
+    while (this.labelsInFlight) await this.labelsInFlight;
+    const nowMs = this.now().getTime();
+    const immediate = this.opts.labelDelaySeconds === 0;
+    const due = immediate ? this.owed : this.owed.filter((l) => l.dueAt <= nowMs);
+    if (due.length === 0) return 0;
+    this.owed = immediate ? [] : this.owed.filter((l) => l.dueAt > nowMs);
+    const posting = this.opts.sink.postLabels(due.map((l) => l.row));
+    this.labelsInFlight = posting.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await posting;
+      this.labelsPosted += due.length;
+      return due.length;
+    } catch (err) {
+      if (!(err instanceof PredictionSinkError) || err.retryable) this.owe(due, true);
+      throw err;
+    } finally {
+      this.labelsInFlight = undefined;
+    }
+  }
+
+  private owe(labels: OwedLabel[], first = false): void {
+    this.owed = first ? [...labels, ...this.owed] : this.owed.concat(labels);
+    const max = this.opts.maxOwedLabels ?? 1_000_000;
+    if (this.owed.length > max) this.owed.splice(0, this.owed.length - max);
+  }
+
+  /** Scores and posts `n` requests; their labels become owed once the predictions are stored. */
+  private async writePredictions({ n, drift, at, labelled = true }: WriteBatchOptions): Promise<number> {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
     if (n === 0) return 0;
     const serving = await this.currentServing();
     const ts = at ?? this.now();
-    const labeledAt = labelled ? new Date(ts.getTime() + this.opts.labelDelaySeconds * 1000) : null;
-    const rows: unknown[][] = [];
-    const shadows: unknown[][] = [];
+    const iso = ts.toISOString();
+    // The label is known labelDelaySeconds after the prediction: that is its ts (labeled_at in Vigil).
+    const dueAt = ts.getTime() + this.opts.labelDelaySeconds * 1000;
+    const labelTs = new Date(dueAt).toISOString();
+    const first = this.issued;
+    this.issued += n;
+    const rows: PredictionRow[] = [];
+    const labels: OwedLabel[] = [];
     for (let i = 0; i < n; i++) {
       const applicant = sampleApplicant(this.rng, drift);
-      let score: number;
-      let predicted: 0 | 1;
-      let version: number | null = null;
-      const requestId = `${this.opts.modelId}-${ts.getTime()}-${this.written + i}-${this.instance}`;
+      const requestId = `${this.opts.modelId}-${ts.getTime()}-${first + i}-${this.instance}`;
+      const features = applicant.features;
       if (serving.mode === 'model') {
         const toCanary = serving.canary !== undefined && this.routeRng.next() * 100 < serving.canary.percent;
         const route = toCanary && !serving.canary!.shadow ? serving.canary! : serving;
-        score = scoreProbability(route.artifact, applicant.features);
-        predicted = predictLabel(route.artifact, score);
-        version = route.version;
+        const score = scoreProbability(route.artifact, applicant.features);
+        rows.push({ requestId, ts: iso, modelVersion: route.version, servedBy: 'model', features, prediction: { score } });
         if (toCanary && serving.canary!.shadow) {
-          const shadowScore = scoreProbability(serving.canary!.artifact, applicant.features);
-          shadows.push([this.opts.modelId, serving.canary!.version, requestId, ts, shadowScore, predictLabel(serving.canary!.artifact, shadowScore)]);
+          const shadow = serving.canary!;
+          const shadowScore = scoreProbability(shadow.artifact, applicant.features);
+          rows.push({ requestId, ts: iso, modelVersion: shadow.version, servedBy: 'shadow', features, prediction: { score: shadowScore } });
         }
       } else {
-        score = fallbackScore(applicant.features);
-        predicted = score >= FALLBACK_THRESHOLD ? 1 : 0;
+        rows.push({ requestId, ts: iso, servedBy: 'fallback', features, prediction: { score: fallbackScore(applicant.features) } });
       }
-      rows.push([
-        this.opts.modelId,
-        requestId,
-        version,
-        serving.mode,
-        ts,
-        JSON.stringify(applicant.features),
-        score,
-        predicted,
-        labelled ? applicant.label : null,
-        labeledAt,
-      ]);
+      if (labelled) labels.push({ dueAt, row: { requestId, label: applicant.label, ts: labelTs } });
     }
-    await this.insertRows('predictions (model_id, request_id, model_version, served_by, ts, features, score, predicted, label, labeled_at)', rows);
-    await this.insertRows('shadow_predictions (model_id, model_version, request_id, ts, score, predicted)', shadows);
+    await this.opts.sink.postPredictions(rows);
     this.written += n;
+    this.owe(labels);
     return n;
-  }
-
-  /** Multi-row INSERTs, chunked under PostgreSQL's 65535-parameter limit. */
-  private async insertRows(into: string, rows: unknown[][]): Promise<void> {
-    for (let start = 0; start < rows.length; start += MAX_ROWS_PER_INSERT) {
-      const chunk = rows.slice(start, start + MAX_ROWS_PER_INSERT);
-      const params: unknown[] = [];
-      const tuples = chunk.map((r) => {
-        const base = params.length;
-        params.push(...r);
-        return `(${r.map((_, j) => `$${base + j + 1}`).join(', ')})`;
-      });
-      await this.opts.pool.query(`INSERT INTO ${into} VALUES ${tuples.join(', ')}`, params);
-    }
   }
 }

@@ -1,18 +1,24 @@
 /**
  * A real Vigil for one test file: a fresh PostgreSQL database, a Temporal client on the run's dev
- * server, a worker on its own task queue, and the example model registered as v1 champion.
+ * server, a worker on its own task queue, the example model registered as v1 champion, and the
+ * ingestion routes on a free loopback port, where the example's simulator posts its predictions and
+ * labels over HTTP as under `vigil up`.
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import Fastify from 'fastify';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import type { VigilServices } from '../../workers/vigilServices.js';
 import type { Notifier } from '../../ports/notifier.js';
+import { registerIngestRoutes } from '../../adapters/http/ingestRoutes.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
 import type { CanaryPolicy, RunbookPolicyInput } from '../../domain/runbook.js';
 import { ensureExampleModel, servingFromDeployment } from '../../examples/credit-risk/exampleModel.js';
+import { createHttpPredictionSink } from '../../examples/credit-risk/predictionSink.js';
 import { TrafficSimulator } from '../../examples/credit-risk/simulator.js';
 import { createVigilWorker } from '../../workers/createVigilWorker.js';
 import { createVigilServices } from '../../workers/vigilServices.js';
@@ -69,6 +75,8 @@ export interface VigilTestEnv {
   taskQueue: string;
   services: VigilServices;
   simulator: TrafficSimulator;
+  /** `http://127.0.0.1:<port>` of the env's ingestion routes, and their bearer token. */
+  ingest: { baseUrl: string; token: string };
   stateDir: string;
   startWorker(): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
@@ -107,8 +115,16 @@ export async function createVigilTestEnv(
   for (const model of config.models) if (bootstrap(model)) await ensureExampleModel({ registry: services.registry, model, stateDir });
   fs.cpSync(path.join(stateDir, 'example', TEST_MODEL), baselineCache, { recursive: true });
 
+  // The ingestion routes, as `vigil up` serves them; the simulator posts to them like a serving layer.
+  const ingestToken = crypto.randomBytes(24).toString('hex');
+  const ingestApp = Fastify({ logger: false });
+  registerIngestRoutes(ingestApp, { config, predictions: services.predictions, token: ingestToken, log: (m) => console.error(`[ingest] ${m}`) });
+  await ingestApp.listen({ host: '127.0.0.1', port: 0 });
+  const address = ingestApp.server.address();
+  const ingest = { baseUrl: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, token: ingestToken };
+
   const simulator = new TrafficSimulator({
-    pool: db.pool,
+    sink: createHttpPredictionSink({ ...ingest, modelId: TEST_MODEL }),
     modelId: TEST_MODEL,
     resolveServing: servingFromDeployment(services, TEST_MODEL),
     driftAfterSeconds: 0,
@@ -125,6 +141,7 @@ export async function createVigilTestEnv(
     taskQueue,
     services,
     simulator,
+    ingest,
     stateDir,
     async startWorker() {
       const nativeConnection = await connectNativeConnection(settings);
@@ -144,6 +161,8 @@ export async function createVigilTestEnv(
     },
     async close() {
       for (const w of [...running]) await w.stop();
+      await simulator.stop();
+      await ingestApp.close();
       await services.close();
       await connection.close();
       await db.drop();

@@ -78,6 +78,45 @@ describe('ingestion: rows against the model', () => {
     );
   });
 
+  it('takes shadow rows beside their served row: the candidate’s version required, once per requestId and version, binary models only', () => {
+    const v = createIngestValidator(model({}));
+    const served = { requestId: 'a', modelVersion: 1, features: { x: 1 }, prediction: { score: 0.2 } };
+    const shadow = (over: Record<string, unknown> = {}) => ({ ...served, modelVersion: 2, servedBy: 'shadow', prediction: { score: 0.7 }, ...over });
+    const ok = v.predictions([served, shadow(), shadow({ modelVersion: 3 })], { receivedAt: NOW });
+    assert.ok(ok.ok, JSON.stringify(ok));
+    assert.deepEqual(
+      ok.rows.map((r) => [r.requestId, r.servedBy, r.modelVersion, r.score, r.predicted]),
+      [
+        ['a', 'model', 1, 0.2, 0],
+        ['a', 'shadow', 2, 0.7, 1],
+        ['a', 'shadow', 3, 0.7, 1],
+      ],
+    );
+
+    const bad = v.predictions([served, shadow({ modelVersion: undefined }), shadow(), shadow(), { ...served, prediction: { score: 0.3 } }], {
+      receivedAt: NOW,
+    });
+    assert.ok(!bad.ok);
+    assert.deepEqual(
+      bad.issues.map((i) => `${i.row} ${i.path}: ${i.message}`),
+      [
+        '1 modelVersion: is required on a shadow row (the version of the candidate that scored the request in the shadow, an integer ≥ 1)',
+        '3 requestId: "a" is also row 2: a shadow row may appear once per requestId and modelVersion in a request',
+        '4 requestId: "a" is also row 0: a requestId may appear once per request (a shadow row of it says "servedBy": "shadow")',
+      ],
+    );
+
+    const multiclass = createIngestValidator(model({ task: { type: 'multiclass', classes: ['x', 'y'] } }));
+    const refused = multiclass.predictions([{ requestId: 'a', modelVersion: 2, servedBy: 'shadow', features: {}, prediction: { label: 'x' } }], {
+      receivedAt: NOW,
+    });
+    assert.ok(!refused.ok);
+    assert.deepEqual(
+      refused.issues.map((i) => `${i.path}: ${i.message}`),
+      ['servedBy: "shadow" is taken for binary models only (a shadow canary is judged on binary accuracy); model "m" is multiclass: send only the served rows'],
+    );
+  });
+
   it('accepts a time up to 5 minutes ahead of the clock, not more', () => {
     const v = createIngestValidator(model({}));
     const row = (ts: string) => ({ requestId: ts, ts, modelVersion: 1, features: {}, prediction: { score: 0.5 } });
