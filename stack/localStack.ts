@@ -32,6 +32,7 @@ import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/tempor
 import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes.js';
 import { ensureExampleModel, servingFromDeployment } from '../examples/credit-risk/exampleModel.js';
+import { createHttpPredictionSink } from '../examples/credit-risk/predictionSink.js';
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
 import { createVigilWorker } from '../workers/createVigilWorker.js';
 import { createVigilServices } from '../workers/vigilServices.js';
@@ -140,13 +141,14 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       token: alertToken.token,
       log,
       ingest: { predictions: createPredictionLog(ingestPool), token: ingestToken.token },
+      routing: { deploymentFor: services.deploymentFor },
       ...http,
     });
     stops.push(() => receiver.stop());
     const tokenAt = (t: typeof alertToken) => `${t.file ? displayPath(t.file) : t.source}${t.created ? ', created' : ''}`;
     log(`alert receiver: POST ${receiver.url} (bearer token: ${tokenAt(alertToken)})`);
     log(
-      `ingestion: POST ${receiver.baseUrl}/v1/models/<model>/predictions and /labels (bearer token: ${tokenAt(ingestToken)}); API: ${receiver.baseUrl}/openapi.json`,
+      `ingestion: POST ${receiver.baseUrl}/v1/models/<model>/predictions and /labels, routing: GET ${receiver.baseUrl}/v1/models/<model>/routing (bearer token: ${tokenAt(ingestToken)}); API: ${receiver.baseUrl}/openapi.json`,
     );
 
     // Slack decisions, once a worker can run the Updates they send.
@@ -168,8 +170,9 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
         // The simulated world keeps its own clock across restarts: once drifted, it stays drifted.
         const worldStartedAt = exampleWorldStart(stateDir, model.id);
         const driftAfterSeconds = Math.max(0, config.example.driftAfterSeconds - (Date.now() - worldStartedAt.getTime()) / 1000);
+        // The example's serving layer feeds Vigil as any team's would: over the ingestion API, with the ingest token.
         const simulator = new TrafficSimulator({
-          pool,
+          sink: createHttpPredictionSink({ baseUrl: localBaseUrl(http.host, receiver.port), modelId: model.id, token: ingestToken.token }),
           modelId: model.id,
           resolveServing: servingFromDeployment(services, model.id),
           driftAfterSeconds: config.example.driftAfterSeconds,
@@ -213,6 +216,13 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
 function displayPath(file: string): string {
   const rel = path.relative(process.cwd(), file);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** The receiver's URL from this machine: a wildcard listen address (0.0.0.0, ::) is reached on loopback. */
+function localBaseUrl(host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  const reachable = bare === '0.0.0.0' ? '127.0.0.1' : bare === '::' ? '::1' : bare;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 /** When the example world began: the first `vigil up` on this state folder. */

@@ -13,6 +13,7 @@ import { failureModeForSignal, SignalKind, type EvidenceValue, type FailureMode 
 import { bearerAuth } from '../http/bearerToken.js';
 import { registerIngestRoutes, type IngestOptions } from '../http/ingestRoutes.js';
 import { buildOpenApiDocument, OPENAPI_PATH } from '../http/openapi.js';
+import { registerRoutingRoutes, type RoutingOptions } from '../http/routingRoutes.js';
 import { AlertmanagerWebhook, type AlertmanagerAlert } from './alertmanagerWebhook.js';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
@@ -27,6 +28,8 @@ export interface AlertReceiverOptions {
   log?: (message: string) => void;
   /** Serve prediction and label ingestion too (`POST /v1/models/{model}/predictions`, `/labels`). */
   ingest?: IngestOptions;
+  /** With ingest: serve `GET /v1/models/{model}/routing` too, for model servers that follow Vigil (same token). */
+  routing?: Pick<RoutingOptions, 'deploymentFor'>;
 }
 
 export interface AlertReceiverResponse {
@@ -81,9 +84,10 @@ export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  const openapi = JSON.stringify(buildOpenApiDocument({ ingest: opts.ingest !== undefined }));
+  const openapi = JSON.stringify(buildOpenApiDocument({ ingest: opts.ingest !== undefined, routing: opts.routing !== undefined }));
   app.get(OPENAPI_PATH, async (_req, reply) => reply.type('application/json; charset=utf-8').send(openapi));
   if (opts.ingest) registerIngestRoutes(app, { ...opts.ingest, config, log });
+  if (opts.ingest && opts.routing) registerRoutingRoutes(app, { ...opts.routing, config, token: opts.ingest.token, log });
 
   // Authentication runs on request, before the body is even parsed.
   app.post(ALERTMANAGER_PATH, { onRequest: authenticate }, async (req, reply) => {

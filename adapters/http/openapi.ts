@@ -19,6 +19,7 @@ import {
   RegressionPrediction,
 } from '../../domain/ingest.js';
 import { NDJSON, RETRY_AFTER_SECONDS } from './ingestRoutes.js';
+import { RoutingAnswer } from './routingRoutes.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
@@ -28,7 +29,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json) => ({ 'application/json': { schema } });
 
 /** The named component schemas, generated together so they refer to each other by $ref. */
-function componentSchemas(ingest: boolean): Record<string, Json> {
+function componentSchemas(ingest: boolean, routing: boolean): Record<string, Json> {
   const registry = z.registry<{ id: string }>();
   registry.add(ErrorAnswer, { id: 'Error' });
   registry.add(IssueSchema, { id: 'Issue' });
@@ -44,6 +45,7 @@ function componentSchemas(ingest: boolean): Record<string, Json> {
     registry.add(LabelRow, { id: 'LabelRow' });
     registry.add(LabelsAnswer, { id: 'LabelsAnswer' });
   }
+  if (routing) registry.add(RoutingAnswer, { id: 'RoutingAnswer' });
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' }) as {
     schemas: Record<string, Json>;
   };
@@ -101,9 +103,10 @@ function ingestOperation(opts: { summary: string; description: string; batch: st
   };
 }
 
-/** The document; `ingest`: whether this server serves the ingestion routes. */
-export function buildOpenApiDocument(opts: { ingest: boolean }): Json {
+/** The document; `ingest` / `routing`: whether this server serves the ingestion / routing routes. */
+export function buildOpenApiDocument(opts: { ingest: boolean; routing?: boolean }): Json {
   const paths: Json = {};
+  const routing = opts.ingest && opts.routing === true;
   if (opts.ingest) {
     paths['/v1/models/{model}/predictions'] = {
       post: ingestOperation({
@@ -114,7 +117,9 @@ export function buildOpenApiDocument(opts: { ingest: boolean }): Json {
           'duplicates and are not changed. The prediction’s shape follows the model’s task type; binary scores are decided with the ' +
           'model’s threshold. Features are checked against the model’s inputSchema: a value of the wrong type is refused, out-of-range ' +
           'values, unknown categories, missing and undeclared columns are stored and measured by the monitor. A label that arrived ' +
-          'before its prediction is attached in the same transaction.',
+          'before its prediction is attached in the same transaction. Rows with servedBy "shadow" (binary models) are a shadow ' +
+          'canary’s answers to a copy of a served request: stored once per requestId and modelVersion, judged on the label of the ' +
+          'served row with the same requestId, never taking a label themselves.',
         batch: 'PredictionBatch',
         row: 'PredictionRow',
         answer: 'PredictionsAnswer',
@@ -132,6 +137,34 @@ export function buildOpenApiDocument(opts: { ingest: boolean }): Json {
         row: 'LabelRow',
         answer: 'LabelsAnswer',
       }),
+    };
+  }
+  if (routing) {
+    paths['/v1/models/{model}/routing'] = {
+      get: {
+        operationId: 'modelRouting',
+        summary: 'What to serve now (for model servers that follow Vigil)',
+        description:
+          'The champion, the canary or shadow under test with its share, and the fallback flag, as Vigil’s built-in deployment ' +
+          'target holds them: a model server that polls this follows every move Vigil makes during an incident. Send the ETag back ' +
+          'in If-None-Match: 304 until something changes. Same token as ingestion.',
+        security: [{ ingestToken: [] }],
+        parameters: [
+          { name: 'model', in: 'path', required: true, description: 'The model’s id, as configured in Vigil.', schema: { type: 'string' } },
+          { name: 'If-None-Match', in: 'header', required: false, description: 'The ETag of the answer you hold.', schema: { type: 'string' } },
+        ],
+        responses: {
+          200: {
+            description: 'What to serve.',
+            headers: { ETag: { description: 'The answer’s tag, for If-None-Match.', schema: { type: 'string' } } },
+            content: json(ref('RoutingAnswer')),
+          },
+          304: { description: 'Unchanged since the ETag sent in If-None-Match.' },
+          401: errorResponse('No, a malformed, or a wrong bearer token.'),
+          404: errorResponse('The model is not configured in Vigil.'),
+          409: errorResponse('The model is served by KServe, which routes it itself.'),
+        },
+      },
     };
   }
   paths['/alerts/alertmanager'] = {
@@ -167,7 +200,7 @@ export function buildOpenApiDocument(opts: { ingest: boolean }): Json {
     },
     paths,
     components: {
-      schemas: componentSchemas(opts.ingest),
+      schemas: componentSchemas(opts.ingest, routing),
       securitySchemes: {
         ...(opts.ingest
           ? { ingestToken: { type: 'http', scheme: 'bearer', description: 'VIGIL_INGEST_TOKEN, or the state folder’s ingest-token file.' } }

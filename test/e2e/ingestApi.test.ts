@@ -19,6 +19,7 @@ import { createIncidentStore } from '../../adapters/postgres/incidentStore.js';
 import { createPredictionLog } from '../../adapters/postgres/predictionLog.js';
 import { connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { createIncidentService, type IncidentService } from '../../client/incidentService.js';
+import { createHttpPredictionSink, createInProcessPredictionSink, PredictionSinkError } from '../../examples/credit-risk/predictionSink.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
 import type { PredictionLog } from '../../ports/predictionLog.js';
@@ -332,6 +333,120 @@ describe('prediction and label ingestion', () => {
     const late = await stored('species', 'late-1');
     assert.deepEqual([late.label_value, late.labeled_at.toISOString()], ['bird', '2025-11-26T12:00:00.000Z'], 'the waiting label, with its time');
     assert.equal(await pendingCount(), 0, 'no longer pending');
+  });
+
+  it('stores shadow rows beside the served ones, once per version; shadowAccuracy judges them on the served row’s label', async () => {
+    const since = new Date(Date.parse(T0) - 1000);
+    const churn = (requestId: string, score: number, over: Record<string, unknown> = {}) => ({
+      requestId,
+      ts: T0,
+      modelVersion: 1,
+      features: { tenure: 3 },
+      prediction: { score },
+      ...over,
+    });
+    const shadow = (requestId: string, score: number) => churn(requestId, score, { modelVersion: 2, servedBy: 'shadow' });
+    const shadowRows = async () =>
+      (await db.pool.query<Json>("SELECT request_id, model_version, score, predicted FROM shadow_predictions WHERE model_id = 'churn' ORDER BY request_id"))
+        .rows;
+
+    // A label that came first waits for the served row: the shadow row of the same request never takes it.
+    assert.deepEqual((await label('churn', [{ requestId: 'sh-1', label: 1, ts: '2025-11-26T10:05:00Z' }])).body, { matched: 0, pending: 1 });
+    const res = await predict('churn', [
+      churn('sh-1', 0.9),
+      shadow('sh-1', 0.9),
+      shadow('sh-2', 0.9),
+      churn('sh-2', 0.2),
+      churn('sh-3', 0.8),
+      shadow('sh-3', 0.1),
+    ]);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { accepted: 6, duplicates: 0, labelsMatched: 1 });
+    assert.equal(await pendingCount(), 0, 'the served row took the waiting label');
+    assert.deepEqual(
+      (await shadowRows()).map((r: Json) => [r.request_id, r.model_version, r.score, r.predicted]),
+      [
+        ['sh-1', 2, 0.9, 1],
+        ['sh-2', 2, 0.9, 1],
+        ['sh-3', 2, 0.1, 0],
+      ],
+    );
+    const served = await db.pool.query<Json>(
+      "SELECT request_id, served_by FROM predictions WHERE model_id = 'churn' AND request_id LIKE 'sh-%' ORDER BY request_id",
+    );
+    assert.deepEqual(
+      served.rows.map((r: Json) => [r.request_id, r.served_by]),
+      [
+        ['sh-1', 'model'],
+        ['sh-2', 'model'],
+        ['sh-3', 'model'],
+      ],
+      'shadow rows are not predictions the monitors read',
+    );
+
+    // A shadow row alone: stored, and the label stays waiting for the served row.
+    assert.deepEqual((await label('churn', [{ requestId: 'sh-4', label: 0, ts: '2025-11-26T10:05:00Z' }])).body, { matched: 0, pending: 1 });
+    assert.deepEqual((await predict('churn', [shadow('sh-4', 0.2)])).body, { accepted: 1, duplicates: 0, labelsMatched: 0 });
+    assert.equal(await pendingCount(), 1, 'still waiting for its served row');
+    assert.deepEqual((await predict('churn', [churn('sh-4', 0.7)])).body, { accepted: 1, duplicates: 0, labelsMatched: 1 });
+    assert.equal(await pendingCount(), 0);
+
+    const labels = await label('churn', [
+      { requestId: 'sh-2', label: 0, ts: '2025-11-26T10:05:00Z' },
+      { requestId: 'sh-3', label: 1, ts: '2025-11-26T10:05:00Z' },
+    ]);
+    assert.deepEqual(labels.body, { matched: 2, pending: 0 }, 'labels go to the served rows');
+    // Labels 1, 0, 1, 0. Served: 1, 0, 1, 1 (3 right); shadow: 1, 1, 0, 0 (2 right), on the same four requests.
+    assert.deepEqual(await log.shadowAccuracy('churn', 2, since), {
+      canary: { predictions: 4, labelled: 4, accuracy: 0.5 },
+      stable: { predictions: 4, labelled: 4, accuracy: 0.75 },
+    });
+
+    // Sent again: duplicates, nothing changed; another candidate version of the same request is its own row.
+    const again = await predict('churn', [shadow('sh-1', 0.1), shadow('sh-2', 0.1), churn('sh-1', 0.9)]);
+    assert.deepEqual(again.body, { accepted: 0, duplicates: 3, labelsMatched: 0 });
+    assert.equal((await shadowRows()).find((r: Json) => r.request_id === 'sh-1').score, 0.9, 'the first shadow row stays');
+    assert.deepEqual((await predict('churn', [churn('sh-1', 0.4, { modelVersion: 3, servedBy: 'shadow' })])).body, {
+      accepted: 1,
+      duplicates: 0,
+      labelsMatched: 0,
+    });
+    assert.equal((await log.shadowAccuracy('churn', 3, since)).canary.accuracy, 0);
+
+    // Refused, nothing stored: a shadow row without the candidate's version; a shadow of a multiclass model.
+    const before = (await shadowRows()).length;
+    const noVersion = await predict('churn', [churn('sh-9', 0.5, { modelVersion: undefined, servedBy: 'shadow' })]);
+    assert.equal(noVersion.status, 400);
+    assert.deepEqual(
+      noVersion.body.issues.map((i: Json) => i.path),
+      ['modelVersion'],
+    );
+    const multiclass = await predict('species', [{ requestId: 'sh-9', modelVersion: 2, servedBy: 'shadow', features: {}, prediction: { label: 'cat' } }]);
+    assert.equal(multiclass.status, 400);
+    assert.match(multiclass.body.issues[0].message, /^"shadow" is taken for binary models only/);
+    assert.equal((await shadowRows()).length, before);
+  });
+
+  it('the example simulator’s sinks: over HTTP with the token, and in-process with the routes’ own checks', async () => {
+    const listening = serve();
+    await listening.listen({ host: '127.0.0.1', port: 0 });
+    const address = listening.server.address();
+    const baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const row = (requestId: string) => ({ requestId, ts: T0, modelVersion: 1, features: {}, prediction: { score: 0.6 } });
+
+    const http = createHttpPredictionSink({ baseUrl, modelId: 'churn', token: TOKEN, rowsPerRequest: 2 });
+    assert.deepEqual(await http.postPredictions([row('sink-1'), row('sink-2'), row('sink-3')]), { accepted: 3, duplicates: 0, labelsMatched: 0 });
+    assert.deepEqual(await http.postLabels([{ requestId: 'sink-1', label: 1, ts: T0 }]), { matched: 1, pending: 0 });
+    const wrongToken = createHttpPredictionSink({ baseUrl, modelId: 'churn', token: 'not-the-token-0123456789' });
+    await assert.rejects(wrongToken.postPredictions([row('sink-4')]), (err: unknown) => err instanceof PredictionSinkError && err.status === 401);
+    const refused = (err: unknown) => err instanceof PredictionSinkError && err.status === 400 && /must be 1 \(positive\) or 0 \(negative\)/.test(err.message);
+    await assert.rejects(http.postLabels([{ requestId: 'sink-2', label: 'yes' }]), refused);
+
+    const inProcess = createInProcessPredictionSink({ config, modelId: 'churn', predictions: log, log: (m) => logs.push(m) });
+    assert.deepEqual(await inProcess.postPredictions([row('sink-3'), row('sink-5')]), { accepted: 1, duplicates: 1, labelsMatched: 0 });
+    await assert.rejects(inProcess.postLabels([{ requestId: 'sink-2', label: 'yes' }]), refused);
+    const unknown = createInProcessPredictionSink({ config, modelId: 'nope', predictions: log });
+    await assert.rejects(unknown.postPredictions([row('sink-6')]), (err: unknown) => err instanceof PredictionSinkError && err.status === 404);
   });
 
   it('keeps a label for an unknown request pending for the grace period only', async () => {
@@ -678,7 +793,9 @@ describe('prediction and label ingestion', () => {
         assert.ok(
           up
             .output()
-            .includes(`ingestion: POST ${base}/v1/models/<model>/predictions and /labels (bearer token: ${tokenFile}, created); API: ${base}/openapi.json`),
+            .includes(
+              `ingestion: POST ${base}/v1/models/<model>/predictions and /labels, routing: GET ${base}/v1/models/<model>/routing (bearer token: ${tokenFile}, created); API: ${base}/openapi.json`,
+            ),
           up.output(),
         );
         assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600, 'mode 0600');
