@@ -46,6 +46,9 @@ export async function computeModelSignals(
 
   // A window longer than maxRows is measured on an evenly spaced sample: memory stays bounded.
   const window = { limit: cfg.window, since: opts.since, sample: cfg.maxRows };
+  // Both reads at once: PostgreSQL runs the labelled one while the first window is parsed.
+  const labelledRead = deps.predictions.recent(modelId, { ...window, labelledOnly: true, withoutFeatures: true });
+  labelledRead.catch(() => undefined); // awaited below; a failure of the first read must not leave it unhandled
   let recent = await deps.predictions.recent(modelId, window);
   if (recent.length >= cfg.maxRows && cfg.window > cfg.maxRows) out.sampledFrom = cfg.window;
   if (opts.servedBy) recent = recent.filter((r) => r.servedBy === opts.servedBy);
@@ -68,7 +71,7 @@ export async function computeModelSignals(
   }
 
   // Performance only over predictions made by the model itself (not the fallback) with labels in.
-  let labelled = await deps.predictions.recent(modelId, { ...window, labelledOnly: true, withoutFeatures: true });
+  let labelled = await labelledRead;
   labelled = labelled.filter((r) => r.servedBy === 'model');
   const feedbackRows = labelled;
   const task = model.task;
