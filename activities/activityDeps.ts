@@ -4,6 +4,7 @@ import type { PrometheusClient } from '../adapters/prometheus/prometheusClient.j
 import type { DeploymentTarget } from '../ports/deploymentTarget.js';
 import type { IncidentOpener } from '../ports/incidentOpener.js';
 import type { IncidentStore } from '../ports/incidentStore.js';
+import type { ModelScorer } from '../ports/modelScorer.js';
 import type { ModelEvaluation } from '../ports/modelEvaluation.js';
 import type { ModelRegistry } from '../ports/modelRegistry.js';
 import type { Notifier } from '../ports/notifier.js';
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   deploymentFor(modelId: string): DeploymentTarget;
   /** Reference profiles, holdout metrics and scores of registered artifacts. */
   models: ModelEvaluation;
+  /** Predictions of any model by its trainer's `score` (trainer protocol v2); models on protocol 1 are scored by `models`. */
+  scorer?: ModelScorer;
   predictions: PredictionLog;
   incidentStore: IncidentStore;
   /** Monitors open incidents (or feed the open one) through this. */

@@ -2,10 +2,19 @@
  * The retrain child's steps: snapshot labelled data, run the training job (heartbeating, resumable),
  * evaluate the candidate against the champion with explicit gates, register, promote.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readDatasetCsv, writeDatasetCsv } from '../adapters/files/labelledCsv.js';
+import { readTaskDatasetCsv, writeTaskDatasetCsv, type TaskDatasetRow } from '../adapters/files/taskDatasetCsv.js';
+import { readCsvTable } from '../adapters/files/csvTable.js';
+import type { ModelConfig } from '../domain/config.js';
+import type { DatasetProfile } from '../domain/datasetProfile.js';
+import { referenceProfile } from '../domain/referenceProfile.js';
+import type { ScoredPrediction } from '../domain/ingest.js';
+import { taskCandidateGates } from '../domain/taskGates.js';
+import { ScoringOutputError } from '../ports/modelScorer.js';
+import type { TrafficRow } from '../ports/predictionLog.js';
 import type { TrainingActivities, TrainingSnapshot } from '../contracts/activities.js';
 import { candidateGates } from '../domain/candidateGates.js';
 import { assessLabels } from '../domain/labelQuality.js';
@@ -26,6 +35,84 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
     return champion ? (await deps.models.profile(champion.artifactUri)).features : [];
   }
 
+  /**
+   * A protocol v2 candidate's reference profile, computed by Vigil from its training snapshot as at
+   * registration (the monitors read it once the candidate is champion); protocol v1 artifacts carry their own.
+   */
+  function candidateProfile(modelId: string, incidentId: string): { profile?: DatasetProfile } {
+    const model = modelConfig(deps, modelId);
+    if (model.training.protocol !== 2) return {};
+    const manifest = path.join(deps.stateDir, 'snapshots', `${incidentId}-train`, 'manifest.json');
+    if (!fs.existsSync(manifest)) return {};
+    const snapshot = JSON.parse(fs.readFileSync(manifest, 'utf8')) as TrainingSnapshot;
+    return { profile: referenceProfile(model, readCsvTable(snapshot.trainCsv), 'prediction', 'label') };
+  }
+
+  /** A protocol v2 snapshot: labelled rows as the task states them, the newest 20% held out. */
+  async function taskSnapshot(model: ModelConfig, traffic: TrafficRow[], minRows: number, dir: string, manifest: string): Promise<TrainingSnapshot> {
+    const task = model.task;
+    const rows: TaskDatasetRow[] = traffic
+      .filter((r) => r.servedBy === 'model')
+      .sort((a, b) => a.ts.getTime() - b.ts.getTime())
+      .flatMap((r) => {
+        const label = task.type === 'binary' ? (r.label === 1 ? task.positiveClass : r.label === 0 ? task.negativeClass : undefined) : r.labelValue;
+        return label === undefined ? [] : [{ features: r.features, label }];
+      });
+    const classes = new Set(rows.map((r) => String(r.label)));
+    const reasons: string[] = [];
+    if (rows.length < minRows) reasons.push(`only ${rows.length} labelled rows (need ${minRows})`);
+    if (task.type !== 'regression' && rows.length > 0 && classes.size < 2) reasons.push(`every label is "${[...classes][0]}"`);
+    const positives = task.type === 'binary' ? rows.filter((r) => String(r.label) === String(task.positiveClass)).length : 0;
+    const labelQuality = {
+      ok: reasons.length === 0,
+      rows: rows.length,
+      positiveRate: rows.length && task.type === 'binary' ? positives / rows.length : 0,
+      reasons: reasons.length ? reasons : [`${rows.length} rows${task.type === 'regression' ? '' : `, ${classes.size} classes`}`],
+    };
+    fs.mkdirSync(dir, { recursive: true });
+    const snapshot: TrainingSnapshot = { trainCsv: path.join(dir, 'train.csv'), holdoutCsv: path.join(dir, 'holdout.csv'), rows: rows.length, labelQuality };
+    if (labelQuality.ok) {
+      const champion = await registry.getAlias(model.id, 'champion');
+      const order = champion?.profile ? Object.keys(champion.profile.features) : [];
+      const cut = Math.floor(rows.length * 0.8);
+      await writeTaskDatasetCsv(snapshot.trainCsv, rows.slice(0, cut), order);
+      await writeTaskDatasetCsv(snapshot.holdoutCsv, rows.slice(cut), order);
+    }
+    fs.writeFileSync(`${manifest}.tmp`, JSON.stringify(snapshot, null, 2));
+    fs.renameSync(`${manifest}.tmp`, manifest);
+    return snapshot;
+  }
+
+  /** Candidate and champion scored by the model's trainer on the holdout, gated by task type. */
+  async function evaluateByScoring(model: ModelConfig, args: Parameters<TrainingActivities['evaluateCandidate']>[0]) {
+    const scorer = deps.scorer;
+    if (!scorer) throw ApplicationFailure.nonRetryable(`model "${model.id}" speaks trainer protocol 2 but this worker has no scorer`, 'NoScorer');
+    const holdout = readTaskDatasetCsv(args.holdoutCsv, model.task.type === 'regression' ? 'number' : 'text');
+    const rows = holdout.rows.map((r) => r.features);
+    // Derived from the retrain's workflow: a retried activity finds the same scoring jobs.
+    const step = `${Context.current().info.workflowExecution?.workflowId ?? `${model.id}-retrain`}-score`;
+    const champion = await registry.getAlias(model.id, 'champion');
+    const scored = async (who: string, artifactUri: string, jobId: string) => {
+      try {
+        return await scorer.score({ modelId: model.id, artifactUri, rows, features: holdout.features, jobId });
+      } catch (err) {
+        if (err instanceof ScoringOutputError) return `${who}: ${err.message}`;
+        throw err;
+      }
+    };
+    const candidate = await scored('candidate', args.artifactPath, `${step}-candidate`);
+    const incumbent = champion ? await scored(`champion v${champion.version}`, champion.artifactUri, `${step}-champion-v${champion.version}`) : undefined;
+    const version = champion ? { championVersion: champion.version } : {};
+    for (const failed of [candidate, incumbent]) {
+      if (typeof failed === 'string') {
+        const gate = { name: 'scoring', candidate: NaN, champion: NaN, rule: `the scorer's output breaks trainer protocol v2: ${failed}`, passed: false };
+        return { passed: false, gates: [gate], ...version };
+      }
+    }
+    const { passed, gates } = taskCandidateGates(model.task, holdout.rows, candidate as ScoredPrediction[], incumbent as ScoredPrediction[] | undefined, args);
+    return { passed, gates, ...version };
+  }
+
   return {
     /**
      * Labelled traffic from after the incident opened (the regime the model must learn) when there is
@@ -40,6 +127,9 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
       if (traffic.length < args.minLabelledRows) {
         traffic = await deps.predictions.recent(args.modelId, { limit: SNAPSHOT_ROWS, labelledOnly: true });
       }
+      const model = modelConfig(deps, args.modelId);
+      // Trainers speaking protocol v2 get the task's own labels (classes, values) and features as served.
+      if (model.training.protocol === 2) return taskSnapshot(model, traffic, args.minLabelledRows, dir, manifest);
       const rows: LabelledRow[] = traffic
         .filter((r) => r.label === 0 || r.label === 1)
         .sort((a, b) => a.ts.getTime() - b.ts.getTime())
@@ -103,8 +193,14 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
       return { jobId: job.jobId, artifactPath: job.status.artifactPath!, metrics: job.status.metrics ?? {} };
     },
 
-    /** The runbook's gates (domain/candidateGates.ts), candidate and champion scored on the snapshot's holdout. */
+    /**
+     * The runbook's gates, candidate and champion scored on the snapshot's holdout: by the trainer's
+     * `score` (protocol v2, any task type: domain/taskGates.ts), else in process (domain/candidateGates.ts).
+     * Output that breaks the protocol rejects the candidate with the reason; it never fails the retrain.
+     */
     async evaluateCandidate(args) {
+      const model = modelConfig(deps, args.modelId);
+      if (model.training.protocol === 2) return evaluateByScoring(model, args);
       const holdout = (await readDatasetCsv(args.holdoutCsv)).rows;
       const features = holdout.map((r) => r.features);
       const scoresOf = async (uri: string) => ({ scores: await deps.models.score(uri, features), threshold: (await deps.models.profile(uri)).threshold });
@@ -118,6 +214,7 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
         modelId: args.modelId,
         artifactUri: args.artifactPath,
         metrics: args.metrics,
+        ...candidateProfile(args.modelId, args.incidentId),
         source: `retrain:${args.incidentId}`,
         idempotencyKey: activityKey(),
       });

@@ -6,19 +6,11 @@
  */
 import crypto from 'node:crypto';
 import type { ModelConfig, VigilConfig } from '../domain/config.js';
-import { computeDatasetProfile, ProfileError, type ColumnValues, type DatasetProfile } from '../domain/datasetProfile.js';
+import { referenceProfile, type DataTable } from '../domain/referenceProfile.js';
 import { NotFoundError, UserInputError } from '../domain/errors.js';
 import { MetricsError, taskMetrics } from '../domain/taskMetrics.js';
 import type { TaskConfig } from '../domain/task.js';
 import type { ModelRegistry, ModelVersion, VersionStatus } from '../ports/modelRegistry.js';
-
-/** A data file as columns of raw cells, the way adapters/files/csvTable.ts reads it. */
-export interface DataTable {
-  file: string;
-  columns: string[];
-  cells: Record<string, string[]>;
-  rows: number;
-}
 
 export interface RegisterModelRequest {
   modelId: string;
@@ -128,39 +120,6 @@ export function createModelService(deps: { config: Pick<VigilConfig, 'models'>; 
   };
 }
 
-/** The profile of the reference file's features, prediction and label, by the model's declared inputs and task. */
-export function referenceProfile(model: ModelConfig, table: DataTable, predictionColumn: string, labelColumn: string): DatasetProfile {
-  const declared = model.inputSchema?.columns;
-  const featureNames = table.columns.filter((c) => c !== predictionColumn && c !== labelColumn);
-  if (featureNames.length === 0) throw new UserInputError(`${table.file}: no feature columns (only "${predictionColumn}" and "${labelColumn}")`);
-  if (declared) {
-    const missing = Object.entries(declared)
-      .filter(([name, spec]) => !spec.optional && !featureNames.includes(name))
-      .map(([name]) => name);
-    if (missing.length) throw new UserInputError(`${table.file}: declared input column(s) missing: ${missing.join(', ')} (models[].inputSchema)`);
-    const extra = featureNames.filter((f) => !declared[f]);
-    if (extra.length && !model.inputSchema?.allowExtraColumns) {
-      throw new UserInputError(`${table.file}: column(s) not declared in models[].inputSchema: ${extra.join(', ')}`);
-    }
-  }
-  const column = (name: string): ColumnValues => table.cells[name] ?? [];
-  const typeOf = (name: string) => declared?.[name]?.type ?? inferType(column(name));
-  try {
-    return computeDatasetProfile({
-      features: Object.fromEntries(featureNames.map((f) => [f, { values: column(f), type: typeOf(f) }])),
-      ...(table.columns.includes(predictionColumn)
-        ? { prediction: { values: column(predictionColumn), type: model.task.type === 'multiclass' ? 'categorical' : 'numeric' } }
-        : {}),
-      ...(table.columns.includes(labelColumn)
-        ? { label: { values: column(labelColumn), type: model.task.type === 'regression' ? 'numeric' : 'categorical' } }
-        : {}),
-    });
-  } catch (err) {
-    if (err instanceof ProfileError) throw new UserInputError(`${table.file}: ${err.message}`);
-    throw err;
-  }
-}
-
 /** Metrics of the holdout's predictions against its labels, by task type. */
 export function holdoutMetrics(task: TaskConfig, table: DataTable, predictionColumn: string, labelColumn: string): Record<string, number> {
   for (const c of [predictionColumn, labelColumn]) {
@@ -181,16 +140,6 @@ export function holdoutMetrics(task: TaskConfig, table: DataTable, predictionCol
     if (err instanceof MetricsError) throw new UserInputError(`${table.file}: ${err.message}`);
     throw err;
   }
-}
-
-function inferType(values: ColumnValues): 'numeric' | 'categorical' {
-  let any = false;
-  for (const v of values) {
-    if (v === '' || v === null || v === undefined) continue;
-    any = true;
-    if (typeof v !== 'number' && !Number.isFinite(Number(v))) return 'categorical';
-  }
-  return any ? 'numeric' : 'categorical';
 }
 
 function sha256(text: string): string {

@@ -7,7 +7,8 @@
 import type { DeploymentChange, ServingMode } from '../ports/deploymentTarget.js';
 import type { ApprovalRequestResult } from '../ports/notifier.js';
 import type { CanaryJudgement } from '../domain/canaryVerdict.js';
-import type { GateMargins, GateResult } from '../domain/candidateGates.js';
+import type { GateResult } from '../domain/candidateGates.js';
+import type { TaskGateMargins } from '../domain/taskGates.js';
 import type {
   Classification,
   Evidence,
@@ -79,7 +80,7 @@ export interface TrainingActivities {
     artifactPath: string;
     metrics: Record<string, number>;
   }>;
-  evaluateCandidate(args: GateMargins & { modelId: string; artifactPath: string; holdoutCsv: string }): Promise<{
+  evaluateCandidate(args: TaskGateMargins & { modelId: string; artifactPath: string; holdoutCsv: string }): Promise<{
     passed: boolean;
     gates: GateResult[];
     championVersion?: number;

@@ -204,8 +204,14 @@ export const TrainingConfig = z
     backend: z.enum(['local', 'kubernetes', 'ray']).default('local'),
     kubernetes: KubernetesTrainingConfig.optional(),
     ray: RayTrainingConfig.optional(),
-    /** The trainer command; Vigil appends the protocol's arguments (see docs in the trainer). */
+    /** The trainer command; Vigil appends the protocol's arguments (docs/trainer-protocol.md). */
     command: z.array(z.string()).min(1).optional(),
+    /**
+     * The trainer protocol the command speaks: 1 trains; 2 also scores (`<command> score …`), which is
+     * how Vigil gates candidates and judges rollback targets for any model. With 1, only models the
+     * composition root can evaluate in process (the example) are scored.
+     */
+    protocol: z.union([z.literal(1), z.literal(2)]).default(1),
     env: z.record(z.string(), z.string()).default({}),
     /**
      * The GPUs a training job may use, as CUDA_VISIBLE_DEVICES: '0', '0,1', GPU-/MIG- UUIDs; '' = CPU

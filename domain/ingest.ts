@@ -39,6 +39,9 @@ export type FeatureValue = number | string | boolean | null;
 /** A multiclass or regression prediction as stored (`predictions.prediction`); binary rows use score/predicted. */
 export type StoredPrediction = { label: string | number; probabilities?: Record<string, number> } | { value: number };
 
+/** One row's prediction in the shape of the model's task type, as the ingestion API takes it and a scorer writes it. */
+export type ScoredPrediction = { score: number } | StoredPrediction;
+
 /** One prediction, validated and mapped to the prediction log's columns. */
 export interface PredictionRecord {
   requestId: string;

@@ -100,6 +100,14 @@ export const RunbookPolicy = z
         maxCalibrationIncrease: z.number().min(0).max(1).default(0.02),
         /** Gate: on each protected slice of the holdout, the candidate's accuracy may not fall below the champion's by more than this. */
         maxSliceDrop: z.number().min(0).max(1).default(0.05),
+        /** Gate (models scored by their trainer, protocol v2): the candidate's holdout accuracy (binary, multiclass) may not be lower by more than this. */
+        maxAccuracyDrop: z.number().min(0).max(1).default(0.02),
+        /** Gate (multiclass): the candidate's holdout macro-F1 may not be lower by more than this. */
+        maxMacroF1Drop: z.number().min(0).max(1).default(0.02),
+        /** Gate (regression): the candidate's holdout MAE may not exceed the champion's by more than this share (0.05 = 5%). */
+        maxMaeIncrease: z.number().min(0).default(0.05),
+        /** Gate (regression): the same for RMSE. */
+        maxRmseIncrease: z.number().min(0).default(0.05),
         protectedSlices: z.array(ProtectedSlice).default([]),
         /** Start-to-close limit of each short retrain step (snapshot, evaluate, register, promote): a step on a crashed worker is retried after this. */
         stepTimeout: Duration.default('2m'),
@@ -110,6 +118,12 @@ export const RunbookPolicy = z
       .strictObject({
         /** A champion change within this window counts as a correlated recent deploy. */
         recentDeployWindow: Duration.default('24h'),
+        /**
+         * Rollback is recommended only when the target, scored on the recent labelled predictions,
+         * beats the champion by this much: accuracy points (binary, multiclass), or a relative MAE cut
+         * (regression: 0.02 = 2% lower).
+         */
+        minImprovement: z.number().min(0).max(1).default(0.02),
       })
       .prefault({}),
     /** Graceful degradation: serve the rules-based fallback while a human decides. */

@@ -3,14 +3,15 @@
  * why each candidate was or was not chosen.
  */
 import type { Recommendation, RemediationAction } from './incident.js';
+import type { RollbackJudgement } from './rollbackJudgement.js';
 import type { RunbookPolicy } from './runbook.js';
 
 /** Facts triage gathered; each is optional because a runbook may not ask for it. */
 export interface TriageFacts {
   /** The latest champion change within the runbook's recent-deploy window. */
   recentDeploy?: { fromVersion?: number; toVersion: number; at: string };
-  /** The version a rollback would restore. */
-  rollbackTarget?: { version: number; reason: string };
+  /** The version a rollback would restore, and how it and the champion scored on recent labelled traffic. */
+  rollbackTarget?: { version: number; reason: string; judgement?: RollbackJudgement };
   labelledRows?: number;
   labelQuality?: { ok: boolean; reasons: string[] };
   servingMode?: 'model' | 'fallback';
@@ -32,6 +33,20 @@ function applicability(action: RemediationAction, policy: RunbookPolicy, f: Tria
     case 'rollback':
       if (!f.recentDeploy) return { applicable: false, reason: 'no champion change in the recent-deploy window' };
       if (!f.rollbackTarget) return { applicable: false, reason: `v${f.recentDeploy.toVersion} was deployed recently but no earlier healthy version exists` };
+      if (f.rollbackTarget.judgement) {
+        const j = f.rollbackTarget.judgement;
+        if (!j.enough) return { applicable: false, reason: `${j.summary}: not enough to say a rollback would help, so it is not preferred` };
+        if (!j.better) {
+          return {
+            applicable: false,
+            reason: `${j.summary}: rolling back to v${f.rollbackTarget.version} would not help (it must do better by ${policy.rollback.minImprovement ?? 0.02}${j.metric === 'mae' ? ' relative' : ''})`,
+          };
+        }
+        return {
+          applicable: true,
+          reason: `champion changed to v${f.recentDeploy.toVersion} at ${f.recentDeploy.at}; roll back to v${f.rollbackTarget.version}: ${j.summary}`,
+        };
+      }
       return {
         applicable: true,
         reason: `champion changed to v${f.recentDeploy.toVersion} at ${f.recentDeploy.at}; roll back to v${f.rollbackTarget.version} (${f.rollbackTarget.reason})`,

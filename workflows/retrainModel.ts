@@ -56,6 +56,15 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
       maxCalibrationIncrease: input.retrain.maxCalibrationIncrease,
       maxSliceDrop: input.retrain.maxSliceDrop,
       protectedSlices: input.retrain.protectedSlices,
+      // The task types' own margins (gates computed from a trainer's scores); older retrains ran without them.
+      ...(wf.patched('task-gate-margins')
+        ? {
+            maxAccuracyDrop: input.retrain.maxAccuracyDrop,
+            maxMacroF1Drop: input.retrain.maxMacroF1Drop,
+            maxMaeIncrease: input.retrain.maxMaeIncrease,
+            maxRmseIncrease: input.retrain.maxRmseIncrease,
+          }
+        : {}),
     },
   ]);
   if (!evaluation.passed) {

@@ -85,13 +85,25 @@ describe('incident lifecycle', () => {
     await saveHistoryIfRecording(env, `${id}-retrain`, 'retrain-child');
   });
 
+  /** The baseline artifact with its weights negated: it ranks backwards (a label-encoding bug), its holdout metrics copied. */
+  const flippedArtifact = (name: string, from: string) => {
+    const artifact = JSON.parse(fs.readFileSync(from, 'utf8'));
+    artifact.weights = artifact.weights.map((w: number) => -w);
+    artifact.bias = -artifact.bias;
+    const file = path.join(env.stateDir, 'deploys', name, 'model.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(artifact));
+    return file;
+  };
+
   it('approve → rollback: restores the last good version exactly once and marks the bad one', async () => {
     // A known-good version (the baseline artifact) is serving, then a bad one is deployed over it.
     const baseline = await env.services.registry.getVersion(TEST_MODEL, 1);
-    const deploy = async (name: string, status: 'healthy' | 'registered') => {
+    const bad = flippedArtifact('bad', baseline!.artifactUri);
+    const deploy = async (name: string, status: 'healthy' | 'registered', artifactUri = baseline!.artifactUri) => {
       const v = await env.services.registry.registerVersion({
         modelId: TEST_MODEL,
-        artifactUri: baseline!.artifactUri,
+        artifactUri,
         metrics: baseline!.metrics,
         source: 'deploy',
         status,
@@ -107,10 +119,11 @@ describe('incident lifecycle', () => {
       return v;
     };
     const good = await deploy('good', 'healthy');
-    const bad = await deploy('bad', 'registered');
-    assert.equal((await env.services.registry.lastGoodVersionBefore(TEST_MODEL, bad.version))?.version, good.version);
+    const deployed = await deploy('bad', 'registered', bad);
+    assert.equal((await env.services.registry.lastGoodVersionBefore(TEST_MODEL, deployed.version))?.version, good.version);
 
-    // Inputs look normal but accuracy fell right after a deploy: concept-drift runbook, rollback first.
+    // Inputs look normal but accuracy fell right after a deploy: concept-drift runbook, rollback first —
+    // because the earlier version, scored on the same recent labelled traffic, does better.
     await env.simulator.writeBatch({ n: 300, drift: 0 });
     const { id } = await env.services.incidents.open({
       modelId: TEST_MODEL,
@@ -125,6 +138,12 @@ describe('incident lifecycle', () => {
     );
     assert.equal(awaiting.failureMode, 'concept_drift');
     assert.equal(awaiting.recommendedAction, 'rollback');
+    assert.match(
+      awaiting.state.recommendation!.reasons.join('; '),
+      new RegExp(
+        `roll back to v${good.version}: on the last \\d+ labelled predictions v${good.version} scores accuracy 0\\.\\d+ against v${deployed.version}'s 0\\.\\d+`,
+      ),
+    );
     await env.services.incidents.decide(id, { verdict: 'approve', by: 'bob' });
 
     await waitFor(
@@ -141,12 +160,61 @@ describe('incident lifecycle', () => {
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
     const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');
     assert.equal(champion?.version, good.version);
-    assert.equal((await env.services.registry.getVersion(TEST_MODEL, bad.version))?.status, 'bad');
+    assert.equal((await env.services.registry.getVersion(TEST_MODEL, deployed.version))?.status, 'bad');
     const moves = await env.services.pool.query(`SELECT count(*)::int AS n FROM registry_events WHERE idempotency_key LIKE $1 AND kind = 'alias_set'`, [
       `${id}:%`,
     ]);
     assert.equal(moves.rows[0].n, 1);
     await saveHistoryIfRecording(env, id, 'approve-rollback');
+  });
+
+  it('does not recommend rolling back to a version that scores worse on recent traffic, whatever its holdout says', async () => {
+    // The previous version looks healthy on paper (its holdout metrics) but ranks backwards on today's traffic.
+    const baseline = await env.services.registry.getVersion(TEST_MODEL, 1);
+    const register = async (name: string, artifactUri: string) => {
+      const v = await env.services.registry.registerVersion({
+        modelId: TEST_MODEL,
+        artifactUri,
+        metrics: baseline!.metrics,
+        source: 'deploy',
+        status: 'healthy',
+        idempotencyKey: `test:worse-${name}`,
+      });
+      await env.services.registry.setAlias({
+        modelId: TEST_MODEL,
+        alias: 'champion',
+        version: v.version,
+        reason: 'deploy',
+        idempotencyKey: `test:worse-${name}:champion`,
+      });
+      return v;
+    };
+    const previous = await register('previous', flippedArtifact('previous', baseline!.artifactUri));
+    const current = await register('current', baseline!.artifactUri);
+    await env.simulator.writeBatch({ n: 300, drift: 0 });
+    const { id } = await env.services.incidents.open({
+      modelId: TEST_MODEL,
+      signal: 'accuracy_drop',
+      source: 'test',
+      evidence: { accuracy: 0.7, accuracy_baseline: 0.8, psi_max: 0.03 },
+    });
+    const awaiting = await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'awaiting_approval',
+      'awaiting_approval',
+    );
+    assert.notEqual(awaiting.recommendedAction, 'rollback', JSON.stringify(awaiting.state.recommendation));
+    const rollback = awaiting.state.recommendation!.considered.find((c) => c.action === 'rollback');
+    assert.match(
+      rollback!.reason,
+      new RegExp(`v${previous.version} scores accuracy 0\\.\\d+ against v${current.version}'s 0\\.\\d+: rolling back to v${previous.version} would not help`),
+    );
+    await env.services.incidents.decide(id, { verdict: 'reject', by: 'bob', reason: 'test' });
+    await waitFor(
+      () => phaseOf(env, id),
+      (s) => s.phase === 'closed',
+      'closed',
+    );
   });
 
   it('reject: needs a reason, then closes without touching the model', async () => {
