@@ -49,6 +49,10 @@ describe('shipped runbooks', () => {
       maxAucDrop: 0,
       maxCalibrationIncrease: 0.02,
       maxSliceDrop: 0.05,
+      maxAccuracyDrop: 0.02,
+      maxMacroF1Drop: 0.02,
+      maxMaeIncrease: 0.05,
+      maxRmseIncrease: 0.05,
       protectedSlices: [],
       stepTimeout: '2m',
       canary: {
@@ -62,7 +66,7 @@ describe('shipped runbooks', () => {
         onInsufficientLabels: 'promote',
       },
     });
-    assert.deepEqual(p.rollback, { recentDeployWindow: '24h' });
+    assert.deepEqual(p.rollback, { recentDeployWindow: '24h', minImprovement: 0.02 });
     assert.deepEqual(p.validation, { window: '2m', maxExtraWindows: 2, minSamples: 100, compensateOnFailure: true });
   });
 });
