@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CanaryActivities } from '../contracts/activities.js';
-import { judgeCanary, type LiveAccuracy } from '../domain/canaryVerdict.js';
+import { judgeCanary, type LivePerformance } from '../domain/canaryVerdict.js';
 import { computeHealthSignals } from '../monitoring/healthSignals.js';
 import { activityKey } from './activityKey.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
@@ -41,21 +41,24 @@ export function createCanaryActivities(deps: ActivityDeps): CanaryActivities {
 
     /**
      * Judges the canary on what happened since it started: health checks (any breach rolls back at
-     * once), then live accuracy of the canary's labelled predictions against the stable model's in
-     * the same window, when both have enough labels.
+     * once), then the live performance of the canary's labelled predictions against the stable
+     * model's in the same window, by the model's task type (accuracy, or MAE for regression within
+     * the model's monitor.performance.maeIncrease), when both have enough labels. Versions are
+     * registry versions on every target: a KServe route names its storageUri, and the serving path
+     * logs the registry version it resolved from it (domain/servedVersion.ts).
      */
     async judgeCanary(args) {
       const model = modelConfig(deps, args.modelId);
       const checkedAt = new Date().toISOString();
       const since = new Date(args.since);
-      const none: LiveAccuracy = { predictions: 0, labelled: 0 };
-      let canary: LiveAccuracy;
-      let stable: LiveAccuracy;
+      const none: LivePerformance = { predictions: 0, labelled: 0 };
+      let canary: LivePerformance;
+      let stable: LivePerformance;
       if (args.policy.mode === 'shadow') {
         ({ canary, stable } = await deps.predictions.shadowAccuracy(args.modelId, args.version, since));
       } else {
         const versions = args.stableVersion !== undefined ? [args.version, args.stableVersion] : [args.version];
-        const live = await deps.predictions.liveAccuracy(args.modelId, since, versions);
+        const live = await deps.predictions.livePerformance(args.modelId, model.task, since, versions);
         canary = live.get(args.version) ?? none;
         stable = (args.stableVersion !== undefined ? live.get(args.stableVersion) : undefined) ?? none;
       }
@@ -73,6 +76,8 @@ export function createCanaryActivities(deps: ActivityDeps): CanaryActivities {
         routing.routesCanary && routing.ready && routing.settled && routing.mode !== 'fallback' ? await computeHealthSignals(deps, model) : undefined;
       return judgeCanary(
         {
+          task: model.task.type,
+          maxMaeIncrease: model.monitor.performance.maeIncrease,
           version: args.version,
           ...(args.stableVersion !== undefined ? { stableVersion: args.stableVersion } : {}),
           canary,

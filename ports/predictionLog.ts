@@ -2,8 +2,9 @@
  * The prediction log: what the serving path predicted, for which inputs, and the labels that came
  * back. Monitors, triage, retraining snapshots and the canary judge read it here.
  */
-import type { LiveAccuracy } from '../domain/canaryVerdict.js';
+import type { LivePerformance } from '../domain/canaryVerdict.js';
 import type { LabelRecord, PredictionRecord, StoredPrediction } from '../domain/ingest.js';
+import type { TaskConfig } from '../domain/task.js';
 
 export interface TrafficRow {
   features: Record<string, number>;
@@ -65,13 +66,19 @@ export interface LoadTrafficOptions {
 export interface PredictionLog {
   /** Recent predictions of `modelId`, oldest first, as the monitors and retraining snapshots see them. */
   recent(modelId: string, opts: LoadTrafficOptions): Promise<TrafficRow[]>;
-  /** Predictions made by the model per version since `since`; a label counts once it has arrived. */
-  liveAccuracy(modelId: string, since: Date, versions: readonly number[]): Promise<Map<number, LiveAccuracy>>;
+  /**
+   * Predictions made by the model per version since `since` and how they did on the labels that have
+   * arrived, by the model's task type (computed in the database, one row per version): binary —
+   * accuracy at the threshold; multiclass — accuracy (predicted class = label) and macro-F1 over
+   * `task.classes`; regression — MAE and RMSE. A version without predictions is absent.
+   */
+  livePerformance(modelId: string, task: TaskConfig, since: Date, versions: readonly number[]): Promise<Map<number, LivePerformance>>;
   /**
    * A shadow's answers against the served ones on the same requests, both judged on the label the
-   * served request got (a paired comparison: the stable side is exactly as many requests).
+   * served request got (a paired comparison: the stable side is exactly as many requests). Binary
+   * models only: shadow rows keep a score and decision, so other task types' shadows are never labelled.
    */
-  shadowAccuracy(modelId: string, version: number, since: Date): Promise<{ canary: LiveAccuracy; stable: LiveAccuracy }>;
+  shadowAccuracy(modelId: string, version: number, since: Date): Promise<{ canary: LivePerformance; stable: LivePerformance }>;
   /**
    * Stores validated predictions of `modelId` in one transaction, once per requestId: a row whose
    * requestId is stored already is a duplicate and changes nothing. A row whose label arrived first

@@ -4,14 +4,16 @@
  */
 import type pg from 'pg';
 import { evenlySpacedSample } from './evenlySpacedSample.js';
-import type { LiveAccuracy } from '../../domain/canaryVerdict.js';
+import type { LivePerformance } from '../../domain/canaryVerdict.js';
 import type { LabelRecord, PredictionRecord, StoredPrediction } from '../../domain/ingest.js';
+import type { TaskConfig } from '../../domain/task.js';
+import { classKeys, jsonbKey, livePerformanceStatement, toLivePerformance, type LivePerformanceRow } from './livePerformanceSql.js';
 import type { IngestLabelsResult, IngestPredictionsResult, LoadTrafficOptions, PredictionLog, TrafficRow } from '../../ports/predictionLog.js';
 
 export function createPredictionLog(pool: pg.Pool): PredictionLog {
   return {
     recent: (modelId, opts) => loadRecentTraffic(pool, modelId, opts),
-    liveAccuracy: (modelId, since, versions) => liveAccuracy(pool, modelId, since, versions),
+    livePerformance: (modelId, task, since, versions) => livePerformance(pool, modelId, task, since, versions),
     shadowAccuracy: (modelId, version, since) => shadowAccuracy(pool, modelId, version, since),
     ingestPredictions: (modelId, rows) => ingestPredictions(pool, modelId, rows),
     ingestLabels: (modelId, labels, opts) => ingestLabels(pool, modelId, labels, opts.graceMs),
@@ -72,27 +74,47 @@ async function loadRecentTraffic(pool: pg.Pool, modelId: string, opts: LoadTraff
   }));
 }
 
-/** Predictions per version since `since`; a label counts once it has arrived (labeled_at passed). */
-async function liveAccuracy(pool: pg.Pool, modelId: string, since: Date, versions: readonly number[]): Promise<Map<number, LiveAccuracy>> {
-  const r = await pool.query<{ version: number; predictions: string; labelled: string; correct: string }>(
-    `SELECT model_version AS version,
-            count(*) AS predictions,
-            count(*) FILTER (WHERE label IS NOT NULL AND labeled_at <= now()) AS labelled,
-            count(*) FILTER (WHERE label IS NOT NULL AND labeled_at <= now() AND label = predicted) AS correct
-       FROM predictions
-      WHERE model_id = $1 AND served_by = 'model' AND ts >= $2 AND model_version = ANY($3::int[])
-      GROUP BY model_version`,
-    [modelId, since, versions],
-  );
-  const out = new Map<number, LiveAccuracy>();
-  for (const row of r.rows) {
-    const labelled = Number(row.labelled);
-    out.set(row.version, {
-      predictions: Number(row.predictions),
-      labelled,
-      ...(labelled > 0 ? { accuracy: Number(row.correct) / labelled } : {}),
-    });
+/**
+ * The per-row figures of livePerformanceSql.ts from the stored columns, by task type: binary rows carry
+ * `predicted` and `label` (0/1); multiclass rows `prediction.label` and `label_value` (a class);
+ * regression rows `prediction.value` and `label_value` (a number). A label counts once labeled_at passed.
+ */
+function builtinRows(task: TaskConfig): string {
+  const window = `FROM predictions WHERE model_id = $1 AND served_by = 'model' AND ts >= $2 AND model_version = ANY($3::int[])`;
+  switch (task.type) {
+    case 'binary':
+      return `SELECT model_version AS version, (label IS NOT NULL AND labeled_at <= now()) AS arrived,
+              predicted::text AS predicted, CASE WHEN labeled_at <= now() THEN label::text END AS truth, NULL::float8 AS err ${window}`;
+    case 'multiclass':
+      return `SELECT model_version AS version, (label_value IS NOT NULL AND labeled_at <= now()) AS arrived,
+              ${jsonbKey("(prediction -> 'label')")} AS predicted,
+              CASE WHEN labeled_at <= now() THEN ${jsonbKey('label_value')} END AS truth, NULL::float8 AS err ${window}`;
+    case 'regression': {
+      const usable = `labeled_at <= now() AND jsonb_typeof(label_value) = 'number' AND jsonb_typeof(prediction -> 'value') = 'number'`;
+      return `SELECT model_version AS version, (${usable}) AS arrived, NULL::text AS predicted, NULL::text AS truth,
+              CASE WHEN ${usable} THEN (prediction ->> 'value')::float8 - (label_value #>> '{}')::float8 END AS err ${window}`;
+    }
   }
+}
+
+/** Predictions per version since `since` and their performance by task type (livePerformanceSql.ts). */
+async function livePerformance(
+  pool: pg.Pool,
+  modelId: string,
+  task: TaskConfig,
+  since: Date,
+  versions: readonly number[],
+): Promise<Map<number, LivePerformance>> {
+  const out = new Map<number, LivePerformance>();
+  if (versions.length === 0) return out;
+  const multiclass = task.type === 'multiclass';
+  const r = await pool.query<LivePerformanceRow>(livePerformanceStatement(builtinRows(task), multiclass ? '$4::text[]' : undefined), [
+    modelId,
+    since,
+    versions,
+    ...(multiclass ? [classKeys(task)] : []),
+  ]);
+  for (const row of r.rows) out.set(Number(row.version), toLivePerformance(task, row));
   return out;
 }
 
@@ -100,7 +122,7 @@ async function liveAccuracy(pool: pg.Pool, modelId: string, since: Date, version
  * A shadow's answers against the served ones on the same requests: both judged on the label the
  * served request got (a paired comparison, so the stable side is exactly as many requests).
  */
-async function shadowAccuracy(pool: pg.Pool, modelId: string, version: number, since: Date): Promise<{ canary: LiveAccuracy; stable: LiveAccuracy }> {
+async function shadowAccuracy(pool: pg.Pool, modelId: string, version: number, since: Date): Promise<{ canary: LivePerformance; stable: LivePerformance }> {
   const r = await pool.query<{ predictions: string; labelled: string; shadow_correct: string; served_correct: string }>(
     `SELECT count(*) AS predictions,
             count(*) FILTER (WHERE p.label IS NOT NULL AND p.labeled_at <= now()) AS labelled,
@@ -114,7 +136,7 @@ async function shadowAccuracy(pool: pg.Pool, modelId: string, version: number, s
   const row = r.rows[0];
   const predictions = Number(row?.predictions ?? 0);
   const labelled = Number(row?.labelled ?? 0);
-  const of = (correct: string | undefined): LiveAccuracy => ({ predictions, labelled, ...(labelled > 0 ? { accuracy: Number(correct) / labelled } : {}) });
+  const of = (correct: string | undefined): LivePerformance => ({ predictions, labelled, ...(labelled > 0 ? { accuracy: Number(correct) / labelled } : {}) });
   return { canary: of(row?.shadow_correct), stable: of(row?.served_correct) };
 }
 

@@ -14,7 +14,7 @@ export function createPredictionLogRouter(opts: { fallback: PredictionLog; byMod
   const of = (modelId: string) => (Object.hasOwn(byModel, modelId) ? byModel[modelId]! : fallback);
   return {
     recent: (modelId, o) => of(modelId).recent(modelId, o),
-    liveAccuracy: (modelId, since, versions) => of(modelId).liveAccuracy(modelId, since, versions),
+    livePerformance: (modelId, task, since, versions) => of(modelId).livePerformance(modelId, task, since, versions),
     shadowAccuracy: (modelId, version, since) => of(modelId).shadowAccuracy(modelId, version, since),
     ingestPredictions: (modelId, rows) => of(modelId).ingestPredictions(modelId, rows),
     ingestLabels: (modelId, labels, o) => of(modelId).ingestLabels(modelId, labels, o),

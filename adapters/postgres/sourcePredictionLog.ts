@@ -15,7 +15,7 @@
  * it redacted and never repeat the variable's value. One pool per distinct URL, created on first use.
  */
 import pg from 'pg';
-import type { LiveAccuracy } from '../../domain/canaryVerdict.js';
+import type { LivePerformance } from '../../domain/canaryVerdict.js';
 import type { ModelConfig, PostgresSource } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
 import type { StoredPrediction } from '../../domain/ingest.js';
@@ -23,6 +23,7 @@ import type { TaskConfig } from '../../domain/task.js';
 import type { PredictionLog, TrafficRow } from '../../ports/predictionLog.js';
 import { redactUrl } from '../net/redactUrl.js';
 import { evenlySpacedSample } from './evenlySpacedSample.js';
+import { classKeys, livePerformanceStatement, toLivePerformance, type LivePerformanceRow } from './livePerformanceSql.js';
 
 /** A model whose predictions are read from its own table. */
 export type SourcedModel = Pick<ModelConfig, 'id' | 'task'> & { source: PostgresSource };
@@ -144,7 +145,7 @@ function keyOf(expr: string): string {
 export function sourceStatements(model: SourcedModel): {
   from: string;
   recent(opts: { limit: number; asOf: Date; since?: Date; until: boolean; labelledOnly: boolean; sample?: number }): { text: string; values: unknown[] };
-  liveAccuracy(opts: { since: Date; versions: readonly number[] }): { text: string; values: unknown[] };
+  livePerformance(opts: { since: Date; versions: readonly number[] }): { text: string; values: unknown[] };
 } {
   const { source, task } = model;
   const col = (name: string) => `src.${pg.escapeIdentifier(name)}`;
@@ -166,7 +167,7 @@ export function sourceStatements(model: SourcedModel): {
     : `${col(c.features)}::jsonb`;
   const prediction = task.type === 'multiclass' ? keyOf(predictionColumn) : `${predictionColumn}::float8`;
   /** The outcome has arrived by `at` (an SQL expression, asked for only when there is a label time). */
-  const arrived = (at: () => string) => `${col(c.outcome)} IS NOT NULL${c.labeledAt !== undefined ? ` AND ${col(c.labeledAt)} <= ${at()}` : ''}`;
+  const arrivedBy = (at: () => string) => `${col(c.outcome)} IS NOT NULL${c.labeledAt !== undefined ? ` AND ${col(c.labeledAt)} <= ${at()}` : ''}`;
   const ts = col(c.ts);
   // Rows without a time or a prediction are not predictions.
   const always = `${ts} IS NOT NULL AND ${predictionColumn} IS NOT NULL`;
@@ -186,10 +187,10 @@ export function sourceStatements(model: SourcedModel): {
       const where = [always];
       if (opts.since) where.push(`${ts} >= ${bind(opts.since, 'timestamptz')}`);
       if (opts.until) where.push(`${ts} <= ${asOf()}`);
-      if (opts.labelledOnly) where.push(arrived(asOf));
+      if (opts.labelledOnly) where.push(arrivedBy(asOf));
       const text = `SELECT ${col(c.requestId)}::text AS request_id, ${ts}::timestamptz AS ts, ${keyOf(col(c.modelVersion))} AS model_version,
        ${features} AS features, ${prediction} AS prediction,
-       CASE WHEN ${arrived(asOf)} THEN ${keyOf(col(c.outcome))} END AS outcome
+       CASE WHEN ${arrivedBy(asOf)} THEN ${keyOf(col(c.outcome))} END AS outcome
   FROM ${from}
  WHERE ${where.join(' AND ')}
  ORDER BY ${ts} DESC, ${col(c.requestId)} DESC
@@ -197,24 +198,39 @@ export function sourceStatements(model: SourcedModel): {
       if (opts.sample === undefined) return { text, values };
       return { text: evenlySpacedSample(text, 'w.ts DESC, w.request_id DESC', bind(opts.sample, 'bigint')), values };
     },
-    liveAccuracy(opts) {
+    livePerformance(opts) {
       const { values, bind } = binder();
-      // Binary rows only have a decision to judge; other tasks count their predictions (as the built-in log).
-      const [pos, neg] = task.type === 'binary' ? [classKey(task.positiveClass), classKey(task.negativeClass)] : [null, null];
-      const positive = bind(pos, 'text');
-      const classes = `outcome IN (${positive}, ${bind(neg, 'text')})`;
-      const decision = task.type === 'binary' ? `(${predictionColumn}::float8 >= ${bind(task.threshold, 'float8')})` : 'NULL::boolean';
-      const text = `SELECT version,
-       count(*) AS predictions,
-       count(*) FILTER (WHERE arrived AND ${classes}) AS labelled,
-       count(*) FILTER (WHERE arrived AND ${classes} AND decision = (outcome = ${positive})) AS correct
-  FROM (SELECT ${keyOf(col(c.modelVersion))} AS version, ${decision} AS decision,
-               ${keyOf(col(c.outcome))} AS outcome, (${arrived(() => 'now()')}) AS arrived
+      // The per-row figures of livePerformanceSql.ts, by task type, from the mapped columns.
+      const outcome = keyOf(col(c.outcome));
+      const arrived = `(${arrivedBy(() => 'now()')})`;
+      let figures: string;
+      switch (task.type) {
+        case 'binary': {
+          // Labels that are neither class are bad feedback: not counted (as the built-in log never stores them).
+          const positive = bind(classKey(task.positiveClass), 'text');
+          const labelled = `${arrived} AND ${outcome} IN (${positive}, ${bind(classKey(task.negativeClass), 'text')})`;
+          figures = `(${labelled}) AS arrived,
+               (${predictionColumn}::float8 >= ${bind(task.threshold, 'float8')})::int::text AS predicted,
+               CASE WHEN ${labelled} THEN (${outcome} = ${positive})::int::text END AS truth, NULL::float8 AS err`;
+          break;
+        }
+        case 'multiclass':
+          figures = `${arrived} AS arrived, ${prediction} AS predicted, CASE WHEN ${arrived} THEN ${outcome} END AS truth, NULL::float8 AS err`;
+          break;
+        case 'regression': {
+          // A number, or text of one (as the rows' labelValue is read: Number(outcome)).
+          const usable = `${arrived} AND ${outcome} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'`;
+          figures = `(${usable}) AS arrived, NULL::text AS predicted, NULL::text AS truth,
+               CASE WHEN ${usable} THEN ${prediction} - (${outcome})::float8 END AS err`;
+          break;
+        }
+      }
+      const rows = `SELECT ${keyOf(col(c.modelVersion))} AS version, ${figures}
           FROM ${from}
-         WHERE ${always} AND ${ts} >= ${bind(opts.since, 'timestamptz')}) AS s
- WHERE version = ANY(${bind(opts.versions.map(String), 'text[]')})
- GROUP BY version`;
-      return { text, values };
+         WHERE ${always} AND ${ts} >= ${bind(opts.since, 'timestamptz')}
+           AND ${keyOf(col(c.modelVersion))} = ANY(${bind(opts.versions.map(String), 'text[]')})`;
+      const classes = task.type === 'multiclass' ? bind(classKeys(task), 'text[]') : undefined;
+      return { text: livePerformanceStatement(rows, classes), values };
     },
   };
 }
@@ -282,25 +298,19 @@ export function createSourcePredictionLog(opts: { model: SourcedModel; pools: So
       return rows.reverse().map(mapRow);
     },
 
-    async liveAccuracy(_modelId, since, versions) {
-      const out = new Map<number, LiveAccuracy>();
+    async livePerformance(_modelId, _task, since, versions) {
+      // The model's own task (the same config the router was built from).
+      const out = new Map<number, LivePerformance>();
       if (versions.length === 0) return out;
-      const { text, values } = statements.liveAccuracy({ since, versions });
-      const rows = await query<{ version: string; predictions: string; labelled: string; correct: string }>(text, values);
-      for (const row of rows) {
-        const labelled = Number(row.labelled);
-        out.set(Number(row.version), {
-          predictions: Number(row.predictions),
-          labelled,
-          ...(labelled > 0 ? { accuracy: Number(row.correct) / labelled } : {}),
-        });
-      }
+      const { text, values } = statements.livePerformance({ since, versions });
+      const rows = await query<LivePerformanceRow>(text, values);
+      for (const row of rows) out.set(Number(row.version), toLivePerformance(task, row));
       return out;
     },
 
     // The team's table holds what was served; shadows are logged only in Vigil's own log.
     async shadowAccuracy() {
-      const none: LiveAccuracy = { predictions: 0, labelled: 0 };
+      const none: LivePerformance = { predictions: 0, labelled: 0 };
       return { canary: { ...none }, stable: { ...none } };
     },
 

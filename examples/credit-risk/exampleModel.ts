@@ -3,9 +3,10 @@
  * registry (once), and tells the traffic simulator what is serving right now (canary split included).
  */
 import path from 'node:path';
-import type { DeploymentTarget, TrafficRoute } from '../../ports/deploymentTarget.js';
+import type { DeploymentTarget } from '../../ports/deploymentTarget.js';
 import type { ModelRegistry } from '../../ports/modelRegistry.js';
 import type { ModelConfig } from '../../domain/config.js';
+import { versionServing } from '../../domain/servedVersion.js';
 import { readCsvTable } from '../../adapters/files/csvTable.js';
 import { createModelService } from '../../client/modelService.js';
 import { cachedArtifact } from './logisticRegressionEvaluation.js';
@@ -47,16 +48,18 @@ export function servingFromDeployment(
     if (traffic.mode === 'fallback') return { mode: 'fallback' };
     const stable = traffic.routes.find((r) => r.role === 'stable');
     const canary = traffic.routes.find((r) => r.role === 'canary' || r.role === 'shadow');
-    // KServe routes name what they serve by storage URI, not registry version: look the version up.
-    const versions = (stable && stable.version === undefined) || (canary && canary.version === undefined) ? await services.registry.listVersions(modelId) : [];
-    const versionOf = (route?: TrafficRoute) => route?.version ?? versions.find((v) => route?.artifactUri && v.artifactUri === route.artifactUri)?.version;
+    // KServe routes name what they serve by storage URI, not registry version: look the version up
+    // (domain/servedVersion.ts), so the canary judge finds each side's predictions by version.
+    const byUri = (stable && stable.version === undefined) || (canary && canary.version === undefined);
+    const versions = byUri ? await services.registry.listVersions(modelId) : [];
+    const challenger = byUri && canary ? await services.registry.getAlias(modelId, 'challenger') : undefined;
 
     const champion = await services.registry.getAlias(modelId, 'champion');
-    const version = versionOf(stable) ?? champion?.version;
+    const version = versionServing(stable, versions, champion) ?? champion?.version;
     const uri = stable?.artifactUri ?? champion?.artifactUri;
     if (version === undefined || !uri) return { mode: 'fallback' };
     const serving: Serving = { mode: 'model', version, artifact: await cachedArtifact(uri) };
-    const canaryVersion = versionOf(canary);
+    const canaryVersion = versionServing(canary, versions, challenger);
     if (canary?.artifactUri && canaryVersion !== undefined && canary.percent > 0) {
       serving.canary = {
         version: canaryVersion,

@@ -18,8 +18,10 @@ import { readCsvTable } from '../../adapters/files/csvTable.js';
 import { freePort } from '../../adapters/net/freePort.js';
 import { PredictionSourceError } from '../../adapters/postgres/sourcePredictionLog.js';
 import { createModelService, type ModelService } from '../../client/modelService.js';
+import { judgeCanary } from '../../domain/canaryVerdict.js';
 import { parseConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
+import { CanaryPolicy } from '../../domain/runbook.js';
 import { createTestDatabase, testAdminDatabaseUrl, type TestDatabase } from '../support/testDatabase.js';
 import { createVigilTestEnv, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
@@ -216,6 +218,7 @@ describe('predictions read from the team’s own PostgreSQL tables', () => {
     assert.doesNotMatch(printed, new RegExp(OTHER_SECRET), 'a password was printed');
   });
 
+  const taskOf = (id: string) => env.config.models.find((m) => m.id === id)!.task;
   const DAY = 86_400_000;
   const T0 = new Date(Date.now() - 2 * DAY);
   const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
@@ -301,7 +304,7 @@ describe('predictions read from the team’s own PostgreSQL tables', () => {
       { at: at(21), rev: 2, amount: 60, merchant: 'fuel', prob: 0.9, fraud: true },
       { at: at(-60), rev: 1, amount: 60, merchant: 'fuel', prob: 0.9, fraud: false }, // before `since`
     ]);
-    const live = await env.services.predictions.liveAccuracy('fraud-scorer', at(-1), [1, 2, 3]);
+    const live = await env.services.predictions.livePerformance('fraud-scorer', taskOf('fraud-scorer'), at(-1), [1, 2, 3]);
     assert.deepEqual(Object.fromEntries(live), {
       1: { predictions: 3, labelled: 1, accuracy: 1 },
       2: { predictions: 3, labelled: 3, accuracy: 2 / 3 },
@@ -358,6 +361,10 @@ describe('predictions read from the team’s own PostgreSQL tables', () => {
     assert.deepEqual([first.label, first.rawLabel, first.predicted], [null, null, 0]);
     assert.equal(last.labelValue, undefined, 'an actual known tomorrow has not arrived');
     assert.equal((await env.services.predictions.recent('demand', { limit: 500, labelledOnly: true })).length, 200);
+    // Per version in SQL, as the canary judge reads it: every arrived actual is 5 above its forecast.
+    const live = (await env.services.predictions.livePerformance('demand', taskOf('demand'), new Date(now - 3_600_000), [3, 4])).get(3);
+    assert.deepEqual([live?.predictions, live?.labelled, live?.accuracy], [201, 200, undefined]);
+    assert.ok(Math.abs(live!.mae! - 5) < 1e-9 && Math.abs(live!.rmse! - 5) < 1e-9, JSON.stringify(live));
 
     const reference = Array.from({ length: 200 }, () => {
       const temperature = Number((10 + r() * 20).toFixed(2));
@@ -373,6 +380,34 @@ describe('predictions read from the team’s own PostgreSQL tables', () => {
     const demand = await createMonitorActivities(env.services).runMonitor({ modelId: 'demand' });
     assert.deepEqual(demand.breaches, ['accuracy_drop'], JSON.stringify(demand));
     assert.match(demand.reasons[0]!, /MAE 5 is 150\.0% above the holdout's 2 \(≥ 20%\) on 200 labelled predictions/);
+
+    // A canary v4 whose forecasts are 10 off, judged against v3 on the same table by MAE: rolled back.
+    await team.pool.query(
+      `INSERT INTO forecasts.demand (id, made_at, rev, inputs, yhat)
+       SELECT 1000 + i, now() - interval '30 seconds', '4', jsonb_build_object('temperature', 20), 60 FROM generate_series(1, 150) AS i;
+       INSERT INTO forecasts.actuals (forecast_id, actual, known_at) SELECT 1000 + i, 70, now() - interval '1 second' FROM generate_series(1, 150) AS i;`,
+    );
+    const versions = await env.services.predictions.livePerformance('demand', taskOf('demand'), new Date(now - 3_600_000), [4, 3]);
+    assert.deepEqual([versions.get(4)?.labelled, versions.get(4)?.mae, versions.get(4)?.rmse], [150, 10, 10]);
+    const judged = judgeCanary(
+      {
+        task: 'regression',
+        maxMaeIncrease: 0.2,
+        version: 4,
+        stableVersion: 3,
+        canary: versions.get(4)!,
+        stable: versions.get(3)!,
+        routing: { target: 'built-in routing for demand', mode: 'model', ready: true, settled: true, routesCanary: true },
+        healthBreaches: [],
+        healthChecks: 0,
+        final: false,
+        checkedAt: new Date().toISOString(),
+      },
+      CanaryPolicy.parse({ minLabelled: 100 }),
+    );
+    assert.equal(judged.verdict, 'rollback', JSON.stringify(judged));
+    assert.equal(judged.metric, 'mae');
+    assert.match(judged.reasons[0]!, /^canary v4 MAE 10 vs stable v3 5 \(\+100%\) on 150 \/ 200 labelled predictions: higher beyond the allowed 20%/);
   });
 
   it('reads a multiclass model without a label time: a known outcome counts as arrived', async () => {
@@ -399,7 +434,11 @@ describe('predictions read from the team’s own PostgreSQL tables', () => {
       labelled.map((r) => r.labelValue),
       ['churn', 'stay'],
     );
-    assert.deepEqual(Object.fromEntries(await env.services.predictions.liveAccuracy('churn', at(-1), [4])), { 4: { predictions: 3, labelled: 0 } });
+    // Judged as the canary judges a multiclass model: predicted class = outcome; macro-F1 over the three
+    // classes (churn 1, stay 0, downgrade 0).
+    const live = await env.services.predictions.livePerformance('churn', taskOf('churn'), at(-1), [4]);
+    assert.deepEqual(Object.fromEntries(live), { 4: { predictions: 3, labelled: 2, accuracy: 0.5, macroF1: live.get(4)?.macroF1 } });
+    assert.ok(Math.abs(live.get(4)!.macroF1! - 1 / 3) < 1e-12, `macro-F1 ${live.get(4)?.macroF1}`);
   });
 
   it('refuses ingestion for a model read from its own table (409, before the body), and writes nothing there', async () => {

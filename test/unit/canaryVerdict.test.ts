@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgeCanary, Z_95_ONE_SIDED, type CanaryEvidence, type CanaryRouting, type LiveAccuracy } from '../../domain/canaryVerdict.js';
+import { judgeCanary, Z_95_ONE_SIDED, type CanaryEvidence, type CanaryRouting, type LivePerformance } from '../../domain/canaryVerdict.js';
 import { CanaryPolicy, type CanaryPolicy as CanaryPolicyT } from '../../domain/runbook.js';
 
 const TARGET = 'KServe InferenceService ml/credit-risk';
 const POLICY = CanaryPolicy.parse({ minLabelled: 100, maxAccuracyDrop: 0.02 });
 const SHADOW = CanaryPolicy.parse({ mode: 'shadow', minLabelled: 100, maxAccuracyDrop: 0.02 });
 
-const live = (labelled: number, accuracy?: number, predictions = labelled * 4): LiveAccuracy => ({ predictions, labelled, accuracy });
+const live = (labelled: number, accuracy?: number, predictions = labelled * 4): LivePerformance => ({ predictions, labelled, accuracy });
 const ROUTING: CanaryRouting = { target: TARGET, mode: 'model', ready: true, settled: true, routesCanary: true };
 
 function evidence(over: Partial<CanaryEvidence> = {}, routing: Partial<CanaryRouting> = {}): CanaryEvidence {
@@ -197,5 +197,107 @@ describe('judgeCanary: too few labels', () => {
   it('shadow mode names the shadow in the shortfall', () => {
     const j = judge(few, {}, SHADOW);
     assert.match(j.reasons[0]!, /^too few labels to judge live accuracy: shadow 50 labelled of 400 predictions/);
+  });
+});
+
+describe('judgeCanary: by task type', () => {
+  /** A regression version: MAE, and RMSE (√(MAE² + spread²): the absolute errors' standard deviation is `spread`). */
+  const errors = (labelled: number, mae: number, spread = 0, predictions = labelled): LivePerformance => ({
+    predictions,
+    labelled,
+    mae,
+    rmse: Math.sqrt(mae * mae + spread * spread),
+  });
+  const regression = (over: Partial<CanaryEvidence> = {}, policy: CanaryPolicyT = POLICY) =>
+    judgeCanary(evidence({ task: 'regression', maxMaeIncrease: 0.2, ...over }), policy);
+
+  it('binary is judged by accuracy, and says so', () => {
+    const j = judge({ task: 'binary' });
+    assert.equal(j.metric, 'accuracy');
+    assert.equal(judge().metric, 'accuracy', 'binary when the evidence names no task');
+  });
+
+  it('regression: a canary whose MAE rose beyond the margin rolls back, naming MAE and both figures', () => {
+    // excess = 4.1 − 1.2 · 2 = 1.7; se = √(1/120 + 1.44 · 1/118) ≈ 0.141 → z ≈ 12
+    const j = regression({ canary: errors(120, 4.1, 1, 480), stable: errors(118, 2, 1, 470), healthChecks: 1 });
+    assert.equal(j.verdict, 'rollback');
+    assert.equal(j.metric, 'mae');
+    assert.match(
+      j.reasons[0]!,
+      /^canary v5 MAE 4\.1 vs stable v4 2 \(\+105%\) on 120 \/ 118 labelled predictions: higher beyond the allowed 20% \(z = 1\d\.\d\d > 1\.64\)$/,
+    );
+    assert.equal(j.reasons[1], '1 health check(s) without a breach');
+  });
+
+  it('regression: a rise within the margin keeps watching, then promotes', () => {
+    const ev = { canary: errors(200, 2.3, 1), stable: errors(200, 2, 1) };
+    const j = regression(ev);
+    assert.equal(j.verdict, 'continue');
+    assert.deepEqual(j.reasons, ['canary v5 MAE 2.3 vs stable v4 2 (+15%) on 200 / 200 labelled predictions: not higher beyond 20% so far']);
+    const end = regression({ ...ev, final: true });
+    assert.equal(end.verdict, 'promote');
+    assert.deepEqual(end.reasons, ['canary v5 MAE 2.3 vs stable v4 2 (+15%) on 200 / 200 labelled predictions: not higher beyond 20%']);
+  });
+
+  it('regression: a rise beyond the margin but within noise does not roll back; on more labels it does', () => {
+    // excess = 2.6 − 2.4 = 0.2; se = √(4/100 + 1.44 · 4/100) ≈ 0.312 → z ≈ 0.64
+    const noisy = regression({ canary: errors(100, 2.6, 2), stable: errors(100, 2, 2) });
+    assert.equal(noisy.verdict, 'continue');
+    // on 5000 each: se ≈ 0.0442 → z ≈ 4.5
+    const clear = regression({ canary: errors(5000, 2.6, 2), stable: errors(5000, 2, 2) });
+    assert.equal(clear.verdict, 'rollback');
+    assert.match(clear.reasons[0]!, /\(\+30%\) on 5000 \/ 5000 labelled predictions: higher beyond the allowed 20% \(z = 4\.\d\d > 1\.64\)$/);
+  });
+
+  it('regression: a better canary promotes; the margin comes from the evidence (default 20%)', () => {
+    assert.equal(regression({ canary: errors(300, 1.5, 1), stable: errors(300, 2, 1), final: true }).verdict, 'promote');
+    const strict = regression({ canary: errors(5000, 2.2, 1), stable: errors(5000, 2, 1), maxMaeIncrease: 0.05 });
+    assert.equal(strict.verdict, 'rollback', 'a 10% rise beyond a 5% margin');
+    assert.match(strict.reasons[0]!, /beyond the allowed 5%/);
+    const byDefault = judgeCanary(evidence({ task: 'regression', canary: errors(5000, 2.2, 1), stable: errors(5000, 2, 1) }), POLICY);
+    assert.equal(byDefault.verdict, 'continue', 'a 10% rise within the default 20%');
+  });
+
+  it('regression: a perfect stable model (MAE 0) shows the rise in units; zero spread is an infinite z', () => {
+    const j = regression({ canary: errors(100, 0.5), stable: errors(100, 0) });
+    assert.equal(j.verdict, 'rollback');
+    assert.match(
+      j.reasons[0]!,
+      /^canary v5 MAE 0\.5 vs stable v4 0 \(\+0\.5\) on 100 \/ 100 labelled predictions: higher beyond the allowed 20% \(z = Infinity > 1\.64\)$/,
+    );
+  });
+
+  it('regression: too few labels, or no MAE, is a shortfall named for MAE', () => {
+    const few = regression({ canary: errors(50, 9, 0, 400), stable: errors(900, 2, 0, 3600) });
+    assert.equal(few.verdict, 'continue');
+    assert.deepEqual(few.reasons, ['too few labels to judge live MAE: canary 50 labelled of 400 predictions, stable 900 of 3600 (need 100 each)']);
+    const accuracyOnly = regression({ canary: live(500, 0.5), stable: live(500, 0.9), final: true });
+    assert.equal(accuracyOnly.verdict, 'promote', 'accuracy is not the metric of a regression model');
+    assert.match(accuracyOnly.reasons[0]!, /^too few labels to judge live MAE/);
+  });
+
+  it('multiclass is judged by accuracy, with macro-F1 in the figures', () => {
+    const j = judge({
+      task: 'multiclass',
+      canary: { predictions: 4000, labelled: 1000, accuracy: 0.6, macroF1: 0.55 },
+      stable: { predictions: 4000, labelled: 1000, accuracy: 0.8, macroF1: 0.78 },
+    });
+    assert.equal(j.verdict, 'rollback');
+    assert.equal(j.metric, 'accuracy');
+    assert.equal(
+      j.reasons[0],
+      'canary v5 accuracy 0.600 (macro-F1 0.550) on 1000 labelled predictions vs stable v4 0.800 (macro-F1 0.780) on 1000: lower by 0.200, beyond the allowed 0.02 (z = 9.00 > 1.64)',
+    );
+    const fine = judge({ task: 'multiclass', canary: live(1000, 0.81), stable: live(1000, 0.8), final: true });
+    assert.equal(fine.verdict, 'promote');
+  });
+
+  it('a shadow of a non-binary model is never labelled, and the shortfall says why', () => {
+    const j = judge({ task: 'regression', canary: { predictions: 300, labelled: 0 }, stable: { predictions: 300, labelled: 0 }, final: true }, {}, SHADOW);
+    assert.equal(j.verdict, 'promote');
+    assert.match(
+      j.reasons[0]!,
+      /^too few labels to judge live MAE \(shadow answers are judged for binary models only; this model is regression\): shadow 0 labelled/,
+    );
   });
 });
