@@ -5,11 +5,6 @@
 import { Context } from '@temporalio/activity';
 import type { IncidentActivities } from '../contracts/activities.js';
 import { classify } from '../domain/classify.js';
-import type { ModelConfig } from '../domain/config.js';
-import type { ScoredPrediction } from '../domain/ingest.js';
-import { judgeRollback, type RollbackJudgement } from '../domain/rollbackJudgement.js';
-import type { ModelVersion } from '../ports/modelRegistry.js';
-import { ScoringOutputError } from '../ports/modelScorer.js';
 import type { IncidentState } from '../domain/incident.js';
 import { assessLabels } from '../domain/labelQuality.js';
 import { durationMs } from '../domain/runbook.js';
@@ -18,50 +13,13 @@ import { recommendAction, type TriageFacts } from '../domain/triage.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
 import { computeHealthSignals } from '../monitoring/healthSignals.js';
 import { activityKey } from './activityKey.js';
+import { compareVersions } from './compareVersions.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 
 export function createIncidentActivities(deps: ActivityDeps): IncidentActivities {
   const { incidentStore, notifier } = deps;
   const tell = (state: IncidentState, event: string, detail: string) =>
     notifyBounded(`${state.id} ${event}`, () => notifier.phaseChanged(state, event, detail));
-
-  /**
-   * The rollback target and the champion scored on the same recent labelled predictions (the trainer's
-   * `score` for protocol v2 models, else in process): a rollback must help on today's traffic.
-   */
-  async function judgeRollbackTarget(cfg: ModelConfig, champion: ModelVersion, target: ModelVersion, minImprovement: number): Promise<RollbackJudgement> {
-    const task = cfg.task;
-    const recent = (await deps.predictions.recent(cfg.id, { limit: cfg.monitor.window, labelledOnly: true })).filter((r) => r.servedBy === 'model');
-    const labelled = recent.flatMap((r) => {
-      const label = task.type === 'binary' ? (r.label === 1 ? task.positiveClass : r.label === 0 ? task.negativeClass : undefined) : r.labelValue;
-      return label === undefined ? [] : [{ features: r.features as Record<string, unknown>, label }];
-    });
-    const judge = (championPreds: ScoredPrediction[], targetPreds: ScoredPrediction[]) =>
-      judgeRollback({
-        task,
-        labels: labelled.map((r) => r.label),
-        champion: { version: champion.version, predictions: championPreds },
-        target: { version: target.version, predictions: targetPreds },
-        minRows: cfg.monitor.minLabelled,
-        minImprovement,
-      });
-    if (labelled.length < cfg.monitor.minLabelled) return judge([], []);
-    const rows = labelled.map((r) => r.features);
-    const features = champion.profile ? Object.keys(champion.profile.features) : Object.keys(rows[0] ?? {});
-    const step = `${Context.current().info.workflowExecution?.workflowId ?? cfg.id}-triage-score`;
-    const scoreWith = async (v: ModelVersion): Promise<ScoredPrediction[]> => {
-      if (cfg.training.protocol === 2 && deps.scorer) {
-        return deps.scorer.score({ modelId: cfg.id, artifactUri: v.artifactUri, rows, features, jobId: `${step}-v${v.version}` });
-      }
-      return Array.from(await deps.models.score(v.artifactUri, rows), (score) => ({ score }));
-    };
-    try {
-      return judge(await scoreWith(champion), await scoreWith(target));
-    } catch (err) {
-      if (!(err instanceof ScoringOutputError)) throw err;
-      return { ...judge([], []), enough: false, summary: `v${target.version} and v${champion.version} could not be scored: ${err.message}` };
-    }
-  }
 
   return {
     async recordPhase(args) {
@@ -119,7 +77,7 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
           if (target) {
             // The version's headline holdout figure by task type: AUC, macro-F1 or MAE.
             const [metric, label] = HEADLINE_METRIC[cfg.task.type];
-            const judgement = await judgeRollbackTarget(cfg, champion, target, policy.rollback.minImprovement ?? 0.02);
+            const judgement = await compareVersions(deps, cfg, { champion, other: target, minImprovement: policy.rollback.minImprovement ?? 0.02, step: 'triage' });
             facts.rollbackTarget = {
               version: target.version,
               reason: `v${target.version} is ${target.status}, ${label} ${target.metrics[metric] ?? '?'}`,

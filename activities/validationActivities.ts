@@ -8,6 +8,9 @@
 import type { ValidationActivities } from '../contracts/activities.js';
 import { computeModelSignals } from '../monitoring/computeModelSignals.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
+import { compareVersions } from './compareVersions.js';
+import type { ModelConfig } from '../domain/config.js';
+import type { ValidationRecord } from '../domain/incident.js';
 import type { TaskType } from '../domain/task.js';
 
 /** What a task type's performance is judged by, in words. */
@@ -86,7 +89,41 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
           metrics,
         };
       }
+      if (!recovered && (args.action === 'rollback' || args.action === 'retrain')) {
+        const comparison = await compareWithPrevious(model, args.policy.rollback.minImprovement ?? 0.02, args.since);
+        if (comparison) {
+          reasons.push(comparison.summary);
+          return { recovered, reasons, checkedAt, metrics, comparison };
+        }
+      }
       return { recovered, reasons, checkedAt, metrics };
     },
   };
+
+  /** The version the remediation replaced against the one serving, on the labelled predictions since. */
+  async function compareWithPrevious(model: ModelConfig, minImprovement: number, since?: string): Promise<ValidationRecord['comparison']> {
+    const champion = await deps.registry.getAlias(model.id, 'champion');
+    if (!champion) return undefined;
+    const changes = await deps.registry.aliasHistory(model.id, 'champion', new Date(Date.now() - 7 * 24 * 3_600_000));
+    const previousVersion = changes.filter((c) => c.toVersion === champion.version && c.fromVersion !== undefined).at(-1)?.fromVersion;
+    const previous = previousVersion !== undefined ? await deps.registry.getVersion(model.id, previousVersion) : undefined;
+    if (!previous) return undefined;
+    const j = await compareVersions(deps, model, { champion, other: previous, minImprovement, step: 'validation', ...(since ? { since: new Date(since) } : {}) });
+    const verdict = !j.enough
+      ? 'not enough to compare them'
+      : j.better
+        ? `v${previous.version} did better: undo`
+        : `v${champion.version} does at least as well as v${previous.version} would: keep it`;
+    return {
+      previousVersion: previous.version,
+      currentVersion: champion.version,
+      metric: j.metric,
+      rows: j.rows,
+      enough: j.enough,
+      ...(j.target !== undefined ? { previous: j.target } : {}),
+      ...(j.champion !== undefined ? { current: j.champion } : {}),
+      previousBetter: j.enough && j.better,
+      summary: `${j.summary}: ${verdict}`,
+    };
+  }
 }

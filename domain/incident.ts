@@ -164,6 +164,22 @@ export interface ValidationRecord {
   reasons: string[];
   checkedAt: string;
   metrics: Record<string, number>;
+  /**
+   * Not recovered after a rollback or retrain: the version an undo would restore and the one serving,
+   * scored on the same labelled predictions since the remediation. The undo happens only when the
+   * previous version measured better (or nothing could be measured).
+   */
+  comparison?: {
+    previousVersion: number;
+    currentVersion: number;
+    metric: string;
+    rows: number;
+    enough: boolean;
+    previous?: number;
+    current?: number;
+    previousBetter: boolean;
+    summary: string;
+  };
 }
 
 /** The workflow's live state, answered by the `state` query and projected into PostgreSQL. */

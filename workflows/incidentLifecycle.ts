@@ -281,8 +281,15 @@ async function remediateAndValidate(incident: IncidentRecord, action: Remediatio
     return incident.finish('resolved');
   }
   if (validation?.recovered === false && undo && policy.validation.compensateOnFailure) {
-    await undo();
-    state.remediation.compensated = true;
+    // Compare, not only threshold: a change that measured better than what it replaced is kept (and
+    // escalated), even below the baseline; undone when the previous version did better or nothing could be measured.
+    const helped = validation.comparison?.enough === true && !validation.comparison.previousBetter;
+    if (helped && wf.patched('undo-only-if-previous-better')) {
+      state.remediation.summary = `${state.remediation.summary ?? action}; kept: ${validation.comparison!.summary}`;
+    } else {
+      await undo();
+      state.remediation.compensated = true;
+    }
   }
   await act.escalate.executeWithOptions({ summary: 'Escalate: not recovered' }, [
     { state, reason: validation?.reasons.join('; ') || 'recovery could not be verified' },

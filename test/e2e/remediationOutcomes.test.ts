@@ -76,3 +76,54 @@ describe('a remediation after which the model has not recovered', () => {
     assert.ok(kinds.includes('compensated') && kinds.includes('escalated'), kinds.join(','));
   });
 });
+
+describe('a retrain that helped but stayed below its baseline', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv({
+      config: (q) => {
+        // Long enough a validation window to write the traffic first; the comparison without a margin.
+        const c = testConfig({ validationWindow: '20s' }, q);
+        const model = c.models[0]!;
+        model.monitor.window = 1000;
+        for (const runbook of Object.values(model.runbooks)) if (runbook) runbook.rollback = { minImprovement: 0 };
+        return c;
+      },
+    });
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('is kept, not undone, and escalated with both versions’ figures', async () => {
+    const id = await openApprovedDriftIncident(env);
+    await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.phase === 'validating',
+      'validating',
+      120_000,
+    );
+    assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2);
+    // The world stays drifted, but a fifth of the labels come back flipped: the retrained model falls
+    // below its holdout baseline, the model it replaced falls further.
+    const since = new Date(Date.now() - 1000);
+    await env.simulator.writeBatch({ n: 1000, drift: 1 });
+    await env.services.pool.query('UPDATE predictions SET label = 1 - label WHERE model_id = $1 AND ts >= $2 AND id % 5 = 0', [TEST_MODEL, since]);
+    const closed = await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.status === 'closed',
+      'closed',
+      90_000,
+    );
+    assert.equal(closed.outcome, 'not_recovered');
+    const v = closed.state.validation!;
+    assert.equal(v.recovered, false);
+    assert.match(v.reasons.join(' '), /accuracy 0\.\d+ is 0\.\d+ below the baseline/);
+    assert.deepEqual([v.comparison?.previousVersion, v.comparison?.currentVersion, v.comparison?.enough, v.comparison?.previousBetter], [1, 2, true, false]);
+    assert.ok(v.comparison!.current! > v.comparison!.previous!, JSON.stringify(v.comparison));
+    assert.match(v.comparison!.summary, /v1 scores accuracy 0\.\d+ against v2's 0\.\d+: v2 does at least as well as v1 would: keep it/);
+    assert.notEqual(closed.state.remediation?.compensated, true, 'not undone');
+    assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2, 'the better model keeps serving');
+    const kinds = await auditKinds(env, id);
+    assert.ok(kinds.includes('escalated') && !kinds.includes('compensated'), kinds.join(','));
+  });
+});
