@@ -5,8 +5,17 @@
  */
 import type { TrainingFailure } from '../adapters/training/trainingFailure.js';
 
+/**
+ * What a job does (trainer protocol, docs/trainer-protocol.md): `train` (v1) ends with an `artifact`
+ * line; `score` (v2, `<command> score …`) ends with a `scored` line. Exit 0 without that line is a
+ * protocol failure (`bad_exit`).
+ */
+export type TrainingJobKind = 'train' | 'score';
+
 export interface TrainingJobSpec {
   jobId: string;
+  /** Default `train`. Backends keep it with the job (the local job folder, Ray metadata, a Job annotation). */
+  kind?: TrainingJobKind;
   /** Program and arguments. */
   command: string[];
   env?: Record<string, string>;
@@ -32,6 +41,8 @@ export interface TrainingJobStatus {
   progress?: TrainingProgress;
   metrics?: Record<string, number>;
   artifactPath?: string;
+  /** A scoring job's predictions file, from its `scored` line. */
+  outputPath?: string;
   exitCode?: number;
   error?: string;
   /** Set on `failed`: what kind of failure, and whether a new job may succeed (trainingFailure.ts). */

@@ -23,6 +23,7 @@ import { registryFromConfig } from '../adapters/registry/registryRouter.js';
 import { slackSettings } from '../adapters/slack/slackCredentials.js';
 import { createSlackNotifier } from '../adapters/slack/slackNotifier.js';
 import { slackWebClientFromEnv } from '../adapters/slack/slackWebClient.js';
+import { createTrainerScorer } from '../adapters/training/trainerScorer.js';
 import { createLocalProcessBackend } from '../adapters/training/localProcessBackend.js';
 import { kubernetesJobBackendFromConfig } from '../adapters/training/kubernetesJobBackend.js';
 import { rayJobsBackendFromConfig } from '../adapters/training/rayJobsBackend.js';
@@ -69,6 +70,23 @@ export function createVigilServices(opts: {
   const incidents = createIncidentService({ temporal, store: incidentStore, config });
   // Vigil's own log, or a router reading models with source.kind "postgres" from their teams' tables.
   const predictions = predictionLogFromConfig(config, pool);
+  const trainingFor = trainingBackends(config, localTraining);
+  const modelOf = (modelId: string) => {
+    const model = findModel(config, modelId);
+    if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
+    return model;
+  };
+  // Trainers speaking protocol v2 score too: gates and rollback judgements for any model run through them.
+  const scorer = createTrainerScorer({
+    backendFor: trainingFor,
+    commandFor: (modelId) => modelOf(modelId).training.command ?? EXAMPLE_TRAINER,
+    taskFor: (modelId) => modelOf(modelId).task,
+    jobFor: (modelId) => {
+      const t = modelOf(modelId).training;
+      return { env: t.env, timeout: t.timeout, ...(t.gpus !== undefined ? { gpus: t.gpus } : {}) };
+    },
+    stateDir,
+  });
   return {
     config,
     pool,
@@ -77,8 +95,9 @@ export function createVigilServices(opts: {
     registry,
     deploymentFor: deploymentTargets(config, pool, registry),
     training: localTraining,
-    trainingFor: trainingBackends(config, localTraining),
+    trainingFor,
     models: opts.models ?? createLogisticRegressionEvaluation(),
+    scorer,
     defaultTrainerCommand: EXAMPLE_TRAINER,
     predictions: predictions.log,
     incidentStore,

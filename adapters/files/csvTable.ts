@@ -2,6 +2,7 @@
  * Reads a CSV file with a header row into columns, for drift comparisons of arbitrary datasets.
  * Plain RFC 4180 subset: comma separated, double-quoted fields may hold commas, quotes ("") and
  * newlines. Errors name the file, the row (its line in the file; the header is line 1) and the column.
+ * `csvRecord` writes the same dialect (the scoring input of trainer protocol v2).
  */
 import fs from 'node:fs';
 
@@ -51,6 +52,14 @@ export function parseCsvTable(text: string, file = '(csv)'): CsvTable {
     record.fields.forEach((v, i) => cells[header[i]!]!.push(v.trim()));
   }
   return { file, columns: header, cells, rows: nonEmpty.length - 1, rowLines };
+}
+
+/**
+ * One record of the dialect, without its line break: fields quoted (quotes doubled) when they hold a
+ * comma, a double quote, CR or LF, or start or end with white space; others as they are.
+ */
+export function csvRecord(fields: readonly string[]): string {
+  return fields.map((f) => (/[",\r\n]|^\s|\s$/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
 }
 
 export function readCsvTable(file: string): CsvTable {

@@ -19,12 +19,14 @@ import { createHash } from 'node:crypto';
 import { durationMs } from '../../domain/runbook.js';
 import type { KubernetesTrainingConfig } from '../../domain/config.js';
 import { kubeError, kubeStatusOf, loadKubeConfig } from '../kubernetes/kubernetesApi.js';
-import { parseProtocol } from './localProcessBackend.js';
+import { missingResultError, parseProtocol, reportedResult } from './localProcessBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
 import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
 
 export const JOB_ID_ANNOTATION = 'vigil.dev/job-id';
 export const JOB_ID_LABEL = 'vigil.dev/job-id';
+/** `train` or `score` (trainer protocol v2): which result line the trainer must end with. */
+export const JOB_KIND_ANNOTATION = 'vigil.dev/job-kind';
 export const TRAINER_CONTAINER = 'trainer';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vigil', 'app.kubernetes.io/component': 'training' };
 /** While a job runs only its latest progress matters; the log's tail is enough. */
@@ -85,7 +87,7 @@ export function createKubernetesJobBackend(opts: KubernetesJobBackendOptions): T
     return {
       apiVersion: 'batch/v1',
       kind: 'Job',
-      metadata: { name, namespace, labels, annotations: { [JOB_ID_ANNOTATION]: spec.jobId } },
+      metadata: { name, namespace, labels, annotations: { [JOB_ID_ANNOTATION]: spec.jobId, [JOB_KIND_ANNOTATION]: spec.kind ?? 'train' } },
       spec: {
         backoffLimit: 0,
         activeDeadlineSeconds: opts.timeoutSeconds,
@@ -203,13 +205,14 @@ export function createKubernetesJobBackend(opts: KubernetesJobBackendOptions): T
       const terminated = pod?.status?.containerStatuses?.find((s) => s.name === TRAINER_CONTAINER)?.state?.terminated;
       const exit = terminated ? { exitCode: terminated.exitCode } : {};
       if (finished.type === 'Complete') {
-        if (parsed.artifactPath) return { ...base, state: 'succeeded', exitCode: 0 };
+        const kind = job.metadata?.annotations?.[JOB_KIND_ANNOTATION] === 'score' ? 'score' : 'train';
+        if (reportedResult(kind, parsed)) return { ...base, state: 'succeeded', exitCode: 0 };
         return {
           ...base,
           state: 'failed',
           exitCode: 0,
-          error: parsed.error ?? 'trainer exited 0 without reporting an artifact',
-          failure: classifyTrainingFailure({ exitCode: 0, logs, error: parsed.error }),
+          error: parsed.error ?? missingResultError(kind),
+          failure: classifyTrainingFailure({ exitCode: 0, logs, error: parsed.error, job: kind }),
         };
       }
       const condition = `${finished.reason ?? 'Failed'}${finished.message ? `: ${finished.message}` : ''}`;

@@ -4,6 +4,7 @@
  * starting another. Each job's folder under `<jobsDir>/<jobId>/` holds:
  *   stdout.jsonl  the trainer's JSON-lines protocol output
  *   stderr.log    its human log
+ *   spec.json     the job's command, kind (train / score) and environment variable names
  *   pid           the job's process-group leader (a small shell that records the exit code)
  *   exit_code     written when the trainer exits
  *   cancelled     present once cancelled
@@ -12,7 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../process/isAlive.js';
-import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../../ports/trainingBackend.js';
+import type { TrainingBackend, TrainingJobKind, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../../ports/trainingBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
@@ -83,15 +84,16 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
       if (exit !== undefined) {
         const code = Number(exit.trim());
         if (cancelled) return { ...base, state: 'cancelled', exitCode: code };
-        if (code === 0 && parsed.artifactPath) return { ...base, state: 'succeeded', exitCode: 0 };
+        const kind = jobKind(read(path.join(dir, 'spec.json')));
+        if (code === 0 && reportedResult(kind, parsed)) return { ...base, state: 'succeeded', exitCode: 0 };
         const stderr = read(path.join(dir, 'stderr.log')) ?? '';
         const tail = stderr.trim().split('\n').slice(-5).join('\n');
         return {
           ...base,
           state: 'failed',
           exitCode: code,
-          error: parsed.error ?? (code === 0 ? 'trainer exited 0 without reporting an artifact' : `trainer exited with code ${code}${tail ? `: ${tail}` : ''}`),
-          failure: classifyTrainingFailure({ exitCode: code, logs: await backend.logs(jobId), error: parsed.error }),
+          error: parsed.error ?? (code === 0 ? missingResultError(kind) : `trainer exited with code ${code}${tail ? `: ${tail}` : ''}`),
+          failure: classifyTrainingFailure({ exitCode: code, logs: await backend.logs(jobId), error: parsed.error, job: kind }),
         };
       }
       const pid = Number(read(path.join(dir, 'pid'))?.trim());
@@ -129,9 +131,30 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
   return backend;
 }
 
-/** Reads the trainer protocol's JSON lines; lines that are not JSON are ignored. */
-export function parseProtocol(text: string): Pick<TrainingJobStatus, 'progress' | 'metrics' | 'artifactPath' | 'error'> {
-  const out: Pick<TrainingJobStatus, 'progress' | 'metrics' | 'artifactPath' | 'error'> = {};
+/** The job's kind as recorded in its spec.json (`train` when absent: jobs from before protocol v2). */
+function jobKind(specJson: string | undefined): TrainingJobKind {
+  try {
+    return specJson !== undefined && (JSON.parse(specJson) as { kind?: unknown }).kind === 'score' ? 'score' : 'train';
+  } catch {
+    return 'train';
+  }
+}
+
+/** Whether a job that exited 0 reported its result: a training job its `artifact`, a scoring job its `scored` output. */
+export function reportedResult(kind: TrainingJobKind | undefined, parsed: Pick<TrainingJobStatus, 'artifactPath' | 'outputPath'>): boolean {
+  return kind === 'score' ? parsed.outputPath !== undefined : parsed.artifactPath !== undefined;
+}
+
+/** The error of a job that exited 0 without its result line (a protocol failure). */
+export function missingResultError(kind: TrainingJobKind | undefined): string {
+  return kind === 'score' ? 'scorer exited 0 without a "scored" line' : 'trainer exited 0 without reporting an artifact';
+}
+
+type ProtocolFields = Pick<TrainingJobStatus, 'progress' | 'metrics' | 'artifactPath' | 'outputPath' | 'error'>;
+
+/** Reads the trainer protocol's JSON lines (v1 training, v2 scoring); lines that are not JSON are ignored. */
+export function parseProtocol(text: string): ProtocolFields {
+  const out: ProtocolFields = {};
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     let msg: Record<string, unknown>;
@@ -145,6 +168,7 @@ export function parseProtocol(text: string): Pick<TrainingJobStatus, 'progress' 
       const { type: _t, ...rest } = msg;
       out.metrics = Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
     } else if (msg.type === 'artifact' && typeof msg.path === 'string') out.artifactPath = msg.path;
+    else if (msg.type === 'scored' && typeof msg.path === 'string') out.outputPath = msg.path;
     else if (msg.type === 'error' && typeof msg.message === 'string') out.error = msg.message;
   }
   return out;

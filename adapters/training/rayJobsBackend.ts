@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
 import type { RayTrainingConfig } from '../../domain/config.js';
-import { parseProtocol } from './localProcessBackend.js';
+import { missingResultError, parseProtocol, reportedResult } from './localProcessBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
 
 export interface RayJobsBackendOptions {
@@ -205,7 +205,7 @@ export function rayJobSubmission(spec: TrainingJobSpec, opts: Omit<RayJobsBacken
     entrypoint: shellCommand(spec.command),
     submission_id: spec.jobId,
     runtime_env: runtimeEnv,
-    metadata: { submitted_by: 'vigil', vigil_job_id: spec.jobId },
+    metadata: { submitted_by: 'vigil', vigil_job_id: spec.jobId, vigil_job_kind: spec.kind ?? 'train' },
   };
   if (opts.numCpus !== undefined) body.entrypoint_num_cpus = opts.numCpus;
   if (numGpus !== undefined) body.entrypoint_num_gpus = numGpus;
@@ -218,6 +218,7 @@ export function rayJobStatus(jobId: string, job: RayJobDetails, logs: string): T
   const parsed = parseProtocol(logs);
   const base: TrainingJobStatus = { jobId, state: 'running', ...parsed };
   const exitCode = typeof job.driver_exit_code === 'number' ? job.driver_exit_code : undefined;
+  const kind = job.metadata?.vigil_job_kind === 'score' ? 'score' : 'train';
   switch (job.status) {
     case 'PENDING':
     case 'RUNNING':
@@ -225,13 +226,13 @@ export function rayJobStatus(jobId: string, job: RayJobDetails, logs: string): T
     case 'STOPPED':
       return { ...base, state: 'cancelled', ...(exitCode !== undefined ? { exitCode } : {}) };
     case 'SUCCEEDED':
-      if (parsed.artifactPath) return { ...base, state: 'succeeded', exitCode: exitCode ?? 0 };
+      if (reportedResult(kind, parsed)) return { ...base, state: 'succeeded', exitCode: exitCode ?? 0 };
       return {
         ...base,
         state: 'failed',
         exitCode: exitCode ?? 0,
-        error: parsed.error ?? 'trainer exited 0 without reporting an artifact',
-        failure: classifyTrainingFailure({ exitCode: exitCode ?? 0, logs, error: parsed.error }),
+        error: parsed.error ?? missingResultError(kind),
+        failure: classifyTrainingFailure({ exitCode: exitCode ?? 0, logs, error: parsed.error, job: kind }),
       };
     case 'FAILED': {
       // Python's Popen reports death by signal n as exit code -n; the classifier reads that too.

@@ -11,7 +11,7 @@
  *   bad_input      no         1      exit 2: the protocol's "bad input" (arguments, CSV, one-class data);
  *                                    with the trainer's own error line it wins over any OOM-like text
  *   bad_exit       no         1      any other non-zero exit, a crash (SIGSEGV, SIGABRT), or exit 0
- *                                    without an artifact
+ *                                    without an artifact (a scoring job: without its `scored` line)
  *   killed         yes        3      SIGKILL / SIGTERM / SIGINT / SIGHUP (exit 137, 143, 130, 129, or a
  *                                    negative code) that Vigil did not send: preemption, eviction, a
  *                                    node drain, an operator's kill
@@ -51,6 +51,8 @@ export interface TrainingFailureEvidence {
   reason?: string;
   /** The trainer's protocol error message when the caller already parsed it (else read from the logs). */
   error?: string;
+  /** What the job did (default `train`): says which result line an exit 0 lacked. */
+  job?: 'train' | 'score';
 }
 
 /** How many jobs Vigil runs in all for one training step when each fails with this kind. */
@@ -179,7 +181,7 @@ export function classifyTrainingFailure(evidence: TrainingFailureEvidence): Trai
   if (evidence.exitCode === 0 && !sig) {
     return make(
       'bad_exit',
-      `trainer exited 0 without reporting an artifact${trainerError ? `: ${clip(trainerError)}` : ''}`,
+      `${evidence.job === 'score' ? 'scorer exited 0 without a "scored" line' : 'trainer exited 0 without reporting an artifact'}${trainerError ? `: ${clip(trainerError)}` : ''}`,
       'not retried: the trainer does not follow the protocol',
     );
   }

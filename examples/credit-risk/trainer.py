@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The example credit-risk trainer in Python (NumPy only): the same model and the same trainer
-protocol (v1, docs/trainer-protocol.md) as examples/credit-risk/trainer.ts, to show that the protocol
-does not care which language a trainer is written in.
+protocol (v2: v1 training, and `score`; docs/trainer-protocol.md) as examples/credit-risk/trainer.ts,
+to show that the protocol does not care which language a trainer is written in.
 
     python examples/credit-risk/trainer.py --data train.csv --holdout holdout.csv --out ./artifacts/job-1
+    python examples/credit-risk/trainer.py score --model ./artifacts/job-1/model.json \
+        --data input.csv --out predictions.jsonl
 
 Use it for a model in vigil.config.json with
     "training": { "command": ["python3", "/abs/path/examples/credit-risk/trainer.py"] }
@@ -16,6 +18,11 @@ Environment: VIGIL_JOB_ID (echoed as `jobId` in every line).
 stdout carries JSON lines only: started, one progress per epoch, metrics, artifact (or error).
 Exit codes: 0 success, 2 bad input, 1 unexpected failure, 143 stopped by SIGTERM between epochs.
 
+`score` (protocol v2) reads the input CSV with the standard library's csv module (RFC 4180 quoting; the
+header names the features, extra columns ignored, an empty cell is missing and imputed with the training
+mean), writes one {"score": p} line per row to --out atomically, and ends stdout with
+{"type":"scored","jobId":…,"rows":n,"path":…}.
+
 The split, the per-epoch shuffles and --sabotage use the TypeScript trainer's seeded generator
 (mulberry32), and the model is the same mini-batch logistic regression, so for the same CSV and seed
 both trainers hold out the same rows and train nearly the same weights (float rounding aside). The
@@ -27,6 +34,7 @@ artifact writer).
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -49,7 +57,8 @@ DEFAULTS = {"epochs": 40, "seed": 1, "learning_rate": 0.5, "l2": 1e-4, "step_del
 USAGE = (
     "usage: trainer.py --data <csv> --out <dir> [--holdout <csv>] [--epochs n] [--seed n]\n"
     "                  [--learning-rate x] [--l2 x] [--step-delay-ms n] [--sabotage]\n"
-    "Vigil trainer protocol v1: JSON lines on stdout, logs on stderr (docs/trainer-protocol.md).\n"
+    "       trainer.py score --model <model.json> --data <csv> --out <predictions.jsonl>\n"
+    "Vigil trainer protocol v2: JSON lines on stdout, logs on stderr (docs/trainer-protocol.md).\n"
 )
 
 
@@ -493,14 +502,117 @@ def pause(delay_ms: int, stopped) -> bool:
     return True
 
 
+SCORE_BLOCK = 5000
+
+
+def parse_score_args(argv: list[str]) -> dict:
+    """`score`'s arguments: --model, --data, --out (`--name value` or `--name=value`)."""
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        name, eq, inline = argv[i].partition("=")
+        if name not in ("--model", "--data", "--out"):
+            raise BadInput(f"score: unknown argument '{argv[i]}'" if argv[i].startswith("-") else f"score: unexpected argument '{argv[i]}'")
+        if eq:
+            values[name] = inline
+        elif i + 1 < len(argv):
+            i += 1
+            values[name] = argv[i]
+        else:
+            raise BadInput(f"score: {name} needs a value")
+        i += 1
+    for name, what in (("--model", "<artifact>"), ("--data", "<csv>"), ("--out", "<file>")):
+        if not values.get(name):
+            raise BadInput(f"score: {name} {what} is required")
+    return {"model": values["--model"], "data": values["--data"], "out": values["--out"]}
+
+
+def load_artifact(file: str) -> dict:
+    try:
+        with open(file, encoding="utf-8") as fh:
+            artifact = json.load(fh)
+    except FileNotFoundError:
+        raise BadInput(f"{file}: the model artifact does not exist") from None
+    except (OSError, ValueError) as e:
+        raise BadInput(f"{file}: not a readable JSON artifact: {e}") from None
+    if not isinstance(artifact, dict) or artifact.get("kind") != "logistic-regression/v1":
+        raise BadInput(f'{file}: not a "logistic-regression/v1" artifact')
+    return artifact
+
+
+def read_score_input(file: str, features: list[str]) -> np.ndarray:
+    """The input CSV's feature columns in the model's order; an empty cell is NaN (missing)."""
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as fh:
+            records = [r for r in csv.reader(fh) if r and not (len(r) == 1 and r[0].strip() == "")]
+    except FileNotFoundError:
+        raise _csv_error(file, "file does not exist") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise _csv_error(file, f"cannot read: {e}") from None
+    if not records:
+        raise _csv_error(file, "the file is empty (a header row is required)")
+    header = [h.strip() for h in records[0]]
+    missing = [f for f in features if f not in header]
+    if missing:
+        raise _csv_error(file, "missing feature column" + ("s " if len(missing) > 1 else " ") + ", ".join(f'"{f}"' for f in missing))
+    index = [header.index(f) for f in features]
+    X = np.empty((len(records) - 1, len(features)), dtype=np.float64)
+    for r, record in enumerate(records[1:]):
+        if len(record) != len(header):
+            raise _csv_error(file, f"expected {len(header)} fields, found {len(record)}", row=r + 1)
+        for j, k in enumerate(index):
+            cell = record[k].strip()
+            if cell == "":
+                X[r, j] = np.nan
+                continue
+            try:
+                v = float(cell)
+            except ValueError:
+                v = float("nan")
+            if not math.isfinite(v):
+                raise _csv_error(file, f'"{cell}" is not a finite number', row=r + 1, column=features[j])
+            X[r, j] = v
+    return X
+
+
+def score_rows(args: dict, proto: Protocol, stopped) -> int:
+    """`score`: one {"score": p} line per input row, written atomically to --out."""
+    artifact = load_artifact(args["model"])
+    features = list(artifact["features"])
+    X = read_score_input(args["data"], features)
+    proto.emit("started", rows=int(X.shape[0]), features=features)
+    # A missing value is imputed with the training mean: it contributes nothing, as in the TypeScript scorer.
+    X = np.where(np.isnan(X), np.array(artifact["mean"]), X)
+    lines: list[str] = []
+    total = max(1, math.ceil(X.shape[0] / SCORE_BLOCK))
+    for block in range(total):
+        for p in score(artifact, X[block * SCORE_BLOCK : (block + 1) * SCORE_BLOCK]):
+            lines.append(json.dumps({"score": float(p)}, allow_nan=False) + "\n")
+        proto.emit("progress", step=block + 1, total=total)
+        if stopped():
+            proto.log("stopped before finishing; no predictions written")
+            return EXIT_SIGTERM
+    file = os.path.abspath(args["out"])
+    os.makedirs(os.path.dirname(file), exist_ok=True)
+    tmp = f"{file}.{os.getpid()}.{time.time_ns()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("".join(lines))
+    os.replace(tmp, file)
+    proto.log(f"scored {X.shape[0]} rows of {args['data']} with {args['model']}; wrote {file}")
+    proto.emit("scored", rows=int(X.shape[0]), path=file)
+    return 0
+
+
 def run(argv: list[str], env: dict, proto_factory=Protocol, stopped=lambda: False, train_fn=None) -> int:
-    """One training job per the protocol; returns the exit code. `train_fn` replaces the NumPy model
-    (trainer_torch.py) while keeping the arguments, the error lines and the exit codes."""
+    """One training or scoring job per the protocol; returns the exit code. `train_fn` replaces the
+    NumPy model (trainer_torch.py) while keeping the arguments, the error lines and the exit codes."""
     proto = proto_factory(env.get("VIGIL_JOB_ID") or None)
     try:
         if any(a in ("-h", "--help") for a in argv):
             sys.stderr.write(USAGE)
             return 0
+        if argv and argv[0] == "score":
+            return score_rows(parse_score_args(argv[1:]), proto, stopped)
         return (train_fn or train)(parse_args(argv), proto, stopped)
     except BadInput as e:
         proto.emit("error", message=str(e))

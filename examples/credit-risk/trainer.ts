@@ -4,8 +4,10 @@
  * follows the same protocol can take its place.
  *
  *     node --import tsx examples/credit-risk/trainer.ts --data train.csv --out ./artifacts/job-1
+ *     node --import tsx examples/credit-risk/trainer.ts score --model ./artifacts/job-1/model.json \
+ *         --data input.csv --out predictions.jsonl
  *
- * ## Trainer protocol (v1)
+ * ## Trainer protocol (v2: v1 training, and `score`)
  *
  * The full, language-neutral specification is docs/trainer-protocol.md (artifact format, failure
  * classes, GPUs); examples/credit-risk/trainer.py (NumPy) and trainer_torch.py (PyTorch) follow it too.
@@ -44,16 +46,28 @@
  * 1 unexpected failure (also an error line when possible); 143 terminated by SIGTERM (128 + 15) —
  * the trainer stops between epochs, promptly, and writes no artifact. Re-running a job with the same
  * inputs and seed produces the same weights (only `trainedAt` differs).
+ *
+ * Scoring (protocol v2): `score --model <model.json> --data <input.csv> --out <predictions.jsonl>`. The
+ * input's header names the features (any order, extra columns ignored; every model feature required),
+ * RFC 4180 quoting, an empty cell is a missing value (imputed with the training mean). The output has
+ * one `{"score": p}` line per input row, in order, written atomically. stdout: `started` (rows), one
+ * `progress` per block of rows, then `{"type":"scored","jobId":…,"rows":N,"path":"/abs/predictions.jsonl"}`.
+ * Same exit codes; a missing or invalid artifact, a missing column or a non-numeric cell is bad input (2).
  */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { CsvError, readCsvTable } from '../../adapters/files/csvTable.js';
 import { createRng, DatasetCsvError, readDatasetCsv, type LabelledRow } from './dataset.js';
 import {
+  ArtifactError,
   DEFAULT_TRAIN_OPTIONS,
+  loadArtifact,
   saveArtifact,
+  scoreProbability,
   splitHoldout,
   trainLogisticRegressionSteps,
   TrainingDataError,
@@ -79,6 +93,7 @@ export const TrainerEvent = z.discriminatedUnion('type', [
     })
     .loose(),
   z.object({ type: z.literal('artifact'), path: z.string().min(1) }).loose(),
+  z.object({ type: z.literal('scored'), rows: z.number().int().min(0), path: z.string().min(1) }).loose(),
   z.object({ type: z.literal('error'), message: z.string() }).loose(),
 ]);
 export type TrainerEvent = z.infer<typeof TrainerEvent>;
@@ -271,6 +286,83 @@ export async function runTrainer(argv: string[], env: NodeJS.ProcessEnv, io: Tra
   }
 }
 
+/** Rows scored between progress lines (and SIGTERM checks). */
+const SCORE_BLOCK = 5000;
+
+function parseScorerArgs(argv: string[]): { model: string; data: string; out: string } {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' } },
+    }));
+  } catch (err) {
+    throw new UsageError(`score: ${(err as Error).message}`);
+  }
+  const { model, data, out } = values;
+  if (!model) throw new UsageError('score: --model <artifact> is required');
+  if (!data) throw new UsageError('score: --data <csv> is required');
+  if (!out) throw new UsageError('score: --out <file> is required');
+  return { model, data, out };
+}
+
+/**
+ * `score` (protocol v2): one `{"score": p}` line per row of --data, in order, written atomically to
+ * --out; returns the exit code.
+ */
+export async function runScorer(argv: string[], env: NodeJS.ProcessEnv, io: TrainerIo): Promise<number> {
+  const jobId = env.VIGIL_JOB_ID && env.VIGIL_JOB_ID.length > 0 ? env.VIGIL_JOB_ID : null;
+  const emit = (e: Record<string, unknown>) => io.emit({ type: e.type, jobId, ...e });
+  try {
+    const args = parseScorerArgs(argv);
+    const artifact = await loadArtifact(args.model);
+    const table = readCsvTable(args.data);
+    const missing = artifact.features.filter((f) => !table.columns.includes(f));
+    if (missing.length > 0) {
+      throw new CsvError(args.data, undefined, undefined, `missing feature column${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f}"`).join(', ')}`);
+    }
+    emit({ type: 'started', rows: table.rows, features: artifact.features });
+    const columns = artifact.features.map((f) => table.cells[f]!);
+    const lines: string[] = [];
+    const total = Math.ceil(table.rows / SCORE_BLOCK);
+    for (let block = 0; block < total; block++) {
+      for (let i = block * SCORE_BLOCK; i < Math.min(table.rows, (block + 1) * SCORE_BLOCK); i++) {
+        const features: Record<string, number> = {};
+        artifact.features.forEach((f, j) => {
+          const cell = columns[j]![i]!;
+          if (cell === '') return; // missing: imputed with the training mean
+          const v = Number(cell);
+          if (!Number.isFinite(v)) throw new CsvError(args.data, table.rowLines[i], f, `"${cell}" is not a finite number`);
+          features[f] = v;
+        });
+        lines.push(JSON.stringify({ score: scoreProbability(artifact, features) }));
+      }
+      emit({ type: 'progress', step: block + 1, total });
+      await new Promise((resolve) => setImmediate(resolve));
+      if (io.stopped()) {
+        io.log('stopped before finishing; no predictions written');
+        return EXIT_SIGTERM;
+      }
+    }
+    const file = path.resolve(args.out);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(tmp, lines.map((l) => `${l}\n`).join(''));
+    await rename(tmp, file);
+    io.log(`scored ${table.rows} rows of ${args.data} with ${args.model}; wrote ${file}`);
+    emit({ type: 'scored', rows: table.rows, path: file });
+    return 0;
+  } catch (err) {
+    const bad = err instanceof UsageError || err instanceof CsvError || err instanceof ArtifactError;
+    const message = err instanceof Error ? err.message.replace(/\s*\n\s*/g, ' ') : String(err);
+    emit({ type: 'error', message });
+    io.log(`error: ${message}`);
+    return bad ? EXIT_BAD_INPUT : 1;
+  }
+}
+
 async function main(): Promise<void> {
   let stop = false;
   process.on('SIGTERM', () => {
@@ -280,7 +372,9 @@ async function main(): Promise<void> {
     // Stop at the next epoch boundary; if that does not come quickly (a long read), exit anyway.
     setTimeout(() => process.exit(EXIT_SIGTERM), 500).unref();
   });
-  const code = await runTrainer(process.argv.slice(2), process.env, {
+  const argv = process.argv.slice(2);
+  const run = argv[0] === 'score' ? (a: string[], e: NodeJS.ProcessEnv, io: TrainerIo) => runScorer(a.slice(1), e, io) : runTrainer;
+  const code = await run(argv, process.env, {
     emit: (e) => process.stdout.write(JSON.stringify(e) + '\n'),
     log: (m) => process.stderr.write(`trainer: ${m}\n`),
     stopped: () => stop,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The credit-risk trainer written with PyTorch, to Vigil's trainer protocol v1
+"""The credit-risk trainer written with PyTorch, to Vigil's trainer protocol v2
 (docs/trainer-protocol.md): the same arguments, JSON lines, exit codes and `logistic-regression/v1`
-artifact as trainer.py and trainer.ts, trained on the GPU when there is one.
+artifact as trainer.py and trainer.ts, trained on the GPU when there is one. `score` is trainer.py's
+(NumPy, on the CPU): `base.run` handles it before training is considered.
 
     python examples/credit-risk/trainer_torch.py --data train.csv --holdout holdout.csv --out ./artifacts/job-1
 

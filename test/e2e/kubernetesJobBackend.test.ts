@@ -17,6 +17,7 @@ import { runTrainer } from '../../examples/credit-risk/trainer.js';
 import {
   createKubernetesJobBackend,
   JOB_ID_ANNOTATION,
+  JOB_KIND_ANNOTATION,
   kubernetesJobBackendFromConfig,
   kubernetesJobName,
 } from '../../adapters/training/kubernetesJobBackend.js';
@@ -89,7 +90,7 @@ describe('Kubernetes Job training backend (API wire format)', () => {
       {
         apiVersion: 'batch/v1',
         kind: 'Job',
-        metadata: { name: jobId, namespace: NS, labels, annotations: { [JOB_ID_ANNOTATION]: jobId } },
+        metadata: { name: jobId, namespace: NS, labels, annotations: { [JOB_ID_ANNOTATION]: jobId, [JOB_KIND_ANNOTATION]: 'train' } },
         spec: {
           backoffLimit: 0,
           activeDeadlineSeconds: 1800,

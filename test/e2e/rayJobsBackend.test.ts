@@ -15,6 +15,10 @@ import { createRayJobsBackend } from '../../adapters/training/rayJobsBackend.js'
 import type { TrainingJobStatus } from '../../ports/trainingBackend.js';
 import { generateApplicants, writeDatasetCsv } from '../../examples/credit-risk/dataset.js';
 import { loadArtifact } from '../../examples/credit-risk/logisticRegression.js';
+import { createLogisticRegressionEvaluation } from '../../examples/credit-risk/logisticRegressionEvaluation.js';
+import { runTrainer } from '../../examples/credit-risk/trainer.js';
+import { createTrainerScorer } from '../../adapters/training/trainerScorer.js';
+import { TaskConfig } from '../../domain/task.js';
 import { freePort } from '../../adapters/net/freePort.js';
 import { feedCanary, openApprovedDriftIncident } from '../support/driftIncident.js';
 import { pythonTool } from '../support/pythonTools.js';
@@ -121,6 +125,36 @@ describe('Ray Jobs training backend on a real Ray head', () => {
       lines.every((l) => l.jobId === id),
       'every protocol line carries the job id',
     );
+  });
+
+  it('scores with the Python trainer (protocol v2 `score`) through the scorer adapter: as in process, one job per job id', async () => {
+    const model = path.join(work, 'score-model');
+    const trained = await runTrainer(
+      ['--data', trainCsv, '--out', model, '--epochs', '8'],
+      {},
+      { emit: () => undefined, log: () => undefined, stopped: () => false },
+    );
+    assert.equal(trained, 0, 'an artifact to score with');
+    const artifactUri = path.join(model, 'model.json');
+    const evaluation = createLogisticRegressionEvaluation();
+    const features = (await evaluation.profile(artifactUri)).features;
+    const rows = generateApplicants(120, { seed: 13, drift: 1 }).map((r) => ({ ...r.features }));
+    const expected = await evaluation.score(artifactUri, rows);
+    const scorer = createTrainerScorer({
+      backendFor: () => backend,
+      commandFor: () => [python, TRAINER_PY],
+      taskFor: () => TaskConfig.parse({ type: 'binary' }),
+      stateDir: work,
+      pollMs: 200,
+    });
+    const id = jobId('score');
+    const req = { modelId: 'credit-risk', artifactUri, rows, features, jobId: id };
+    const predictions = await scorer.score(req);
+    assert.equal(predictions.length, rows.length, 'one prediction per row');
+    predictions.forEach((p, i) => assert.ok(Math.abs((p as { score: number }).score - expected[i]!) <= 1e-9, `row ${i + 1} as in process`));
+    assert.equal((await backend.details(id)).metadata?.vigil_job_kind, 'score', 'Ray knows it is a scoring job');
+    assert.deepEqual(await scorer.score(req), predictions, 'a second call reads the same job');
+    assert.equal((await backend.list()).filter((j) => j.submission_id === id).length, 1, 'one Ray job for both calls');
   });
 
   it('a second submit of the same job id, later or at the same moment, finds the first job', async () => {

@@ -30,7 +30,7 @@ describe('rayJobSubmission', () => {
         entrypoint: "python train.py --out '/a b'",
         submission_id: 'j1',
         runtime_env: { env_vars: { FOO: '1', VIGIL_JOB_ID: 'j1' } },
-        metadata: { submitted_by: 'vigil', vigil_job_id: 'j1' },
+        metadata: { submitted_by: 'vigil', vigil_job_id: 'j1', vigil_job_kind: 'train' },
       },
       'the body',
     );

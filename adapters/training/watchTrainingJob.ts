@@ -1,0 +1,172 @@
+/**
+ * The body of the activity that runs a training job: submit, watch, heartbeat, enforce the time limit,
+ * and turn a failure into the right Temporal failure. Backend-neutral (local, Ray, Kubernetes), and
+ * job-neutral: scoring jobs (trainer protocol v2, `trainerScorer.ts`) run through it exactly like
+ * training jobs (messages then say "scoring job"). Outside an activity (a script, a test) it watches
+ * the same way without heartbeats.
+ *
+ * Tries. A job that fails in a way a new job may fix (killed, lost, timed out; see
+ * adapters/training/trainingFailure.ts) is run again as a *new* job with its own derived id —
+ * `<jobId>` for the first try, `<jobId>-try2`, `<jobId>-try3` after — because resubmitting the same id
+ * finds the failed job again (that is what makes a retry after a worker crash find the running job
+ * instead of starting a second). The try number travels in the heartbeat; without one (a crash before
+ * the first heartbeat) the activity starts from try 1 and walks forward past tries that already failed
+ * retryably, so it lands on the same job either way.
+ *
+ * Failures: not retryable, or out of tries → `ApplicationFailure` with `nonRetryable: true`; retryable →
+ * a retryable `ApplicationFailure`, after heartbeating the next try, so Temporal's retry policy (backoff,
+ * maximumAttempts) paces the next job. Its `type` is `Training` + the kind in PascalCase
+ * (`TrainingOutOfMemory`, `TrainingKilled`, `TrainingBadExit`, `TrainingBadInput`, `TrainingTimedOut`,
+ * `TrainingLost`; `TrainingCancelled` when someone stopped the job outside Vigil) and its details are
+ * `[{ jobId, try, tries, failure }]`.
+ */
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../../ports/trainingBackend.js';
+import { classifyTrainingFailure, TRAINING_FAILURE_TRIES, type TrainingFailure } from './trainingFailure.js';
+
+/** What the watching activity heartbeats; read back after a retry or a worker crash. */
+export interface TrainingWatchHeartbeat {
+  jobId: string;
+  try: number;
+  /** When this try was submitted (epoch ms): the time limit counts from here. */
+  startedAt: number;
+  progress?: TrainingProgress;
+  /** This try was stopped by Vigil for running past the limit. */
+  timedOut?: boolean;
+}
+
+export interface WatchTrainingJobOptions {
+  backend: TrainingBackend;
+  /** The first try's job id, derived from the incident. */
+  jobId: string;
+  /** The job for a try (command, env, gpus); its id is given. */
+  spec(jobId: string): Omit<TrainingJobSpec, 'jobId'>;
+  /** Stop a try that runs longer than this and count it as `timed_out`. */
+  timeoutMs: number;
+  /** The limit as configured, for messages ('30m'). */
+  timeout: string;
+  pollMs?: number;
+}
+
+export interface WatchedTrainingJob {
+  /** The try that succeeded. */
+  jobId: string;
+  try: number;
+  status: TrainingJobStatus;
+}
+
+/** `<jobId>` for try 1, `<jobId>-try<n>` after. */
+export function trainingTryJobId(jobId: string, tryNo: number): string {
+  return tryNo <= 1 ? jobId : `${jobId}-try${tryNo}`;
+}
+
+const pascal = (kind: string) => kind.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
+
+function readHeartbeat(raw: unknown, jobId: string): TrainingWatchHeartbeat | undefined {
+  const hb = raw as Partial<TrainingWatchHeartbeat> | undefined;
+  if (!hb || typeof hb.try !== 'number' || !Number.isInteger(hb.try) || hb.try < 1 || hb.jobId !== trainingTryJobId(jobId, hb.try)) return undefined;
+  return { jobId: hb.jobId, try: hb.try, startedAt: typeof hb.startedAt === 'number' ? hb.startedAt : Date.now(), timedOut: hb.timedOut === true };
+}
+
+/** What the watch uses of the activity context; outside an activity, a stand-in without heartbeats. */
+type WatchContext = Pick<Context, 'heartbeat' | 'sleep'> & { info: { heartbeatDetails?: unknown }; log: Pick<Context['log'], 'info' | 'warn'> };
+
+function watchContext(): WatchContext {
+  try {
+    return Context.current();
+  } catch {
+    return {
+      info: {},
+      log: { info: () => undefined, warn: () => undefined },
+      heartbeat: () => undefined,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, typeof ms === 'number' ? ms : 500)),
+    };
+  }
+}
+
+export async function watchTrainingJob(opts: WatchTrainingJobOptions): Promise<WatchedTrainingJob> {
+  const ctx = watchContext();
+  const pollMs = opts.pollMs ?? 500;
+  const resumed = readHeartbeat(ctx.info.heartbeatDetails, opts.jobId);
+  if (resumed) ctx.log.info('resuming the watch of a training job after a retry', { jobId: resumed.jobId, try: resumed.try });
+
+  let tryNo = resumed?.try ?? 1;
+  let startedAt = resumed?.startedAt ?? Date.now();
+  let timedOutBefore = resumed?.timedOut === true;
+
+  for (;;) {
+    const jobId = trainingTryJobId(opts.jobId, tryNo);
+    const spec = opts.spec(jobId);
+    const what = spec.kind === 'score' ? 'scoring job' : 'training job';
+    const { alreadySubmitted } = await opts.backend.submit({ ...spec, jobId });
+    if (!alreadySubmitted) {
+      startedAt = Date.now();
+      ctx.log.info(`submitted a ${what}`, { jobId, try: tryNo });
+    }
+    // A failure this attempt watched happen is handed to Temporal's retry policy; one that happened
+    // while no worker watched (found at the start of an attempt) moves straight on to the next try.
+    let watched = !alreadySubmitted;
+    let failure: TrainingFailure | undefined;
+    for (;;) {
+      const status = await opts.backend.status(jobId);
+      ctx.heartbeat({ jobId, try: tryNo, startedAt, progress: status.progress } satisfies TrainingWatchHeartbeat);
+      if (status.state === 'succeeded') return { jobId, try: tryNo, status };
+      if (status.state === 'failed') {
+        failure =
+          status.failure ?? classifyTrainingFailure({ exitCode: status.exitCode, logs: await opts.backend.logs(jobId), error: status.error, job: spec.kind });
+        break;
+      }
+      if (status.state === 'cancelled') {
+        // Vigil cancels a job only when the activity is cancelled (it then ends) or for the time limit.
+        if (timedOutBefore || Date.now() - startedAt > opts.timeoutMs) {
+          failure = classifyTrainingFailure({ timedOut: true, timeout: opts.timeout, logs: '' });
+          break;
+        }
+        throw ApplicationFailure.create({
+          message: `${what} ${jobId} was cancelled outside Vigil${status.error ? `: ${status.error}` : ''}`,
+          type: 'TrainingCancelled',
+          nonRetryable: true,
+          details: [{ jobId, try: tryNo }],
+        });
+      }
+      watched = true;
+      if (Date.now() - startedAt > opts.timeoutMs) {
+        ctx.heartbeat({ jobId, try: tryNo, startedAt, progress: status.progress, timedOut: true } satisfies TrainingWatchHeartbeat);
+        await opts.backend.cancel(jobId);
+        failure = classifyTrainingFailure({ timedOut: true, timeout: opts.timeout, logs: '' });
+        break;
+      }
+      try {
+        await ctx.sleep(pollMs);
+      } catch (err) {
+        if (err instanceof CancelledFailure) await opts.backend.cancel(jobId);
+        throw err;
+      }
+    }
+
+    const tries = TRAINING_FAILURE_TRIES[failure.kind];
+    const message = `${what} ${jobId} (try ${tryNo}) failed: ${failure.message}`;
+    const details = [{ jobId, try: tryNo, tries, failure }];
+    if (!failure.retryable || tryNo >= tries) {
+      throw ApplicationFailure.create({
+        message: failure.retryable ? `${message}; gave up after ${tryNo} tries` : message,
+        type: `Training${pascal(failure.kind)}`,
+        nonRetryable: true,
+        details,
+      });
+    }
+    tryNo++;
+    startedAt = Date.now();
+    timedOutBefore = false;
+    if (watched) {
+      ctx.heartbeat({ jobId: trainingTryJobId(opts.jobId, tryNo), try: tryNo, startedAt } satisfies TrainingWatchHeartbeat);
+      throw ApplicationFailure.create({
+        message: `${message}; the next try is ${trainingTryJobId(opts.jobId, tryNo)}`,
+        type: `Training${pascal(failure.kind)}`,
+        nonRetryable: false,
+        details,
+      });
+    }
+    ctx.log.warn(`a ${what} failed while no worker watched; starting the next try`, { jobId, kind: failure.kind });
+  }
+}
