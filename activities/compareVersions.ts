@@ -30,9 +30,9 @@ export async function compareVersions(
 ): Promise<RollbackJudgement> {
   const { task } = cfg;
   const { champion, other } = opts;
-  const recent = (await deps.predictions.recent(cfg.id, { limit: cfg.monitor.window, labelledOnly: true, ...(opts.since ? { since: opts.since } : {}) })).filter(
-    (r) => r.servedBy === 'model',
-  );
+  const recent = (
+    await deps.predictions.recent(cfg.id, { limit: cfg.monitor.window, labelledOnly: true, ...(opts.since ? { since: opts.since } : {}) })
+  ).filter((r) => r.servedBy === 'model');
   const labelled = recent.flatMap((r) => {
     const label = task.type === 'binary' ? (r.label === 1 ? task.positiveClass : r.label === 0 ? task.negativeClass : undefined) : r.labelValue;
     return label === undefined ? [] : [{ features: r.features as Record<string, unknown>, label }];

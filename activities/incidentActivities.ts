@@ -34,6 +34,15 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
       await tell(state, event, detail);
     },
 
+    async measureModel(args) {
+      const cfg = modelConfig(deps, args.model.id);
+      const s = await computeModelSignals(deps, cfg);
+      if (s.samples === 0 && s.labelled === 0) return undefined;
+      const reported = new Set(args.evidence.flatMap((e) => Object.keys(e.values)));
+      const measured = Object.entries(signalsAsEvidence(s)).filter(([k]) => !reported.has(k));
+      return measured.length ? Object.fromEntries(measured) : undefined;
+    },
+
     async classifyIncident(args) {
       const cfg = modelConfig(deps, args.model.id);
       return classify({ signal: args.signal, evidence: args.evidence, tier: args.model.tier, psiThreshold: cfg.monitor.psiThreshold, task: cfg.task.type });
@@ -77,7 +86,12 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
           if (target) {
             // The version's headline holdout figure by task type: AUC, macro-F1 or MAE.
             const [metric, label] = HEADLINE_METRIC[cfg.task.type];
-            const judgement = await compareVersions(deps, cfg, { champion, other: target, minImprovement: policy.rollback.minImprovement ?? 0.02, step: 'triage' });
+            const judgement = await compareVersions(deps, cfg, {
+              champion,
+              other: target,
+              minImprovement: policy.rollback.minImprovement ?? 0.02,
+              step: 'triage',
+            });
             facts.rollbackTarget = {
               version: target.version,
               reason: `v${target.version} is ${target.status}, ${label} ${target.metrics[metric] ?? '?'}`,

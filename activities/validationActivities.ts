@@ -108,7 +108,13 @@ export function createValidationActivities(deps: ActivityDeps): ValidationActivi
     const previousVersion = changes.filter((c) => c.toVersion === champion.version && c.fromVersion !== undefined).at(-1)?.fromVersion;
     const previous = previousVersion !== undefined ? await deps.registry.getVersion(model.id, previousVersion) : undefined;
     if (!previous) return undefined;
-    const j = await compareVersions(deps, model, { champion, other: previous, minImprovement, step: 'validation', ...(since ? { since: new Date(since) } : {}) });
+    const j = await compareVersions(deps, model, {
+      champion,
+      other: previous,
+      minImprovement,
+      step: 'validation',
+      ...(since ? { since: new Date(since) } : {}),
+    });
     const verdict = !j.enough
       ? 'not enough to compare them'
       : j.better

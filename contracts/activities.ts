@@ -12,6 +12,7 @@ import type { TaskGateMargins } from '../domain/taskGates.js';
 import type {
   Classification,
   Evidence,
+  EvidenceValue,
   FailureMode,
   IncidentState,
   ModelRef,
@@ -52,6 +53,12 @@ export interface IncidentActivities {
   recordPhase(args: { state: IncidentState; event: string; detail: string; actor?: string; notified?: 'separately' }): Promise<void>;
   /** Tells the channels (log, Slack thread) about a phase change or audited event. */
   notifyPhase(args: { state: IncidentState; event: string; detail: string }): Promise<void>;
+  /**
+   * The model's signals measured now from its prediction log (drift, performance, label checks), as
+   * evidence values — only the keys the reported evidence does not already carry; undefined when there
+   * is nothing to measure (no champion, no predictions).
+   */
+  measureModel(args: { model: ModelRef; evidence: Evidence[] }): Promise<Record<string, EvidenceValue> | undefined>;
   classifyIncident(args: { model: ModelRef; signal: SignalKind; evidence: Evidence[] }): Promise<Classification>;
   /** Gathers the runbook's evidence and recommends an action. */
   triageIncident(args: { incidentId: string; model: ModelRef; classification: Classification; policy: RunbookPolicy }): Promise<{

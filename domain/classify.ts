@@ -11,7 +11,9 @@
  *
  * Performance loss speaks the model's task type (domain/performanceEvidence.ts): a binary model's by
  * its accuracy ("accuracy fell by 0.08"), a multiclass model's by accuracy and macro-F1, a regression
- * model's by MAE and RMSE ("MAE rose from 0.41 to 0.93 (+127%)"). Its impact: a drop in accuracy or
+ * model's by MAE and RMSE ("MAE rose from 0.41 to 0.93 (+127%)"). A performance loss is concept drift
+ * only when the inputs were measured stable; labels found anomalous make any incident a feedback loop;
+ * a prediction confidence of 0.6 or less is high impact, 0.7 or less medium. Its impact: a drop in accuracy or
  * macro-F1 of at least 0.1 is high, of at least 0.05 medium (absolute); a rise in MAE or RMSE of at
  * least 50% of the holdout's is high, of at least 20% medium (relative: errors have the target's units,
  * so only their ratio to the holdout's compares across models).
@@ -102,7 +104,9 @@ function failureMode(signals: Set<SignalKind>, f: Record<string, EvidenceValue>,
     reasons.push(`infrastructure signal: ${infra}${shown.length ? ` (${shown.join(', ')})` : ''}${f.alertname ? ` (alert ${f.alertname})` : ''}`);
     return 'infrastructure';
   }
-  if (signals.has('label_anomaly')) {
+  // Labels that echo the model's own predictions (or whose rate jumped) make every other figure suspect,
+  // whatever signal opened the incident: a feedback loop, never retrained on.
+  if (signals.has('label_anomaly') || typeof f.label_anomalies === 'string') {
     const detail =
       typeof f.label_anomalies === 'string'
         ? f.label_anomalies
@@ -115,7 +119,11 @@ function failureMode(signals: Set<SignalKind>, f: Record<string, EvidenceValue>,
   const psiMax = num(f.psi_max);
   const inputsDrifted = psiMax !== undefined && psiMax >= psiThreshold;
   if (signals.has('accuracy_drop') && !signals.has('data_drift') && !inputsDrifted) {
-    reasons.push(`${performanceLoss(f)} while inputs are stable (max PSI ${psiMax === undefined ? 'unknown' : fmt(psiMax)} < ${psiThreshold})`);
+    reasons.push(
+      psiMax === undefined
+        ? `${performanceLoss(f)}; the inputs were not measured (no predictions logged to compare with the reference), so drift is not ruled out`
+        : `${performanceLoss(f)} while inputs are stable (max PSI ${fmt(psiMax)} < ${psiThreshold})`,
+    );
     return 'concept_drift';
   }
   const confidence = num(f.prediction_confidence);
@@ -139,6 +147,8 @@ function impactOf(mode: FailureMode, f: Record<string, EvidenceValue>, psiThresh
     [num(f.out_of_range_share), 0.2, 0.05, 'out-of-range share'],
     [num(f.unseen_category_share), 0.2, 0.05, 'unseen-category share'],
     [absolute(num(f.label_positive_rate_shift)), 0.3, 0.15, 'label positive-rate shift'],
+    // A collapsing confidence (mean top-class probability) means the model no longer knows its inputs.
+    [collapse(num(f.prediction_confidence)), 0.4, 0.3, 'prediction confidence', (v) => fmt(1 - v)],
     [num(f.invalid_label_share), 0.05, 0.01, 'invalid label share'],
   ];
   let impact: Impact = 'low';
@@ -167,6 +177,11 @@ const INFRA_KEYS: [string, string][] = [
   ['gpu_memory_util', 'GPU memory use'],
   ['queue_depth', 'queue depth'],
 ];
+
+/** How far confidence fell below certainty (1 − c), for confidences in [0, 1]. */
+function collapse(c: number | undefined): number | undefined {
+  return c === undefined || c < 0 || c > 1 ? undefined : 1 - c;
+}
 
 function absolute(v: number | undefined): number | undefined {
   return v === undefined ? undefined : Math.abs(v);

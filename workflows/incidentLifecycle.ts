@@ -104,7 +104,15 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   await wf.condition(() => incident.state.evidence.length > 0, '1 minute');
   await incident.enter('detected', `Opened from ${input.signal} for ${input.model.id}`);
 
-  // 2. Classify: failure mode and severity from the evidence and the model's tier, with reasons.
+  // 2. Classify: failure mode and severity from the evidence and the model's tier, with reasons — and
+  //    from what the model's prediction log says now, where the report left a figure out (a drift
+  //    figure for an accuracy alert), so nothing is called stable that was not measured.
+  if (wf.patched('measure-before-classify')) {
+    const measured = await act.measureModel.executeWithOptions({ summary: 'Measure the model now' }, [
+      { model: input.model, evidence: incident.state.evidence },
+    ]);
+    if (measured) incident.addEvidence({ source: 'monitor', signal: input.signal, observedAt: new Date(Date.now()).toISOString(), values: measured });
+  }
   const classification = await bookkeeping().classifyIncident.executeWithOptions({ summary: 'Classify failure mode and severity' }, [
     { model: input.model, signal: input.signal, evidence: incident.state.evidence },
   ]);
@@ -332,13 +340,7 @@ class IncidentRecord {
     };
     this.notifications = new Notifications(this.state);
     wf.setHandler(stateQuery, () => this.state);
-    wf.setHandler(addEvidenceSignal, (evidence: Evidence) => {
-      this.state.evidence.push(evidence);
-      // A monitor re-reports every run while the incident is open: keep the first report and the
-      // latest ones, so state and history stay bounded.
-      if (this.state.evidence.length > MAX_EVIDENCE) this.state.evidence.splice(1, 1);
-      if (this.state.evidence.length > 1) this.note('evidence_attached', `${evidence.signal} from ${evidence.source}`);
-    });
+    wf.setHandler(addEvidenceSignal, (evidence: Evidence) => this.addEvidence(evidence));
     wf.setHandler(
       decideUpdate,
       async (req: DecideRequest) => {
@@ -387,6 +389,13 @@ class IncidentRecord {
 
   note(event: string, detail?: string) {
     this.state.timeline.push({ at: new Date(Date.now()).toISOString(), event, detail });
+  }
+
+  /** A report or a measurement. A monitor re-reports every run while the incident is open: keep the first and the latest, so state and history stay bounded. */
+  addEvidence(evidence: Evidence) {
+    this.state.evidence.push(evidence);
+    if (this.state.evidence.length > MAX_EVIDENCE) this.state.evidence.splice(1, 1);
+    if (this.state.evidence.length > 1) this.note('evidence_attached', `${evidence.signal} from ${evidence.source}`);
   }
 
   finish(outcome: Outcome) {

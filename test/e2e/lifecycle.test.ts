@@ -35,7 +35,12 @@ describe('incident lifecycle', () => {
     );
     assert.equal(awaiting.failureMode, 'data_drift');
     assert.equal(awaiting.recommendedAction, 'retrain');
-    assert.equal(awaiting.severity, 'SEV3');
+    // The report gave only a PSI; the model measured before classifying also lost accuracy on the
+    // drifted traffic: high impact on a high-tier model.
+    assert.equal(awaiting.severity, 'SEV2', JSON.stringify(awaiting.state.classification));
+    assert.match(awaiting.state.classification!.reasons.join(' '), /inputs drifted \(max PSI 0\.41 on [^)]*\).*high impact \(accuracy drop 0\.\d+/);
+    const measured = awaiting.state.evidence.find((e) => e.values.samples !== undefined);
+    assert.ok(measured && measured.values.psi_max === undefined, 'the measurement adds what the report left out, and keeps the reported PSI');
 
     // A repeated signal attaches as evidence instead of opening a second incident.
     const again = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.5 } });
@@ -59,7 +64,7 @@ describe('incident lifecycle', () => {
       60_000,
     );
     assert.equal(closed.outcome, 'resolved');
-    assert.equal(closed.state.evidence.length, 2);
+    assert.equal(closed.state.evidence.length, 3, 'the report, the measurement before classifying, the repeated signal');
 
     const champion = await env.services.registry.getAlias(TEST_MODEL, 'champion');
     assert.equal(champion?.version, 2);

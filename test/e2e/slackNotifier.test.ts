@@ -76,7 +76,9 @@ describe('Slack notifier', () => {
           },
         ]),
     });
-    await env.simulator.writeBatch({ n: 600, drift: 1 });
+    // Unlabelled: the measurement before classifying finds the drift but no accuracy figure, so the
+    // severities stay those of the evidence each test reports.
+    await env.simulator.writeBatch({ n: 600, drift: 1, labelled: false });
     await env.startWorker();
   });
   after(async () => {
@@ -267,12 +269,13 @@ describe('Slack notifier', () => {
   });
 
   it('on the deadline, the thread mentions the escalation group; then the safe default is shown', async () => {
-    const id = await open({ latency_p99_ms: 900 }, 'latency');
+    // High impact on its own (p99 over 2 s), whatever the model's drifted log adds when measured: SEV1.
+    const id = await open({ latency_p99_ms: 2500 }, 'latency');
     const { ts } = await messageOf(id);
     const escalation = await slack.waitForCall('chat.postMessage', (c) => c.args.thread_ts === ts && /Escalation/.test(String(c.args.text)));
     assert.match(
       String(escalation.args.text),
-      /^:rotating_light: Escalation to <!subteam\^S0PLATFORM>: no decision within 2s\nStill awaiting 1 approval\(s\) from <@U0ALICE>, <!subteam\^S0ONCALL>, alice/,
+      /^:rotating_light: Escalation to <!subteam\^S0PLATFORM>: no decision within 2s\nStill awaiting 2 approval\(s\) from <@U0LEAD1>, <@U0LEAD2>/,
       String(escalation.args.text),
     );
     const safe = await slack.waitForCall('chat.update', (c) => c.args.ts === ts && /No decision/.test(JSON.stringify(c.args.blocks)));

@@ -86,10 +86,23 @@ describe('classify: accuracy drop — concept drift or data drift', () => {
     assert.equal(run('accuracy_drop', { accuracy_drop: 0.08, psi_max: 0.19 }).failureMode, 'concept_drift');
   });
 
-  it('unknown PSI counts as stable inputs → concept_drift, and says so', () => {
+  it('unmeasured inputs: concept_drift by the signal, but the reason says drift is not ruled out', () => {
     const r = run('accuracy_drop', { accuracy_drop: 0.08 });
     assert.equal(r.failureMode, 'concept_drift');
-    assert.match(allReasons(r), /max PSI unknown < 0\.2/);
+    assert.match(allReasons(r), /accuracy fell by 0\.08; the inputs were not measured .* so drift is not ruled out/);
+    assert.doesNotMatch(allReasons(r), /inputs are stable/);
+  });
+
+  it('labels found anomalous make any incident a feedback loop, never retrained on', () => {
+    const r = run('data_drift', { psi_max: 0.5, label_anomalies: 'labels agree with predictions 99.5% of the time', label_prediction_agreement: 0.995 });
+    assert.equal(r.failureMode, 'feedback_loop');
+    assert.match(allReasons(r), /labels look anomalous \(labels agree with predictions 99\.5% of the time\)/);
+  });
+
+  it('a collapsing prediction confidence counts toward impact', () => {
+    assert.equal(run('data_drift', { psi_max: 0.25, prediction_confidence: 0.55 }, 'high').severity, 'SEV2');
+    assert.equal(run('data_drift', { psi_max: 0.25, prediction_confidence: 0.95 }, 'high').severity, 'SEV3');
+    assert.match(run('data_drift', { psi_max: 0.25, prediction_confidence: 0.55 }, 'high').reasons.at(-1)!, /prediction confidence 0\.55/);
   });
 
   it('drifted inputs (psi_max exactly at the threshold) → data_drift', () => {
@@ -335,14 +348,14 @@ describe('classify: performance loss in the task type’s metrics', () => {
 
   it('an improved metric is not called a loss when another got worse', () => {
     const r = run('accuracy_drop', { mae: 1.9, mae_baseline: 2, rmse: 3, rmse_baseline: 2 }, 'high');
-    assert.match(allReasons(r), /RMSE rose from 2 to 3 \(\+50%\) while inputs/);
+    assert.match(allReasons(r), /RMSE rose from 2 to 3 \(\+50%\); the inputs were not measured/);
     assert.doesNotMatch(allReasons(r), /MAE rose/);
     assert.match(r.reasons.at(-1)!, /MAE rise −5%, RMSE rise \+50%/);
   });
 
   it('the declared task type wins over the keys; without figures, the words of the task type', () => {
-    assert.match(allReasons(run('accuracy_drop', { task: 'regression' })), /errors rose while inputs are stable/);
-    assert.match(allReasons(run('accuracy_drop', {})), /accuracy fell while inputs are stable/);
+    assert.match(allReasons(run('accuracy_drop', { task: 'regression' })), /errors rose; the inputs were not measured/);
+    assert.match(allReasons(run('accuracy_drop', {})), /accuracy fell; the inputs were not measured/);
   });
 
   it('multiclass: accuracy keeps its sentence, macro-F1 names its figures, the larger drop sets the impact', () => {
