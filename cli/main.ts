@@ -18,6 +18,9 @@ import { DRIFT_TESTS, type DriftOptions, type DriftTestName } from '../domain/dr
 import { findModel, localUser } from '../domain/config.js';
 import { loadConfig } from './loadConfig.js';
 
+/** The examples `vigil up --example` runs (credit-risk by default). */
+const EXAMPLES = ['credit-risk', 'fraud'] as const;
+
 const program = new Command('vigil')
   .description('Durable incident response and retraining for production ML, on Temporal.')
   .option('-c, --config <file>', 'config file (default: $VIGIL_CONFIG, ./vigil.config.json, or the built-in example)')
@@ -41,10 +44,14 @@ const print = (json: boolean | undefined, value: unknown, human: () => string) =
 program
   .command('up')
   .description('start Vigil locally: Temporal dev server, PostgreSQL, worker and the example model')
+  .option('--example <name>', 'the example to run: credit-risk, or fraud (a scikit-learn model behind a Python server)', 'credit-risk')
   .option('--no-example', 'do not run the example traffic simulator')
-  .action(async (opts: { example: boolean }) => {
+  .action(async (opts: { example: string | false }) => {
+    if (opts.example !== false && !EXAMPLES.includes(opts.example as (typeof EXAMPLES)[number])) {
+      throw new UserInputError(`--example: "${opts.example}" is not an example (${EXAMPLES.join(', ')})`);
+    }
     const { runLocalStack } = await import('../stack/localStack.js');
-    await runLocalStack({ ...globals(), example: opts.example });
+    await runLocalStack({ ...globals(), example: opts.example as (typeof EXAMPLES)[number] | false });
   });
 
 program

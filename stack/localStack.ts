@@ -31,22 +31,32 @@ import { startTemporalDevServer } from '../adapters/temporal/devServer.js';
 import { defaultToolsDir, resolveTemporalCli } from '../adapters/temporal/temporalCli.js';
 import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes.js';
+import { parseConfig, type VigilConfig } from '../domain/config.js';
 import { ensureExampleModel, servingFromDeployment } from '../examples/credit-risk/exampleModel.js';
 import { createHttpPredictionSink } from '../examples/credit-risk/predictionSink.js';
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
 import { createVigilWorker } from '../workers/createVigilWorker.js';
 import { createVigilServices } from '../workers/vigilServices.js';
+import { ensureFraudModel, fraudPython } from '../examples/fraud/bootstrap.js';
+import { FRAUD_MODEL_ID, fraudExampleConfig } from '../examples/fraud/exampleConfig.js';
+import { startFraudServing } from '../examples/fraud/processes.js';
 import { removeStackFile, writeStackFile } from './stackFile.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (m: string) => console.log(`[vigil] ${m}`);
 
-export async function runLocalStack(opts: { config?: string; stateDir?: string; example?: boolean }): Promise<void> {
+/** `example`: the credit-risk example (default, `true`), the fraud example, or none (`false`: no traffic). */
+export async function runLocalStack(opts: { config?: string; stateDir?: string; example?: boolean | 'credit-risk' | 'fraud' }): Promise<void> {
   const startedAt = Date.now();
-  const { config, source } = loadConfig(opts.config);
+  const fraud =
+    opts.example === 'fraud' ? { python: fraudPython(defaultToolsDir(PROJECT_ROOT)), port: Number(process.env.VIGIL_FRAUD_PORT ?? 8090) } : undefined;
+  const { config, source } = fraud && !opts.config && !process.env.VIGIL_CONFIG ? writeFraudConfig(fraud.python, opts.stateDir) : loadConfig(opts.config);
   const stateDir = resolveStateDir(config, opts.stateDir);
   fs.mkdirSync(stateDir, { recursive: true });
   log(`config: ${source}; state: ${stateDir}`);
+  if (fraud && !config.models.some((m) => m.id === FRAUD_MODEL_ID)) {
+    throw new Error(`--example fraud: the config (${source}) has no model "${FRAUD_MODEL_ID}"; leave --config and VIGIL_CONFIG unset to use the example's`);
+  }
   // The alert receiver's address and token are checked before anything starts.
   const http = httpAddressFromEnv();
   // So are Slack's credentials: partly set or malformed stops here, with nothing started or written.
@@ -55,6 +65,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   const ingestToken = resolveIngestToken({ stateDir });
   await assertPortFree(http.port, 'alert receiver (VIGIL_HTTP_PORT)', http.host);
   if (slack.enabled && slack.mode === 'http') await assertPortFree(slack.port, `Slack app (${SLACK_ENV.port})`, slack.host);
+  if (fraud) await assertPortFree(fraud.port, 'fraud model server (VIGIL_FRAUD_PORT)');
 
   // Vigil stops its parts itself, in reverse order of starting, so the SDK must not act on signals.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -116,6 +127,13 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       if (model.example) {
         const { championVersion } = await ensureExampleModel({ registry: services.registry, model, stateDir });
         log(`model ${model.id}: champion v${championVersion} (example)`);
+      } else if (fraud && model.id === FRAUD_MODEL_ID) {
+        // Trained by its own trainer and registered as any team registers a model (a few seconds, once).
+        const t0 = Date.now();
+        const { championVersion, created } = await ensureFraudModel({ registry: services.registry, model, stateDir, python: fraud.python });
+        log(
+          `model ${model.id}: champion v${championVersion} (fraud example${created ? `, trained and registered in ${((Date.now() - t0) / 1000).toFixed(1)} s` : ''})`,
+        );
       } else {
         await services.registry.ensureModel({ id: model.id, displayName: model.displayName, tier: model.tier });
       }
@@ -166,7 +184,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       const monitor = await monitors.ensure(model.id);
       if (monitor.state === 'paused') log(`monitor for ${model.id} is disabled (vigil monitor enable ${model.id})`);
       else log(`monitor for ${model.id}: every ${monitor.every} (schedule ${monitor.scheduleId}${monitor.created ? ', created' : ''})`);
-      if (model.example && opts.example !== false) {
+      if (model.example && opts.example !== false && !fraud) {
         // The simulated world keeps its own clock across restarts: once drifted, it stays drifted.
         const worldStartedAt = exampleWorldStart(stateDir, model.id);
         const driftAfterSeconds = Math.max(0, config.example.driftAfterSeconds - (Date.now() - worldStartedAt.getTime()) / 1000);
@@ -188,6 +206,29 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
           `example traffic for ${model.id}: ${config.example.requestsPerSecond} req/s, ${driftAfterSeconds > 0 ? `drifting in ${Math.round(driftAfterSeconds)}s` : 'already drifted'}`,
         );
       }
+      if (fraud && model.id === FRAUD_MODEL_ID) {
+        // A model server and traffic of its own, talking to Vigil only over the public HTTP APIs.
+        const worldStartedAt = exampleWorldStart(stateDir, model.id);
+        const dir = path.join(stateDir, 'example', model.id);
+        const serving = startFraudServing({
+          python: fraud.python,
+          vigilUrl: localBaseUrl(http.host, receiver.port),
+          modelId: model.id,
+          token: ingestToken.token,
+          port: fraud.port,
+          dir,
+          requestsPerSecond: config.example.requestsPerSecond,
+          labelDelaySeconds: config.example.labelDelaySeconds,
+          driftAfterSeconds: config.example.driftAfterSeconds,
+          worldStartedAt,
+          log,
+        });
+        stops.push(() => serving.stop());
+        const driftIn = config.example.driftAfterSeconds - (Date.now() - worldStartedAt.getTime()) / 1000;
+        log(
+          `fraud example: model server http://127.0.0.1:${fraud.port}/predict, traffic ${config.example.requestsPerSecond} req/s, ${driftIn > 0 ? `drifting in ${Math.round(driftIn)}s` : 'already drifted'} (logs: ${displayPath(dir)}/server.log, driver.log)`,
+        );
+      }
     }
 
     writeStackFile(stateDir, {
@@ -203,6 +244,8 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     log('  ./bin/vigil incident show <id>     # evidence, classification, recommendation');
     log('  ./bin/vigil approve <id>           # you are an approver of the example model');
     if (uiUrl) log(`  ${uiUrl}/namespaces/${settings.namespace}/workflows   # the Temporal UI`);
+    if (fraud && !opts.config && !process.env.VIGIL_CONFIG)
+      log(`  the other commands read the fraud example's config: export VIGIL_CONFIG=${displayPath(source)}`);
     log('Ctrl-C stops everything.');
     await workerDone;
     await stopAll();
@@ -210,6 +253,21 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The fraud example's configuration, written to `<stateDir>/vigil.config.json` (state folder default
+ * `.vigil/fraud`, apart from the credit-risk example's) so the other commands can read it (VIGIL_CONFIG).
+ */
+function writeFraudConfig(python: string, explicitStateDir?: string): { config: VigilConfig; source: string } {
+  const base = fraudExampleConfig(python);
+  const stateDir = path.resolve(explicitStateDir ?? process.env.VIGIL_STATE_DIR ?? path.join('.vigil', 'fraud'));
+  const file = path.join(stateDir, 'vigil.config.json');
+  const raw = { ...base, stateDir, example: { requestsPerSecond: 20, driftAfterSeconds: 60, labelDelaySeconds: 2 } };
+  const config = parseConfig(raw, file);
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(raw, null, 2)}\n`);
+  return { config, source: file };
 }
 
 /** A path relative to the working directory when it lies below it (`.vigil/alert-token`). */
