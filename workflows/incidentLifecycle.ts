@@ -26,6 +26,7 @@ import type {
   ValidationRecord,
   Vote,
 } from '../domain/incident.js';
+import { SEVERITIES } from '../domain/incident.js';
 import type { RunbookPolicy } from '../domain/runbook.js';
 import { VigilFailureMode, VigilPhase, VigilSeverity } from '../domain/searchAttributes.js';
 import { retrainModel } from './retrainModel.js';
@@ -116,7 +117,7 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   const classification = await bookkeeping().classifyIncident.executeWithOptions({ summary: 'Classify failure mode and severity' }, [
     { model: input.model, signal: input.signal, evidence: incident.state.evidence },
   ]);
-  const policy = input.runbooks[classification.failureMode];
+  let policy = input.runbooks[classification.failureMode];
   incident.classified(classification, policy.version);
   await incident.enter('classified', `${classification.failureMode}, ${classification.severity}`);
 
@@ -132,7 +133,9 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   //    runbook may degrade the model to its fallback meanwhile; the decision lifts it (unless the
   //    decision is the fallback itself), so remediation and validation see the model serving.
   if (policy.degrade?.whileAwaitingApproval && wf.patched('degrade-while-awaiting')) await degrade(incident, 'awaiting approval');
-  const decision = await awaitDecision(incident, policy, classification);
+  const awaited = await awaitDecision(incident, policy, classification, input.runbooks);
+  const decision = awaited.decision;
+  policy = awaited.policy;
   if (incident.state.degraded && !(decision.verdict !== 'reject' && decision.action === 'fallback')) await liftDegradation(incident);
 
   // 5. Remediate, 6. validate (undo if it did not help), 7. review.
@@ -151,7 +154,12 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   return incident.state;
 }
 
-async function awaitDecision(incident: IncidentRecord, policy: RunbookPolicy, classification: Classification): Promise<FinalDecision> {
+async function awaitDecision(
+  incident: IncidentRecord,
+  policy: RunbookPolicy,
+  classification: Classification,
+  runbooks: IncidentInput['runbooks'],
+): Promise<{ decision: FinalDecision; policy: RunbookPolicy }> {
   const { state } = incident;
   const quorum = policy.approval.quorum[classification.severity] ?? 1;
   const deadline = new Date(Date.now() + ms(policy.approval.timeout as ms.StringValue)).toISOString();
@@ -163,7 +171,12 @@ async function awaitDecision(incident: IncidentRecord, policy: RunbookPolicy, cl
   // may decide. Histories recorded before this returned nothing, and take the same path as before.
   if (requested?.approvers?.length) state.approval.approvers = [...new Set([...approvers, ...requested.approvers])];
 
-  let decided = await wf.condition(() => state.decision !== undefined, policy.approval.timeout as Duration);
+  let decided: boolean;
+  if (wf.patched('reclassify-while-awaiting')) {
+    ({ decided, policy } = await awaitDecidingOrEvidence(incident, policy, runbooks));
+  } else {
+    decided = await wf.condition(() => state.decision !== undefined, policy.approval.timeout as Duration);
+  }
   if (!decided) {
     state.approval.escalated = true;
     await act.escalate.executeWithOptions({ summary: 'Escalate: approval timed out' }, [{ state, reason: `no decision within ${policy.approval.timeout}` }]);
@@ -186,7 +199,66 @@ async function awaitDecision(incident: IncidentRecord, policy: RunbookPolicy, cl
     const d = state.decision!;
     await incident.record(`decision:${d.verdict}`, `${d.by.join(', ')}${d.reason ? `: ${d.reason}` : ''}`);
   }
-  return state.decision!;
+  return { decision: state.decision!, policy };
+}
+
+/**
+ * Waits for the decision until the approval deadline; evidence that arrives meanwhile re-classifies the
+ * incident first, so nobody approves a verdict the latest measurements contradict.
+ */
+async function awaitDecidingOrEvidence(
+  incident: IncidentRecord,
+  policy: RunbookPolicy,
+  runbooks: IncidentInput['runbooks'],
+): Promise<{ decided: boolean; policy: RunbookPolicy }> {
+  const { state } = incident;
+  const deadline = Date.now() + ms(policy.approval.timeout as ms.StringValue);
+  let seen = incident.evidenceReceived;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { decided: false, policy };
+    const woke = await wf.condition(() => state.decision !== undefined || incident.evidenceReceived !== seen, left);
+    if (state.decision !== undefined) return { decided: true, policy };
+    if (!woke) return { decided: false, policy };
+    seen = incident.evidenceReceived;
+    policy = await reassess(incident, policy, runbooks);
+  }
+}
+
+/**
+ * The failure mode and severity follow the latest evidence; a severity is never lowered below what was
+ * shown. A raised severity asks its own approvers and quorum again; a changed failure mode re-runs
+ * triage under its runbook (votes for the old recommendation no longer count). Each change is recorded
+ * with its reasons and time, and people are told.
+ */
+async function reassess(incident: IncidentRecord, policy: RunbookPolicy, runbooks: IncidentInput['runbooks']): Promise<RunbookPolicy> {
+  const { state } = incident;
+  const prev = state.classification!;
+  const next = await bookkeeping().classifyIncident.executeWithOptions({ summary: 'Re-classify on new evidence' }, [
+    { model: state.model, signal: state.signal, evidence: state.evidence },
+  ]);
+  const severity = SEVERITIES.indexOf(next.severity) < SEVERITIES.indexOf(prev.severity) ? next.severity : prev.severity;
+  const modeChanged = next.failureMode !== prev.failureMode;
+  if (!modeChanged && severity === prev.severity) return policy;
+  const nextPolicy = modeChanged ? runbooks[next.failureMode] : policy;
+  const kept = severity !== next.severity ? [`severity stays ${severity}: it is never lowered below what was shown`] : [];
+  incident.classified({ failureMode: next.failureMode, severity, reasons: [...next.reasons, ...kept] }, nextPolicy.version);
+  await incident.record('reclassified', `${prev.failureMode} ${prev.severity} → ${next.failureMode} ${severity}: ${next.reasons.join('; ')}`);
+  if (modeChanged) {
+    const triage = await act.triageIncident.executeWithOptions({ summary: `Re-triage under ${next.failureMode}: gather ${nextPolicy.evidence.join(', ')}` }, [
+      { incidentId: state.id, model: state.model, classification: state.classification!, policy: nextPolicy },
+    ]);
+    state.triageEvidence = triage.evidence;
+    state.recommendation = triage.recommendation;
+    state.approval!.votes = [];
+    await incident.record('triaged', `Recommend ${triage.recommendation.action} (${nextPolicy.version})`);
+  }
+  const approval = state.approval!;
+  approval.quorum = nextPolicy.approval.quorum[severity] ?? 1;
+  approval.approvers = state.model.approversBySeverity?.[severity] ?? state.model.approvers;
+  const requested = await act.requestApproval.executeWithOptions({ summary: 'Request approval again' }, [{ state }]);
+  if (requested?.approvers?.length) approval.approvers = [...new Set([...approval.approvers, ...requested.approvers])];
+  return nextPolicy;
 }
 
 /** Puts the model on its fallback for the time being, remembering what it served before. */
@@ -391,8 +463,12 @@ class IncidentRecord {
     this.state.timeline.push({ at: new Date(Date.now()).toISOString(), event, detail });
   }
 
+  /** Evidence received so far (the list itself is bounded): a change wakes whoever waits on new evidence. */
+  evidenceReceived = 0;
+
   /** A report or a measurement. A monitor re-reports every run while the incident is open: keep the first and the latest, so state and history stay bounded. */
   addEvidence(evidence: Evidence) {
+    this.evidenceReceived++;
     this.state.evidence.push(evidence);
     if (this.state.evidence.length > MAX_EVIDENCE) this.state.evidence.splice(1, 1);
     if (this.state.evidence.length > 1) this.note('evidence_attached', `${evidence.signal} from ${evidence.source}`);
