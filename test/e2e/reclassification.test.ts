@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMonitorActivities } from '../../activities/monitorActivities.js';
 import { auditKinds } from '../support/auditKinds.js';
+import { saveHistoryIfRecording } from '../support/histories.js';
 import { createVigilTestEnv, TEST_MODEL, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -76,5 +77,6 @@ describe('re-classification while awaiting a decision', () => {
     const decided = await env.services.incidents.show(id);
     assert.equal(decided.severity, 'SEV2', 'never lowered');
     assert.equal(decided.state.decision?.action, 'retrain', 'the data-drift runbook’s recommendation was approved, not the concept-drift one');
+    await saveHistoryIfRecording(env, id, 'reclassified-approve');
   });
 });

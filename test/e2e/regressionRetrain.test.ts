@@ -18,6 +18,7 @@ import { createModelService } from '../../client/modelService.js';
 import { parseConfig } from '../../domain/config.js';
 import type { RetrainResult } from '../../contracts/retrainWorkflow.js';
 import { createVigilTestEnv, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { saveHistoryIfRecording } from '../support/histories.js';
 import { waitFor } from '../support/waitFor.js';
 
 const TRAINER = fileURLToPath(new URL('../fixtures/trainers/demand_trainer.py', import.meta.url));
@@ -200,5 +201,7 @@ describe('a regression model retrained by its own protocol v2 trainer', () => {
     );
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
     assert.match(closed.state.validation!.reasons.join(' '), /MAE/);
+    await saveHistoryIfRecording(env, id, 'regression-retrain');
+    await saveHistoryIfRecording(env, `${id}-retrain`, 'regression-retrain-child');
   });
 });

@@ -8,6 +8,7 @@ import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { openApprovedDriftIncident } from '../support/driftIncident.js';
 import { auditKinds } from '../support/auditKinds.js';
+import { saveHistoryIfRecording } from '../support/histories.js';
 import { waitFor } from '../support/waitFor.js';
 
 describe('a sabotaged candidate', () => {
@@ -125,5 +126,6 @@ describe('a retrain that helped but stayed below its baseline', () => {
     assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2, 'the better model keeps serving');
     const kinds = await auditKinds(env, id);
     assert.ok(kinds.includes('escalated') && !kinds.includes('compensated'), kinds.join(','));
+    await saveHistoryIfRecording(env, id, 'kept-below-baseline');
   });
 });
