@@ -129,3 +129,42 @@ describe('a retrain that helped but stayed below its baseline', () => {
     await saveHistoryIfRecording(env, id, 'kept-below-baseline');
   });
 });
+
+describe('a retrain whose model performs at its baseline while inputs still differ from its reference', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv({
+      config: (q) => {
+        // Any distance from the reference counts as drift here: only performance can say "recovered".
+        const c = testConfig({}, q);
+        c.models[0]!.monitor.psiThreshold = 0.0001;
+        return c;
+      },
+    });
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('is resolved, the remaining drift noted for the review', async () => {
+    const id = await openApprovedDriftIncident(env);
+    await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.phase === 'validating',
+      'validating',
+      120_000,
+    );
+    await env.simulator.writeBatch({ n: 300, drift: 1 });
+    const closed = await waitFor(
+      () => env.services.incidents.show(id),
+      (s) => s.status === 'closed',
+      'closed',
+      60_000,
+    );
+    const reasons = closed.state.validation?.reasons.join(' ') ?? '';
+    assert.equal(closed.outcome, 'resolved', reasons);
+    assert.match(reasons, /inputs still drift from the champion's reference: max PSI/);
+    assert.match(reasons, /accuracy 0\.\d+ within 0\.05 of the baseline/);
+    assert.match(reasons, /performance holds on \d+ labelled predictions, so the remaining input drift is noted, not failed/);
+    assert.equal((await env.services.registry.getAlias(TEST_MODEL, 'champion'))?.version, 2);
+  });
+});
