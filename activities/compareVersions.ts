@@ -7,6 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ModelConfig } from '../domain/config.js';
+import { taskLabel } from '../domain/task.js';
 import type { ScoredPrediction } from '../domain/ingest.js';
 import { judgeRollback, type RollbackJudgement } from '../domain/rollbackJudgement.js';
 import type { ModelVersion } from '../ports/modelRegistry.js';
@@ -34,7 +35,7 @@ export async function compareVersions(
     await deps.predictions.recent(cfg.id, { limit: cfg.monitor.window, labelledOnly: true, ...(opts.since ? { since: opts.since } : {}) })
   ).filter((r) => r.servedBy === 'model');
   const labelled = recent.flatMap((r) => {
-    const label = task.type === 'binary' ? (r.label === 1 ? task.positiveClass : r.label === 0 ? task.negativeClass : undefined) : r.labelValue;
+    const label = taskLabel(task, r);
     return label === undefined ? [] : [{ features: r.features as Record<string, unknown>, label }];
   });
   const judge = (championPreds: ScoredPrediction[], otherPreds: ScoredPrediction[]) =>

@@ -9,6 +9,7 @@ import { readDatasetCsv, writeDatasetCsv } from '../adapters/files/labelledCsv.j
 import { readTaskDatasetCsv, writeTaskDatasetCsv, type TaskDatasetRow } from '../adapters/files/taskDatasetCsv.js';
 import { readCsvTable } from '../adapters/files/csvTable.js';
 import type { ModelConfig } from '../domain/config.js';
+import { taskLabel } from '../domain/task.js';
 import type { DatasetProfile } from '../domain/datasetProfile.js';
 import { referenceProfile } from '../domain/referenceProfile.js';
 import type { ScoredPrediction } from '../domain/ingest.js';
@@ -55,7 +56,7 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
       .filter((r) => r.servedBy === 'model')
       .sort((a, b) => a.ts.getTime() - b.ts.getTime())
       .flatMap((r) => {
-        const label = task.type === 'binary' ? (r.label === 1 ? task.positiveClass : r.label === 0 ? task.negativeClass : undefined) : r.labelValue;
+        const label = taskLabel(task, r);
         return label === undefined ? [] : [{ features: r.features, label }];
       });
     const classes = new Set(rows.map((r) => String(r.label)));

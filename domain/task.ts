@@ -37,3 +37,12 @@ export const TaskConfig = z.discriminatedUnion('type', [BinaryTask, MulticlassTa
 export type TaskConfig = z.output<typeof TaskConfig>;
 export type TaskType = TaskConfig['type'];
 export const TASK_TYPES = ['binary', 'multiclass', 'regression'] as const satisfies readonly TaskType[];
+
+/**
+ * A logged row's label as the task states it: binary rows store 1/0, read back as the positive or
+ * negative class; multiclass and regression rows keep the class or value. Undefined while unlabelled.
+ */
+export function taskLabel(task: TaskConfig, row: { label: 0 | 1 | null; labelValue?: string | number }): string | number | undefined {
+  if (task.type === 'binary') return row.label === 1 ? task.positiveClass : row.label === 0 ? task.negativeClass : undefined;
+  return row.labelValue;
+}

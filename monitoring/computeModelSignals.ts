@@ -5,7 +5,7 @@
  * triage and post-remediation validation.
  */
 import type { ModelConfig } from '../domain/config.js';
-import type { TaskConfig } from '../domain/task.js';
+import { taskLabel, type TaskConfig } from '../domain/task.js';
 import { evaluateScores } from '../domain/metrics.js';
 import { comparePerformance, taskMetrics } from '../domain/taskMetrics.js';
 import { assessDataQuality, dataQualityAsEvidence, schemaFromFeatures } from '../domain/dataQuality.js';
@@ -128,7 +128,7 @@ export async function computeModelSignals(
   if (reference?.label && labelled.length > 0) {
     out.labelPsi = columnPsi(
       reference.label,
-      labelled.map((r) => labelOf(task, r)),
+      labelled.map((r) => taskLabel(task, r)),
     );
   }
 
@@ -202,12 +202,6 @@ function predictionOf(task: TaskConfig, r: TrafficRow): unknown {
   if (task.type === 'binary') return r.score;
   if (!r.prediction) return undefined;
   return 'value' in r.prediction ? r.prediction.value : r.prediction.label;
-}
-
-/** The row's label as the reference's label column holds it (binary: the class names). */
-function labelOf(task: TaskConfig, r: TrafficRow): unknown {
-  if (task.type === 'binary') return r.label === 1 ? task.positiveClass : r.label === 0 ? task.negativeClass : undefined;
-  return r.labelValue;
 }
 
 /** A registered version's stored profile in the shape the monitors read (numeric features' PSI reference). */
