@@ -23,6 +23,7 @@ import { registryFromConfig } from '../adapters/registry/registryRouter.js';
 import { slackSettings } from '../adapters/slack/slackCredentials.js';
 import { createSlackNotifier } from '../adapters/slack/slackNotifier.js';
 import { slackWebClientFromEnv } from '../adapters/slack/slackWebClient.js';
+import { modelConfig } from '../activities/activityDeps.js';
 import { createTrainerScorer } from '../adapters/training/trainerScorer.js';
 import { createLocalProcessBackend } from '../adapters/training/localProcessBackend.js';
 import { kubernetesJobBackendFromConfig } from '../adapters/training/kubernetesJobBackend.js';
@@ -71,11 +72,7 @@ export function createVigilServices(opts: {
   // Vigil's own log, or a router reading models with source.kind "postgres" from their teams' tables.
   const predictions = predictionLogFromConfig(config, pool);
   const trainingFor = trainingBackends(config, localTraining);
-  const modelOf = (modelId: string) => {
-    const model = findModel(config, modelId);
-    if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
-    return model;
-  };
+  const modelOf = (modelId: string) => modelConfig({ config }, modelId);
   // Trainers speaking protocol v2 score too: gates and rollback judgements for any model run through them.
   const scorer = createTrainerScorer({
     backendFor: trainingFor,
