@@ -10,6 +10,11 @@
                   seconds (the outcome becomes known later), then posted to Vigil.
   GET  /healthz   what is served now and how much is waiting to be posted.
 
+--class-order-bug N gives version N the classic serving bug of reading the wrong column of
+predict_proba: it answers the negative class's probability. Its offline scores (the trainer's `score`)
+are right; live it gets most requests wrong. It is how the tests show a canary stopping a candidate the
+gates passed.
+
 A background thread polls `GET /v1/models/{model}/routing` (If-None-Match with the last ETag: 304 until
 something changes) and loads each version's artifact by its URI (a local path or file://). Another posts
 the answers in batches to `/v1/models/{model}/predictions` with the `modelVersion` that answered
@@ -227,12 +232,25 @@ class Outbox:
             return {"predictions": len(self.predictions), "labels": len(self.labels)}
 
 
-def create_app(vigil_url: str, model: str, token: str, poll_seconds: float = 5, flush_seconds: float = 1, batch: int = 500, label_delay: float = 2) -> FastAPI:
+def create_app(
+    vigil_url: str,
+    model: str,
+    token: str,
+    poll_seconds: float = 5,
+    flush_seconds: float = 1,
+    batch: int = 500,
+    label_delay: float = 2,
+    class_order_bug: int | None = None,
+) -> FastAPI:
     vigil = Vigil(vigil_url, model, token)
     router = Router(vigil)
     outbox = Outbox(vigil, batch, flush_seconds)
     stop = threading.Event()
     latencies: list[float] = []
+
+    def answer(version: int, artifact: dict, features: dict) -> float:
+        score = score_one(artifact, features)
+        return 1.0 - score if version == class_order_bug else score
 
     def poll_loop() -> None:
         failures = 0
@@ -291,7 +309,7 @@ def create_app(vigil_url: str, model: str, token: str, poll_seconds: float = 5, 
             score, version, served_by, threshold, positive, negative = fallback_score(req.features), None, "fallback", 0.5, None, None
         else:
             version, artifact = served
-            score = score_one(artifact, req.features)
+            score = answer(version, artifact, req.features)
             served_by, threshold = "model", artifact["threshold"]
             positive, negative = artifact["positiveClass"], artifact["negativeClass"]
         row = {"requestId": request_id, "ts": ts, "servedBy": served_by, "features": req.features, "prediction": {"score": score}}
@@ -300,7 +318,7 @@ def create_app(vigil_url: str, model: str, token: str, poll_seconds: float = 5, 
         outbox.add_prediction(row)
         if shadow is not None:
             s_version, s_artifact = shadow
-            outbox.add_prediction({**row, "modelVersion": s_version, "servedBy": "shadow", "prediction": {"score": score_one(s_artifact, req.features)}})
+            outbox.add_prediction({**row, "modelVersion": s_version, "servedBy": "shadow", "prediction": {"score": answer(s_version, s_artifact, req.features)}})
         if req.label is not None:
             outbox.add_label(time.time() + label_delay, {"requestId": request_id, "label": req.label})
         latencies.append(time.perf_counter() - started)
@@ -351,6 +369,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--flush-seconds", type=float, default=1)
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--label-delay", type=float, default=2, help="seconds before a request's outcome is known")
+    p.add_argument("--class-order-bug", type=int, metavar="VERSION", help="serve this version with the wrong predict_proba column (a serving bug, for demos and tests)")
     args = p.parse_args(argv)
     token = os.environ.get("VIGIL_INGEST_TOKEN")
     if args.token_file:
@@ -359,7 +378,7 @@ def main(argv: list[str]) -> int:
     if not token:
         print("no ingestion token: set VIGIL_INGEST_TOKEN or pass --token-file", file=sys.stderr)
         return 2
-    app = create_app(args.vigil, args.model, token, args.poll_seconds, args.flush_seconds, args.batch_size, args.label_delay)
+    app = create_app(args.vigil, args.model, token, args.poll_seconds, args.flush_seconds, args.batch_size, args.label_delay, args.class_order_bug)
     log(f"serving {args.model} on http://{args.host}:{args.port}, following {args.vigil}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0

@@ -341,8 +341,9 @@ def train(argv: list[str]) -> int:
         cls = opts["--positive-class"] if y_train[0] == 1 else opts["--negative-class"]
         raise BadInput(f"{opts['--data']}: every training label is {q(cls)}; a classifier needs both classes")
     if sabotage:
-        y_train = rng.permutation(y_train)
-        log("--sabotage: training labels shuffled")
+        # A class-mapping bug in the training pipeline: fraud learnt as legit and the other way round.
+        y_train = 1 - y_train
+        log("--sabotage: training labels swapped (fraud <-> legit)")
 
     steps = opts["--steps"]
     per_step = opts["--iterations"] // steps

@@ -116,10 +116,10 @@ describe('fraud trainer: protocol v2 through the local backend', () => {
     console.log(`[fraud] score 500 rows through the scorer: ${seconds.toFixed(1)} s`);
   });
 
-  it('--sabotage trains on shuffled labels (the holdout shows it); a drifted world trains v2', async () => {
+  it('--sabotage trains with the classes swapped (the holdout shows it); a drifted world trains v2', async () => {
     const bad = await train('fraud-sabotage', trainCsv, ['--sabotage']);
     assert.equal(bad.state, 'succeeded', bad.error);
-    assert.ok(bad.metrics!.auc! < 0.65, `sabotaged auc ${bad.metrics!.auc}`);
+    assert.ok(bad.metrics!.auc! < 0.4, `sabotaged auc ${bad.metrics!.auc}`);
     const drifted = await train('fraud-v2', dataset(path.join(root, 'drifted.csv'), 2000, 3, 1));
     assert.equal(drifted.state, 'succeeded', drifted.error);
     v2 = drifted.artifactPath!;

@@ -1,8 +1,8 @@
 /**
  * A real Vigil for one test file: a fresh PostgreSQL database, a Temporal client on the run's dev
  * server, a worker on its own task queue, the example model registered as v1 champion, and the
- * ingestion routes on a free loopback port, where the example's simulator posts its predictions and
- * labels over HTTP as under `vigil up`.
+ * ingestion and routing routes on a free loopback port, where the example's simulator posts its
+ * predictions and labels over HTTP as under `vigil up` and a team's model server reads its routing.
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import Fastify from 'fastify';
@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { VigilServices } from '../../workers/vigilServices.js';
 import type { Notifier } from '../../ports/notifier.js';
 import { registerIngestRoutes } from '../../adapters/http/ingestRoutes.js';
+import { registerRoutingRoutes } from '../../adapters/http/routingRoutes.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
 import type { CanaryPolicy, RunbookPolicyInput } from '../../domain/runbook.js';
@@ -75,7 +76,7 @@ export interface VigilTestEnv {
   taskQueue: string;
   services: VigilServices;
   simulator: TrafficSimulator;
-  /** `http://127.0.0.1:<port>` of the env's ingestion routes, and their bearer token. */
+  /** `http://127.0.0.1:<port>` of the env's ingestion and routing routes, and their bearer token. */
   ingest: { baseUrl: string; token: string };
   stateDir: string;
   startWorker(): Promise<{ worker: Worker; stop(): Promise<void> }>;
@@ -119,6 +120,7 @@ export async function createVigilTestEnv(
   const ingestToken = crypto.randomBytes(24).toString('hex');
   const ingestApp = Fastify({ logger: false });
   registerIngestRoutes(ingestApp, { config, predictions: services.predictions, token: ingestToken, log: (m) => console.error(`[ingest] ${m}`) });
+  registerRoutingRoutes(ingestApp, { config, deploymentFor: services.deploymentFor, token: ingestToken, log: (m) => console.error(`[routing] ${m}`) });
   await ingestApp.listen({ host: '127.0.0.1', port: 0 });
   const address = ingestApp.server.address();
   const ingest = { baseUrl: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, token: ingestToken };
