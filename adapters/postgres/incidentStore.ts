@@ -19,8 +19,17 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
   const appendWith = (db: pg.Pool | pg.PoolClient, e: AuditEvent) =>
     db.query(INSERT_AUDIT, [e.incidentId, e.kind, e.actor, JSON.stringify(e.detail), e.idempotencyKey ?? null]);
 
-  async function openByKey(key: string): Promise<string | undefined> {
-    const r = await pool.query<{ id: string }>(`SELECT id FROM incidents WHERE dedupe_key = $1 AND status = 'open'`, [key]);
+  /**
+   * The open incident for (model, failure mode): the one opened under that key, or one re-classified
+   * into that mode since (an incident opened as concept drift and now data drift takes the next
+   * data-drift signal as evidence instead of a second incident opening beside it).
+   */
+  async function openFor(modelId: string, mode: FailureMode): Promise<string | undefined> {
+    const r = await pool.query<{ id: string }>(
+      `SELECT id FROM incidents WHERE status = 'open' AND (dedupe_key = $1 OR (model_id = $2 AND failure_mode = $3))
+       ORDER BY (dedupe_key = $1) DESC, opened_at LIMIT 1`,
+      [dedupeKeyFor(modelId, mode), modelId, mode],
+    );
     return r.rows[0]?.id;
   }
 
@@ -29,11 +38,11 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
       await appendWith(pool, event);
     },
 
-    openIncidentFor: (modelId, mode: FailureMode) => openByKey(dedupeKeyFor(modelId, mode)),
+    openIncidentFor: (modelId, mode: FailureMode) => openFor(modelId, mode),
 
     async claim({ modelId, mode, signal, at }) {
       const key = dedupeKeyFor(modelId, mode);
-      const existing = await openByKey(key);
+      const existing = await openFor(modelId, mode);
       if (existing) return { id: existing, created: false };
       const base = incidentIdFor(modelId, mode, at);
       for (let n = 1; n <= MAX_ID_SUFFIX; n++) {
@@ -48,7 +57,7 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
         if (taken.rows[0]?.dedupe_key === key && taken.rows[0]?.status === 'open') return { id, created: false };
       }
       // Someone else opened it between our read and insert (or the same id exists): use theirs.
-      const again = await openByKey(key);
+      const again = await openFor(modelId, mode);
       if (again) return { id: again, created: false };
       throw new Error(`could not claim an incident id for ${key}`);
     },

@@ -59,6 +59,14 @@ describe('re-classification while awaiting a decision', () => {
     const reclassified = now.state.timeline.find((t) => t.event === 'reclassified');
     assert.match(reclassified?.detail ?? '', /^concept_drift SEV3 → data_drift SEV2: /);
 
+    // It is the model's data-drift incident now: a data-drift alert joins it instead of opening a second one.
+    const alert = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'alertmanager', evidence: { psi_max: 0.6 } });
+    assert.deepEqual(alert, { id, created: false });
+    assert.deepEqual(
+      (await env.services.incidents.list({ open: true, modelId: TEST_MODEL })).map((i) => i.id),
+      [id],
+    );
+
     // Calmer evidence afterwards does not lower what was shown.
     const calmer = await env.services.incidents.open({
       modelId: TEST_MODEL,
