@@ -204,7 +204,10 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
       if (model.training.protocol === 2) return evaluateByScoring(model, args);
       const holdout = (await readDatasetCsv(args.holdoutCsv)).rows;
       const features = holdout.map((r) => r.features);
-      const scoresOf = async (uri: string) => ({ scores: await deps.models.score(uri, features), threshold: (await deps.models.profile(uri)).threshold });
+      // The step runs with a heartbeat timeout (it may score through a trainer's jobs); this path's
+      // scoring (in process, or a protocol v1 trainer's evaluator) keeps it alive while it works.
+      const scoresOf = async (uri: string) =>
+        heartbeatWhile(async () => ({ scores: await deps.models.score(uri, features), threshold: (await deps.models.profile(uri)).threshold }));
       const champion = await registry.getAlias(args.modelId, 'champion');
       const { passed, gates } = candidateGates(holdout, await scoresOf(args.artifactPath), champion ? await scoresOf(champion.artifactUri) : undefined, args);
       return { passed, gates, ...(champion ? { championVersion: champion.version } : {}) };
@@ -253,4 +256,21 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
       return moved;
     },
   };
+}
+
+/** Heartbeats every 2 s while `work` runs (no details: for steps that do not resume from a heartbeat); called outside an activity, just runs it. */
+async function heartbeatWhile<T>(work: () => Promise<T>): Promise<T> {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return work();
+  }
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), 2000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }

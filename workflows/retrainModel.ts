@@ -47,7 +47,10 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
     { ...ids, jobId, trainCsv: snapshot.trainCsv, holdoutCsv: snapshot.holdoutCsv },
   ]);
 
-  const evaluation = await act.evaluateCandidate.executeWithOptions({ summary: 'Evaluate candidate vs champion' }, [
+  // Scoring candidate and champion with a team's trainer runs two jobs on its backend, as long as they
+  // take: the step heartbeats like training instead of being cut at the short-step limit.
+  const evaluate = wf.patched('evaluate-as-job') ? training : act;
+  const evaluation = await evaluate.evaluateCandidate.executeWithOptions({ summary: 'Evaluate candidate vs champion' }, [
     {
       modelId: input.modelId,
       artifactPath: job.artifactPath,

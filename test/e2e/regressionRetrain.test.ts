@@ -5,7 +5,9 @@
  * serving layer that follows the registry's champion. Its world changes; the drift incident is
  * approved; Vigil snapshots the labelled traffic with the task's values, trains through the local
  * backend, scores candidate and champion with the trainer's `score`, gates on MAE/RMSE, registers the
- * candidate with a profile it computed, promotes it, and validation sees the model recovered.
+ * candidate with a profile it computed, promotes it, and validation sees the model recovered. Its
+ * scoring jobs outlast the retrain's short-step limit (a slow scorer): the evaluation step heartbeats
+ * through them instead of being cut and retried.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,10 @@ import { saveHistoryIfRecording } from '../support/histories.js';
 import { waitFor } from '../support/waitFor.js';
 
 const TRAINER = fileURLToPath(new URL('../fixtures/trainers/demand_trainer.py', import.meta.url));
+const SLOW_SCORE = fileURLToPath(new URL('../fixtures/trainers/slow_score.sh', import.meta.url));
+/** The retrain's short steps may take 5 s; each scoring job takes longer. */
+const STEP_TIMEOUT = '5s';
+const SCORE_DELAY_SECONDS = 7;
 const MODEL = 'demand';
 const REGIONS = ['north', 'south', 'east'];
 
@@ -106,7 +112,7 @@ describe('a regression model retrained by its own protocol v2 trainer', () => {
     const runbook = {
       approval: { timeout: '5m', escalationTimeout: '0s' },
       validation: { window: '3s', maxExtraWindows: 2, minSamples: 100 },
-      retrain: { minLabelledRows: 200, canary: { enabled: false } },
+      retrain: { minLabelledRows: 200, stepTimeout: STEP_TIMEOUT, canary: { enabled: false } },
     };
     env = await createVigilTestEnv({
       bootstrapExample: (m) => m.example,
@@ -123,7 +129,7 @@ describe('a regression model retrained by its own protocol v2 trainer', () => {
               approvers: ['alice'],
               task: { type: 'regression' },
               monitor: { window: 400, minLabelled: 100 },
-              training: { command: ['python3', TRAINER], protocol: 2 },
+              training: { command: ['sh', SLOW_SCORE, 'python3', TRAINER], protocol: 2, env: { SCORE_DELAY: String(SCORE_DELAY_SECONDS) } },
               runbooks: { data_drift: runbook, concept_drift: runbook },
             },
           ],
@@ -184,6 +190,13 @@ describe('a regression model retrained by its own protocol v2 trainer', () => {
     assert.ok(mae!.candidate < mae!.champion / 2, `the candidate learned the new world: MAE ${mae!.candidate} vs ${mae!.champion}`);
     const jobs = fs.readdirSync(path.join(env.stateDir, 'jobs')).sort();
     assert.deepEqual(jobs, [`${id}-retrain-score-candidate`, `${id}-retrain-score-champion-v1`, `${id}-train`], 'one training job, two scoring jobs');
+
+    // Two scoring jobs of 7 s each, in one attempt of a step whose siblings are cut at 5 s.
+    const history = await env.services.temporal.workflow.getHandle(`${id}-retrain`).fetchHistory();
+    const evaluate = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateCandidate')!;
+    const started = history.events!.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === evaluate.eventId?.toString());
+    assert.equal(started?.activityTaskStartedEventAttributes?.attempt, 1, 'evaluated in one attempt');
+    assert.ok(evaluate.activityTaskScheduledEventAttributes?.heartbeatTimeout, 'the evaluation heartbeats');
 
     const champion = (await env.services.registry.getAlias(MODEL, 'champion'))!;
     assert.equal(champion.version, 2);
