@@ -21,6 +21,8 @@ export interface GateMargins {
   /** Absent in retrains started before these gates existed: their old fixed values apply. */
   maxCalibrationIncrease?: number;
   maxSliceDrop?: number;
+  /** Fewer holdout rows than this: calibration error is reported, not judged (absent: always judged). */
+  minCalibrationRows?: number;
   protectedSlices?: ProtectedSlice[];
 }
 
@@ -56,13 +58,7 @@ export function candidateGates(
       rule: `candidate ≥ champion − ${margins.maxAucDrop}`,
       passed: Number.isFinite(cand.auc) && cand.auc >= (incumbent?.auc ?? 0) - margins.maxAucDrop,
     },
-    {
-      name: 'calibration_error',
-      candidate: cand.calibrationError,
-      champion: incumbent?.calibrationError ?? 1,
-      rule: `candidate ≤ champion + ${maxCal}`,
-      passed: cand.calibrationError <= (incumbent?.calibrationError ?? 1) + maxCal,
-    },
+    calibrationGate(cand.calibrationError, incumbent?.calibrationError ?? 1, maxCal, holdout.length, margins.minCalibrationRows ?? 0),
   ];
   const maxSliceDrop = margins.maxSliceDrop ?? 0.05;
   for (const slice of margins.protectedSlices ?? []) {
@@ -84,6 +80,17 @@ export function candidateGates(
     gates.push({ name, candidate: c, champion: ch, rule: `accuracy ≥ champion − ${maxSliceDrop} on ${rows.length} rows`, passed: c >= ch - maxSliceDrop });
   }
   return { passed: gates.every((g) => g.passed), gates };
+}
+
+/**
+ * Calibration error (binned) on a small holdout is mostly noise — on 50 rows a good candidate differs
+ * from the champion by several points either way — so below `minRows` it is shown, not judged.
+ */
+function calibrationGate(candidate: number, champion: number, margin: number, rows: number, minRows: number): GateResult {
+  if (rows < minRows) {
+    return { name: 'calibration_error', candidate, champion, rule: `only ${rows} holdout rows (need ${minRows}): not judged`, passed: true, judged: false };
+  }
+  return { name: 'calibration_error', candidate, champion, rule: `candidate ≤ champion + ${margin}`, passed: candidate <= champion + margin };
 }
 
 export function inSlice(slice: ProtectedSlice, value: unknown): boolean {

@@ -98,6 +98,8 @@ export const RunbookPolicy = z
         maxAucDrop: z.number().min(0).max(1).default(0),
         /** Gate: the candidate's holdout calibration error may not exceed the champion's by more than this. */
         maxCalibrationIncrease: z.number().min(0).max(1).default(0.02),
+        /** The calibration gate judges only holdouts of at least this many rows (binned calibration error is noise on fewer). */
+        minCalibrationRows: z.number().int().min(0).default(100),
         /** Gate: on each protected slice of the holdout, the candidate's accuracy may not fall below the champion's by more than this. */
         maxSliceDrop: z.number().min(0).max(1).default(0.05),
         /** Gate (models scored by their trainer, protocol v2): the candidate's holdout accuracy (binary, multiclass) may not be lower by more than this. */

@@ -57,6 +57,8 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
       holdoutCsv: snapshot.holdoutCsv,
       maxAucDrop: input.retrain.maxAucDrop,
       maxCalibrationIncrease: input.retrain.maxCalibrationIncrease,
+      // Absent from retrains whose runbook predates it: their calibration gate judges every holdout.
+      ...(input.retrain.minCalibrationRows !== undefined ? { minCalibrationRows: input.retrain.minCalibrationRows } : {}),
       maxSliceDrop: input.retrain.maxSliceDrop,
       protectedSlices: input.retrain.protectedSlices,
       // The task types' own margins (gates computed from a trainer's scores); older retrains ran without them.

@@ -78,6 +78,18 @@ describe('candidateGates: AUC and calibration against the champion', () => {
     assert.equal(pass.passed, true);
   });
 
+  it('a holdout smaller than minCalibrationRows shows calibration error but does not judge it', () => {
+    const champion = split(0.05, 0.95); // ECE 0.05
+    const candidate = split(0.15, 0.85); // ECE 0.15
+    const small = candidateGates(HOLDOUT, candidate, champion, { maxAucDrop: 0, maxCalibrationIncrease: 0.05, minCalibrationRows: 11 });
+    const c = gate(small.gates, 'calibration_error');
+    close(c.candidate, 0.15, 'still measured');
+    assert.deepEqual([c.passed, c.judged, c.rule], [true, false, 'only 10 holdout rows (need 11): not judged']);
+    assert.equal(small.passed, true);
+    const enough = candidateGates(HOLDOUT, candidate, champion, { maxAucDrop: 0, maxCalibrationIncrease: 0.05, minCalibrationRows: 10 });
+    assert.equal(gate(enough.gates, 'calibration_error').passed, false);
+  });
+
   it('without maxCalibrationIncrease the old fixed margin 0.02 applies', () => {
     const champion = split(0.05, 0.95); // ECE 0.05
     const slightlyWorse = candidateGates(HOLDOUT, split(0.06, 0.94), champion, { maxAucDrop: 0 }); // ECE 0.06

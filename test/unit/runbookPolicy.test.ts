@@ -48,6 +48,7 @@ describe('shipped runbooks', () => {
       minLabelledRows: 200,
       maxAucDrop: 0,
       maxCalibrationIncrease: 0.02,
+      minCalibrationRows: 100,
       maxSliceDrop: 0.05,
       maxAccuracyDrop: 0.02,
       maxMacroF1Drop: 0.02,
