@@ -11,6 +11,7 @@ import { connectTemporal, loadTemporalSettings } from '../adapters/temporal/conn
 import type { VigilConfig } from '../domain/config.js';
 import { readStackFile } from '../stack/stackFile.js';
 import { createVigilServices } from '../workers/vigilServices.js';
+import { createLogNotifier } from '../adapters/notify/logNotifier.js';
 import { loadConfig, resolveStateDir } from './loadConfig.js';
 
 export interface GlobalOptions {
@@ -50,7 +51,8 @@ export async function openCliContext(opts: GlobalOptions): Promise<CliContext> {
     await (connection as Connection).close();
     throw new Error(`cannot reach PostgreSQL at ${redactUrl(databaseUrl)}: ${(err as Error).message}`);
   }
-  const services = createVigilServices({ config, pool, temporal: client, stateDir });
+  // The CLI tells nobody anything itself (the worker's notifier does): no Slack client, no PagerDuty keys needed here.
+  const services = createVigilServices({ config, pool, temporal: client, stateDir, notifier: createLogNotifier() });
   return {
     config,
     services,

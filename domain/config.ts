@@ -404,6 +404,76 @@ export const PredictionSource = z.discriminatedUnion('kind', [z.strictObject({ k
 });
 export type PredictionSource = z.output<typeof PredictionSource>;
 
+/** PagerDuty's Events API v2 endpoint (the EU service region's is https://events.eu.pagerduty.com/v2/enqueue). */
+export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
+
+/** The name of the environment variable holding a PagerDuty routing key; never the key. */
+const RoutingKeyEnvName = z
+  .string({
+    error: (iss) =>
+      iss.input === undefined
+        ? 'is required: the name of the environment variable holding the PagerDuty routing key, such as "VIGIL_PD_ROUTING_KEY_FRAUD" (the key is a secret, never in the config)'
+        : 'must be the name of an environment variable (a string)',
+  })
+  // The value is never repeated in a message: a routing key pasted here by mistake is a secret.
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'must be the name of an environment variable: letters, digits and "_", not starting with a digit (such as "VIGIL_PD_ROUTING_KEY_FRAUD")',
+  )
+  .refine(
+    (s) => !(/^[A-Za-z0-9]{32}$/.test(s) && /\d/.test(s)),
+    'looks like a routing key: give the NAME of the environment variable holding it (such as "VIGIL_PD_ROUTING_KEY_FRAUD"); the key never goes in the config',
+  );
+
+/**
+ * An escalation target that pages through PagerDuty (Events API v2): a trigger when the incident is
+ * escalated, a resolve when it closes. The routing key comes from the environment variable named here.
+ */
+export const PagerDutyTarget = z.strictObject({
+  pagerduty: z.strictObject(
+    {
+      routingKeyEnv: RoutingKeyEnvName,
+      url: z
+        .url({ protocol: /^https?$/, error: `must be the http(s) URL of the Events API v2 endpoint, such as "${PAGERDUTY_EVENTS_URL}"` })
+        .default(PAGERDUTY_EVENTS_URL),
+    },
+    { error: (iss) => (iss.input === undefined ? 'is required: { "routingKeyEnv": "VIGIL_PD_ROUTING_KEY_…" }' : undefined) },
+  ),
+});
+export type PagerDutyTarget = z.output<typeof PagerDutyTarget>;
+
+/**
+ * One entry of `escalation`: a Slack mention or name (a string), or a PagerDuty target. zod reports an
+ * object that fails both as one "Invalid input" at the entry, so its message says what is wrong inside.
+ */
+export const EscalationTarget = z.union([z.string().min(1), PagerDutyTarget], {
+  error: (iss) => {
+    if (iss.code !== 'invalid_union') return undefined;
+    const input = iss.input;
+    if (!input || typeof input !== 'object' || Array.isArray(input) || !('errors' in iss)) {
+      return 'must be a Slack mention or name (a string), or { "pagerduty": { "routingKeyEnv": "VIGIL_PD_ROUTING_KEY_…" } }';
+    }
+    // The issues of the second branch, the PagerDuty target.
+    const inside = (iss.errors as { path: PropertyKey[]; code: string; message: string; keys?: string[] }[][])[1] ?? [];
+    // A misspelt key first: the field it leaves missing follows from it.
+    return [...inside]
+      .sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'))
+      .flatMap((i) => {
+        const at = i.path.map(String).join('.');
+        const messages =
+          i.code === 'unrecognized_keys' && i.keys
+            ? i.keys.map((k) => {
+                const meant = closestKey(k, Object.keys(at ? PagerDutyTarget.shape.pagerduty.shape : PagerDutyTarget.shape));
+                return `unknown key "${k}"${meant !== undefined ? ` (did you mean "${meant}"?)` : ''}`;
+              })
+            : [i.message];
+        return messages.map((m) => (at ? `${at}: ${m}` : m));
+      })
+      .join('; ');
+  },
+});
+export type EscalationTarget = z.output<typeof EscalationTarget>;
+
 export const ModelConfig = z
   .strictObject({
     id: ModelId,
@@ -416,7 +486,11 @@ export const ModelConfig = z
     /** What the model predicts (binary, multiclass, regression); the example is binary. */
     task: TaskConfig.prefault({ type: 'binary' }),
     slack: ModelSlackConfig.optional(),
-    escalation: z.array(z.string().min(1)).default([]),
+    /**
+     * Who is told when nobody decides in time: Slack mentions or names (strings), and PagerDuty targets
+     * (`{ "pagerduty": { "routingKeyEnv": "…" } }`), which page.
+     */
+    escalation: z.array(EscalationTarget).default([]),
     /** Runs the example trainer and traffic simulator for this model. */
     example: z.boolean().default(false),
     monitor: MonitorConfig.prefault({}),
@@ -738,7 +812,8 @@ export function modelRef(model: ModelConfig, user = localUser()): ModelRef {
     displayName: model.displayName,
     tier: model.tier,
     approvers: resolve(model.approvers),
-    escalation: resolve(model.escalation),
+    // Only the Slack mentions and names: PagerDuty targets are the worker's, and never enter an incident's input.
+    escalation: resolve(model.escalation.filter((e): e is string => typeof e === 'string')),
     // Only when configured: an incident's input stays what it was for models without them.
     ...(bySeverity.length ? { approversBySeverity: Object.fromEntries(bySeverity.map(([sev, list]) => [sev, resolve(list)])) } : {}),
     ...(model.slack ? { slackChannel: model.slack.channel } : {}),

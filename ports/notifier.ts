@@ -1,6 +1,7 @@
 /**
  * Where Vigil tells people things: approval requests, escalations, phase updates, reviews.
- * Implemented by the log notifier (adapters/notify/logNotifier.ts), the Slack notifier and their composite.
+ * Implemented by the log notifier (adapters/notify/logNotifier.ts), the Slack notifier, the PagerDuty
+ * notifier (adapters/pagerduty/pagerDutyNotifier.ts) and their composite.
  */
 import type { IncidentState } from '../domain/incident.js';
 

@@ -15,9 +15,10 @@ import type { RegistryWithServingMode } from '../adapters/registry/servingModeSt
 import { createLogisticRegressionEvaluation } from '../examples/credit-risk/logisticRegressionEvaluation.js';
 import { TRAINER_SCRIPT } from '../examples/credit-risk/trainer.js';
 import type { ModelEvaluation } from '../ports/modelEvaluation.js';
-import { createCompositeNotifier } from '../adapters/notify/compositeNotifier.js';
+import { createCompositeNotifier, type NotifierChannel } from '../adapters/notify/compositeNotifier.js';
 import { createLogNotifier } from '../adapters/notify/logNotifier.js';
 import type { Notifier } from '../ports/notifier.js';
+import { createPagerDutyNotifier, hasPagerDutyTargets } from '../adapters/pagerduty/pagerDutyNotifier.js';
 import { prometheusClientFromConfig } from '../adapters/prometheus/prometheusClient.js';
 import { registryFromConfig } from '../adapters/registry/registryRouter.js';
 import { slackSettings } from '../adapters/slack/slackCredentials.js';
@@ -148,21 +149,24 @@ function deploymentTargets(config: VigilConfig, pool: pg.Pool, registry: Registr
   };
 }
 
-/** The log always; Slack as well when SLACK_BOT_TOKEN is set. */
+/**
+ * The log always; Slack as well when SLACK_BOT_TOKEN is set; PagerDuty as well when a model has a
+ * PagerDuty escalation target (its routing keys are checked here, so a missing one stops startup).
+ */
 function defaultNotifier(config: VigilConfig, pool: pg.Pool, temporal: Client): Notifier {
-  const log = createLogNotifier();
+  const channels: NotifierChannel[] = [{ name: 'log', notifier: createLogNotifier() }];
   const client = slackWebClientFromEnv();
-  if (!client) return log;
-  const slack = createSlackNotifier({
-    client,
-    pool,
-    config,
-    // The client's namespace is the worker's: both come from the same Temporal settings.
-    namespace: temporal.options.namespace,
-    temporalUiUrl: slackSettings(config).temporalUiUrl,
-  });
-  return createCompositeNotifier([
-    { name: 'log', notifier: log },
-    { name: 'slack', notifier: slack },
-  ]);
+  if (client) {
+    const slack = createSlackNotifier({
+      client,
+      pool,
+      config,
+      // The client's namespace is the worker's: both come from the same Temporal settings.
+      namespace: temporal.options.namespace,
+      temporalUiUrl: slackSettings(config).temporalUiUrl,
+    });
+    channels.push({ name: 'slack', notifier: slack });
+  }
+  if (hasPagerDutyTargets(config)) channels.push({ name: 'pagerduty', notifier: createPagerDutyNotifier({ config }) });
+  return channels.length === 1 ? channels[0]!.notifier : createCompositeNotifier(channels);
 }

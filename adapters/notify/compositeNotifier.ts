@@ -1,8 +1,9 @@
 /**
- * Tells several channels (the log and Slack) the same thing. Every channel is always tried, so one
- * failing never hides another's message; if any failed, the call fails afterwards with each failure
+ * Tells several channels (the log, Slack, PagerDuty) the same thing. Every channel is always tried, so
+ * one failing never hides another's message; if any failed, the call fails afterwards with each failure
  * named, and the activity's retry tells every channel again. That is safe because each channel is
- * idempotent (Slack dedupes per incident and event) or harmless to repeat (a log line).
+ * idempotent (Slack dedupes per incident and event, PagerDuty by the incident's dedup key) or harmless
+ * to repeat (a log line).
  */
 import type { ApprovalRequestResult, Notifier } from '../../ports/notifier.js';
 

@@ -135,6 +135,19 @@ describe('config: unknown keys', () => {
     assert.deepEqual(check.issues, [{ path: 'models.0.health.error_rate', message: 'unknown key "fro" (did you mean "for"?)' }]);
   });
 
+  it('an escalation PagerDuty target is strict too, whether the rest of it is valid or not', () => {
+    const extra = configError({ models: [{ ...MODEL, escalation: ['leads', { pagerduty: { routingKeyEnv: 'PD_KEY', severty: 'critical' } }] }] });
+    assert.deepEqual(extra.issues, [{ path: 'models.0.escalation.1.pagerduty', message: 'unknown key "severty"' }]);
+    const misspelt = configError({ models: [{ ...MODEL, escalation: [{ pagerdutty: { routingKeyEnv: 'PD_KEY' } }] }] });
+    assert.deepEqual(misspelt.issues, [
+      {
+        path: 'models.0.escalation.0',
+        message: 'unknown key "pagerdutty" (did you mean "pagerduty"?); pagerduty: is required: { "routingKeyEnv": "VIGIL_PD_ROUTING_KEY_…" }',
+      },
+    ]);
+    assert.match(misspelt.message, /- models\.0\.escalation\.0: unknown key "pagerdutty" \(did you mean "pagerduty"\?\)/);
+  });
+
   it('"$schema" is allowed at the root', () => {
     const c = parseConfig({ $schema: './vigil.schema.json', models: [MODEL] });
     assert.equal(c.$schema, './vigil.schema.json');
