@@ -8,6 +8,7 @@ import { createRemediationActivities } from './remediationActivities.js';
 import { createReviewActivities } from './reviewActivities.js';
 import { createTrainingActivities } from './trainingActivities.js';
 import { createValidationActivities } from './validationActivities.js';
+import { createWebhookActivities } from './webhookActivities.js';
 
 export function createActivities(deps: ActivityDeps): VigilActivities {
   return {
@@ -18,5 +19,6 @@ export function createActivities(deps: ActivityDeps): VigilActivities {
     ...createValidationActivities(deps),
     ...createReviewActivities(deps),
     ...createMonitorActivities(deps),
+    ...createWebhookActivities(),
   };
 }

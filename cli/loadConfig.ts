@@ -15,7 +15,10 @@ export function loadConfig(explicit?: string): { config: VigilConfig; source: st
     throw new UserInputError(`cannot read config ${file}: ${(err as Error).message}`);
   }
   try {
-    return { config: parseConfig(raw, path.resolve(file)), source: path.resolve(file) };
+    const config = parseConfig(raw, path.resolve(file));
+    // A runbooks folder is where the config file says, wherever Vigil is started from.
+    if (config.runbooks.path) config.runbooks.path = path.resolve(path.dirname(path.resolve(file)), config.runbooks.path);
+    return { config, source: path.resolve(file) };
   } catch (err) {
     if (err instanceof ConfigError) throw new UserInputError(err.message);
     throw err;

@@ -109,6 +109,26 @@ incident
     });
   });
 
+incident
+  .command('signal')
+  .description("send a named event to the incident's runbook (e.g. upstream_fixed, which a runbook may wait for)")
+  .argument('<id>', 'incident id')
+  .argument('<name>', 'the signal the runbook waits for')
+  .option('--data <key=value...>', 'values that travel with it', [])
+  .option('--as <user>', 'who sends it (default: the local user name)')
+  .action(async (id: string, name: string, opts: { data: string[]; as?: string }) => {
+    const data: Record<string, string> = {};
+    for (const pair of opts.data) {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new UserInputError(`--data "${pair}": expected key=value`);
+      data[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    await withContext(async (ctx) => {
+      await ctx.services.incidents.signal(id, { name, by: opts.as ?? localUser(), data });
+      console.log(`${id}: signal ${name} sent`);
+    });
+  });
+
 function decideCommand(verdict: 'approve' | 'reject') {
   const cmd = program
     .command(verdict)

@@ -4,10 +4,10 @@
  * authorisation.
  */
 import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
-import { addEvidenceSignal, decideUpdate, INCIDENT_WORKFLOW, stateQuery, type IncidentInput } from '../contracts/incidentWorkflow.js';
-import { findModel, modelRef, runbooksFor, type VigilConfig } from '../domain/config.js';
+import { addEvidenceSignal, decideUpdate, INCIDENT_WORKFLOW, runbookSignal, stateQuery, type IncidentInput } from '../contracts/incidentWorkflow.js';
+import { customRunbooksFor, findModel, modelRef, runbooksFor, type VigilConfig } from '../domain/config.js';
 import { DecisionRefusedError, NotFoundError, UserInputError } from '../domain/errors.js';
-import { DecideRequest, failureModeForSignal, SignalKind, type DecideResult, type IncidentState } from '../domain/incident.js';
+import { DecideRequest, failureModeForSignal, SignalKind, type DecideResult, type IncidentState, type RunbookSignal } from '../domain/incident.js';
 import { VigilModel, VigilPhase } from '../domain/searchAttributes.js';
 import type { IncidentOpener, OpenIncidentRequest } from '../ports/incidentOpener.js';
 import type { IncidentStore, IncidentSummary } from '../ports/incidentStore.js';
@@ -27,6 +27,8 @@ export interface IncidentService extends IncidentOpener {
    */
   attachEvidence(req: OpenIncidentRequest): Promise<{ id: string } | undefined>;
   decide(id: string, req: DecideRequest): Promise<DecideResult>;
+  /** Sends a named event to the incident's runbook (it may be waiting for it); refused for a closed or unknown incident. */
+  signal(id: string, req: { name: string; by: string; data?: Record<string, string> }): Promise<void>;
   list(opts?: { open?: boolean; modelId?: string; limit?: number }): Promise<IncidentSummary[]>;
   show(id: string): Promise<IncidentDetails>;
   review(id: string): Promise<string>;
@@ -68,6 +70,8 @@ export function createIncidentService(deps: { temporal: Client; store: IncidentS
           signal,
           openedAt: at.toISOString(),
           runbooks: runbooksFor(model),
+          // Only when a team's runbook is chosen: other incidents' input stays as it was.
+          ...(Object.keys(customRunbooksFor(model)).length ? { customRunbooks: customRunbooksFor(model) } : {}),
         };
         try {
           // Start-or-signal: a repeated signal attaches to the running incident as evidence.
@@ -131,6 +135,21 @@ export function createIncidentService(deps: { temporal: Client; store: IncidentS
         await store.append({ incidentId: id, kind: 'decision_refused', actor: req.by, detail: { verdict: req.verdict, via: req.via, reason } });
         throw new DecisionRefusedError(`decision refused: ${reason}`);
       }
+    },
+
+    async signal(id, req) {
+      if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(req.name)) throw new UserInputError(`signal name "${req.name}" must be letters, digits, _ or - (at most 63)`);
+      const data = req.data ?? {};
+      if (Object.keys(data).length > 20) throw new UserInputError('--data: at most 20 values');
+      for (const [k, v] of Object.entries(data)) {
+        if (String(v).length > 500) throw new UserInputError(`--data ${k}: at most 500 characters`);
+      }
+      const stored = await store.get(id);
+      if (!stored) throw new NotFoundError(`unknown incident "${id}"`);
+      if (stored.status !== 'open') throw new UserInputError(`incident ${id} is closed`);
+      const signal: RunbookSignal = { name: req.name, by: req.by, ...(Object.keys(data).length ? { data } : {}) };
+      await temporal.workflow.getHandle(id).signal(runbookSignal, signal);
+      await store.append({ incidentId: id, kind: 'runbook_signal', actor: req.by, detail: { name: req.name, data } });
     },
 
     list: (opts) => store.list(opts),

@@ -110,6 +110,37 @@ export interface ValidationActivities {
   checkRecovery(args: IncidentIds & { failureMode: FailureMode; action: RemediationAction; since?: string; policy: RunbookPolicy }): Promise<ValidationRecord>;
 }
 
+/** A runbook's call to another team's system (pause a pipeline, open a ticket). */
+export interface WebhookCall {
+  incidentId: string;
+  /** The runbook step's name: with the incident id, the Idempotency-Key header the receiver dedupes on. */
+  step: string;
+  url: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  headers?: Record<string, string>;
+  /** Header → the name of the environment variable that holds its value, read by the worker: secrets never enter the history. */
+  secretHeaders?: Record<string, string>;
+  /** Sent as JSON. */
+  body?: unknown;
+  timeoutMs: number;
+}
+
+export interface WebhookResult {
+  status: number;
+  /** The response body, at most WEBHOOK_BODY_LIMIT characters. */
+  body: string;
+  truncated: boolean;
+  idempotencyKey: string;
+  durationMs: number;
+}
+
+export const WEBHOOK_BODY_LIMIT = 2048;
+
+export interface RunbookActivities {
+  /** One HTTP call, retried on 408, 429, 5xx and network errors; other answers end the step with the status and body. */
+  callWebhook(args: WebhookCall): Promise<WebhookResult>;
+}
+
 export interface ReviewActivities {
   writeReview(args: { state: IncidentState }): Promise<{ path: string }>;
 }
@@ -124,4 +155,5 @@ export type VigilActivities = IncidentActivities &
   CanaryActivities &
   ValidationActivities &
   ReviewActivities &
-  MonitorActivities;
+  MonitorActivities &
+  RunbookActivities;

@@ -4,7 +4,7 @@
  * A breaking change adds a v2 beside v1; running incidents and recorded histories keep v1.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DecideRequest, DecideResult, Evidence, IncidentState, ModelRef, SignalKind } from '../domain/incident.js';
+import type { DecideRequest, DecideResult, Evidence, FailureMode, IncidentState, ModelRef, RunbookSignal, SignalKind } from '../domain/incident.js';
 import type { Runbooks } from '../domain/runbook.js';
 
 export const INCIDENT_WORKFLOW = 'incidentLifecycle';
@@ -17,6 +17,16 @@ export interface IncidentInput {
   openedAt: string;
   /** The model's runbooks, snapshotted: changing a runbook never changes an incident under way. */
   runbooks: Runbooks;
+  /**
+   * Failure modes whose runbook is a team's own (config `models[].runbooks.<mode>.use`), with its
+   * parameters as its schema parsed them; the others run Vigil's standard runbook with their policy.
+   */
+  customRunbooks?: Partial<Record<FailureMode, RunbookChoice>>;
+}
+
+export interface RunbookChoice {
+  name: string;
+  params: Record<string, unknown>;
 }
 
 /** Live state of the incident. */
@@ -24,6 +34,9 @@ export const stateQuery = defineQuery<IncidentState>('state');
 
 /** A repeated or related signal: attached as evidence to the open incident. */
 export const addEvidenceSignal = defineSignal<[Evidence]>('addEvidence');
+
+/** A named event a runbook waits for (`vigil incident signal <id> <name>`, a Slack button): kept, bounded, in the state. */
+export const runbookSignal = defineSignal<[RunbookSignal]>('runbookSignal');
 
 /** A person's approve / reject. The validator refuses it before anything is written to history. */
 export const decideUpdate = defineUpdate<DecideResult, [DecideRequest]>('decide');

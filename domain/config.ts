@@ -500,7 +500,11 @@ export const ModelConfig = z
     training: TrainingConfig.prefault({}),
     deployment: DeploymentConfig.prefault({}),
     registry: RegistryConfig.prefault({}),
-    /** Per-failure-mode overrides, merged over the shipped runbooks (validated, strictly, by `runbooksFor`). */
+    /**
+     * Per failure mode: overrides merged over the shipped runbook's policy (validated, strictly, by
+     * `runbooksFor`), and optionally `use` — the name of a team's runbook (config `runbooks.path`) to run
+     * instead of the standard one — with its `params` (checked by that runbook's schema at start).
+     */
     runbooks: z.partialRecord(FailureMode, z.record(z.string(), z.unknown())).default({}),
     /** Alertmanager `alertname` → signal, for alerts that carry no `signal` label. */
     alerts: z.record(z.string().min(1), SignalKind).default({}),
@@ -583,6 +587,12 @@ export const VigilConfig = z
     prometheus: PrometheusConfig.optional(),
     slack: SlackConfig.prefault({}),
     ingest: IngestConfig.prefault({}),
+    /** Teams' own runbooks: a folder of TypeScript files bundled into the worker (relative to the config file). */
+    runbooks: z
+      .strictObject({
+        path: z.string().min(1).optional(),
+      })
+      .prefault({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
@@ -715,6 +725,7 @@ export function parseConfig(raw: unknown, source = '(built-in example)'): VigilC
   const issues: { path: string; message: string }[] = [];
   for (const [i, model] of config.models.entries()) {
     const inRunbooks = (x: { path: string; message: string }) => ({ ...x, path: `models.${i}.runbooks.${x.path}` });
+    issues.push(...runbookChoiceIssues(model).map(inRunbooks));
     let runbooks: Runbooks;
     try {
       runbooks = runbooksFor(model);
@@ -780,12 +791,43 @@ function sourceRunbookIssues(runbooks: Runbooks): { path: string; message: strin
   );
 }
 
+/** The keys of a model's per-mode runbook entry that choose a team's runbook rather than tune the policy. */
+const RUNBOOK_CHOICE_KEYS = ['use', 'params'] as const;
+
+/** Which failure modes run a team's runbook (`use`), with the params as configured (the runbook's schema checks them). */
+export function customRunbooksFor(model: ModelConfig): Partial<Record<FailureMode, { name: string; params: Record<string, unknown> }>> {
+  const out: Partial<Record<FailureMode, { name: string; params: Record<string, unknown> }>> = {};
+  for (const mode of FAILURE_MODES) {
+    const entry = (model.runbooks[mode] ?? {}) as Record<string, unknown>;
+    if (typeof entry.use === 'string') out[mode] = { name: entry.use, params: (entry.params ?? {}) as Record<string, unknown> };
+  }
+  return out;
+}
+
+/** `use` and `params` of each per-mode entry: a name, and an object. */
+function runbookChoiceIssues(model: ModelConfig): { path: string; message: string }[] {
+  return FAILURE_MODES.flatMap((mode) => {
+    const entry = (model.runbooks[mode] ?? {}) as Record<string, unknown>;
+    const issues: { path: string; message: string }[] = [];
+    if (entry.use !== undefined && (typeof entry.use !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(entry.use))) {
+      issues.push({ path: `${mode}.use`, message: 'must be a runbook name: lowercase letters, digits, . _ -' });
+    }
+    if (entry.params !== undefined && (typeof entry.params !== 'object' || entry.params === null || Array.isArray(entry.params))) {
+      issues.push({ path: `${mode}.params`, message: 'must be an object' });
+    }
+    if (entry.params !== undefined && entry.use === undefined) issues.push({ path: `${mode}.params`, message: 'params need `use`: the runbook they are for' });
+    return issues;
+  });
+}
+
 /** The model's runbooks: shipped defaults with its overrides merged in, validated. */
 export function runbooksFor(model: ModelConfig): Runbooks {
   const out = {} as Runbooks;
   for (const mode of FAILURE_MODES) {
     const base = DEFAULT_RUNBOOKS[mode];
-    const override = (model.runbooks[mode] ?? {}) as Record<string, unknown>;
+    const override = Object.fromEntries(
+      Object.entries((model.runbooks[mode] ?? {}) as Record<string, unknown>).filter(([k]) => !(RUNBOOK_CHOICE_KEYS as readonly string[]).includes(k)),
+    );
     const merged = deepMerge(base as Record<string, unknown>, override);
     const parsed = RunbookPolicy.safeParse(merged);
     if (!parsed.success) {

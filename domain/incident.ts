@@ -144,6 +144,35 @@ export interface FinalDecision {
 
 export type Outcome = 'resolved' | 'rejected' | 'not_recovered' | 'unverified' | 'remediation_failed' | 'escalated_upstream' | 'monitoring';
 
+/** A named event sent to an incident's runbook, with who sent it and optional key=value data. */
+export interface RunbookSignal {
+  name: string;
+  by: string;
+  data?: Record<string, string>;
+  at?: string;
+}
+
+/** What a runbook step did, for the review: a webhook's answer, a signal received or timed out. */
+export interface RunbookStepRecord {
+  step: string;
+  kind: 'webhook' | 'signal' | 'note' | 'page' | 'validate';
+  at: string;
+  detail: string;
+  /** HTTP status of a webhook call. */
+  status?: number;
+  /** A webhook's response body (bounded) or a signal's data. */
+  body?: string;
+}
+
+/** The runbook an incident runs, and what its steps did. */
+export interface RunbookRecord {
+  name: string;
+  steps: RunbookStepRecord[];
+  signals: RunbookSignal[];
+  /** The signal the runbook waits for now, until when, and the Slack button that sends it. */
+  waitingFor?: { name: string; until: string; button?: string };
+}
+
 export interface TimelineEntry {
   at: string;
   event: string;
@@ -205,6 +234,8 @@ export interface IncidentState {
   evidence: Evidence[];
   timeline: TimelineEntry[];
   runbookVersion: string;
+  /** Set when a team's runbook (not the standard one) runs the incident. */
+  runbook?: RunbookRecord;
 }
 
 /** One open incident per (model, failure mode): the key the incident store keeps unique among open ones. */

@@ -179,6 +179,7 @@ export function buildReview(input: ReviewInput): { markdown: string; data: Revie
   lines.push('');
 
   lines.push(...retrainSection(s.remediation));
+  lines.push(...runbookSection(s.runbook));
 
   if (s.validation) {
     lines.push('## Validation', '');
@@ -271,4 +272,16 @@ function retrainSection(remediation: IncidentState['remediation']): string[] {
     lines.push(...c.judgement.reasons.map((r) => `- ${r}`), '');
   }
   return lines;
+}
+
+/** A team's runbook: each step it took, with a webhook's status and answer, a signal's sender and data. */
+function runbookSection(runbook: IncidentState['runbook']): string[] {
+  if (!runbook?.name) return [];
+  const lines = [`## Runbook: ${runbook.name}`, '', '| When | Step | What happened |', '|---|---|---|'];
+  for (const st of runbook.steps) {
+    const extra = st.body ? `<br>${escape(st.body.length > 300 ? `${st.body.slice(0, 300)}…` : st.body)}` : '';
+    lines.push(`| ${st.at} | ${st.kind}: ${escape(st.step)} | ${escape(st.detail)}${extra} |`);
+  }
+  if (runbook.steps.length === 0) lines.push('| | | no steps recorded |');
+  return [...lines, ''];
 }

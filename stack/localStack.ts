@@ -16,6 +16,8 @@ import { assertPortFree } from '../adapters/net/freePort.js';
 import { describeSlackApp, startSlackApp } from '../adapters/slack/slackApp.js';
 import { SLACK_ENV } from '../adapters/slack/slackContract.js';
 import { slackCredentialsFor, slackOffMessage } from '../adapters/slack/slackCredentials.js';
+import { pagerDutyRoutesFromEnv } from '../adapters/pagerduty/pagerDutyNotifier.js';
+import { loadConfiguredRunbooks } from '../adapters/runbooks/runbookFolder.js';
 import { createPool, migrate } from '../adapters/postgres/database.js';
 import { redactUrl } from '../adapters/net/redactUrl.js';
 import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
@@ -61,6 +63,11 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   const http = httpAddressFromEnv();
   // So are Slack's credentials: partly set or malformed stops here, with nothing started or written.
   const slack = slackCredentialsFor(config);
+  // And PagerDuty's routing keys, for models that page.
+  pagerDutyRoutesFromEnv(config);
+  // And a team's runbooks: every file compiles and every model's choice exists with valid params.
+  const runbooks = await loadConfiguredRunbooks(config);
+  if (runbooks) log(`runbooks: ${runbooks.runbooks.map((r) => r.runbook.name).join(', ')} from ${runbooks.dir}`);
   const alertToken = resolveAlertToken({ stateDir });
   const ingestToken = resolveIngestToken({ stateDir });
   await assertPortFree(http.port, 'alert receiver (VIGIL_HTTP_PORT)', http.host);
@@ -139,7 +146,13 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       }
     }
     const nativeConnection = await connectNativeConnection(settings);
-    const worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: config.taskQueue, deps: services });
+    const worker = await createVigilWorker({
+      connection: nativeConnection,
+      namespace: settings.namespace,
+      taskQueue: config.taskQueue,
+      deps: services,
+      runbookFiles: runbooks?.files,
+    });
     const workerDone = worker.run();
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -14,6 +14,8 @@ export interface VigilWorkerOptions {
   deps: ActivityDeps;
   /** Identity shown in the Temporal UI's worker list. */
   identity?: string;
+  /** A team's runbook files (config `runbooks.path`, loaded by adapters/runbooks/runbookFolder.ts), bundled with the workflows. */
+  runbookFiles?: readonly string[];
   /** Worker interceptors (the crash tests kill the process after an activity's side effect). */
   interceptors?: WorkerInterceptors;
 }
@@ -23,7 +25,7 @@ export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worke
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle(opts.runbookFiles),
     activities: createActivities(opts.deps),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),

@@ -3,6 +3,7 @@
  * TEMPORAL_API_KEY or a TOML profile), PostgreSQL from DATABASE_URL. Run as many as you need.
  */
 import { createPool, migrate } from '../adapters/postgres/database.js';
+import { loadConfiguredRunbooks } from '../adapters/runbooks/runbookFolder.js';
 import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings } from '../adapters/temporal/connection.js';
 import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
 import { createVigilWorker } from './createVigilWorker.js';
@@ -10,6 +11,8 @@ import { createVigilServices } from './vigilServices.js';
 
 export async function runWorker(opts: { config?: string; stateDir?: string }): Promise<void> {
   const { config } = loadConfig(opts.config);
+  // A team's runbooks are checked before anything connects: a bad file or choice exits 2.
+  const runbooks = await loadConfiguredRunbooks(config);
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is required for `vigil worker`');
   await migrate(databaseUrl);
@@ -18,8 +21,16 @@ export async function runWorker(opts: { config?: string; stateDir?: string }): P
   const pool = createPool(databaseUrl);
   const services = createVigilServices({ config, pool, temporal: client, stateDir: resolveStateDir(config, opts.stateDir) });
   const nativeConnection = await connectNativeConnection(settings);
-  const worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: config.taskQueue, deps: services });
-  console.log(`[vigil] worker on ${describeTemporalSettings(settings)}, task queue ${config.taskQueue}`);
+  const worker = await createVigilWorker({
+    connection: nativeConnection,
+    namespace: settings.namespace,
+    taskQueue: config.taskQueue,
+    deps: services,
+    runbookFiles: runbooks?.files,
+  });
+  console.log(
+    `[vigil] worker on ${describeTemporalSettings(settings)}, task queue ${config.taskQueue}${runbooks ? `, runbooks ${runbooks.runbooks.map((r) => r.runbook.name).join(', ')} from ${runbooks.dir}` : ''}`,
+  );
   try {
     await worker.run(); // the SDK shuts down gracefully on SIGINT / SIGTERM
   } finally {

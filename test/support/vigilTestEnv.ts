@@ -93,6 +93,8 @@ export async function createVigilTestEnv(
     notifier?: (ctx: { pool: pg.Pool; config: VigilConfig; namespace: string }) => Notifier;
     /** Which models get the example's v1 as their champion (default: every configured model). */
     bootstrapExample?: (model: VigilConfig['models'][number]) => boolean;
+    /** A team's runbook files, bundled into the env's workers (as `runbooks.path` does under `vigil up`). */
+    runbookFiles?: readonly string[];
   } = {},
 ): Promise<VigilTestEnv> {
   if (!runtimeInstalled) {
@@ -147,7 +149,13 @@ export async function createVigilTestEnv(
     stateDir,
     async startWorker() {
       const nativeConnection = await connectNativeConnection(settings);
-      const worker = await createVigilWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue, deps: services });
+      const worker = await createVigilWorker({
+        connection: nativeConnection,
+        namespace: settings.namespace,
+        taskQueue,
+        deps: services,
+        ...(opts.runbookFiles ? { runbookFiles: opts.runbookFiles } : {}),
+      });
       const done = worker.run();
       const handle = {
         worker,

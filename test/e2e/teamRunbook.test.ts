@@ -1,0 +1,240 @@
+/**
+ * A team's runbook (examples/runbooks/upstreamSchemaBreak.ts), loaded from its folder the way
+ * `runbooks.path` loads it and bundled into the worker, runs data-quality incidents on real Temporal and
+ * PostgreSQL: it pauses the feature pipeline (a local service standing in for it, recording each call),
+ * serves the fallback, pages, waits for `upstream_fixed` — sent in time by `vigil incident signal`'s
+ * service call, or never (the wait times out: escalated, the pipeline stays paused) — resumes the
+ * pipeline, lifts the fallback and validates. Every step is in the timeline, the audit log and the review.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../adapters/net/freePort.js';
+import { loadConfiguredRunbooks } from '../../adapters/runbooks/runbookFolder.js';
+import { parseConfig } from '../../domain/config.js';
+import { auditKinds } from '../support/auditKinds.js';
+import { untilIncident } from '../support/driftIncident.js';
+import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+
+const RUNBOOKS_DIR = fileURLToPath(new URL('../../examples/runbooks/', import.meta.url));
+const IMPATIENT_MODEL = 'credit-risk-impatient';
+const TOKEN_ENV = 'VIGIL_TEST_PIPELINE_TOKEN';
+
+interface PipelineCall {
+  method: string;
+  path: string;
+  idempotencyKey: string | undefined;
+  authorization: string | undefined;
+  body: Record<string, unknown>;
+}
+
+/** The feature pipeline's control API: records every call, answers 200 with what it did. */
+async function startPipeline() {
+  const calls: PipelineCall[] = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString()));
+    req.on('end', () => {
+      calls.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+        authorization: req.headers.authorization,
+        body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ state: req.url?.endsWith('/pause') ? 'paused' : 'running' }));
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { calls, url: `http://127.0.0.1:${port}/pipelines/payments`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('a team runbook from its folder: upstream schema break', () => {
+  let env: VigilTestEnv;
+  let pipeline: Awaited<ReturnType<typeof startPipeline>>;
+
+  before(async () => {
+    process.env[TOKEN_ENV] = 'pipeline-secret-token-123';
+    pipeline = await startPipeline();
+    const policy = { approval: { timeout: '5m', escalationTimeout: '0s' }, validation: { window: '2s', maxExtraWindows: 3, minSamples: 100 } };
+    const choice = (waitAtMost: string) => ({
+      ...policy,
+      use: 'upstream-schema-break',
+      params: { pipelineUrl: pipeline.url, owner: 'payments-data', tokenEnv: TOKEN_ENV, waitAtMost },
+    });
+    const config = (q: string) => {
+      const base = testConfig({}, q);
+      const model = base.models[0]!;
+      return parseConfig({
+        ...base,
+        runbooks: { path: RUNBOOKS_DIR },
+        models: [
+          { ...model, runbooks: { ...model.runbooks, data_quality: choice('5m') } },
+          { ...model, id: IMPATIENT_MODEL, runbooks: { ...model.runbooks, data_quality: choice('2s') } },
+        ],
+      });
+    };
+    const loaded = await loadConfiguredRunbooks(config('check'));
+    assert.deepEqual(
+      loaded?.runbooks.map((r) => r.runbook.name),
+      ['upstream-schema-break'],
+    );
+    env = await createVigilTestEnv({ config, runbookFiles: loaded!.files });
+    await env.startWorker();
+  });
+  after(async () => {
+    await env?.close();
+    await pipeline?.stop();
+    delete process.env[TOKEN_ENV];
+  });
+
+  const servingMode = (model: string) => env.services.deploymentFor(model).servingMode(model);
+
+  it('pauses, falls back, pages, waits for upstream_fixed, resumes, lifts the fallback, validates', async () => {
+    const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'schema_break', source: 'test', evidence: { missing_columns: 'income' } });
+    const waiting = await untilIncident(
+      env,
+      id,
+      (s) => s.state.runbook?.waitingFor !== undefined || s.status === 'closed',
+      'the runbook to wait for its signal',
+    );
+    assert.equal(waiting.failureMode, 'data_quality');
+    assert.equal(waiting.state.runbook?.name, 'upstream-schema-break');
+    assert.equal(waiting.state.runbook?.waitingFor?.name, 'upstream_fixed');
+    assert.equal(waiting.state.runbook?.waitingFor?.button, 'Upstream fixed');
+    assert.deepEqual(
+      pipeline.calls.map((c) => [c.method, c.path, c.idempotencyKey, c.authorization]),
+      [['POST', '/pipelines/payments/pause', `${id}/pause-pipeline`, 'pipeline-secret-token-123']],
+      'paused once, with the step’s idempotency key and the secret from the worker’s environment',
+    );
+    assert.equal(pipeline.calls[0]!.body.incident, id);
+    assert.equal(await servingMode(TEST_MODEL), 'fallback', 'the fallback serves while the inputs are broken');
+    assert.ok(
+      !JSON.stringify(await env.services.temporal.workflow.getHandle(id).fetchHistory()).includes('pipeline-secret-token-123'),
+      'no secret in the history',
+    );
+
+    // The owners fix it and say so; traffic comes back for validation.
+    await env.services.incidents.signal(id, { name: 'upstream_fixed', by: 'dana', data: { change: 'PR-4411' } });
+    await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating');
+    await env.simulator.writeBatch({ n: 300, drift: 0 });
+    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+    assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
+    assert.deepEqual(
+      pipeline.calls.map((c) => [c.path, c.idempotencyKey]),
+      [
+        ['/pipelines/payments/pause', `${id}/pause-pipeline`],
+        ['/pipelines/payments/resume', `${id}/resume-pipeline`],
+      ],
+    );
+    assert.deepEqual([pipeline.calls[1]!.body.fixedBy, pipeline.calls[1]!.body.change], ['dana', 'PR-4411']);
+    assert.equal(await servingMode(TEST_MODEL), 'model', 'the fallback is lifted');
+    assert.deepEqual(
+      closed.state.runbook?.steps.map((s) => [s.kind, s.step]),
+      [
+        ['webhook', 'pause-pipeline'],
+        ['page', 'escalate'],
+        ['signal', 'upstream_fixed'],
+        ['webhook', 'resume-pipeline'],
+        ['validate', 'validate'],
+      ],
+    );
+    const kinds = await auditKinds(env, id);
+    for (const k of [
+      'runbook',
+      'step:pause-pipeline',
+      'degraded',
+      'escalated',
+      'runbook_signal',
+      'step:upstream_fixed',
+      'step:resume-pipeline',
+      'degradation_lifted',
+    ]) {
+      assert.ok(kinds.includes(k), `audit has ${k}: ${kinds.join(',')}`);
+    }
+    const review = await env.services.incidents.review(id);
+    assert.match(review, /## Runbook: upstream-schema-break/);
+    assert.match(review, /webhook: pause-pipeline \| POST 127\.0\.0\.1:\d+\/pipelines\/payments\/pause → 200/);
+    assert.match(review, /signal: upstream_fixed \| received from dana<br>\{"change":"PR-4411"\}/);
+  });
+
+  it('escalates when upstream_fixed does not come in time; the pipeline stays paused', async () => {
+    const before = pipeline.calls.length;
+    const { id } = await env.services.incidents.open({
+      modelId: IMPATIENT_MODEL,
+      signal: 'schema_break',
+      source: 'test',
+      evidence: { missing_columns: 'income' },
+    });
+    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+    assert.equal(closed.outcome, 'escalated_upstream');
+    assert.deepEqual(
+      pipeline.calls.slice(before).map((c) => c.path),
+      ['/pipelines/payments/pause'],
+      'paused, never resumed',
+    );
+    assert.equal(await servingMode(IMPATIENT_MODEL), 'fallback', 'still on the fallback');
+    const steps = closed.state.runbook!.steps;
+    assert.equal(steps.find((s) => s.step === 'upstream_fixed')?.detail, 'not received within 2s');
+    assert.match(steps.at(-1)!.detail, /payments-data did not fix the upstream schema within 2s/);
+    const kinds = await auditKinds(env, id);
+    assert.equal(kinds.filter((k) => k === 'escalated').length, 2, 'paged, then escalated on the timeout');
+  });
+
+  it('refuses a signal for an unknown or closed incident', async () => {
+    await assert.rejects(env.services.incidents.signal('incident-nope', { name: 'upstream_fixed', by: 'dana' }), /unknown incident/);
+    const [closed] = await env.services.incidents.list({ modelId: IMPATIENT_MODEL });
+    await assert.rejects(env.services.incidents.signal(closed!.id, { name: 'upstream_fixed', by: 'dana' }), /is closed/);
+    await assert.rejects(env.services.incidents.signal(closed!.id, { name: 'bad name!', by: 'dana' }), /must be letters/);
+  });
+});
+
+describe('a team runbook choice that cannot run is refused at start, naming the field', () => {
+  const base = testConfig({}, 'q');
+  const model = base.models[0]!;
+  const withChoice = (entry: Record<string, unknown>, runbooksPath: string | null = RUNBOOKS_DIR) =>
+    parseConfig({ ...base, ...(runbooksPath ? { runbooks: { path: runbooksPath } } : {}), models: [{ ...model, runbooks: { data_quality: entry } }] });
+
+  it('an unknown runbook name', async () => {
+    await assert.rejects(
+      loadConfiguredRunbooks(withChoice({ use: 'no-such-runbook' })),
+      /models\.0\.runbooks\.data_quality\.use: unknown runbook "no-such-runbook" \(.* has "upstream-schema-break"\)/,
+    );
+  });
+  it('params the runbook’s schema refuses', async () => {
+    await assert.rejects(
+      loadConfiguredRunbooks(withChoice({ use: 'upstream-schema-break', params: { pipelineUrl: 'not a url' } })),
+      (err: Error) =>
+        /models\.0\.runbooks\.data_quality\.params\.pipelineUrl: /.test(err.message) && /models\.0\.runbooks\.data_quality\.params\.owner: /.test(err.message),
+    );
+  });
+  it('a choice without a runbooks folder', async () => {
+    await assert.rejects(loadConfiguredRunbooks(withChoice({ use: 'upstream-schema-break' }, null)), /needs a runbooks folder: set runbooks\.path/);
+  });
+  it('a folder that does not exist, a file that does not compile, a file without a runbook', async () => {
+    await assert.rejects(loadConfiguredRunbooks(withChoice({}, path.join(RUNBOOKS_DIR, 'nope'))), /runbooks\.path .*nope: no such folder/);
+    const dir = (files: Record<string, string>) => {
+      const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-runbooks-'));
+      for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(d, name), text);
+      return d;
+    };
+    const broken = dir({ 'syntaxError.ts': "import { defineRunbook } from '@vigil/runbook';\nexport default defineRunbook({ name: 'x', run( });\n" });
+    await assert.rejects(loadConfiguredRunbooks(withChoice({}, broken)), /runbook file .*syntaxError\.ts does not compile:\n {2}.*syntaxError\.ts:2:\d+: /);
+    const empty = dir({ 'helpers.ts': 'export const answer = 42;\n' });
+    await assert.rejects(loadConfiguredRunbooks(withChoice({}, empty)), /helpers\.ts exports no runbook: export one made with defineRunbook\(\)/);
+    const twice = dir({
+      'a.ts': "import { defineRunbook, z } from '@vigil/runbook';\nexport default defineRunbook({ name: 'same', params: z.object({}), async run() {} });\n",
+      'b.ts': "import { defineRunbook, z } from '@vigil/runbook';\nexport default defineRunbook({ name: 'same', params: z.object({}), async run() {} });\n",
+    });
+    await assert.rejects(loadConfiguredRunbooks(withChoice({}, twice)), /runbook "same" in .*b\.ts is already defined in .*a\.ts/);
+  });
+  it('use and params of the wrong shape, in the config itself', () => {
+    assert.throws(() => withChoice({ use: 'Bad Name', params: [] }), /models\.0\.runbooks\.data_quality\.use: must be a runbook name/);
+    assert.throws(() => withChoice({ params: { a: 1 } }), /models\.0\.runbooks\.data_quality\.params: params need `use`/);
+  });
+});

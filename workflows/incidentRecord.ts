@@ -1,0 +1,223 @@
+/**
+ * An incident's state inside its workflow, with the handlers clients reach it by (state query, evidence
+ * signal, decide Update, runbook signals): every change of phase and every runbook step is written to the
+ * audit log once and told to people in order.
+ */
+import * as wf from '@temporalio/workflow';
+import { addEvidenceSignal, decideUpdate, runbookSignal, stateQuery, type IncidentInput } from '../contracts/incidentWorkflow.js';
+import { failureMessage } from '../domain/errors.js';
+import type {
+  Classification,
+  DecideRequest,
+  DecideResult,
+  Evidence,
+  IncidentState,
+  Outcome,
+  Phase,
+  RunbookRecord,
+  RunbookSignal,
+  Vote,
+} from '../domain/incident.js';
+import { VigilFailureMode, VigilPhase, VigilSeverity } from '../domain/searchAttributes.js';
+import { act, bookkeeping } from './incidentActivities.js';
+
+const MAX_EVIDENCE = 30;
+const MAX_SIGNALS = 20;
+
+/**
+ * Phase notifications as regular activities, sent in order by one background sender so that neither
+ * the incident's progress nor an approver's Update waits on Slack. Incidents started before this
+ * change notify inside recordPhase, as their histories recorded.
+ */
+class Notifications {
+  private readonly queue: { event: string; detail: string }[] = [];
+  private sending = false;
+
+  constructor(private readonly state: IncidentState) {}
+
+  /** True when this incident tells people separately from recording (decided on first use, kept by the patch marker). */
+  get separate(): boolean {
+    return wf.patched('notify-outside-record');
+  }
+
+  push(event: string, detail: string) {
+    this.queue.push({ event, detail });
+    if (!this.sending) void this.send();
+  }
+
+  /** Waits until everything pushed has been sent (or given up on). */
+  async settled() {
+    await wf.condition(() => !this.sending && this.queue.length === 0);
+  }
+
+  private async send() {
+    this.sending = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        try {
+          await act.notifyPhase.executeWithOptions({ summary: `Tell ${next.event}` }, [{ state: this.state, ...next }]);
+        } catch (err) {
+          // notifyPhase gives up on a channel by itself after a few tries; anything else is logged, not fatal.
+          wf.log.warn('phase notification failed', { event: next.event, error: failureMessage(err) });
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+}
+
+/** The incident's state plus its handlers; every change of phase is written to the audit log once. */
+export class IncidentRecord {
+  readonly state: IncidentState;
+  readonly notifications: Notifications;
+
+  constructor(input: IncidentInput) {
+    this.state = {
+      contractVersion: 1,
+      id: input.incidentId,
+      model: input.model,
+      signal: input.signal,
+      phase: 'detected',
+      status: 'open',
+      openedAt: input.openedAt,
+      evidence: [],
+      timeline: [],
+      runbookVersion: '',
+    };
+    this.notifications = new Notifications(this.state);
+    wf.setHandler(stateQuery, () => this.state);
+    wf.setHandler(addEvidenceSignal, (evidence: Evidence) => this.addEvidence(evidence));
+    wf.setHandler(runbookSignal, (signal: RunbookSignal) => this.addSignal(signal));
+    wf.setHandler(
+      decideUpdate,
+      async (req: DecideRequest) => {
+        const result = this.decide(req);
+        const vote = result.votes[result.votes.length - 1]!;
+        await this.persist(`vote:${vote.verdict}`, vote.reason ?? '', `Record vote by ${vote.by}`, vote.by);
+        return result;
+      },
+      {
+        validator: (req: DecideRequest) => this.validateDecision(req),
+      },
+    );
+  }
+
+  classified(c: Classification, runbookVersion: string) {
+    this.state.classification = c;
+    this.state.runbookVersion = runbookVersion;
+    wf.upsertSearchAttributes([
+      { key: VigilSeverity, value: c.severity },
+      { key: VigilFailureMode, value: c.failureMode },
+    ]);
+  }
+
+  async enter(phase: Phase, detail: string) {
+    this.state.phase = phase;
+    this.note(`phase:${phase}`, detail);
+    wf.upsertSearchAttributes([{ key: VigilPhase, value: phase }]);
+    wf.setCurrentDetails(`**${phase}** — ${detail}`);
+    await this.persist(`phase:${phase}`, detail, `Record phase ${phase}`);
+  }
+
+  /** An audited event that is not a phase change. */
+  async record(event: string, detail: string) {
+    this.note(event, detail);
+    await this.persist(event, detail, `Record ${event}`);
+  }
+
+  /** Writes the projection and the audit row (local, database only), then queues the notification. */
+  private async persist(event: string, detail: string, summary: string, actor?: string) {
+    const separate = this.notifications.separate;
+    await bookkeeping().recordPhase.executeWithOptions({ summary }, [
+      { state: this.state, event, detail, ...(actor ? { actor } : {}), ...(separate ? { notified: 'separately' as const } : {}) },
+    ]);
+    if (separate) this.notifications.push(event, detail);
+  }
+
+  note(event: string, detail?: string) {
+    this.state.timeline.push({ at: new Date(Date.now()).toISOString(), event, detail });
+  }
+
+  /** Evidence received so far (the list itself is bounded): a change wakes whoever waits on new evidence. */
+  evidenceReceived = 0;
+
+  /** A report or a measurement. A monitor re-reports every run while the incident is open: keep the first and the latest, so state and history stay bounded. */
+  addEvidence(evidence: Evidence) {
+    this.evidenceReceived++;
+    this.state.evidence.push(evidence);
+    if (this.state.evidence.length > MAX_EVIDENCE) this.state.evidence.splice(1, 1);
+    if (this.state.evidence.length > 1) this.note('evidence_attached', `${evidence.signal} from ${evidence.source}`);
+  }
+
+  /** Runbook signals received (bounded: the first and the latest are kept), whichever runbook runs. */
+  readonly signals: RunbookSignal[] = [];
+
+  private addSignal(signal: RunbookSignal) {
+    if (typeof signal?.name !== 'string' || typeof signal.by !== 'string') return;
+    this.signals.push({ name: signal.name, by: signal.by, at: new Date(Date.now()).toISOString(), ...(signal.data ? { data: signal.data } : {}) });
+    if (this.signals.length > MAX_SIGNALS) this.signals.splice(1, 1);
+    if (this.state.runbook) this.state.runbook.signals = [...this.signals];
+    this.note(`signal:${signal.name}`, `from ${signal.by}`);
+  }
+
+  /** The team runbook's record in the state, made on first use. */
+  runbookRecord(): RunbookRecord {
+    this.state.runbook ??= { name: '', steps: [], signals: [...this.signals] };
+    return this.state.runbook;
+  }
+
+  finish(outcome: Outcome) {
+    this.state.outcome = outcome;
+  }
+
+  private validateDecision(req: DecideRequest) {
+    const { state } = this;
+    if (state.phase !== 'awaiting_approval' || !state.approval || state.decision) {
+      throw new Error(`incident ${state.id} has no pending approval (phase ${state.phase})`);
+    }
+    if (req.verdict !== 'approve' && req.verdict !== 'reject') {
+      throw new Error(`verdict must be "approve" or "reject", got "${String(req.verdict)}"`);
+    }
+    if (!state.approval.approvers.includes(req.by)) {
+      throw new Error(`${req.by} is not an approver for model ${state.model.id} (approvers: ${state.approval.approvers.join(', ')})`);
+    }
+    if (req.verdict === 'reject' && !req.reason?.trim()) {
+      throw new Error('a rejection needs a reason');
+    }
+    if (state.approval.votes.some((v) => v.by === req.by)) {
+      throw new Error(`${req.by} has already voted on ${state.id}`);
+    }
+  }
+
+  private decide(req: DecideRequest): DecideResult {
+    const { state } = this;
+    const approval = state.approval!;
+    const vote: Vote = {
+      verdict: req.verdict,
+      by: req.by,
+      reason: req.reason,
+      via: req.via ?? 'cli',
+      at: new Date(Date.now()).toISOString(),
+    };
+    approval.votes.push(vote);
+    this.note(`vote:${vote.verdict}`, `${vote.by} via ${vote.via}${vote.reason ? `: ${vote.reason}` : ''}`);
+    // The validator ran first; a quorum vote and the main flow both see the decision set synchronously.
+    const approvals = approval.votes.filter((v) => v.verdict === 'approve');
+    let outcome: DecideResult['outcome'] = 'vote_recorded';
+    if (vote.verdict === 'reject') {
+      state.decision = { verdict: 'reject', action: state.recommendation!.action, by: [vote.by], reason: vote.reason, at: vote.at };
+      outcome = 'rejected';
+    } else if (approvals.length >= approval.quorum) {
+      state.decision = {
+        verdict: 'approve',
+        action: state.recommendation!.action,
+        by: approvals.map((v) => v.by),
+        reason: vote.reason,
+        at: vote.at,
+      };
+      outcome = 'approved';
+    }
+    return { accepted: true, outcome, votes: approval.votes, quorum: approval.quorum };
+  }
+}
