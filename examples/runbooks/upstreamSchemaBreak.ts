@@ -34,12 +34,14 @@ export const upstreamSchemaBreak = defineRunbook({
     waitAtMost: z.string().default('4h'),
     /** Serve the model's fallback while the inputs are broken. */
     fallbackMeanwhile: z.boolean().default(true),
+    /** How long one call to the pipeline API may take (each is retried on 5xx, 429, timeouts). */
+    callTimeout: z.string().default('10s'),
   }),
   async run(incident, params) {
     const auth = params.tokenEnv ? { secretHeaders: { authorization: params.tokenEnv } } : {};
     const body = { incident: incident.id, model: incident.model.id, reason: incident.classification.reasons.join('; ') };
 
-    await incident.callWebhook('pause-pipeline', { url: `${params.pipelineUrl}/pause`, body, ...auth });
+    await incident.callWebhook('pause-pipeline', { url: `${params.pipelineUrl}/pause`, body, timeout: params.callTimeout, ...auth });
     if (params.fallbackMeanwhile) await incident.degrade('the upstream schema is broken');
     await incident.page(`schema break upstream of ${incident.model.id}: ${params.owner}, the pipeline is paused until you send upstream_fixed`);
 
@@ -51,7 +53,12 @@ export const upstreamSchemaBreak = defineRunbook({
       return;
     }
 
-    await incident.callWebhook('resume-pipeline', { url: `${params.pipelineUrl}/resume`, body: { ...body, fixedBy: fixed.by, ...fixed.data }, ...auth });
+    await incident.callWebhook('resume-pipeline', {
+      url: `${params.pipelineUrl}/resume`,
+      body: { ...body, fixedBy: fixed.by, ...fixed.data },
+      timeout: params.callTimeout,
+      ...auth,
+    });
     await incident.liftDegradation();
     await incident.validate();
   },

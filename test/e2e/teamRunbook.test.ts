@@ -17,6 +17,7 @@ import { freePort } from '../../adapters/net/freePort.js';
 import { loadConfiguredRunbooks } from '../../adapters/runbooks/runbookFolder.js';
 import { parseConfig } from '../../domain/config.js';
 import { auditKinds } from '../support/auditKinds.js';
+import { spawnWorkerProcess } from '../support/spawnWorkerProcess.js';
 import { untilIncident } from '../support/driftIncident.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
@@ -236,5 +237,72 @@ describe('a team runbook choice that cannot run is refused at start, naming the 
   it('use and params of the wrong shape, in the config itself', () => {
     assert.throws(() => withChoice({ use: 'Bad Name', params: [] }), /models\.0\.runbooks\.data_quality\.use: must be a runbook name/);
     assert.throws(() => withChoice({ params: { a: 1 } }), /models\.0\.runbooks\.data_quality\.params: params need `use`/);
+  });
+});
+
+describe('a team runbook’s webhook steps under worker crashes', () => {
+  let env: VigilTestEnv;
+  let pipeline: Awaited<ReturnType<typeof startPipeline>>;
+  let files: readonly string[];
+
+  before(async () => {
+    pipeline = await startPipeline();
+    const loaded = await loadConfiguredRunbooks(parseConfig({ ...testConfig({}, 'q'), runbooks: { path: RUNBOOKS_DIR } }));
+    files = loaded!.files;
+    env = await createVigilTestEnv({
+      runbookFiles: files,
+      config: (q) => {
+        const base = testConfig({}, q);
+        const model = base.models[0]!;
+        const data_quality = {
+          validation: { window: '2s', maxExtraWindows: 3, minSamples: 100 },
+          use: 'upstream-schema-break',
+          params: { pipelineUrl: pipeline.url, owner: 'payments-data', waitAtMost: '5m', callTimeout: '2s' },
+        };
+        return parseConfig({ ...base, runbooks: { path: RUNBOOKS_DIR }, models: [{ ...model, runbooks: { ...model.runbooks, data_quality } }] });
+      },
+    });
+  });
+  after(async () => {
+    await env?.close();
+    await pipeline?.stop();
+  });
+
+  /** A worker process that SIGKILLs itself right after its first attempt of a webhook call has been answered. */
+  async function crashingWorker() {
+    const w = spawnWorkerProcess(env, { VIGIL_TEST_CRASH_AFTER: 'callWebhook', VIGIL_TEST_RUNBOOK_FILES: JSON.stringify(files) });
+    await w.ready;
+    return w;
+  }
+
+  it('the worker SIGKILLed after each call: the retry carries the same key, one key per step, each step recorded once', async () => {
+    const first = await crashingWorker();
+    const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'schema_break', source: 'test', evidence: { missing_columns: 'income' } });
+    assert.match(await first.exited, /^SIGKILL: .*crashing after callWebhook/s, 'killed right after pausing');
+
+    // The next worker retries the pause (the pipeline sees the same key again) and goes on to wait.
+    const second = await crashingWorker();
+    await untilIncident(env, id, (s) => s.state.runbook?.waitingFor !== undefined, 'the wait for upstream_fixed', 60_000);
+    await env.services.incidents.signal(id, { name: 'upstream_fixed', by: 'dana' });
+    assert.match(await second.exited, /^SIGKILL: .*crashing after callWebhook/s, 'killed right after resuming');
+
+    await env.startWorker();
+    await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 60_000);
+    await env.simulator.writeBatch({ n: 300, drift: 0 });
+    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+    assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
+
+    const keys = pipeline.calls.map((c) => `${c.path} ${c.idempotencyKey}`);
+    assert.deepEqual(
+      [...new Set(keys)],
+      [`/pipelines/payments/pause ${id}/pause-pipeline`, `/pipelines/payments/resume ${id}/resume-pipeline`],
+      'one key per step',
+    );
+    assert.ok(keys.length >= 3, `a call was retried with its key after a crash: ${keys.join(', ')}`);
+    assert.deepEqual(
+      closed.state.runbook?.steps.filter((s) => s.kind === 'webhook').map((s) => s.step),
+      ['pause-pipeline', 'resume-pipeline'],
+      'each step recorded once',
+    );
   });
 });

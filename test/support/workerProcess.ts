@@ -1,6 +1,7 @@
 /**
  * A Vigil worker in its own process, so a test can SIGKILL it mid-activity. Configured by
- * VIGIL_TEST_CONFIG (JSON), VIGIL_TEST_DATABASE_URL, VIGIL_TEST_STATE_DIR and TEMPORAL_ADDRESS.
+ * VIGIL_TEST_CONFIG (JSON), VIGIL_TEST_DATABASE_URL, VIGIL_TEST_STATE_DIR and TEMPORAL_ADDRESS;
+ * VIGIL_TEST_RUNBOOK_FILES (JSON list) bundles a team's runbook files.
  * Prints "ready" once polling.
  *
  * VIGIL_TEST_CRASH_AFTER=<activity type> makes the process SIGKILL itself right after the first attempt
@@ -53,6 +54,7 @@ const worker = await createVigilWorker({
   taskQueue: config.taskQueue,
   deps: services,
   identity: `crash-test-worker-${process.pid}`,
+  ...(process.env.VIGIL_TEST_RUNBOOK_FILES ? { runbookFiles: JSON.parse(process.env.VIGIL_TEST_RUNBOOK_FILES) as string[] } : {}),
 });
 const running = worker.run();
 console.log('ready');
