@@ -12,6 +12,7 @@ import { openCliContext, type CliContext, type GlobalOptions } from './cliContex
 import { formatIncident, formatIncidentList } from './formatIncident.js';
 import { registerModelCommands } from './modelCommands.js';
 import { registerMonitorCommands } from './monitorCommands.js';
+import { registerRunbookCommands } from './runbookCommands.js';
 import { registerSlackCommand } from './slackCommand.js';
 import { compareCsvFiles, driftSettingsFor, formatDrift, readSchemaFile, type ColumnTypes } from './driftCompare.js';
 import { DRIFT_TESTS, type DriftOptions, type DriftTestName } from '../domain/drift/datasetDrift.js';
@@ -164,6 +165,7 @@ program
 
 registerMonitorCommands(program, { withContext, print });
 registerModelCommands(program, { withContext, print });
+registerRunbookCommands(program, { withContext, print, globals });
 registerSlackCommand(program, globals);
 
 const drift = program.command('drift').description('drift statistics');

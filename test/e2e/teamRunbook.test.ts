@@ -14,8 +14,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../adapters/net/freePort.js';
-import { loadConfiguredRunbooks } from '../../adapters/runbooks/runbookFolder.js';
-import { parseConfig } from '../../domain/config.js';
+import { checkRunbooks } from '../../adapters/runbooks/runbookCheck.js';
+import { loadConfiguredRunbooks, loadRunbookFolder } from '../../adapters/runbooks/runbookFolder.js';
+import { dryRunRunbook, formatPlan } from '../../client/runbookDryRun.js';
+import { customRunbooksFor, parseConfig, runbooksFor } from '../../domain/config.js';
+import type { IncidentState } from '../../domain/incident.js';
 import { auditKinds } from '../support/auditKinds.js';
 import { spawnWorkerProcess } from '../support/spawnWorkerProcess.js';
 import { untilIncident } from '../support/driftIncident.js';
@@ -192,6 +195,82 @@ describe('a team runbook from its folder: upstream schema break', () => {
     const [closed] = await env.services.incidents.list({ modelId: IMPATIENT_MODEL });
     await assert.rejects(env.services.incidents.signal(closed!.id, { name: 'upstream_fixed', by: 'dana' }), /is closed/);
     await assert.rejects(env.services.incidents.signal(closed!.id, { name: 'bad name!', by: 'dana' }), /must be letters/);
+  });
+  it('runbook check: the runbooks as they are replay every incident; a step inserted without patched() is named', async () => {
+    const ok = await checkRunbooks({
+      runbookFiles: [path.join(RUNBOOKS_DIR, 'upstreamSchemaBreak.ts')],
+      temporal: { client: env.services.temporal, taskQueue: env.taskQueue },
+    });
+    assert.deepEqual(ok.failures, []);
+    assert.ok(ok.replayed.filter((r) => r.runbook === 'upstream-schema-break').length >= 2, JSON.stringify(ok.replayed));
+
+    // A branch adds a note before pausing the pipeline, unversioned: the incidents that ran the old code would break.
+    const branch = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-runbooks-branch-'));
+    const source = fs.readFileSync(path.join(RUNBOOKS_DIR, 'upstreamSchemaBreak.ts'), 'utf8');
+    const changed = source.replace(
+      "    await incident.callWebhook('pause-pipeline'",
+      "    await incident.note('checking the pipeline first');\n    await incident.callWebhook('pause-pipeline'",
+    );
+    assert.notEqual(changed, source);
+    fs.writeFileSync(path.join(branch, 'upstreamSchemaBreak.ts'), changed);
+    const folder = await loadRunbookFolder(branch);
+    const broken = await checkRunbooks({ runbookFiles: folder.files, temporal: { client: env.services.temporal, taskQueue: env.taskQueue } });
+    const failed = broken.failures.map((f) => [f.runbook, f.workflowId]);
+    assert.ok(failed.length >= 2, JSON.stringify(broken.replayed));
+    for (const f of broken.failures) {
+      assert.equal(f.runbook, 'upstream-schema-break');
+      assert.match(f.error!.step ?? '', /^event \d+: Runbook step pause-pipeline: POST 127\.0\.0\.1:\d+\/pipelines\/payments\/pause$/, f.error!.message);
+    }
+    assert.ok(
+      broken.replayed.some((r) => r.runbook === 'standard' && !r.error) || broken.replayed.every((r) => r.runbook !== 'standard'),
+      'standard incidents unaffected',
+    );
+  });
+
+  it('runbook dry-run: the plan of a past incident, nothing called', async () => {
+    const [past] = await env.services.incidents.list({ modelId: TEST_MODEL });
+    const { state } = await env.services.incidents.show(past!.id);
+    const before = pipeline.calls.length;
+    const folder = await loadRunbookFolder(RUNBOOKS_DIR);
+    const model = env.config.models[0]!;
+    const choice = customRunbooksFor(model).data_quality!;
+    const run = (signals: string[]) =>
+      dryRunRunbook({
+        runbook: folder.runbooks[0]!.runbook,
+        state: state as IncidentState,
+        policy: runbooksFor(model).data_quality,
+        params: choice.params,
+        signals,
+      });
+    const fixed = await run(['upstream_fixed']);
+    assert.equal(fixed.error, undefined);
+    assert.deepEqual(
+      fixed.plan.map((p) => p.step),
+      ['pause-pipeline', 'degrade', 'escalate', 'upstream_fixed', 'resume-pipeline', 'lift-degradation', 'validate'],
+    );
+    assert.deepEqual(fixed.plan[3]!.wait, { timeout: '5m', assumed: 'received (--signal)' });
+    assert.deepEqual((fixed.plan[0]!.args as { secretHeaders: unknown }).secretHeaders, { authorization: `$${TOKEN_ENV}` }, 'secrets by name only');
+    assert.equal(fixed.outcome, 'resolved');
+    const text = formatPlan(fixed);
+    assert.match(
+      text,
+      /1\. pause-pipeline: POST http:\/\/127\.0\.0\.1:\d+\/pipelines\/payments\/pause with Idempotency-Key .*\/pause-pipeline \(not called: dry run\)/,
+    );
+    assert.ok(!text.includes('pipeline-secret-token-123'));
+    const silent = await run([]);
+    assert.deepEqual(
+      silent.plan.map((p) => p.step),
+      ['pause-pipeline', 'degrade', 'escalate', 'upstream_fixed', 'escalate'],
+    );
+    assert.equal(silent.outcome, 'escalated_upstream');
+    assert.equal(pipeline.calls.length, before, 'nothing was called');
+    const refused = await dryRunRunbook({
+      runbook: folder.runbooks[0]!.runbook,
+      state: state as IncidentState,
+      policy: runbooksFor(model).data_quality,
+      params: {},
+    });
+    assert.match(refused.error ?? '', /params refused by the runbook's schema: pipelineUrl: /);
   });
 });
 

@@ -3,7 +3,7 @@
  * starts), and the process itself — workflow code that drives an incident through Vigil's steps.
  */
 import type { z } from 'zod';
-import type { RunbookIncident } from './runbookIncident.js';
+import type { IncidentSteps } from './runbookIncident.js';
 
 export const RUNBOOK_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
@@ -14,7 +14,7 @@ export interface RunbookDefinition<P extends z.ZodType = z.ZodType> {
   /** The parameters' schema; config's `params` are parsed by it at start (defaults applied). */
   params: P;
   /** The process. Workflow code: deterministic, no I/O — every effect goes through a step of `incident`. */
-  run(incident: RunbookIncident, params: z.output<P>): Promise<void>;
+  run(incident: IncidentSteps, params: z.output<P>): Promise<void>;
 }
 
 export interface Runbook<P extends z.ZodType = z.ZodType> extends RunbookDefinition<P> {

@@ -51,7 +51,33 @@ export interface WaitOptions {
   button?: string;
 }
 
-export class RunbookIncident {
+/** What a runbook may read and do: implemented by the workflow (RunbookIncident) and by `vigil runbook dry-run`. */
+export interface IncidentSteps {
+  readonly id: string;
+  readonly model: ModelRef;
+  readonly classification: Classification;
+  readonly evidence: readonly Evidence[];
+  readonly signals: readonly RunbookSignal[];
+  /** The failure mode's policy (approval, validation, retrain settings). */
+  policy: RunbookPolicy;
+  readonly degraded: boolean;
+  readonly outcome: Outcome | undefined;
+  gatherEvidence(): Promise<{ evidence: Record<string, unknown>; recommendation: Recommendation }>;
+  requestApproval(): Promise<FinalDecision>;
+  degrade(why: string): Promise<void>;
+  liftDegradation(): Promise<void>;
+  remediate(action: RemediationAction): Promise<void>;
+  validate(step?: string): Promise<boolean | null>;
+  escalate(reason: string): Promise<void>;
+  page(reason: string): Promise<void>;
+  callWebhook(step: string, opts: WebhookOptions): Promise<WebhookResult>;
+  waitForSignal(name: string, opts: WaitOptions): Promise<RunbookSignal | undefined>;
+  sleep(duration: string): Promise<void>;
+  note(text: string): Promise<void>;
+  finish(outcome: Outcome): void;
+}
+
+export class RunbookIncident implements IncidentSteps {
   /** The runbook policy of the incident's failure mode (approval, validation, retrain settings). */
   policy: RunbookPolicy;
 

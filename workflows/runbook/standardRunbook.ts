@@ -4,7 +4,7 @@
  * says so) → apply the decision → validate, undoing a model change that did not help. Its parameters
  * are the failure mode's policy (runbooks/defaultRunbooks.ts, merged with the model's overrides).
  */
-import * as wf from '@temporalio/workflow';
+import { patched } from './versioning.js';
 import { z } from 'zod';
 import { defineRunbook } from './defineRunbook.js';
 
@@ -16,7 +16,7 @@ export const standardRunbook = defineRunbook({
   params: z.strictObject({}),
   async run(incident) {
     await incident.gatherEvidence();
-    if (incident.policy.degrade?.whileAwaitingApproval && wf.patched('degrade-while-awaiting')) await incident.degrade('awaiting approval');
+    if (incident.policy.degrade?.whileAwaitingApproval && patched('degrade-while-awaiting')) await incident.degrade('awaiting approval');
     const decision = await incident.requestApproval();
     // The decision lifts a degradation (unless it is the fallback itself): remediation and validation see the model serving.
     if (incident.degraded && !(decision.verdict !== 'reject' && decision.action === 'fallback')) await incident.liftDegradation();
