@@ -119,6 +119,11 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
      * Labelled traffic from after the incident opened (the regime the model must learn) when there is
      * enough of it, else the most recent labelled traffic; the newest 20% is held out.
      */
+    async countFreshLabelledRows(args) {
+      const rows = await deps.predictions.recent(args.modelId, { limit: args.atLeast, labelledOnly: true, since: new Date(args.since) });
+      return rows.length;
+    },
+
     async snapshotTrainingData(args) {
       const dir = path.join(deps.stateDir, 'snapshots', args.jobId);
       const manifest = path.join(dir, 'manifest.json');

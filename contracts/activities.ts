@@ -82,6 +82,8 @@ export interface RemediationActivities {
 
 export interface TrainingActivities {
   snapshotTrainingData(args: IncidentIds & { jobId: string; minLabelledRows: number; since?: string }): Promise<TrainingSnapshot>;
+  /** Labelled predictions logged since `since`, counted up to `atLeast` (enough to know the wait is over). */
+  countFreshLabelledRows(args: { modelId: string; since: string; atLeast: number }): Promise<number>;
   runTrainingJob(args: IncidentIds & { jobId: string; trainCsv: string; holdoutCsv: string; extraArgs?: string[] }): Promise<{
     jobId: string;
     artifactPath: string;

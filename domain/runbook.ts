@@ -94,6 +94,18 @@ export const RunbookPolicy = z
     retrain: z
       .strictObject({
         minLabelledRows: z.number().int().min(1).default(200),
+        /**
+         * Before training, wait (durably) until this many labelled predictions have arrived since the
+         * incident opened — so a retrain approved at the onset of a drift learns the new regime from
+         * enough of it — for at most `atMost`; then train on what there is. 0 (default): do not wait.
+         */
+        waitForFreshRows: z
+          .strictObject({
+            rows: z.number().int().min(0).default(0),
+            atMost: Duration.default('10m'),
+            checkEvery: Duration.default('15s'),
+          })
+          .prefault({}),
         /** Gate: the candidate's holdout AUC may not be below the champion's by more than this. */
         maxAucDrop: z.number().min(0).max(1).default(0),
         /** Gate: the candidate's holdout calibration error may not exceed the champion's by more than this. */

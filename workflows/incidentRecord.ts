@@ -94,7 +94,12 @@ export class IncidentRecord {
       async (req: DecideRequest) => {
         const result = this.decide(req);
         const vote = result.votes[result.votes.length - 1]!;
-        await this.persist(`vote:${vote.verdict}`, vote.reason ?? '', `Record vote by ${vote.by}`, vote.by);
+        this.votesInFlight++;
+        try {
+          await this.persist(`vote:${vote.verdict}`, vote.reason ?? '', `Record vote by ${vote.by}`, vote.by);
+        } finally {
+          this.votesInFlight--;
+        }
         return result;
       },
       {
@@ -138,6 +143,9 @@ export class IncidentRecord {
   note(event: string, detail?: string) {
     this.state.timeline.push({ at: new Date(Date.now()).toISOString(), event, detail });
   }
+
+  /** Votes being recorded by the decide Update: the main flow waits for them before its next step (see awaitDecision). */
+  votesInFlight = 0;
 
   /** Evidence received so far (the list itself is bounded): a change wakes whoever waits on new evidence. */
   evidenceReceived = 0;

@@ -36,6 +36,9 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
   const jobId = `${input.incidentId}-train`;
   const ids = { incidentId: input.incidentId, modelId: input.modelId };
 
+  const fresh = input.retrain.waitForFreshRows;
+  if (fresh && fresh.rows > 0 && input.since && wf.patched('wait-for-fresh-rows')) await waitForFreshRows(act, input.modelId, input.since, fresh);
+
   const snapshot = await act.snapshotTrainingData.executeWithOptions({ summary: 'Snapshot labelled training window' }, [
     { ...ids, jobId, minLabelledRows: input.retrain.minLabelledRows, since: input.since },
   ]);
@@ -105,6 +108,24 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
     previousVersion: promoted.from,
     ...(canary ? { canary } : {}),
   };
+}
+
+/** Waits, with durable timers, for enough labelled traffic since the incident opened, or until `atMost`. */
+async function waitForFreshRows(
+  act: ReturnType<typeof steps>,
+  modelId: string,
+  since: string,
+  fresh: NonNullable<RetrainInput['retrain']['waitForFreshRows']>,
+): Promise<void> {
+  const deadline = Date.now() + ms(fresh.atMost as ms.StringValue);
+  for (;;) {
+    const n = await act.countFreshLabelledRows.executeWithOptions({ summary: `Count labelled rows since the incident opened (want ${fresh.rows})` }, [
+      { modelId, since, atLeast: fresh.rows },
+    ]);
+    if (n >= fresh.rows || Date.now() >= deadline) return;
+    wf.setCurrentDetails(`**waiting for fresh labelled data**: ${n} of ${fresh.rows} since the incident opened (until ${new Date(deadline).toISOString()})`);
+    await wf.sleep(Math.min(ms(fresh.checkEvery as ms.StringValue), Math.max(1, deadline - Date.now())));
+  }
 }
 
 /**

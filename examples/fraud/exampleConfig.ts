@@ -61,7 +61,11 @@ export function fraudExampleConfig(python: string) {
         task: FRAUD_TASK,
         inputSchema: FRAUD_INPUT_SCHEMA,
         training: { command: fraudTrainerCommand(python), protocol: 2, timeout: '10m' },
-        runbooks: { data_drift: { retrain: { canary: CANARY } }, concept_drift: { retrain: { canary: CANARY } } },
+        // As in the credit-risk example: a retrain approved at the drift's onset waits for 600 labelled rows from after it (30 s of traffic).
+        runbooks: {
+          data_drift: { retrain: { canary: CANARY, waitForFreshRows: { rows: 600, atMost: '3m' } } },
+          concept_drift: { retrain: { canary: CANARY, waitForFreshRows: { rows: 600, atMost: '3m' } } },
+        },
       },
     ],
   } satisfies z.input<typeof VigilConfig>;

@@ -112,7 +112,7 @@ describe('a regression model retrained by its own protocol v2 trainer', () => {
     const runbook = {
       approval: { timeout: '5m', escalationTimeout: '0s' },
       validation: { window: '3s', maxExtraWindows: 2, minSamples: 100 },
-      retrain: { minLabelledRows: 200, stepTimeout: STEP_TIMEOUT, canary: { enabled: false } },
+      retrain: { minLabelledRows: 200, stepTimeout: STEP_TIMEOUT, waitForFreshRows: { rows: 300, atMost: '2m', checkEvery: '1s' }, canary: { enabled: false } },
     };
     env = await createVigilTestEnv({
       bootstrapExample: (m) => m.example,
@@ -169,6 +169,21 @@ describe('a regression model retrained by its own protocol v2 trainer', () => {
     assert.equal(awaiting.recommendedAction, 'retrain', JSON.stringify(awaiting.state.recommendation));
     assert.match(awaiting.state.classification!.reasons.join(' '), /high impact \(MAE rise \+\d+%, RMSE rise \+\d+%/, 'measured in the task’s own metrics');
     await env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: 'the world changed' });
+    // Approved at once: the retrain waits for labelled traffic from after the incident opened, and learns from it.
+    await waitFor(
+      async () =>
+        (
+          await env.services.temporal.workflow
+            .getHandle(`${id}-retrain`)
+            .fetchHistory()
+            .catch(() => ({ events: [] }))
+        ).events ?? [],
+      (events) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'countFreshLabelledRows').length >= 2,
+      'the retrain to wait for fresh rows',
+      60_000,
+    );
+    assert.equal(fs.existsSync(path.join(env.stateDir, 'jobs', `${id}-train`)), false, 'nothing trained yet');
+    await serve(world(300, 5, 1));
 
     const validating = await waitFor(
       () => env.services.incidents.show(id),
@@ -188,6 +203,8 @@ describe('a regression model retrained by its own protocol v2 trainer', () => {
     );
     const [mae] = retrain.gates!;
     assert.ok(mae!.candidate < mae!.champion / 2, `the candidate learned the new world: MAE ${mae!.candidate} vs ${mae!.champion}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(env.stateDir, 'snapshots', `${id}-train`, 'manifest.json'), 'utf8')) as { rows: number };
+    assert.equal(manifest.rows, 300, 'trained on the rows from after the incident opened only');
     const jobs = fs.readdirSync(path.join(env.stateDir, 'jobs')).sort();
     assert.deepEqual(jobs, [`${id}-retrain-score-candidate`, `${id}-retrain-score-champion-v1`, `${id}-train`], 'one training job, two scoring jobs');
 

@@ -46,6 +46,7 @@ describe('shipped runbooks', () => {
     assert.deepEqual(p.allowUnattended, []);
     assert.deepEqual(p.retrain, {
       minLabelledRows: 200,
+      waitForFreshRows: { rows: 0, atMost: '10m', checkEvery: '15s' },
       maxAucDrop: 0,
       maxCalibrationIncrease: 0.02,
       minCalibrationRows: 100,

@@ -62,6 +62,10 @@ export async function awaitDecision(
       decided = await wf.condition(() => state.decision !== undefined, policy.approval.escalationTimeout as Duration);
     }
   }
+  // The deciding vote is recorded (and its Update completed) before anything else happens: the order of
+  // the Update's completion and the next step's commands must not depend on how quickly the two
+  // bookkeeping writes come back, or a replay could order them differently from the run.
+  if (wf.patched('vote-recorded-before-decision')) await wf.condition(() => incident.votesInFlight === 0);
   // A decision may have landed while the escalation was being sent: a human's answer always wins.
   if (!decided && state.decision === undefined) {
     state.decision = {
