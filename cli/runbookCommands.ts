@@ -1,4 +1,5 @@
 /** `vigil runbook list|show|check|dry-run`: the runbooks this config runs, checked before they ship. */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -125,9 +126,12 @@ export function registerRunbookCommands(program: Command, deps: RunbookCommandDe
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UserInputError(`--limit: "${opts.limit}" is not a positive whole number`);
       const folder = await folderOf(config, opts.folder);
+      // The replaying worker's lifecycle chatter would drown the report.
+      Runtime.install({ logger: new DefaultLogger('WARN') });
       const run = (temporal?: Parameters<typeof checkRunbooks>[0]['temporal']) =>
         checkRunbooks({
           runbookFiles: folder?.files ?? [],
+          runbookNames: (folder?.runbooks ?? []).map((r) => r.runbook.name),
           historiesDir: fs.existsSync(COMMITTED_HISTORIES) ? COMMITTED_HISTORIES : undefined,
           ...(temporal ? { temporal } : {}),
         });
@@ -140,6 +144,10 @@ export function registerRunbookCommands(program: Command, deps: RunbookCommandDe
             .map((k) => k.runbook.name)
             .join(', ')}`,
         ];
+        if (result.skipped.length) {
+          const names = [...new Set(result.skipped.map((x) => x.runbook))].join(', ');
+          lines.push(`skipped ${result.skipped.length} that ran runbooks not in this folder (${names})`);
+        }
         for (const f of result.failures) {
           lines.push(
             `NONDETERMINISM runbook ${f.runbook}, incident ${f.workflowId} (${f.source}), at ${f.error!.step ?? 'an unknown step'}:`,

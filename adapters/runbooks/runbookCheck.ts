@@ -29,6 +29,8 @@ export interface ReplayedIncident {
 export interface RunbookCheckResult {
   replayed: ReplayedIncident[];
   failures: ReplayedIncident[];
+  /** Histories of runbooks the checked folder does not have (e.g. Vigil's own test histories of its example runbooks). */
+  skipped: { workflowId: string; source: string; runbook: string }[];
 }
 
 export interface RunbookCheckOptions {
@@ -37,6 +39,8 @@ export interface RunbookCheckOptions {
   temporal?: { client: Client; taskQueue: string; limit?: number };
   /** Committed histories (JSON, as the Temporal CLI exports them). */
   historiesDir?: string;
+  /** The team runbooks the files define: a history that ran another one is skipped, not failed. */
+  runbookNames?: readonly string[];
 }
 
 export async function checkRunbooks(opts: RunbookCheckOptions): Promise<RunbookCheckResult> {
@@ -60,16 +64,30 @@ export async function checkRunbooks(opts: RunbookCheckOptions): Promise<RunbookC
       if (histories.filter((h) => h.source === 'temporal').length >= limit) break;
     }
   }
-  const byId = new Map(histories.map((h) => [h.workflowId, h]));
+  const skipped: RunbookCheckResult['skipped'] = [];
+  const known = new Set([STANDARD_RUNBOOK, ...(opts.runbookNames ?? [])]);
+  const replayable = histories.filter((h) => {
+    const runbook = runbookOf(h.history);
+    if (
+      !opts.runbookNames ||
+      runbook === '?' ||
+      runbook.split(' or ').every((n) => known.has(n)) ||
+      h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name !== INCIDENT_WORKFLOW
+    )
+      return true;
+    skipped.push({ workflowId: h.workflowId, source: h.source, runbook });
+    return false;
+  });
+  const byId = new Map(replayable.map((h) => [h.workflowId, h]));
   const replayed: ReplayedIncident[] = [];
   const bundle = await workflowBundle(opts.runbookFiles);
-  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, replayable)) {
     const h = byId.get(r.workflowId)!;
     const entry: ReplayedIncident = { workflowId: r.workflowId, source: h.source, runbook: runbookOf(h.history) };
     if (r.error) entry.error = { message: String((r.error as Error).message ?? r.error), ...stepOf(String((r.error as Error).message ?? r.error), h.history) };
     replayed.push(entry);
   }
-  return { replayed, failures: replayed.filter((r) => r.error) };
+  return { replayed, failures: replayed.filter((r) => r.error), skipped };
 }
 
 /** The runbook an incident ran: a team's it chose (seen by its steps in the history), else the standard one. */

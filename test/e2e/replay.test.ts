@@ -2,7 +2,8 @@
  * Replays workflow histories recorded from the lifecycle, canary and monitor tests (incidents and their
  * retrain children) against today's workflow code. A change
  * that would break running incidents fails here: guard it with `patched()`, or, when the change is
- * meant to apply to new incidents only, re-record with `npm run record-histories`.
+ * meant to apply to new incidents only, re-record with `npm run record-histories`. The bundle includes the
+ * example team runbooks (examples/runbooks/), as a worker with that runbooks folder has them.
  */
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
@@ -10,8 +11,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runbookFiles } from '../../adapters/runbooks/runbookFolder.js';
 import { workflowBundle } from '../../workers/workflowBundle.js';
 import { HISTORIES_DIR } from '../support/histories.js';
+
+const EXAMPLE_RUNBOOKS = fileURLToPath(new URL('../../examples/runbooks/', import.meta.url));
 
 const files = fs.existsSync(HISTORIES_DIR)
   ? fs
@@ -31,7 +36,7 @@ describe('replay of recorded incident histories', () => {
       history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))),
     }));
     const results = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle(runbookFiles(EXAMPLE_RUNBOOKS)) }, histories)) {
       results.push({ id: r.workflowId, error: r.error ? String(r.error) : undefined });
     }
     assert.equal(results.length, files.length);

@@ -20,6 +20,7 @@ import { dryRunRunbook, formatPlan } from '../../client/runbookDryRun.js';
 import { customRunbooksFor, parseConfig, runbooksFor } from '../../domain/config.js';
 import type { IncidentState } from '../../domain/incident.js';
 import { auditKinds } from '../support/auditKinds.js';
+import { saveHistoryIfRecording } from '../support/histories.js';
 import { spawnWorkerProcess } from '../support/spawnWorkerProcess.js';
 import { untilIncident } from '../support/driftIncident.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
@@ -165,6 +166,7 @@ describe('a team runbook from its folder: upstream schema break', () => {
     assert.match(review, /## Runbook: upstream-schema-break/);
     assert.match(review, /webhook: pause-pipeline \| POST 127\.0\.0\.1:\d+\/pipelines\/payments\/pause → 200/);
     assert.match(review, /signal: upstream_fixed \| received from dana<br>\{"change":"PR-4411"\}/);
+    await saveHistoryIfRecording(env, id, 'team-runbook-upstream-fixed');
   });
 
   it('escalates when upstream_fixed does not come in time; the pipeline stays paused', async () => {
@@ -188,6 +190,7 @@ describe('a team runbook from its folder: upstream schema break', () => {
     assert.match(steps.at(-1)!.detail, /payments-data did not fix the upstream schema within 2s/);
     const kinds = await auditKinds(env, id);
     assert.equal(kinds.filter((k) => k === 'escalated').length, 2, 'paged, then escalated on the timeout');
+    await saveHistoryIfRecording(env, id, 'team-runbook-timeout');
   });
 
   it('refuses a signal for an unknown or closed incident', async () => {
