@@ -8,7 +8,7 @@
 import type { IncidentState, RemediationAction, Vote } from '../../domain/incident.js';
 import { describeFigure, incidentPerformance } from '../../domain/performanceEvidence.js';
 import { escapeMrkdwn as escape, mention } from './mrkdwn.js';
-import { SLACK_ACTIONS, SLACK_METADATA_EVENT, type SlackButtonValue } from './slackContract.js';
+import { SLACK_ACTIONS, SLACK_METADATA_EVENT, type SlackButtonValue, type SlackSignalButtonValue } from './slackContract.js';
 
 export const SECTION_TEXT_LIMIT = 3000;
 export const FIELD_TEXT_LIMIT = 2000;
@@ -56,6 +56,8 @@ export const MESSAGE_BLOCKS = {
   approvers: 'vigil_approvers',
   buttons: 'vigil_buttons',
   decision: 'vigil_decision',
+  waiting: 'vigil_waiting',
+  signal: 'vigil_signal',
   link: 'vigil_link',
 } as const;
 
@@ -98,6 +100,23 @@ export function incidentMessage(state: IncidentState, link: IncidentLinkContext)
         { type: 'button', action_id: SLACK_ACTIONS.reject, text: plain('Reject', 75), style: 'danger', value },
       ],
     });
+  }
+  const waiting = state.status === 'open' ? state.runbook?.waitingFor : undefined;
+  if (waiting) {
+    blocks.push(
+      section(
+        MESSAGE_BLOCKS.waiting,
+        `*Runbook ${escape(state.runbook!.name)} waits for \`${escape(waiting.name)}\`* until ${escape(waiting.until)}\n\`vigil incident signal ${escape(state.id)} ${escape(waiting.name)}\``,
+      ),
+    );
+    if (waiting.button) {
+      const value = JSON.stringify({ incidentId: state.id, signal: waiting.name } satisfies SlackSignalButtonValue);
+      blocks.push({
+        type: 'actions',
+        block_id: MESSAGE_BLOCKS.signal,
+        elements: [{ type: 'button', action_id: SLACK_ACTIONS.signal, text: plain(waiting.button, 75), style: 'primary', value }],
+      });
+    }
   }
   blocks.push({
     type: 'context',

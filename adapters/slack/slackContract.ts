@@ -6,6 +6,8 @@
 export const SLACK_ACTIONS = {
   approve: 'vigil_approve_v1',
   reject: 'vigil_reject_v1',
+  /** A runbook's wait: the button it names sends its signal (`vigil incident signal`). */
+  signal: 'vigil_signal_v1',
 } as const;
 
 /** The modal opened by Reject, asking for the reason. */
@@ -18,6 +20,12 @@ export const REJECT_MODAL = {
 /** What the Approve / Reject buttons carry in `value`. */
 export interface SlackButtonValue {
   incidentId: string;
+}
+
+/** What a runbook's signal button carries in `value`. */
+export interface SlackSignalButtonValue {
+  incidentId: string;
+  signal: string;
 }
 
 /** What the reject modal carries in `private_metadata`. */

@@ -9,7 +9,7 @@ import type { WebClient } from '@slack/web-api';
 import type { IncidentService } from '../../client/incidentService.js';
 import { NotFoundError, UserInputError } from '../../domain/errors.js';
 import type { AuditLog } from '../../ports/incidentStore.js';
-import { REJECT_MODAL, SLACK_ACTIONS, type RejectModalMetadata, type SlackButtonValue } from './slackContract.js';
+import { REJECT_MODAL, SLACK_ACTIONS, type RejectModalMetadata, type SlackButtonValue, type SlackSignalButtonValue } from './slackContract.js';
 import { escapeMrkdwn } from './mrkdwn.js';
 import { decisionText, parseSlashCommand, refusalText, runSlashCommand } from './slashCommand.js';
 
@@ -68,6 +68,29 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
         log,
       );
     }
+  });
+
+  // A runbook's wait: its button sends the signal it waits for, as the clicker.
+  app.action<BlockAction<ButtonAction>>(SLACK_ACTIONS.signal, async ({ ack, body, action, client }) => {
+    await ack();
+    const user = body.user.id;
+    const v = signalButton(action.value);
+    let text: string;
+    if (!v) text = ':warning: This button carries no incident or signal; use `vigil incident signal <id> <name>`.';
+    else {
+      try {
+        await incidents.signal(v.incidentId, { name: v.signal, by: user });
+        log(`slack: ${user} sent ${v.signal} to ${v.incidentId}`);
+        text = `Sent \`${escapeMrkdwn(v.signal)}\` to *${escapeMrkdwn(v.incidentId)}*.`;
+      } catch (err) {
+        if (err instanceof UserInputError) text = `:no_entry: ${escapeMrkdwn(err.message)}`;
+        else {
+          log(`slack: signal ${v.signal} to ${v.incidentId} by ${user} failed: ${(err as Error).message}`);
+          text = `:warning: Vigil could not send \`${escapeMrkdwn(v.signal)}\` right now (${escapeMrkdwn((err as Error).message)}); use \`vigil incident signal ${v.incidentId} ${v.signal}\`.`;
+        }
+      }
+    }
+    await tellUser(client, { channel: body.channel?.id, user, threadTs: threadOf(body), text }, log);
   });
 
   app.view<SlackViewAction>(REJECT_MODAL.callbackId, async ({ ack, body, view, client }) => {
@@ -151,6 +174,17 @@ function buttonIncident(value: string | undefined): string | undefined {
   try {
     const v = JSON.parse(value ?? '') as Partial<SlackButtonValue>;
     return typeof v.incidentId === 'string' && v.incidentId ? v.incidentId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function signalButton(value: string | undefined): SlackSignalButtonValue | undefined {
+  try {
+    const v = JSON.parse(value ?? '') as Partial<SlackSignalButtonValue>;
+    return typeof v.incidentId === 'string' && v.incidentId && typeof v.signal === 'string' && v.signal
+      ? { incidentId: v.incidentId, signal: v.signal }
+      : undefined;
   } catch {
     return undefined;
   }

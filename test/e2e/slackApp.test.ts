@@ -162,6 +162,30 @@ describe('Slack app', () => {
     assert.deepEqual(s.state.approval?.votes, [], 'no vote recorded');
   });
 
+  it("a runbook's signal button sends its signal as the clicker; the answer says so", async () => {
+    const res = await sendSlackRequest(
+      slack.url!,
+      blockActionsRequest({
+        signingSecret: SECRET,
+        teamId: recorder.teamId,
+        user: CAROL,
+        actionId: SLACK_ACTIONS.signal,
+        value: JSON.stringify({ incidentId: driftId, signal: 'upstream_fixed' }),
+        channel: CHANNEL,
+        messageTs: '1763856000.000100',
+        responseUrl: capture.next(),
+      }),
+    );
+    assert.equal(res.status, 200, `acknowledged: ${res.text}`);
+    const eph = await recorder.waitForCall('chat.postEphemeral', (c) => c.args.user === CAROL.id && String(c.args.text).startsWith('Sent'), 60_000);
+    assert.equal(String(eph.args.text), `Sent \`upstream_fixed\` to *${driftId}*.`);
+    const audit = await env.services.pool.query(`SELECT actor, detail FROM audit_events WHERE incident_id = $1 AND kind = 'runbook_signal'`, [driftId]);
+    assert.deepEqual(
+      audit.rows.map((r) => [r.actor, r.detail.name]),
+      [[CAROL.id, 'upstream_fixed']],
+    );
+  });
+
   it("an approver's Approve click drives the incident on", async () => {
     const res = await click(ALICE, 'approve', driftId);
     assert.equal(res.status, 200, `acknowledged: ${res.text}`);

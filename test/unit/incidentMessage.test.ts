@@ -125,6 +125,24 @@ describe('incident message (pending)', () => {
     assert.deepEqual(JSON.parse(reject!.value), { incidentId: 'incident-credit-risk-data-drift-20260301100000' }, 'reject value');
   });
 
+  it("shows a runbook's wait with the button it names, carrying the incident and the signal; none once the wait is over", () => {
+    const waiting = pendingState({
+      runbook: { name: 'upstream-schema-break', steps: [], signals: [], waitingFor: { name: 'upstream_fixed', until: DEADLINE, button: 'Upstream fixed' } },
+    });
+    const content = incidentMessage(waiting, LINK);
+    assert.match(
+      sectionText(content.blocks, MESSAGE_BLOCKS.waiting),
+      /\*Runbook upstream-schema-break waits for `upstream_fixed`\* until 2026-03-01T10:15:00\.000Z\n`vigil incident signal .* upstream_fixed`/,
+    );
+    const actions = block(content.blocks, MESSAGE_BLOCKS.signal);
+    assert.ok(actions && actions.type === 'actions', 'actions block');
+    const [button] = actions.elements;
+    assert.deepEqual([button?.action_id, button?.text.text], [SLACK_ACTIONS.signal, 'Upstream fixed']);
+    assert.deepEqual(JSON.parse(button!.value), { incidentId: waiting.id, signal: 'upstream_fixed' });
+    const over = incidentMessage(pendingState({ runbook: { name: 'upstream-schema-break', steps: [], signals: [] } }), LINK);
+    assert.equal(block(over.blocks, MESSAGE_BLOCKS.signal), undefined);
+  });
+
   it('carries the incident id in message metadata', () => {
     assert.deepEqual(incidentMessageMetadata('incident-x'), { event_type: SLACK_METADATA_EVENT, event_payload: { incident_id: 'incident-x' } }, 'metadata');
   });
