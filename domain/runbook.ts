@@ -87,6 +87,8 @@ export const RunbookPolicy = z
       escalationTimeout: Duration.default('0s'),
       /** Distinct approvers needed per severity; SEV1 defaults to two, a severity not listed needs one. */
       quorum: z.partialRecord(Severity, z.number().int().min(1).max(5)).default({ SEV1: 2 }),
+      /** Remind the approvers (Slack thread, log) this often while nobody has decided; absent: no reminders. */
+      remindEvery: Duration.optional(),
     }),
     safeDefault: RemediationAction,
     /** Actions the safe default may take without a human. Only SAFE_ACTIONS unless listed here. */

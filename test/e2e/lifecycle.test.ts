@@ -283,12 +283,12 @@ describe('incident lifecycle', () => {
 describe('approval timeout', () => {
   let env: VigilTestEnv;
   before(async () => {
-    env = await createVigilTestEnv({ config: (q) => testConfig({ approvalTimeout: '2s', escalationTimeout: '1s' }, q) });
+    env = await createVigilTestEnv({ config: (q) => testConfig({ approvalTimeout: '3500ms', escalationTimeout: '1s', remindEvery: '1s' }, q) });
     await env.startWorker();
   });
   after(async () => env?.close());
 
-  it('escalates, then applies the runbook safe default (fallback), never retraining on its own', async () => {
+  it('reminds the approvers, escalates, then applies the runbook safe default (fallback), never retraining on its own', async () => {
     const id = await openDriftIncident(env);
     const closed = await waitFor(
       () => phaseOf(env, id),
@@ -306,6 +306,11 @@ describe('approval timeout', () => {
     const kinds = await auditKinds(env, id);
     assert.ok(kinds.includes('escalated'));
     assert.ok(kinds.includes('safe_default_applied'));
+    const reminders = kinds.filter((k) => k === 'approval_reminder').length;
+    assert.ok(reminders >= 2 && reminders <= 3, `reminded every second until the deadline: ${kinds.join(',')}`);
+    assert.ok(kinds.lastIndexOf('approval_reminder') < kinds.indexOf('escalated'), 'reminders before the escalation');
+    const reminder = closed.state.timeline.find((t) => t.event === 'approval_reminder');
+    assert.match(reminder?.detail ?? '', /^still waiting: 0 of 1 approval\(s\) for retrain from alice, bob; decide by /);
     await saveHistoryIfRecording(env, id, 'timeout-safe-default');
   });
 });

@@ -38,6 +38,7 @@ export function testConfig(
   overrides: {
     approvalTimeout?: string;
     escalationTimeout?: string;
+    remindEvery?: string;
     validationWindow?: string;
     canary?: Partial<CanaryPolicy>;
     retrain?: Partial<RunbookPolicyInput['retrain']>;
@@ -45,7 +46,11 @@ export function testConfig(
   taskQueue = 'vigil-test',
 ): VigilConfig {
   const runbook = {
-    approval: { timeout: overrides.approvalTimeout ?? '5m', escalationTimeout: overrides.escalationTimeout ?? '0s' },
+    approval: {
+      timeout: overrides.approvalTimeout ?? '5m',
+      escalationTimeout: overrides.escalationTimeout ?? '0s',
+      ...(overrides.remindEvery ? { remindEvery: overrides.remindEvery } : {}),
+    },
     validation: { window: overrides.validationWindow ?? '3s', maxExtraWindows: 1, minSamples: 100 },
     retrain: {
       minLabelledRows: 200,

@@ -95,11 +95,25 @@ export async function awaitDecidingOrEvidence(
   const { state } = incident;
   const deadline = Date.now() + ms(policy.approval.timeout as ms.StringValue);
   let seen = incident.evidenceReceived;
+  // Reminders only where the policy asks for them: other incidents keep their recorded timers.
+  const remindEvery = policy.approval.remindEvery && wf.patched('approval-reminders') ? ms(policy.approval.remindEvery as ms.StringValue) : 0;
+  let nextReminder = remindEvery > 0 ? Date.now() + remindEvery : Infinity;
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) return { decided: false, policy };
-    const woke = await wf.condition(() => state.decision !== undefined || incident.evidenceReceived !== seen, left);
+    const wait = Math.min(left, nextReminder - Date.now());
+    const woke = await wf.condition(() => state.decision !== undefined || incident.evidenceReceived !== seen, Math.max(1, wait));
     if (state.decision !== undefined) return { decided: true, policy };
+    if (!woke && Date.now() >= nextReminder && Date.now() < deadline) {
+      const approval = state.approval!;
+      const approvals = approval.votes.filter((v) => v.verdict === 'approve').length;
+      await incident.record(
+        'approval_reminder',
+        `still waiting: ${approvals} of ${approval.quorum} approval(s) for ${state.recommendation?.action ?? 'the recommendation'} from ${approval.approvers.join(', ')}; decide by ${approval.deadline}`,
+      );
+      nextReminder += remindEvery;
+      continue;
+    }
     if (!woke) return { decided: false, policy };
     seen = incident.evidenceReceived;
     policy = await reassess(incident, policy, runbooks);
