@@ -55,6 +55,20 @@ function uses(config: VigilConfig) {
   });
 }
 
+/** The config, its runbooks folder and the runbook called `name` in it (or Vigil's); unknown: exit 2 with the names known. */
+async function findRunbookNamed(deps: RunbookCommandDeps, name: string, explicitFolder?: string) {
+  const { config } = loadConfig(deps.globals().config);
+  const folder = await folderOf(config, explicitFolder);
+  const found = known(folder).find((k) => k.runbook.name === name);
+  if (!found)
+    throw new NotFoundError(
+      `unknown runbook "${name}" (known: ${known(folder)
+        .map((k) => k.runbook.name)
+        .join(', ')})`,
+    );
+  return { config, folder, found };
+}
+
 export function registerRunbookCommands(program: Command, deps: RunbookCommandDeps): void {
   const runbook = program.command('runbook').description("the runbooks incidents run: Vigil's standard one and a team's (config runbooks.path)");
 
@@ -90,15 +104,7 @@ export function registerRunbookCommands(program: Command, deps: RunbookCommandDe
     .option('--folder <dir>', 'a runbooks folder instead of the config’s runbooks.path')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { folder?: string; json?: boolean }) => {
-      const { config } = loadConfig(deps.globals().config);
-      const folder = await folderOf(config, opts.folder);
-      const found = known(folder).find((k) => k.runbook.name === name);
-      if (!found)
-        throw new NotFoundError(
-          `unknown runbook "${name}" (known: ${known(folder)
-            .map((k) => k.runbook.name)
-            .join(', ')})`,
-        );
+      const { config, found } = await findRunbookNamed(deps, name, opts.folder);
       const schema = z.toJSONSchema(found.runbook.params, { io: 'input', unrepresentable: 'any' });
       const usedBy = uses(config).filter((u) => u.runbook === name);
       const value = { name, file: found.file, description: found.runbook.description ?? '', params: schema, usedBy };
@@ -175,15 +181,7 @@ export function registerRunbookCommands(program: Command, deps: RunbookCommandDe
     .option('--reject', 'answer the approval with a rejection (default: approve)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { incident: string; folder?: string; params?: string; signal: string[]; reject?: boolean; json?: boolean }) => {
-      const { config } = loadConfig(deps.globals().config);
-      const folder = await folderOf(config, opts.folder);
-      const found = known(folder).find((k) => k.runbook.name === name);
-      if (!found)
-        throw new NotFoundError(
-          `unknown runbook "${name}" (known: ${known(folder)
-            .map((k) => k.runbook.name)
-            .join(', ')})`,
-        );
+      const { found } = await findRunbookNamed(deps, name, opts.folder);
       let explicit: Record<string, unknown> | undefined;
       if (opts.params !== undefined) {
         try {
