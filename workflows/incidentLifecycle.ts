@@ -90,7 +90,8 @@ async function runRunbook(incident: IncidentRecord, input: IncidentInput, policy
   const steps = new RunbookIncident(incident, input, policy);
   if (choice) {
     incident.runbookRecord().name = choice.name;
-    await incident.record('runbook', `running runbook ${choice.name}`);
+    // A team's runbook acts from here on: the incident shows as remediating (VigilPhase) until it validates or ends.
+    await incident.enter('remediating', `Runbook ${choice.name}`);
   }
   try {
     // The params were checked against the runbook's schema at start; parsed again here for its defaults.

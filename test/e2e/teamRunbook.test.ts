@@ -109,6 +109,7 @@ describe('a team runbook from its folder: upstream schema break', () => {
       'the runbook to wait for its signal',
     );
     assert.equal(waiting.failureMode, 'data_quality');
+    assert.equal(waiting.phase, 'remediating', 'the runbook is acting');
     assert.equal(waiting.state.runbook?.name, 'upstream-schema-break');
     assert.equal(waiting.state.runbook?.waitingFor?.name, 'upstream_fixed');
     assert.equal(waiting.state.runbook?.waitingFor?.button, 'Upstream fixed');
@@ -151,7 +152,7 @@ describe('a team runbook from its folder: upstream schema break', () => {
     );
     const kinds = await auditKinds(env, id);
     for (const k of [
-      'runbook',
+      'phase:remediating',
       'step:pause-pipeline',
       'degraded',
       'escalated',
