@@ -92,6 +92,7 @@ async function runRunbook(incident: IncidentRecord, input: IncidentInput, policy
     incident.runbookRecord().name = choice.name;
     // A team's runbook acts from here on: the incident shows as remediating (VigilPhase) until it validates or ends.
     await incident.enter('remediating', `Runbook ${choice.name}`);
+    await incident.notifications.settled();
   }
   try {
     // The params were checked against the runbook's schema at start; parsed again here for its defaults.

@@ -37,6 +37,23 @@ interface PipelineCall {
   body: Record<string, unknown>;
 }
 
+/** Healthy traffic served while `until` runs (the validation window counts what the model answers after it starts). */
+async function whileServing<T>(env: VigilTestEnv, until: () => Promise<T>): Promise<T> {
+  let stop = false;
+  const feeding = (async () => {
+    while (!stop) {
+      await env.simulator.writeBatch({ n: 100, drift: 0 });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  try {
+    return await until();
+  } finally {
+    stop = true;
+    await feeding;
+  }
+}
+
 /** The feature pipeline's control API: records every call, answers 200 with what it did. */
 async function startPipeline() {
   const calls: PipelineCall[] = [];
@@ -66,7 +83,7 @@ describe('a team runbook from its folder: upstream schema break', () => {
   before(async () => {
     process.env[TOKEN_ENV] = 'pipeline-secret-token-123';
     pipeline = await startPipeline();
-    const policy = { approval: { timeout: '5m', escalationTimeout: '0s' }, validation: { window: '2s', maxExtraWindows: 3, minSamples: 100 } };
+    const policy = { approval: { timeout: '5m', escalationTimeout: '0s' }, validation: { window: '2s', maxExtraWindows: 15, minSamples: 100 } };
     const choice = (waitAtMost: string) => ({
       ...policy,
       use: 'upstream-schema-break',
@@ -128,8 +145,7 @@ describe('a team runbook from its folder: upstream schema break', () => {
     // The owners fix it and say so; traffic comes back for validation.
     await env.services.incidents.signal(id, { name: 'upstream_fixed', by: 'dana', data: { change: 'PR-4411' } });
     await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating');
-    await env.simulator.writeBatch({ n: 300, drift: 0 });
-    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+    const closed = await whileServing(env, () => untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000));
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
     assert.deepEqual(
       pipeline.calls.map((c) => [c.path, c.idempotencyKey]),
@@ -338,7 +354,7 @@ describe('a team runbook’s webhook steps under worker crashes', () => {
         const base = testConfig({}, q);
         const model = base.models[0]!;
         const data_quality = {
-          validation: { window: '2s', maxExtraWindows: 3, minSamples: 100 },
+          validation: { window: '2s', maxExtraWindows: 15, minSamples: 100 },
           use: 'upstream-schema-break',
           params: { pipelineUrl: pipeline.url, owner: 'payments-data', waitAtMost: '5m', callTimeout: '2s' },
         };
@@ -371,8 +387,7 @@ describe('a team runbook’s webhook steps under worker crashes', () => {
 
     await env.startWorker();
     await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 60_000);
-    await env.simulator.writeBatch({ n: 300, drift: 0 });
-    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+    const closed = await whileServing(env, () => untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000));
     assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.validation));
 
     const keys = pipeline.calls.map((c) => `${c.path} ${c.idempotencyKey}`);

@@ -127,11 +127,13 @@ export class RunbookIncident implements IncidentSteps {
   /** Serves the model's fallback until liftDegradation(). */
   async degrade(why: string): Promise<void> {
     await degrade(this.record, why);
+    await this.told();
   }
 
   /** Restores what served before degrade(). */
   async liftDegradation(): Promise<void> {
     if (this.record.state.degraded && !this.record.state.degraded.liftedAt) await liftDegradation(this.record);
+    await this.told();
   }
 
   get degraded(): boolean {
@@ -155,6 +157,7 @@ export class RunbookIncident implements IncidentSteps {
   async validate(step = 'validate'): Promise<boolean | null> {
     const { state } = this.record;
     await this.record.enter('validating', `Watch ${state.model.id} for ${this.policy.validation.window}`);
+    await this.told();
     const since = new Date(Date.now()).toISOString();
     let validation;
     for (let window = 0; window <= this.policy.validation.maxExtraWindows; window++) {
@@ -236,6 +239,7 @@ export class RunbookIncident implements IncidentSteps {
     runbook.waitingFor = { name, until, ...(opts.button ? { button: opts.button } : {}) };
     wf.setCurrentDetails(`**waiting for signal \`${name}\`** until ${until}`);
     await this.record.record(`waiting:${name}`, `until ${until}${opts.button ? ` (Slack button "${opts.button}")` : ''}`);
+    await this.told();
     const find = () => this.record.signals.find((s) => s.name === name);
     const arrived = await wf.condition(() => find() !== undefined, opts.timeout as Duration);
     delete runbook.waitingFor;
@@ -273,6 +277,17 @@ export class RunbookIncident implements IncidentSteps {
     steps.push({ ...entry, at: new Date(Date.now()).toISOString() });
     if (steps.length > MAX_STEP_RECORDS) steps.splice(1, 1);
     await this.record.record(`step:${entry.step}`, entry.detail);
+    await this.told();
+  }
+
+  /**
+   * Each step is told (Slack, log) before the next one acts. Besides keeping the thread in step with
+   * the runbook, this keeps the background notifications from scheduling work while the runbook does:
+   * which of the two commands came first would otherwise depend on when results arrived, and a
+   * replay could order them differently from the run.
+   */
+  private async told(): Promise<void> {
+    await this.record.notifications.settled();
   }
 }
 
