@@ -156,9 +156,10 @@ export class RunbookIncident implements IncidentSteps {
    */
   async validate(step = 'validate'): Promise<boolean | null> {
     const { state } = this.record;
+    // Counted from before the phase shows: traffic sent the moment someone sees "validating" is in the window.
+    const since = new Date(Date.now()).toISOString();
     await this.record.enter('validating', `Watch ${state.model.id} for ${this.policy.validation.window}`);
     await this.told();
-    const since = new Date(Date.now()).toISOString();
     let validation;
     for (let window = 0; window <= this.policy.validation.maxExtraWindows; window++) {
       await wf.sleep(this.policy.validation.window as Duration);
