@@ -197,7 +197,8 @@ export function registerRunbookCommands(program: Command, deps: RunbookCommandDe
         const model = findModel(ctx.config, state.model.id);
         if (!model) throw new UserInputError(`incident ${opts.incident} is for model "${state.model.id}", which is not in the config`);
         const mode = state.classification.failureMode;
-        const params = explicit ?? (customRunbooksFor(model)[mode]?.name === name ? customRunbooksFor(model)[mode]!.params : {});
+        const configured = customRunbooksFor(model)[mode];
+        const params = explicit ?? (configured?.name === name ? configured.params : {});
         return dryRunRunbook({
           runbook: found.runbook,
           state,

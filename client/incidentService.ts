@@ -61,6 +61,7 @@ export function createIncidentService(deps: { temporal: Client; store: IncidentS
     async open(req) {
       const { model, signal, at, mode, evidence } = evidenceFor(req);
 
+      const customRunbooks = customRunbooksFor(model);
       for (let attempt = 0; attempt < 3; attempt++) {
         const claim = await store.claim({ modelId: model.id, mode, signal, at });
         const input: IncidentInput = {
@@ -71,7 +72,7 @@ export function createIncidentService(deps: { temporal: Client; store: IncidentS
           openedAt: at.toISOString(),
           runbooks: runbooksFor(model),
           // Only when a team's runbook is chosen: other incidents' input stays as it was.
-          ...(Object.keys(customRunbooksFor(model)).length ? { customRunbooks: customRunbooksFor(model) } : {}),
+          ...(Object.keys(customRunbooks).length ? { customRunbooks } : {}),
         };
         try {
           // Start-or-signal: a repeated signal attaches to the running incident as evidence.
