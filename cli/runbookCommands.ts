@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { checkRunbooks } from '../adapters/runbooks/runbookCheck.js';
 import { loadRunbookFolder, RunbookFolderError, type RunbookFolder } from '../adapters/runbooks/runbookFolder.js';
-import { dryRunRunbook, formatPlan } from '../client/runbookDryRun.js';
 import { customRunbooksFor, findModel, runbooksFor, type VigilConfig } from '../domain/config.js';
 import { NotFoundError, UserInputError } from '../domain/errors.js';
 import { FAILURE_MODES, type IncidentState } from '../domain/incident.js';
 import type { Runbook } from '../workflows/runbook/defineRunbook.js';
 import { standardRunbook } from '../workflows/runbook/standardRunbook.js';
+import { dryRunRunbook, formatPlan } from '../workers/runbookDryRun.js';
+import { startEphemeralTemporal } from '../stack/ephemeralServices.js';
 import type { CliContext } from './cliContext.js';
 import { formatTable } from './formatTable.js';
 import { loadConfig } from './loadConfig.js';
@@ -181,7 +182,7 @@ export function registerRunbookCommands(program: Command, deps: RunbookCommandDe
     .option('--reject', 'answer the approval with a rejection (default: approve)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { incident: string; folder?: string; params?: string; signal: string[]; reject?: boolean; json?: boolean }) => {
-      const { found } = await findRunbookNamed(deps, name, opts.folder);
+      const { found, folder } = await findRunbookNamed(deps, name, opts.folder);
       let explicit: Record<string, unknown> | undefined;
       if (opts.params !== undefined) {
         try {
@@ -190,23 +191,24 @@ export function registerRunbookCommands(program: Command, deps: RunbookCommandDe
           throw new UserInputError(`--params: not JSON: ${(err as Error).message}`);
         }
       }
-      const result = await deps.withContext(async (ctx) => {
+      const recorded = await deps.withContext(async (ctx) => {
         const { state: shown } = await ctx.services.incidents.show(opts.incident);
         const state = shown as IncidentState;
         if (!state.classification) throw new UserInputError(`incident ${opts.incident} was never classified: nothing to dry-run against`);
         const model = findModel(ctx.config, state.model.id);
         if (!model) throw new UserInputError(`incident ${opts.incident} is for model "${state.model.id}", which is not in the config`);
-        const mode = state.classification.failureMode;
-        const configured = customRunbooksFor(model)[mode];
-        const params = explicit ?? (configured?.name === name ? configured.params : {});
-        return dryRunRunbook({
-          runbook: found.runbook,
-          state,
-          policy: runbooksFor(model)[mode],
-          params,
-          signals: opts.signal,
-          ...(opts.reject ? { decision: 'reject' as const } : {}),
-        });
+        const configured = customRunbooksFor(model)[state.classification.failureMode];
+        return { state, runbooks: runbooksFor(model), params: explicit ?? (configured?.name === name ? configured.params : {}) };
+      });
+      // The dry run's worker logs nothing a reader of the plan needs.
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+      const result = await dryRunRunbook({
+        runbook: found.runbook,
+        runbookFiles: found.runbook.name === 'standard' ? [] : (folder?.files ?? []),
+        ...recorded,
+        signals: opts.signal,
+        ...(opts.reject ? { decision: 'reject' as const } : {}),
+        startServer: () => startEphemeralTemporal({ log: (m) => process.stderr.write(`${m}\n`) }),
       });
       deps.print(opts.json, result, () => formatPlan(result));
       if (result.error) process.exitCode = 2;

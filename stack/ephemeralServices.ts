@@ -37,20 +37,25 @@ export async function startEphemeralServices(opts: { runDir: string; embeddedPos
       });
       stops.push(() => postgres!.stop());
     }
-    const cliPath = await resolveTemporalCli({ toolsDir: defaultToolsDir(PROJECT_ROOT), log: opts.log });
-    const temporal = await startTemporalDevServer({
-      cliPath,
-      port: 0,
-      uiPort: 'headless',
-      namespace: 'default',
-      searchAttributes: SEARCH_ATTRIBUTE_NAMES,
-      log: quiet,
-      logFile: path.join(opts.runDir, 'temporal.log'),
-    });
+    const temporal = await startEphemeralTemporal({ log: opts.log, logFile: path.join(opts.runDir, 'temporal.log') });
     stops.push(() => temporal.stop());
     return { postgres, temporal, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** An in-memory, headless Temporal dev server with Vigil's search attributes on a free port (tests, `vigil runbook dry-run`). */
+export async function startEphemeralTemporal(opts: { log: (m: string) => void; logFile?: string }): Promise<TemporalDevServer> {
+  const cliPath = await resolveTemporalCli({ toolsDir: defaultToolsDir(PROJECT_ROOT), log: opts.log });
+  return startTemporalDevServer({
+    cliPath,
+    port: 0,
+    uiPort: 'headless',
+    namespace: 'default',
+    searchAttributes: SEARCH_ATTRIBUTE_NAMES,
+    log: () => undefined,
+    ...(opts.logFile ? { logFile: opts.logFile } : {}),
+  });
 }

@@ -14,16 +14,23 @@ import { RUNBOOK_MODULE, RUNBOOK_MODULE_PATH, VIGIL_NODE_MODULES } from '../adap
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 const REGISTRY_PATH = fileURLToPath(new URL('../workflows/runbook/runbookRegistry.ts', import.meta.url));
 const DEFINE_PATH = fileURLToPath(new URL('../workflows/runbook/defineRunbook.ts', import.meta.url));
+const DRY_RUN_PATH = fileURLToPath(new URL('../workflows/runbookDryRun.ts', import.meta.url));
+const DRY_RUN_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/dryRun/dryRunInterceptors.ts', import.meta.url));
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** `runbookFiles`: a team's runbook files (adapters/runbooks/runbookFolder.ts), already checked to load. */
-export function workflowBundle(runbookFiles: readonly string[] = []): Promise<WorkflowBundleWithSourceMap> {
-  const key = runbookFiles.join('\n');
+/**
+ * `runbookFiles`: a team's runbook files (adapters/runbooks/runbookFolder.ts), already checked to load.
+ * `dryRun`: the bundle of `vigil runbook dry-run`'s own worker — the dry-run workflow and its clock
+ * (never in a worker that performs activities for real).
+ */
+export function workflowBundle(runbookFiles: readonly string[] = [], opts: { dryRun?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
+  const key = `${opts.dryRun ? 'dry-run\n' : ''}${runbookFiles.join('\n')}`;
   let bundle = bundles.get(key);
   if (!bundle) {
     bundle = bundleWorkflowCode({
-      workflowsPath: runbookFiles.length ? writeEntry(runbookFiles) : WORKFLOWS_PATH,
+      workflowsPath: runbookFiles.length || opts.dryRun ? writeEntry(runbookFiles, opts.dryRun ?? false) : WORKFLOWS_PATH,
+      ...(opts.dryRun ? { workflowInterceptorModules: [DRY_RUN_INTERCEPTORS_PATH] } : {}),
       webpackConfigHook: (config) => {
         config.resolve = {
           ...config.resolve,
@@ -42,10 +49,12 @@ export function workflowBundle(runbookFiles: readonly string[] = []): Promise<Wo
   return bundle;
 }
 
-/** The bundle's entry: Vigil's workflows, then each runbook file's runbooks registered. */
-function writeEntry(files: readonly string[]): string {
+/** The bundle's entry: Vigil's workflows (or the dry run's), then each runbook file's runbooks registered. */
+function writeEntry(files: readonly string[], dryRun: boolean): string {
   const lines = [
-    `export * from ${JSON.stringify(WORKFLOWS_PATH)};`,
+    dryRun
+      ? `export { runbookDryRun } from ${JSON.stringify(DRY_RUN_PATH)};\nexport { retrainModel } from ${JSON.stringify(WORKFLOWS_PATH)};`
+      : `export * from ${JSON.stringify(WORKFLOWS_PATH)};`,
     `import { registerRunbooks } from ${JSON.stringify(REGISTRY_PATH)};`,
     `import { isRunbook } from ${JSON.stringify(DEFINE_PATH)};`,
     ...files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`),

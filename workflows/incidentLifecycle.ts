@@ -68,13 +68,18 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
     }
   }
 
+  await reviewAndClose(incident);
+  return incident.state;
+}
+
+/** The review written, the incident closed, everyone told. */
+export async function reviewAndClose(incident: IncidentRecord): Promise<void> {
   await incident.enter('reviewing', `Outcome: ${incident.state.outcome}`);
   incident.state.closedAt = new Date(Date.now()).toISOString();
   await act.writeReview.executeWithOptions({ summary: 'Write post-incident review' }, [{ state: incident.state }]);
   incident.state.status = 'closed';
   await incident.enter('closed', `Closed: ${incident.state.outcome}`);
   await incident.notifications.settled();
-  return incident.state;
 }
 
 /**
@@ -83,7 +88,7 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
  * written. A runbook this worker does not have fails the workflow task, so the incident waits for a
  * worker that has it (a deploy that lost a runbook is fixed by deploying it).
  */
-async function runRunbook(incident: IncidentRecord, input: IncidentInput, policy: IncidentInput['runbooks'][keyof IncidentInput['runbooks']]) {
+export async function runRunbook(incident: IncidentRecord, input: IncidentInput, policy: IncidentInput['runbooks'][keyof IncidentInput['runbooks']]) {
   const choice = input.customRunbooks?.[incident.state.classification!.failureMode];
   const runbook = choice ? findRunbook(choice.name) : standardRunbook;
   if (!runbook) throw new Error(`runbook "${choice!.name}" is not in this worker's bundle (runbooks.path): deploy it, and the incident carries on`);

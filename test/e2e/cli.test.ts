@@ -73,6 +73,23 @@ describe('vigil CLI', () => {
     assert.match(human, /^ID +STATUS +PHASE/);
   });
 
+  it('runbook dry-run prints the plan of a past incident and calls nothing', async () => {
+    const [past] = await env.services.incidents.list({ modelId: TEST_MODEL });
+    const incidents = await incidentCount();
+    const plan = await run(['runbook', 'dry-run', 'standard', '--incident', past!.id, '--reject']);
+    assert.equal(plan.code, 0, plan.err);
+    assert.match(plan.out, /^runbook standard on incident-.* \(dry run: nothing called, time skipped\)$/m);
+    assert.match(plan.out, / 1\. \+0s +gather-evidence: gather /);
+    assert.match(plan.out, /approval: alice rejects \(dry run\)/);
+    assert.match(plan.out, /^outcome: rejected$/m);
+    const json = JSON.parse((await run(['runbook', 'dry-run', 'standard', '--incident', past!.id, '--reject', '--json'])).out);
+    assert.equal(json.outcome, 'rejected');
+    assert.equal(await incidentCount(), incidents, 'no incident started');
+    const badParams = await run(['runbook', 'dry-run', 'standard', '--incident', past!.id, '--params', '{nope']);
+    assert.equal(badParams.code, 2);
+    assert.match(badParams.err, /--params: not JSON/);
+  });
+
   it('exits 2 and starts nothing on bad input', async () => {
     const before = await incidentCount();
     const cases: [string[], RegExp][] = [

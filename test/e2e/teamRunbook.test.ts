@@ -16,9 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../adapters/net/freePort.js';
 import { checkRunbooks } from '../../adapters/runbooks/runbookCheck.js';
 import { loadConfiguredRunbooks, loadRunbookFolder } from '../../adapters/runbooks/runbookFolder.js';
-import { dryRunRunbook, formatPlan } from '../../client/runbookDryRun.js';
+import { dryRunRunbook, formatPlan } from '../../workers/runbookDryRun.js';
+import { startEphemeralTemporal } from '../../stack/ephemeralServices.js';
 import { customRunbooksFor, parseConfig, runbooksFor } from '../../domain/config.js';
 import type { IncidentState } from '../../domain/incident.js';
+import type { Runbook } from '../../workflows/runbook/defineRunbook.js';
+import { standardRunbook } from '../../workflows/runbook/standardRunbook.js';
 import { auditKinds } from '../support/auditKinds.js';
 import { saveHistoryIfRecording } from '../support/histories.js';
 import { spawnWorkerProcess } from '../support/spawnWorkerProcess.js';
@@ -247,50 +250,109 @@ describe('a team runbook from its folder: upstream schema break', () => {
     );
   });
 
-  it('runbook dry-run: the plan of a past incident, nothing called', async () => {
+  it('runbook dry-run: the plan of a past incident, run as a workflow with time skipped, nothing called', async () => {
     const [past] = await env.services.incidents.list({ modelId: TEST_MODEL });
     const { state } = await env.services.incidents.show(past!.id);
     const before = pipeline.calls.length;
     const folder = await loadRunbookFolder(RUNBOOKS_DIR);
     const model = env.config.models[0]!;
     const choice = customRunbooksFor(model).data_quality!;
-    const run = (signals: string[]) =>
+    const servers: string[] = [];
+    const run = (signals: string[], params: Record<string, unknown> = choice.params) =>
       dryRunRunbook({
         runbook: folder.runbooks[0]!.runbook,
+        runbookFiles: folder.files,
         state: state as IncidentState,
-        policy: runbooksFor(model).data_quality,
-        params: choice.params,
+        runbooks: runbooksFor(model),
+        params,
         signals,
+        startServer: async () => {
+          const server = await startEphemeralTemporal({ log: () => undefined });
+          servers.push(server.address);
+          return server;
+        },
       });
     const fixed = await run(['upstream_fixed']);
-    assert.equal(fixed.error, undefined);
+    assert.equal(fixed.error, undefined, formatPlan(fixed));
     assert.deepEqual(
       fixed.plan.map((p) => p.step),
-      ['pause-pipeline', 'degrade', 'escalate', 'upstream_fixed', 'resume-pipeline', 'lift-degradation', 'validate'],
+      ['pause-pipeline', 'degrade', 'escalate', 'upstream_fixed', 'resume-pipeline', 'lift-degradation', 'wait', 'validate', 'review'],
+      formatPlan(fixed),
     );
     assert.deepEqual(fixed.plan[3]!.wait, { timeout: '5m', assumed: 'received (--signal)' });
+    // The validation window passed in skipped time, not in real time.
+    assert.deepEqual(fixed.plan[6]!.wait, { timeout: runbooksFor(model).data_quality.validation.window.replace(/ /g, ''), assumed: 'elapsed' });
+    assert.equal(fixed.plan[7]!.at, `+${runbooksFor(model).data_quality.validation.window.replace(/ /g, '')}`);
     assert.deepEqual((fixed.plan[0]!.args as { secretHeaders: unknown }).secretHeaders, { authorization: `$${TOKEN_ENV}` }, 'secrets by name only');
     assert.equal(fixed.outcome, 'resolved');
     const text = formatPlan(fixed);
     assert.match(
       text,
-      /1\. pause-pipeline: POST http:\/\/127\.0\.0\.1:\d+\/pipelines\/payments\/pause with Idempotency-Key .*\/pause-pipeline \(not called: dry run\)/,
+      /1\. \+0s +pause-pipeline: POST http:\/\/127\.0\.0\.1:\d+\/pipelines\/payments\/pause with Idempotency-Key .*\/pause-pipeline \(not called: dry run\)/,
     );
     assert.ok(!text.includes('pipeline-secret-token-123'));
+
     const silent = await run([]);
     assert.deepEqual(
       silent.plan.map((p) => p.step),
-      ['pause-pipeline', 'degrade', 'escalate', 'upstream_fixed', 'escalate'],
+      ['pause-pipeline', 'degrade', 'escalate', 'upstream_fixed', 'escalate', 'review'],
+      formatPlan(silent),
     );
+    assert.deepEqual(silent.plan[3]!.wait, { timeout: '5m', assumed: 'timed out' });
+    assert.equal(silent.plan[4]!.at, '+5m', 'the escalation comes when the wait times out, in skipped time');
     assert.equal(silent.outcome, 'escalated_upstream');
+
+    // A runbook that fails in the dry run says where and why (the step library names the bad duration).
+    const failing = await run(['upstream_fixed'], { ...choice.params, waitAtMost: 'soon' });
+    assert.match(failing.error ?? '', /waitForSignal upstream_fixed: timeout "soon" is not a duration/, formatPlan(failing));
+    assert.deepEqual(
+      failing.plan.map((p) => p.step),
+      ['pause-pipeline', 'degrade', 'escalate', 'runbook-failed', 'escalate', 'review'],
+      'a live incident would escalate the failed runbook and still write the review',
+    );
     assert.equal(pipeline.calls.length, before, 'nothing was called');
-    const refused = await dryRunRunbook({
-      runbook: folder.runbooks[0]!.runbook,
-      state: state as IncidentState,
-      policy: runbooksFor(model).data_quality,
-      params: {},
-    });
+    assert.equal(new Set(servers).size, servers.length, 'each dry run had its own throw-away server');
+
+    // Vigil's standard runbook dry-runs the same way: the approval answered by the model's approvers,
+    // a retrain's child workflow run with its waits skipped, its gates and canary assumed healthy.
+    const retrainState = {
+      ...(state as IncidentState),
+      classification: { ...(state as IncidentState).classification!, failureMode: 'concept_drift' as const },
+      recommendation: { action: 'retrain' as const, reasons: ['(test)'], considered: [] },
+    };
+    const standard = (decision: 'approve' | 'reject') =>
+      dryRunRunbook({
+        runbook: standardRunbook as unknown as Runbook,
+        runbookFiles: [],
+        state: retrainState,
+        runbooks: runbooksFor(model),
+        params: {},
+        decision,
+        startServer: async () => {
+          const server = await startEphemeralTemporal({ log: () => undefined });
+          servers.push(server.address);
+          return server;
+        },
+      });
+    const approved = await standard('approve');
+    assert.equal(approved.error, undefined, formatPlan(approved));
+    const steps = approved.plan.map((p) => p.step);
+    assert.deepEqual(steps.slice(0, 3), ['gather-evidence', 'request-approval', 'approval'], formatPlan(approved));
+    for (const step of ['snapshot-training-data', 'train', 'evaluate', 'register', 'promote', 'validate', 'review'])
+      assert.ok(steps.includes(step), `${step} in ${formatPlan(approved)}`);
+    assert.equal(approved.outcome, 'resolved');
+    const rejected = await standard('reject');
+    assert.deepEqual(
+      rejected.plan.map((p) => p.step),
+      ['gather-evidence', 'request-approval', 'approval', 'review'],
+      formatPlan(rejected),
+    );
+    assert.equal(rejected.outcome, 'rejected');
+    assert.equal(pipeline.calls.length, before, 'nothing was called');
+
+    const refused = await run([], {});
     assert.match(refused.error ?? '', /params refused by the runbook's schema: pipelineUrl: /);
+    assert.equal(servers.length, 5, 'refused params start nothing');
   });
 });
 

@@ -207,6 +207,7 @@ export class RunbookIncident implements IncidentSteps {
     checkStepName(step);
     const { state } = this.record;
     const timeout = opts.timeout ?? '10s';
+    checkDuration(`callWebhook ${step}: timeout`, timeout);
     const method = opts.method ?? 'POST';
     const call = wf.proxyActivities<VigilActivities>({
       startToCloseTimeout: (ms(timeout as ms.StringValue) + 5_000) as Duration,
@@ -235,6 +236,7 @@ export class RunbookIncident implements IncidentSteps {
    */
   async waitForSignal(name: string, opts: WaitOptions): Promise<RunbookSignal | undefined> {
     checkStepName(name);
+    checkDuration(`waitForSignal ${name}: timeout`, opts.timeout);
     const runbook = this.record.runbookRecord();
     const until = new Date(Date.now() + ms(opts.timeout as ms.StringValue)).toISOString();
     runbook.waitingFor = { name, until, ...(opts.button ? { button: opts.button } : {}) };
@@ -256,6 +258,7 @@ export class RunbookIncident implements IncidentSteps {
 
   /** A durable pause. */
   async sleep(duration: string): Promise<void> {
+    checkDuration('sleep', duration);
     await wf.sleep(duration as Duration);
   }
 
@@ -294,6 +297,13 @@ export class RunbookIncident implements IncidentSteps {
 
 function checkStepName(name: string): void {
   if (!STEP_NAME.test(name)) throw wf.ApplicationFailure.nonRetryable(`step name "${name}" must be letters, digits, _ or - (at most 63)`, 'RunbookMisuse');
+}
+
+/** A runbook's duration ("4h", "30m", "10s") that means nothing ends the runbook naming it, not as "Invalid time value". */
+function checkDuration(what: string, value: unknown): void {
+  const n = typeof value === 'string' ? ms(value as ms.StringValue) : NaN;
+  if (!Number.isFinite(n) || n <= 0)
+    throw wf.ApplicationFailure.nonRetryable(`${what} "${String(value)}" is not a duration (e.g. 4h, 30m, 10s)`, 'RunbookMisuse');
 }
 
 /** Host and path, for summaries: never a query string (it may hold a token). */
