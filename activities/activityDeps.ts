@@ -1,5 +1,6 @@
 import type { ModelConfig, VigilConfig } from '../domain/config.js';
 import { findModel } from '../domain/config.js';
+import { ModelNotConfiguredError } from '../domain/errors.js';
 import type { PrometheusClient } from '../adapters/prometheus/prometheusClient.js';
 import type { DeploymentTarget } from '../ports/deploymentTarget.js';
 import type { IncidentOpener } from '../ports/incidentOpener.js';
@@ -39,6 +40,6 @@ export interface ActivityDeps {
 
 export function modelConfig(deps: Pick<ActivityDeps, 'config'>, modelId: string): ModelConfig {
   const model = findModel(deps.config, modelId);
-  if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
+  if (!model) throw new ModelNotConfiguredError(modelId);
   return model;
 }

@@ -2,7 +2,6 @@
  * Recording and telling: the incident's projection and audit log (a database-only step), phase
  * notifications, approval requests and escalations through the notifier, classification and triage.
  */
-import { Context } from '@temporalio/activity';
 import type { IncidentActivities } from '../contracts/activities.js';
 import { classify } from '../domain/classify.js';
 import type { IncidentState } from '../domain/incident.js';
@@ -15,6 +14,7 @@ import { computeHealthSignals } from '../monitoring/healthSignals.js';
 import { activityKey } from './activityKey.js';
 import { compareVersions } from './compareVersions.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
+import { notifyBounded } from './notifyBounded.js';
 
 export function createIncidentActivities(deps: ActivityDeps): IncidentActivities {
   const { incidentStore, notifier } = deps;
@@ -150,24 +150,6 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
       await notifyBounded(`${args.state.id} escalation`, () => notifier.escalated(args.state, args.reason));
     },
   };
-}
-
-/**
- * A notification fails its activity, so Temporal retries it, but only for a few attempts: then the
- * incident goes on without it (the audit log holds every event, the CLI still decides). A chat outage
- * must not hold a remediation or the approval deadline.
- */
-export const NOTIFY_ATTEMPTS = 5;
-
-async function notifyBounded<T>(what: string, send: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await send();
-  } catch (err) {
-    const attempt = Context.current().info.attempt;
-    if (attempt < NOTIFY_ATTEMPTS) throw err;
-    console.error(`[vigil] ${what}: notification failed ${attempt} times, going on without it: ${err instanceof Error ? err.message : String(err)}`);
-    return undefined;
-  }
 }
 
 /** The holdout metric a version is introduced by, per task type: [registry metric name, label]. */

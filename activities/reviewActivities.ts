@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { ReviewActivities } from '../contracts/activities.js';
 import { buildReview } from '../domain/review.js';
 import type { ActivityDeps } from './activityDeps.js';
+import { notifyBounded } from './notifyBounded.js';
 
 export function createReviewActivities(deps: Pick<ActivityDeps, 'incidentStore' | 'history' | 'notifier' | 'stateDir'>): ReviewActivities {
   return {
@@ -14,7 +15,8 @@ export function createReviewActivities(deps: Pick<ActivityDeps, 'incidentStore' 
       const file = path.join(deps.stateDir, 'reviews', `${state.id}.md`);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, markdown);
-      await deps.notifier.reviewWritten(state, file);
+      // Told like every other notification: a chat outage or a revoked token must not hold the review (and the incident) open.
+      await notifyBounded(`${state.id} review`, () => deps.notifier.reviewWritten(state, file));
       return { path: file };
     },
   };

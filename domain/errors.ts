@@ -9,6 +9,18 @@ export class NotFoundError extends UserInputError {}
 export class DecisionRefusedError extends UserInputError {}
 
 /**
+ * A model an incident or job names is not in this worker's config (removed, or a worker deployed
+ * without it). Activities retry it a few times (a rolling deploy) and then give up for good, so the
+ * incident escalates and closes instead of retrying forever.
+ */
+export class ModelNotConfiguredError extends Error {
+  constructor(readonly modelId: string) {
+    super(`model "${modelId}" is not configured on this worker`);
+    this.name = 'ModelNotConfiguredError';
+  }
+}
+
+/**
  * The root cause's message: child-workflow, activity and workflow failures wrap the one that says what
  * went wrong ("activity task failed" → the activity's own error).
  */

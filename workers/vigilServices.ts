@@ -35,6 +35,7 @@ import { kserveDeploymentFromConfig } from '../adapters/deployment/kserveDeploym
 import type { DeploymentTarget } from '../ports/deploymentTarget.js';
 import { createIncidentService, type IncidentService } from '../client/incidentService.js';
 import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
+import { ModelNotConfiguredError } from '../domain/errors.js';
 
 /** The activities' ports plus what entry points use: the pool, the Temporal client, the incident service. */
 export interface VigilServices extends ActivityDeps {
@@ -81,7 +82,7 @@ export function createVigilServices(opts: {
     taskFor: (modelId) => modelOf(modelId).task,
     jobFor: (modelId) => {
       const t = modelOf(modelId).training;
-      return { env: t.env, timeout: t.timeout, ...(t.gpus !== undefined ? { gpus: t.gpus } : {}) };
+      return { env: t.env, passEnv: t.passEnv, timeout: t.timeout, ...(t.gpus !== undefined ? { gpus: t.gpus } : {}) };
     },
     stateDir,
   });
@@ -127,7 +128,7 @@ function trainingBackends(config: VigilConfig, local: TrainingBackend): (modelId
     let backend = built.get(modelId);
     if (!backend) {
       const model = findModel(config, modelId);
-      if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
+      if (!model) throw new ModelNotConfiguredError(modelId);
       backend = build(model.training);
       built.set(modelId, backend);
     }
@@ -141,7 +142,7 @@ function deploymentTargets(config: VigilConfig, pool: pg.Pool, registry: Registr
   let kserve: DeploymentTarget | undefined;
   return (modelId) => {
     const model = findModel(config, modelId);
-    if (!model) throw new Error(`model "${modelId}" is not configured on this worker`);
+    if (!model) throw new ModelNotConfiguredError(modelId);
     if (model.deployment.kind !== 'kserve') return builtin;
     // Built on first use: loading the kubeconfig fails on machines that never deploy to KServe.
     kserve ??= kserveDeploymentFromConfig(config)!;

@@ -30,15 +30,20 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
   // 2. Classify: failure mode and severity from the evidence and the model's tier, with reasons — and
   //    from what the model's prediction log says now, where the report left a figure out (a drift
   //    figure for an accuracy alert), so nothing is called stable that was not measured.
-  if (wf.patched('measure-before-classify')) {
-    const measured = await act.measureModel.executeWithOptions({ summary: 'Measure the model now' }, [
-      { model: input.model, evidence: incident.state.evidence },
-    ]);
-    if (measured) incident.addEvidence({ source: 'monitor', signal: input.signal, observedAt: new Date(Date.now()).toISOString(), values: measured });
+  let classification;
+  try {
+    classification = await measureAndClassify(incident, input);
+  } catch (err) {
+    // Nothing can be measured or classified (the model left the config): people take over, and the
+    // incident still closes with its review instead of failing with none.
+    if (wf.isCancellation(err) || !wf.patched('classify-failure-escalates')) throw err;
+    const reason = `could not classify: ${failureMessage(err)}`;
+    await incident.record('classification_failed', reason);
+    await act.escalate.executeWithOptions({ summary: 'Escalate: classification failed' }, [{ state: incident.state, reason }]);
+    incident.finish('remediation_failed');
+    await reviewAndClose(incident);
+    return incident.state;
   }
-  const classification = await bookkeeping().classifyIncident.executeWithOptions({ summary: 'Classify failure mode and severity' }, [
-    { model: input.model, signal: input.signal, evidence: incident.state.evidence },
-  ]);
   let policy = input.runbooks[classification.failureMode];
   incident.classified(classification, policy.version);
   await incident.enter('classified', `${classification.failureMode}, ${classification.severity}`);
@@ -70,6 +75,18 @@ export async function incidentLifecycle(input: IncidentInput): Promise<IncidentS
 
   await reviewAndClose(incident);
   return incident.state;
+}
+
+async function measureAndClassify(incident: IncidentRecord, input: IncidentInput) {
+  if (wf.patched('measure-before-classify')) {
+    const measured = await act.measureModel.executeWithOptions({ summary: 'Measure the model now' }, [
+      { model: input.model, evidence: incident.state.evidence },
+    ]);
+    if (measured) incident.addEvidence({ source: 'monitor', signal: input.signal, observedAt: new Date(Date.now()).toISOString(), values: measured });
+  }
+  return bookkeeping().classifyIncident.executeWithOptions({ summary: 'Classify failure mode and severity' }, [
+    { model: input.model, signal: input.signal, evidence: incident.state.evidence },
+  ]);
 }
 
 /** The review written, the incident closed, everyone told. */

@@ -313,4 +313,16 @@ describe('Slack notifier', () => {
       'the token never appears in logs',
     );
   });
+
+  it('a revoked token when the review is announced: the review is written and the incident closes', async () => {
+    const id = await open({ psi_max: 0.3 });
+    const { ts } = await messageOf(id);
+    // Every try to announce this incident's review meets a revoked token (not a channel problem).
+    slack.failNext('chat.postMessage', { error: 'token_revoked' }, 100, (args) => args.thread_ts === ts && /review written/i.test(String(args.text)));
+    await until(id, (s) => s.phase === 'awaiting_approval', 'awaiting approval');
+    await env.services.incidents.decide(id, { verdict: 'reject', by: 'alice', reason: 'cleanup', via: 'cli' });
+    await until(id, (s) => s.status === 'closed', 'closed although Slack refuses the announcement');
+    const review = await env.services.pool.query('SELECT 1 FROM reviews WHERE incident_id = $1', [id]);
+    assert.equal(review.rowCount, 1, 'the review is saved');
+  });
 });
