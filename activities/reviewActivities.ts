@@ -9,7 +9,14 @@ import { notifyBounded } from './notifyBounded.js';
 export function createReviewActivities(deps: Pick<ActivityDeps, 'incidentStore' | 'history' | 'notifier' | 'stateDir'>): ReviewActivities {
   return {
     async writeReview({ state }) {
-      const [audit, history] = await Promise.all([deps.incidentStore.auditTrail(state.id), deps.history.steps(state.id)]);
+      const [audit, history] = await Promise.all([
+        deps.incidentStore.auditTrail(state.id),
+        // The steps are the review's appendix: a history Temporal cannot hand over must not keep the review unwritten.
+        deps.history.steps(state.id).catch((err: unknown) => {
+          console.error(`[vigil] ${state.id} review: written without the workflow's steps: ${err instanceof Error ? err.message : String(err)}`);
+          return [];
+        }),
+      ]);
       const { markdown, data } = buildReview({ state, audit, history, writtenAt: new Date().toISOString() });
       await deps.incidentStore.saveReview(state.id, { markdown, data });
       const file = path.join(deps.stateDir, 'reviews', `${state.id}.md`);

@@ -112,8 +112,8 @@ export const DecisionChannel = z.enum(['cli', 'slack', 'test']);
 /** The payload of the `decide` Update (contract v1). */
 export const DecideRequest = z.object({
   verdict: Verdict,
-  by: z.string().min(1, 'the deciding user is required'),
-  reason: z.string().optional(),
+  by: z.string().min(1, 'the deciding user is required').max(200),
+  reason: z.string().max(2000).optional(),
   via: DecisionChannel.default('cli'),
 });
 export type DecideRequest = z.input<typeof DecideRequest>;
@@ -233,6 +233,8 @@ export interface IncidentState {
   degraded?: { since: string; reason: string; previousMode: 'model' | 'fallback'; liftedAt?: string };
   evidence: Evidence[];
   timeline: TimelineEntry[];
+  /** Timeline entries dropped to keep the state bounded (the first ones and the latest are kept). */
+  timelineTrimmed?: number;
   runbookVersion: string;
   /** Set when a team's runbook (not the standard one) runs the incident. */
   runbook?: RunbookRecord;
@@ -264,6 +266,8 @@ export function parseEvidencePairs(pairs: string[]): Record<string, EvidenceValu
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
       throw new Error(`--evidence "${pair}": key "${key}" must start with a letter and use letters, digits, _ . -`);
     }
+    // Assigned below, it would be dropped without a word (it is the object's prototype, not a key).
+    if (key === '__proto__') throw new Error(`--evidence "${pair}": "__proto__" is not allowed as a key`);
     const raw = pair.slice(eq + 1).trim();
     if (raw === '') throw new Error(`--evidence "${pair}": the value of "${key}" is empty`);
     const isDecimal = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw);

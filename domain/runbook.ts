@@ -16,6 +16,16 @@ export const Duration = z.string().refine((v) => {
   return typeof parsed === 'number' && Number.isFinite(parsed) && parsed >= 0;
 }, 'must be a duration such as "30s", "15m" or "2h"');
 
+/**
+ * A duration that paces a loop or bounds a wait: at least one second. "0s" as a canary's `checkEvery`
+ * would judge in a tight loop; as a validation window or approval timeout it would decide on nothing.
+ */
+export const PositiveDuration = Duration.refine((v) => {
+  // Only judged once Duration accepts it: a malformed value gets Duration's message alone.
+  const n = v && /[a-z]\s*$/i.test(v) ? ms(v as ms.StringValue) : NaN;
+  return !(typeof n === 'number' && Number.isFinite(n)) || n >= 1000;
+}, 'must be at least 1s');
+
 export function durationMs(d: string): number {
   return ms(d as ms.StringValue);
 }
@@ -61,9 +71,9 @@ export const CanaryPolicy = z.strictObject({
   mode: z.enum(['split', 'shadow']).default('split'),
   /** Share of traffic the candidate answers (split) or sees a copy of (shadow), in percent. */
   percent: z.number().int().min(1).max(100).default(10),
-  window: Duration.default('10m'),
+  window: PositiveDuration.default('10m'),
   /** How often the canary is judged during the window; a clear failure rolls back at once. */
-  checkEvery: Duration.default('1m'),
+  checkEvery: PositiveDuration.default('1m'),
   /** Labelled canary predictions needed before accuracy is judged. */
   minLabelled: z.number().int().min(1).default(100),
   /** Roll back when the canary's live accuracy is below the stable model's by more than this (one-sided test, 95%). */
@@ -82,13 +92,13 @@ export const RunbookPolicy = z
     /** Candidate actions in order of preference; triage recommends the first whose preconditions hold. */
     actions: z.array(RemediationAction).min(1),
     approval: z.strictObject({
-      timeout: Duration,
+      timeout: PositiveDuration,
       /** After the escalation on timeout, how long to wait before applying the safe default. */
       escalationTimeout: Duration.default('0s'),
       /** Distinct approvers needed per severity; SEV1 defaults to two, a severity not listed needs one. */
       quorum: z.partialRecord(Severity, z.number().int().min(1).max(5)).default({ SEV1: 2 }),
       /** Remind the approvers (Slack thread, log) this often while nobody has decided; absent: no reminders. */
-      remindEvery: Duration.optional(),
+      remindEvery: PositiveDuration.optional(),
     }),
     safeDefault: RemediationAction,
     /** Actions the safe default may take without a human. Only SAFE_ACTIONS unless listed here. */
@@ -105,7 +115,7 @@ export const RunbookPolicy = z
           .strictObject({
             rows: z.number().int().min(0).default(0),
             atMost: Duration.default('10m'),
-            checkEvery: Duration.default('15s'),
+            checkEvery: PositiveDuration.default('15s'),
           })
           .prefault({}),
         /** Gate: the candidate's holdout AUC may not be below the champion's by more than this. */
@@ -126,7 +136,7 @@ export const RunbookPolicy = z
         maxRmseIncrease: z.number().min(0).default(0.05),
         protectedSlices: z.array(ProtectedSlice).default([]),
         /** Start-to-close limit of each short retrain step (snapshot, evaluate, register, promote): a step on a crashed worker is retried after this. */
-        stepTimeout: Duration.default('2m'),
+        stepTimeout: PositiveDuration.default('2m'),
         canary: CanaryPolicy.prefault({}),
       })
       .prefault({}),
@@ -150,7 +160,7 @@ export const RunbookPolicy = z
       .prefault({}),
     validation: z
       .strictObject({
-        window: Duration.default('2m'),
+        window: PositiveDuration.default('2m'),
         /** Extra windows to wait when there is too little traffic to judge. */
         maxExtraWindows: z.number().int().min(0).default(2),
         minSamples: z.number().int().min(1).default(100),
@@ -159,6 +169,14 @@ export const RunbookPolicy = z
       .prefault({}),
   })
   .superRefine((p, ctx) => {
+    const canary = p.retrain.canary;
+    if (durationMs(canary.checkEvery) > durationMs(canary.window)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retrain', 'canary', 'checkEvery'],
+        message: `"${canary.checkEvery}" is longer than the canary's window "${canary.window}"`,
+      });
+    }
     const safe = (SAFE_ACTIONS as readonly string[]).includes(p.safeDefault);
     if (!safe && !p.allowUnattended.includes(p.safeDefault)) {
       ctx.addIssue({

@@ -18,6 +18,7 @@ import type {
   RunbookSignal,
   Vote,
 } from '../domain/incident.js';
+import { boundedEvidence, boundedSignal, cut, INCIDENT_LIMITS } from '../domain/incidentBounds.js';
 import { VigilFailureMode, VigilPhase, VigilSeverity } from '../domain/searchAttributes.js';
 import { act, bookkeeping } from './incidentActivities.js';
 
@@ -87,7 +88,11 @@ export class IncidentRecord {
     };
     this.notifications = new Notifications(this.state);
     wf.setHandler(stateQuery, () => this.state);
-    wf.setHandler(addEvidenceSignal, (evidence: Evidence) => this.addEvidence(evidence));
+    wf.setHandler(addEvidenceSignal, (evidence: Evidence) => {
+      const kept = boundedEvidence(evidence);
+      if (kept) this.addEvidence(kept);
+      else wf.log.warn('evidence signal ignored: not evidence', { incident: input.incidentId });
+    });
     wf.setHandler(runbookSignal, (signal: RunbookSignal) => this.addSignal(signal));
     wf.setHandler(
       decideUpdate,
@@ -140,8 +145,18 @@ export class IncidentRecord {
     if (separate) this.notifications.push(event, detail);
   }
 
+  /** A timeline line; the timeline keeps its first entries and the latest (INCIDENT_LIMITS), each detail cut to size. */
   note(event: string, detail?: string) {
-    this.state.timeline.push({ at: new Date(Date.now()).toISOString(), event, detail });
+    const { timeline } = this.state;
+    timeline.push({
+      at: new Date(Date.now()).toISOString(),
+      event: cut(event, 100),
+      detail: detail === undefined ? undefined : cut(detail, INCIDENT_LIMITS.detailChars),
+    });
+    if (timeline.length > INCIDENT_LIMITS.timelineEntries) {
+      timeline.splice(INCIDENT_LIMITS.timelineHead, 1);
+      this.state.timelineTrimmed = (this.state.timelineTrimmed ?? 0) + 1;
+    }
   }
 
   /** Votes being recorded by the decide Update: the main flow waits for them before its next step (see awaitDecision). */
@@ -161,8 +176,9 @@ export class IncidentRecord {
   /** Runbook signals received (bounded: the first and the latest are kept), whichever runbook runs. */
   readonly signals: RunbookSignal[] = [];
 
-  private addSignal(signal: RunbookSignal) {
-    if (typeof signal?.name !== 'string' || typeof signal.by !== 'string') return;
+  private addSignal(received: RunbookSignal) {
+    const signal = boundedSignal(received);
+    if (!signal) return;
     this.signals.push({ name: signal.name, by: signal.by, at: new Date(Date.now()).toISOString(), ...(signal.data ? { data: signal.data } : {}) });
     if (this.signals.length > MAX_SIGNALS) this.signals.splice(1, 1);
     if (this.state.runbook) this.state.runbook.signals = [...this.signals];
@@ -189,6 +205,14 @@ export class IncidentRecord {
     }
     if (!state.approval.approvers.includes(req.by)) {
       throw new Error(`${req.by} is not an approver for model ${state.model.id} (approvers: ${state.approval.approvers.join(', ')})`);
+    }
+    if (typeof req.by !== 'string' || req.by.length > INCIDENT_LIMITS.deciderChars) {
+      throw new Error(`by: at most ${INCIDENT_LIMITS.deciderChars} characters`);
+    }
+    if (req.reason !== undefined && (typeof req.reason !== 'string' || req.reason.length > INCIDENT_LIMITS.reasonChars)) {
+      throw new Error(
+        `reason: at most ${INCIDENT_LIMITS.reasonChars} characters (got ${typeof req.reason === 'string' ? req.reason.length : typeof req.reason})`,
+      );
     }
     if (req.verdict === 'reject' && !req.reason?.trim()) {
       throw new Error('a rejection needs a reason');

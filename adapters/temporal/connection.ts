@@ -58,6 +58,9 @@ export function describeTemporalSettings(settings: TemporalSettings): string {
   return `${settings.address} namespace ${settings.namespace}${extras.length ? ` (${extras.join(', ')})` : ''}`;
 }
 
+/** The largest answer the client accepts from Temporal. */
+const MAX_RECEIVE_BYTES = 128 * 1024 * 1024;
+
 /** Connects a client; the error names the address when the server cannot be reached. */
 export async function connectTemporal(
   settings: TemporalSettings,
@@ -68,6 +71,9 @@ export async function connectTemporal(
     connection = await Connection.connect({
       ...settings.connectionOptions,
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
+      // A history page can hold signals of up to Temporal's payload limit each: gRPC's 4 MB default
+      // would refuse the page the review needs (adapters/temporal/workflowHistory.ts pages small too).
+      channelArgs: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES },
     });
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${settings.address}: ${errorMessage(err)}`, { cause: err });

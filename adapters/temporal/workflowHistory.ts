@@ -10,14 +10,50 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory'
 const E = temporal.api.enums.v1.EventType;
 const BOOKKEEPING = new Set(['recordPhase', 'notifyPhase']);
 
+/** Events a page asks for first; a page too large for one gRPC message is asked for again in smaller pages. */
+const PAGE_EVENTS = 50;
+
 export function createWorkflowHistory(client: Client): WorkflowHistory {
   return {
     async steps(workflowId) {
-      const history = await client.workflow.getHandle(workflowId).fetchHistory();
-      return historySteps(history.events ?? []);
+      return historySteps(await readHistory(client, workflowId));
     },
   };
 }
+
+/**
+ * The whole history, page by page. Signals carry what their senders put in them (up to Temporal's
+ * payload limit each), so pages are small, and a page that still passes the client's message limit is
+ * read again in smaller pages, down to one event at a time.
+ */
+async function readHistory(client: Client, workflowId: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  let pageSize = PAGE_EVENTS;
+  for (;;) {
+    let page;
+    try {
+      page = await client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId },
+        maximumPageSize: pageSize,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code === RESOURCE_EXHAUSTED && pageSize > 1) {
+        pageSize = Math.max(1, Math.floor(pageSize / 5));
+        continue;
+      }
+      throw err;
+    }
+    events.push(...((page.history?.events ?? []) as HistoryEvent[]));
+    if (!page.nextPageToken?.length) return events;
+    nextPageToken = page.nextPageToken;
+  }
+}
+
+/** gRPC status RESOURCE_EXHAUSTED: here, an answer larger than the client accepts. */
+const RESOURCE_EXHAUSTED = 8;
 
 /** Activities and child workflows from the history, with their summaries, results and attempts. */
 export function historySteps(events: HistoryEvent[]): HistoryStep[] {

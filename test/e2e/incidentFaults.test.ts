@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { addEvidenceSignal, decideUpdate, runbookSignal, stateQuery } from '../../contracts/incidentWorkflow.js';
 import { parseConfig } from '../../domain/config.js';
+import type { Evidence, RunbookSignal } from '../../domain/incident.js';
 import { untilIncident } from '../support/driftIncident.js';
+import { waitFor } from '../support/waitFor.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 const GONE = 'retired-model';
@@ -44,5 +47,78 @@ describe('a model removed from the config while its incident is open', () => {
     );
     const review = await env.services.pool.query('SELECT 1 FROM reviews WHERE incident_id = $1', [id]);
     assert.equal(review.rowCount, 1, 'review written');
+  });
+});
+
+describe('what senders put into an open incident is bounded', () => {
+  let env: VigilTestEnv;
+
+  before(async () => {
+    env = await createVigilTestEnv();
+    await env.startWorker();
+  });
+  after(async () => env?.close());
+
+  it('a null or malformed evidence signal is ignored; huge evidence, signals and votes are cut or refused', async () => {
+    const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.4 } });
+    await untilIncident(env, id, (s) => s.phase === 'awaiting_approval', 'awaiting approval');
+    const handle = env.services.temporal.workflow.getHandle(id);
+    // Each of these used to fail every workflow task after it (a null) or to grow the state without limit.
+    await handle.signal(addEvidenceSignal, null as unknown as Evidence);
+    await handle.signal(addEvidenceSignal, { source: 'test', signal: 'data_drift', values: null } as unknown as Evidence);
+    const huge = 'x'.repeat(100_000);
+    const manyKeys = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i]));
+    for (let i = 0; i < 40; i++) {
+      await handle.signal(addEvidenceSignal, {
+        source: 'test',
+        signal: 'data_drift',
+        observedAt: new Date().toISOString(),
+        values: i % 2 ? manyKeys : { note: huge },
+      });
+    }
+    await handle.signal(runbookSignal, { name: 'n'.repeat(500), by: 'b'.repeat(10_000), data: { k: huge } });
+    await handle.signal(runbookSignal, null as unknown as RunbookSignal);
+
+    const state = await waitFor(
+      () => handle.query(stateQuery),
+      (s) => s.timeline.some((e) => e.event.startsWith('signal:')),
+      'the signals applied',
+    );
+    assert.ok(JSON.stringify(state).length < 400_000, `state stays small: ${JSON.stringify(state).length} characters`);
+    assert.ok(state.evidence.length <= 30);
+    const cutNote = state.evidence.find((e) => typeof e.values.note === 'string');
+    assert.equal((cutNote!.values.note as string).length, 256, 'a long value is cut');
+    const many = state.evidence.find((e) => 'vigil_dropped_keys' in e.values);
+    assert.equal(many!.values.vigil_dropped_keys, 5_000 - 32, 'extra keys dropped, counted');
+
+    // A vote's reason past its limit is refused by the incident itself (a hand-made Update skips the client's checks).
+    await assert.rejects(handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', by: 'alice', via: 'cli', reason: huge }] }), (err: Error) =>
+      /reason: at most 2000 characters/.test((err.cause as Error | undefined)?.message ?? ''),
+    );
+    await assert.rejects(env.services.incidents.decide(id, { verdict: 'approve', by: 'alice', reason: huge }), /reason: Too big|reason:.*2000/);
+    // Still answering: the incident decides and closes.
+    await env.services.incidents.decide(id, { verdict: 'reject', by: 'alice', reason: 'test over' });
+    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed');
+    assert.equal((closed.state as { outcome?: string }).outcome, 'rejected');
+  });
+});
+
+describe('the review reads a history larger than one gRPC message', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv();
+  });
+  after(async () => env?.close());
+
+  it('pages through 12 MB of signals instead of failing RESOURCE_EXHAUSTED', async () => {
+    // No worker: the history is the start and the signals, as big as a sender makes them.
+    const { id } = await env.services.incidents.open({ modelId: TEST_MODEL, signal: 'data_drift', source: 'test', evidence: { psi_max: 0.4 } });
+    const handle = env.services.temporal.workflow.getHandle(id);
+    const mb = 'x'.repeat(1_000_000);
+    for (let i = 0; i < 12; i++)
+      await handle.signal(addEvidenceSignal, { source: 'test', signal: 'data_drift', observedAt: new Date().toISOString(), values: { note: mb } });
+    const steps = await env.services.history.steps(id);
+    assert.deepEqual(steps, [], 'read through (no activity ran yet)');
+    await handle.terminate('test over');
   });
 });

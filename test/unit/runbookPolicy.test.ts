@@ -126,6 +126,30 @@ describe('RunbookPolicy: durations', () => {
     });
   }
 
+  // Each of these paces a loop or bounds a wait: "0s" would judge a canary in a tight loop, validate on nothing, or time out at once.
+  const zeroes: [string, RunbookPolicyInput][] = [
+    ['retrain.canary.checkEvery', { ...MINIMAL, retrain: { canary: { checkEvery: '0s' } } }],
+    ['retrain.canary.window', { ...MINIMAL, retrain: { canary: { window: '0s', checkEvery: '0s' } } }],
+    ['retrain.waitForFreshRows.checkEvery', { ...MINIMAL, retrain: { waitForFreshRows: { rows: 100, checkEvery: '500ms' } } }],
+    ['retrain.stepTimeout', { ...MINIMAL, retrain: { stepTimeout: '0s' } }],
+    ['validation.window', { ...MINIMAL, validation: { window: '0s' } }],
+    ['approval.timeout', { ...MINIMAL, approval: { timeout: '0s' } }],
+    ['approval.remindEvery', { ...MINIMAL, approval: { timeout: '30m', remindEvery: '0ms' } }],
+  ];
+  for (const [field, input] of zeroes) {
+    it(`a ${field} under 1s is refused naming the field`, () => {
+      const r = RunbookPolicy.safeParse(input);
+      assert.ok(issuePaths(r).includes(field), `${field} in ${JSON.stringify(issuePaths(r))}`);
+      assert.ok(r.error!.issues.some((i) => i.message === 'must be at least 1s'));
+    });
+  }
+
+  it("a canary's checkEvery longer than its window is refused", () => {
+    const r = RunbookPolicy.safeParse({ ...MINIMAL, retrain: { canary: { window: '5m', checkEvery: '10m' } } });
+    assert.deepEqual(issuePaths(r), ['retrain.canary.checkEvery']);
+    assert.match(r.error!.issues[0]!.message, /"10m" is longer than the canary's window "5m"/);
+  });
+
   it('other bad fields are named too', () => {
     assert.deepEqual(issuePaths(RunbookPolicy.safeParse({ ...MINIMAL, actions: [] })), ['actions']);
     assert.deepEqual(issuePaths(RunbookPolicy.safeParse({ ...MINIMAL, actions: ['reboot'] })), ['actions.0']);
