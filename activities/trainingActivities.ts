@@ -193,6 +193,7 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
             ...(args.extraArgs ?? []),
           ],
           env: cfg.training.env,
+          passEnv: cfg.training.passEnv,
           gpus: cfg.training.gpus,
         }),
       });

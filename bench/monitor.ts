@@ -117,12 +117,12 @@ function featureSql(k: number): string {
 /** Score uniform on [0, 1), predicted = score ≥ 0.5, label 1 with probability score: accuracy ≈ 0.75, AUC ≈ 0.83. */
 function modelTable(file: string, rows: number, features: number): DataTable {
   const columns = [...Array.from({ length: features }, (_, k) => featureName(k)), 'prediction', 'label'];
-  const cells: Record<string, string[]> = Object.fromEntries(columns.map((c) => [c, new Array<string>(rows)]));
+  const cells = new Map(columns.map((c) => [c, new Array<string>(rows)]));
   for (let i = 0; i < rows; i++) {
-    for (let k = 0; k < features; k++) cells[featureName(k)]![i] = String(drawFeature(k));
+    for (let k = 0; k < features; k++) cells.get(featureName(k))![i] = String(drawFeature(k));
     const score = Math.random();
-    cells.prediction![i] = score.toFixed(4);
-    cells.label![i] = Math.random() < score ? '1' : '0';
+    cells.get('prediction')![i] = score.toFixed(4);
+    cells.get('label')![i] = Math.random() < score ? '1' : '0';
   }
   return { file, columns, cells, rows };
 }

@@ -7,10 +7,13 @@ import { InputSchema } from '../domain/dataQuality.js';
 import { UserInputError } from '../domain/errors.js';
 import { formatTable } from './formatTable.js';
 
-/** Column types given by a schema; columns it does not name are inferred from the reference. */
-export type ColumnTypes = Record<string, 'numeric' | 'categorical'>;
+/**
+ * Column types given by a schema; columns it does not name are inferred from the reference. A Map:
+ * looked up by the CSV's column names, which may be "constructor" or "toString".
+ */
+export type ColumnTypes = ReadonlyMap<string, 'numeric' | 'categorical'>;
 
-export function compareCsvFiles(referenceFile: string, currentFile: string, opts: DriftOptions = {}, types: ColumnTypes = {}): DatasetDrift {
+export function compareCsvFiles(referenceFile: string, currentFile: string, opts: DriftOptions = {}, types: ColumnTypes = new Map()): DatasetDrift {
   try {
     const reference = readCsvTable(referenceFile);
     const current = readCsvTable(currentFile);
@@ -19,12 +22,12 @@ export function compareCsvFiles(referenceFile: string, currentFile: string, opts
     const extra = current.columns.filter((c) => !reference.columns.includes(c));
     if (extra.length) throw new CsvError(current.file, undefined, extra[0], 'is not in the reference');
 
-    const ref: Record<string, FeatureColumn> = {};
-    const cur: Record<string, FeatureColumn> = {};
+    const ref = new Map<string, FeatureColumn>();
+    const cur = new Map<string, FeatureColumn>();
     for (const column of reference.columns) {
-      const type = types[column] ?? inferColumnType(cellsOf(reference, column));
-      ref[column] = columnOf(reference, column, type);
-      cur[column] = columnOf(current, column, type);
+      const type = types.get(column) ?? inferColumnType(cellsOf(reference, column));
+      ref.set(column, columnOf(reference, column, type));
+      cur.set(column, columnOf(current, column, type));
     }
     return datasetDrift(ref, cur, reference.rows, opts);
   } catch (err) {
@@ -35,7 +38,7 @@ export function compareCsvFiles(referenceFile: string, currentFile: string, opts
 
 /** Drift options and column types from a model's config: its `drift` settings and `inputSchema`. */
 export function driftSettingsFor(model: ModelConfig): { options: DriftOptions; types: ColumnTypes } {
-  const types = Object.fromEntries(Object.entries(model.inputSchema?.columns ?? {}).map(([name, c]) => [name, c.type]));
+  const types = new Map(Object.entries(model.inputSchema?.columns ?? {}).map(([name, c]) => [name, c.type]));
   const { test, perFeature, thresholds, shareThreshold } = model.drift;
   return { options: { test, perFeature, thresholds, shareThreshold }, types };
 }
@@ -56,11 +59,11 @@ export function readSchemaFile(file: string): ColumnTypes {
         .join('\n')}`,
     );
   }
-  return Object.fromEntries(Object.entries(parsed.data.columns).map(([name, c]) => [name, c.type]));
+  return new Map(Object.entries(parsed.data.columns).map(([name, c]) => [name, c.type]));
 }
 
 function cellsOf(table: CsvTable, column: string): string[] {
-  const cells = table.cells[column];
+  const cells = table.cells.get(column);
   if (!cells) throw new CsvError(table.file, undefined, column, 'no such column');
   return cells;
 }

@@ -122,7 +122,10 @@ incident
     for (const pair of opts.data) {
       const at = pair.indexOf('=');
       if (at <= 0) throw new UserInputError(`--data "${pair}": expected key=value`);
-      data[pair.slice(0, at)] = pair.slice(at + 1);
+      const key = pair.slice(0, at);
+      // Assigned, it would be dropped without a word (it is the object's prototype, not a key).
+      if (key === '__proto__') throw new UserInputError(`--data "${pair}": "__proto__" is not allowed as a key`);
+      data[key] = pair.slice(at + 1);
     }
     await withContext(async (ctx) => {
       await ctx.services.incidents.signal(id, { name, by: opts.as ?? localUser(), data });
@@ -185,14 +188,14 @@ drift
   .option('--json', 'machine-readable output')
   .action((opts: { reference: string; current: string; test?: DriftTestName; threshold?: number; model?: string; schema?: string; json?: boolean }) => {
     if (opts.threshold !== undefined && !opts.test) throw new UserInputError('--threshold needs --test');
-    let settings: { options: DriftOptions; types: ColumnTypes } = { options: {}, types: {} };
+    let settings: { options: DriftOptions; types: ColumnTypes } = { options: {}, types: new Map() };
     if (opts.model) {
       const { config } = loadConfig(globals().config);
       const model = findModel(config, opts.model);
       if (!model) throw new UserInputError(`--model: unknown model "${opts.model}" (configured: ${config.models.map((m) => m.id).join(', ')})`);
       settings = driftSettingsFor(model);
     }
-    if (opts.schema) settings.types = { ...settings.types, ...readSchemaFile(opts.schema) };
+    if (opts.schema) settings.types = new Map([...settings.types, ...readSchemaFile(opts.schema)]);
     const options: DriftOptions = { ...settings.options };
     if (opts.test) {
       options.test = opts.test;

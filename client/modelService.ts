@@ -126,8 +126,8 @@ export function holdoutMetrics(task: TaskConfig, table: DataTable, predictionCol
     if (!table.columns.includes(c))
       throw new UserInputError(`${table.file}: a holdout needs a "${c}" column (the model's ${c === labelColumn ? 'outcomes' : 'predictions'})`);
   }
-  const predictions = table.cells[predictionColumn] ?? [];
-  const labels = table.cells[labelColumn] ?? [];
+  const predictions = table.cells.get(predictionColumn) ?? [];
+  const labels = table.cells.get(labelColumn) ?? [];
   // Rows without a label carry no evidence about performance.
   const keep = labels.flatMap((l, i) => (l === '' ? [] : [i]));
   try {

@@ -15,6 +15,7 @@ import { DataQualityThresholds, InputSchema } from './dataQuality.js';
 import { TaskConfig, type TaskType } from './task.js';
 import { DRIFT_TESTS } from './drift/datasetDrift.js';
 import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
+import { ownValue } from './ownValue.js';
 
 /** `$USER` in an approver list stands for the local user, so a newcomer can approve the example. */
 export const LOCAL_USER_PLACEHOLDER = '$USER';
@@ -199,6 +200,15 @@ export const RayTrainingConfig = z.strictObject({
 });
 export type RayTrainingConfig = z.output<typeof RayTrainingConfig>;
 
+/** A name in `training.passEnv`: an environment variable's name, never its value. */
+const PassEnvName = z.string({ error: 'must be the name of an environment variable (a string)' }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+  // The value is never repeated: NAME=value put here by mistake carries the secret.
+  error: (iss) =>
+    typeof iss.input === 'string' && iss.input.includes('=')
+      ? 'must be the NAME of an environment variable of the worker (such as "HF_TOKEN"), not NAME=value: the trainer gets the value from the worker'
+      : 'must be the name of an environment variable: letters, digits and "_", not starting with a digit (such as "HF_TOKEN")',
+});
+
 export const TrainingConfig = z
   .strictObject({
     backend: z.enum(['local', 'kubernetes', 'ray']).default('local'),
@@ -213,6 +223,12 @@ export const TrainingConfig = z
      */
     protocol: z.union([z.literal(1), z.literal(2)]).default(1),
     env: z.record(z.string(), z.string()).default({}),
+    /**
+     * Names of the worker's environment variables the trainer also gets (secrets such as HF_TOKEN, which
+     * never go in the config). The local trainer gets nothing else of the worker's environment but a few
+     * harmless settings (PATH, HOME, locale…; adapters/process/trainerEnvironment.ts).
+     */
+    passEnv: z.array(PassEnvName).default([]),
     /**
      * The GPUs a training job may use, as CUDA_VISIBLE_DEVICES: '0', '0,1', GPU-/MIG- UUIDs; '' = CPU
      * only. Unset: the job inherits the worker's environment.
@@ -232,6 +248,13 @@ export const TrainingConfig = z
     }
     if (t.backend === 'kubernetes' && !t.kubernetes) {
       ctx.addIssue({ code: 'custom', path: ['kubernetes'], message: 'is required when backend is "kubernetes" (namespace and image at least)' });
+    }
+    if (t.backend !== 'local' && t.passEnv.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['passEnv'],
+        message: `applies only to the local backend: a ${t.backend === 'ray' ? 'Ray job' : 'Kubernetes pod'} runs on the cluster, not with the worker's environment (give it its secrets there; plain values go in "env")`,
+      });
     }
   });
 
@@ -622,7 +645,9 @@ const ZOD_UNRECOGNIZED_KEYS = /^Unrecognized keys?: /;
  */
 export function formatZodIssues(error: z.ZodError, schema?: z.core.$ZodType): { path: string; message: string }[] {
   return error.issues.flatMap((i) => {
-    const path = i.path.map(String).join('.');
+    const path = zodIssuePath(i.path);
+    // A refused record key: say why (its key schema's message), not only "Invalid key in record".
+    if (i.code === 'invalid_key') return [{ path, message: i.issues[0]?.message ?? i.message }];
     if (i.code !== 'unrecognized_keys' || !ZOD_UNRECOGNIZED_KEYS.test(i.message)) return [{ path, message: i.message }];
     const known = schema ? knownKeysAt(schema, i.path) : undefined;
     return i.keys.map((key) => {
@@ -630,6 +655,16 @@ export function formatZodIssues(error: z.ZodError, schema?: z.core.$ZodType): { 
       return { path, message: `unknown key "${key}"${meant !== undefined ? ` (did you mean "${meant}"?)` : ''}` };
     });
   });
+}
+
+/** An issue's path as `alerts.3.labels.alertname`; a key longer than 64 characters is shortened (a refused key is not echoed whole). */
+export function zodIssuePath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p) => {
+      const s = String(p);
+      return s.length > 64 ? `${s.slice(0, 40)}…` : s;
+    })
+    .join('.');
 }
 
 /**
@@ -718,6 +753,8 @@ function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): str
 
 /** Validates raw config; throws ConfigError naming each bad field. */
 export function parseConfig(raw: unknown, source = '(built-in example)'): VigilConfig {
+  const prototypeKeys = prototypeKeyIssues(raw);
+  if (prototypeKeys.length) throw new ConfigError(source, prototypeKeys);
   const result = VigilConfig.safeParse(raw);
   if (!result.success) throw new ConfigError(source, formatZodIssues(result.error, VigilConfig));
   const config = result.data;
@@ -845,6 +882,14 @@ export function findModel(config: VigilConfig, id: string): ModelConfig | undefi
   return config.models.find((m) => m.id === id);
 }
 
+/**
+ * The signal the model's `alerts` maps an Alertmanager alert name to. Own keys only: an alert named
+ * "toString" or "constructor" must not find Object.prototype's members.
+ */
+export function signalForAlertname(model: ModelConfig, alertname: string): SignalKind | undefined {
+  return ownValue(model.alerts, alertname);
+}
+
 /** What the workflow is told about the model: approvers resolved, `$USER` replaced. */
 export function modelRef(model: ModelConfig, user = localUser()): ModelRef {
   const resolve = (list: string[]) => [...new Set(list.map((a) => (a === LOCAL_USER_PLACEHOLDER ? user : a)))];
@@ -862,10 +907,29 @@ export function modelRef(model: ModelConfig, user = localUser()): ModelRef {
   };
 }
 
+/**
+ * Every `"__proto__"` key in a parsed file: zod drops it without a word (the setting would be silently
+ * ignored), and copied onto an object it would replace that object's prototype (runbook overrides are
+ * merged over the shipped policy).
+ */
+function prototypeKeyIssues(raw: unknown): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  const pending: { value: unknown; path: string[] }[] = [{ value: raw, path: [] }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    for (const [key, child] of Object.entries(value)) {
+      if (key === '__proto__') issues.push({ path: zodIssuePath([...path, key]), message: 'is not allowed as a key' });
+      else pending.push({ value: child, path: [...path, key] });
+    }
+  }
+  return issues;
+}
+
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
+    const b = ownValue(out, k);
     out[k] =
       v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
         ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import type { ReferenceProfile } from './drift/psi.js';
 import type { SignalKind } from './incident.js';
+import { ownValue } from './ownValue.js';
 
 export const InputColumn = z
   .strictObject({
@@ -115,7 +116,7 @@ export function assessDataQuality(
   for (const row of rows) for (const key of Object.keys(row)) present.set(key, (present.get(key) ?? 0) + 1);
 
   for (const [column, spec] of Object.entries(schema.columns)) {
-    const kinds = rows.map((r) => valueKind(r[column]));
+    const kinds = rows.map((r) => valueKind(ownValue(r, column)));
     const missing = kinds.filter((k) => k === 'missing').length;
     if (missing === rows.length) {
       if (!spec.optional) {
@@ -124,7 +125,7 @@ export function assessDataQuality(
       }
       continue;
     }
-    const refFeature = reference?.features[column];
+    const refFeature = ownValue(reference?.features, column);
     const referenceMissingShare = refFeature && reference!.rows > 0 ? Math.max(0, 1 - refFeature.count / reference!.rows) : 0;
     const mismatched = kinds.filter((k) => k !== 'missing' && k !== spec.type);
     const seen = mismatched.length ? mostCommon(mismatched) : undefined;
@@ -158,7 +159,7 @@ export function assessDataQuality(
       });
     }
     if (spec.type === 'numeric' && (spec.min !== undefined || spec.max !== undefined)) {
-      const values = rows.map((r) => r[column]).filter((v): v is number => valueKind(v) === 'numeric');
+      const values = rows.map((r) => ownValue(r, column)).filter((v): v is number => valueKind(v) === 'numeric');
       const outside = values.filter((v) => (spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)).length;
       q.outOfRangeShare = outside / rows.length;
       // A loop, not Math.min(...values): spreading a large window overflows the call stack.
@@ -184,7 +185,7 @@ export function assessDataQuality(
       const known = new Set(spec.categories);
       const unseen = new Map<string, number>();
       for (const r of rows) {
-        const v = r[column];
+        const v = ownValue(r, column);
         if (valueKind(v) !== 'categorical') continue;
         const key = String(v);
         if (!known.has(key)) unseen.set(key, (unseen.get(key) ?? 0) + 1);

@@ -6,6 +6,7 @@
  */
 import type { InputSchema } from './dataQuality.js';
 import { buildFeatureReference, psi, psiFromShares, type FeatureReference, type ReferenceProfile } from './drift/psi.js';
+import { ownValue } from './ownValue.js';
 
 /** Categories kept by name; the rest share one "other" bucket. */
 export const MAX_PROFILE_CATEGORIES = 50;
@@ -169,7 +170,7 @@ export function psiByProfiledFeature(profile: DatasetProfile, rows: readonly Rec
     if (p.type !== 'categorical') continue;
     out[name] = categoricalPsi(
       p,
-      rows.map((r) => r[name]),
+      rows.map((r) => ownValue(r, name)),
     );
   }
   return out;

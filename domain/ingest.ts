@@ -16,7 +16,7 @@
  *             categories not declared, missing or null columns, undeclared columns
  */
 import { z } from 'zod';
-import type { ModelConfig } from './config.js';
+import { zodIssuePath, type ModelConfig } from './config.js';
 import type { InputSchema } from './dataQuality.js';
 import type { TaskConfig, TaskType } from './task.js';
 
@@ -24,6 +24,22 @@ import type { TaskConfig, TaskType } from './task.js';
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** The tolerance on a multiclass prediction's probabilities summing to 1. */
 export const PROBABILITY_SUM_TOLERANCE = 0.01;
+
+/**
+ * Bounds on one row, beside the request's (ingest.maxBodyBytes, ingest.maxRowsPerRequest): features are
+ * stored per row as JSON and profiled by the monitor, so one row must not carry a document.
+ */
+export const INGEST_ROW_LIMITS = {
+  /** Features in one row. */
+  maxFeatures: 1024,
+  /** Characters in a feature name. */
+  maxFeatureNameLength: 256,
+  /** Characters in a string feature value. */
+  maxStringLength: 4096,
+} as const;
+
+/** Problems listed in one answer: a batch wrong in every row says so without an answer larger than the batch. */
+export const MAX_LISTED_ISSUES = 1000;
 
 /** One problem in a request: `row` is the 0-based index in the batch, `line` the 1-based NDJSON line. */
 export interface IngestIssue {
@@ -88,19 +104,39 @@ export const Timestamp = z.iso
 
 const ClassValue = z.union([z.string().min(1), z.number()], { error: required('a class: a non-empty string or a number') });
 
+const FeatureString = z.string().max(INGEST_ROW_LIMITS.maxStringLength, `must be at most ${INGEST_ROW_LIMITS.maxStringLength} characters`);
+
 const ScalarFeature = z
-  .union([z.number(), z.string(), z.boolean(), z.null()], { error: 'must be a number, string, boolean or null (features are flat)' })
+  .union([z.number(), FeatureString, z.boolean(), z.null()], {
+    error: (iss) => (typeof iss.input === 'string' ? undefined : 'must be a number, string, boolean or null (features are flat)'),
+  })
   .describe('A feature value: number, string, boolean or null (missing).');
 
 const FeatureName = z
   .string()
   .min(1, 'a feature name must not be empty')
+  .max(INGEST_ROW_LIMITS.maxFeatureNameLength, `a feature name must be at most ${INGEST_ROW_LIMITS.maxFeatureNameLength} characters`)
   .refine((k) => k !== '__proto__', 'is not allowed as a feature name');
 
+/** At most INGEST_ROW_LIMITS.maxFeatures features, each name bounded (declared columns are bounded by the config). */
+function boundedFeatures<T extends z.ZodType>(features: T): T {
+  return features
+    .superRefine((value, ctx) => {
+      if (typeof value !== 'object' || value === null) return;
+      const names = Object.keys(value);
+      if (names.length > INGEST_ROW_LIMITS.maxFeatures) {
+        ctx.addIssue({ code: 'custom', message: `has ${names.length} features; at most ${INGEST_ROW_LIMITS.maxFeatures} are accepted` });
+      }
+    })
+    .meta({ maxProperties: INGEST_ROW_LIMITS.maxFeatures }) as unknown as T;
+}
+
 /** Features of a model without an input schema: any flat object of scalars. */
-export const Features = z
-  .record(FeatureName, ScalarFeature, { error: required('an object of feature values, possibly empty') })
-  .describe('The model’s inputs for this request: a flat object of numbers, strings, booleans and nulls.');
+export const Features = boundedFeatures(
+  z
+    .record(FeatureName, ScalarFeature, { error: required('an object of feature values, possibly empty') })
+    .describe('The model’s inputs for this request: a flat object of numbers, strings, booleans and nulls.'),
+);
 
 export const BinaryPrediction = z
   .strictObject({
@@ -241,12 +277,29 @@ function featuresFor(schema: InputSchema | undefined): z.ZodType {
     const declared = (input: unknown) =>
       `is declared ${spec.type} in the model's inputSchema: expected ${spec.type === 'numeric' ? 'a number' : 'a string or boolean'} or null, got ${typeOf(input)}`;
     const value =
-      spec.type === 'numeric' ? z.number({ error: (iss) => declared(iss.input) }) : z.union([z.string(), z.boolean()], { error: (iss) => declared(iss.input) });
+      spec.type === 'numeric'
+        ? z.number({ error: (iss) => declared(iss.input) })
+        : z.union([FeatureString, z.boolean()], { error: (iss) => (typeof iss.input === 'string' ? undefined : declared(iss.input)) });
     // Missing or null is a data-quality measurement (missing_values), not a malformed row.
     shape[column] = value.nullable().optional();
   }
   // Undeclared columns are stored: the monitor reports them as a schema break when they are not allowed.
-  return z.object(shape, { error: required('an object of feature values, possibly empty') }).catchall(ScalarFeature);
+  return boundedFeatures(
+    z
+      .object(shape, { error: required('an object of feature values, possibly empty') })
+      .catchall(ScalarFeature)
+      .superRefine((features, ctx) => {
+        for (const name of Object.keys(features)) {
+          if (name.length > INGEST_ROW_LIMITS.maxFeatureNameLength) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `a feature name must be at most ${INGEST_ROW_LIMITS.maxFeatureNameLength} characters`,
+            });
+          }
+        }
+      }),
+  );
 }
 
 /**
@@ -285,7 +338,7 @@ function predictionFor(model: ModelConfig): { schema: z.ZodType; keys: string; c
         const probabilities = isObject(prediction) ? prediction.probabilities : undefined;
         if (!isObject(probabilities)) return;
         for (const key of Object.keys(probabilities)) {
-          if (!classes.has(key)) push(`prediction.probabilities.${key}`, `is not a class of model "${model.id}" (${list})`);
+          if (!classes.has(key)) push(zodIssuePath(['prediction', 'probabilities', key]), `is not a class of model "${model.id}" (${list})`);
         }
       };
       return { schema, keys: '{"label", "probabilities"?}', check };
@@ -324,7 +377,8 @@ function labelFor(model: ModelConfig): { schema: z.ZodType; map: (v: string | nu
 
 type Push = (path: string, message: string) => void;
 
-export type Validated<T> = { ok: true; rows: T[] } | { ok: false; issues: IngestIssue[] };
+/** `issues`: the first MAX_LISTED_ISSUES problems; `unlisted`: how many more there were. */
+export type Validated<T> = { ok: true; rows: T[] } | { ok: false; issues: IngestIssue[]; unlisted: number };
 
 export interface IngestValidator {
   readonly taskType: TaskType;
@@ -365,6 +419,7 @@ export function createIngestValidator(model: ModelConfig): IngestValidator {
     }),
   ): Validated<R> {
     const issues: IngestIssue[] = [];
+    let unlisted = 0;
     const out: R[] = [];
     const firstRow = new Map<string, number>();
     const latest = opts.receivedAt.getTime() + MAX_CLOCK_SKEW_MS;
@@ -374,10 +429,13 @@ export function createIngestValidator(model: ModelConfig): IngestValidator {
       let bad = false;
       const push = (path: string, message: string) => {
         bad = true;
-        issues.push({ ...at, path, message });
+        if (issues.length < MAX_LISTED_ISSUES) issues.push({ ...at, path, message });
+        else unlisted++;
       };
       const parsed = schema.safeParse(raw);
-      if (!parsed.success) for (const i of parsed.error.issues) push(i.path.map(String).join('.'), i.message);
+      if (!parsed.success) {
+        for (const i of parsed.error.issues) push(zodIssuePath(i.path), i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message);
+      }
       extra(raw, push);
       const requestId = isObject(raw) && typeof raw.requestId === 'string' ? raw.requestId : undefined;
       if (requestId !== undefined) {
@@ -394,7 +452,7 @@ export function createIngestValidator(model: ModelConfig): IngestValidator {
       }
       if (parsed.success && !bad) out.push(map(parsed.data, ts));
     });
-    return issues.length ? { ok: false, issues } : { ok: true, rows: out };
+    return issues.length ? { ok: false, issues, unlisted } : { ok: true, rows: out };
   }
 
   return {

@@ -6,12 +6,14 @@
 import type { ModelConfig } from './config.js';
 import { computeDatasetProfile, ProfileError, type ColumnValues, type DatasetProfile } from './datasetProfile.js';
 import { UserInputError } from './errors.js';
+import { ownValue } from './ownValue.js';
 
 /** A data file as columns of raw cells, the way adapters/files/csvTable.ts reads it. */
 export interface DataTable {
   file: string;
   columns: string[];
-  cells: Record<string, string[]>;
+  /** By column name (a Map: names are the file's, "constructor" included). */
+  cells: ReadonlyMap<string, string[]>;
   rows: number;
 }
 
@@ -25,13 +27,13 @@ export function referenceProfile(model: ModelConfig, table: DataTable, predictio
       .filter(([name, spec]) => !spec.optional && !featureNames.includes(name))
       .map(([name]) => name);
     if (missing.length) throw new UserInputError(`${table.file}: declared input column(s) missing: ${missing.join(', ')} (models[].inputSchema)`);
-    const extra = featureNames.filter((f) => !declared[f]);
+    const extra = featureNames.filter((f) => !Object.hasOwn(declared, f));
     if (extra.length && !model.inputSchema?.allowExtraColumns) {
       throw new UserInputError(`${table.file}: column(s) not declared in models[].inputSchema: ${extra.join(', ')}`);
     }
   }
-  const column = (name: string): ColumnValues => table.cells[name] ?? [];
-  const typeOf = (name: string) => declared?.[name]?.type ?? inferType(column(name));
+  const column = (name: string): ColumnValues => table.cells.get(name) ?? [];
+  const typeOf = (name: string) => ownValue(declared, name)?.type ?? inferType(column(name));
   try {
     return computeDatasetProfile({
       features: Object.fromEntries(featureNames.map((f) => [f, { values: column(f), type: typeOf(f) }])),

@@ -5,8 +5,9 @@
 ALTER TABLE model_canaries ADD COLUMN mode text NOT NULL DEFAULT 'split' CHECK (mode IN ('split', 'shadow'));
 
 -- The serving path's id for a request, so a shadow answer can be matched to the served one (and its label).
+-- Its index, predictions_request, is built without locking the log by 1764374400000_prediction_log_indexes.ts
+-- (this migration built it here, inside its transaction, before; databases migrated then keep theirs).
 ALTER TABLE predictions ADD COLUMN request_id text;
-CREATE INDEX predictions_request ON predictions (model_id, request_id) WHERE request_id IS NOT NULL;
 
 CREATE TABLE shadow_predictions (
   id             bigserial PRIMARY KEY,
@@ -21,6 +22,6 @@ CREATE INDEX shadow_predictions_model_time ON shadow_predictions (model_id, mode
 
 -- Down Migration
 DROP TABLE shadow_predictions;
-DROP INDEX predictions_request;
+DROP INDEX IF EXISTS predictions_request;
 ALTER TABLE predictions DROP COLUMN request_id;
 ALTER TABLE model_canaries DROP COLUMN mode;

@@ -4,9 +4,10 @@
 -- layers Vigil does not run, of any task type.
 
 -- One prediction per (model, request id): a batch sent twice is stored once (INSERT … ON CONFLICT DO
--- NOTHING). Rows without a request id (older simulator rows) are not constrained.
-DROP INDEX predictions_request;
-CREATE UNIQUE INDEX predictions_request ON predictions (model_id, request_id) WHERE request_id IS NOT NULL;
+-- NOTHING). Rows without a request id (older simulator rows) are not constrained. The unique index,
+-- predictions_request, is built CONCURRENTLY, outside a transaction, by 1764374400000_prediction_log_indexes.ts:
+-- building it here held a lock that stopped every write to the log for the whole build (databases
+-- migrated before have it from here, and that migration leaves it as it is).
 
 -- Binary rows keep score / predicted / label (0 = negative, 1 = positive) as before. Multiclass and
 -- regression rows carry the prediction as sent ({"label", "probabilities"?} or {"value"}) and their
@@ -43,5 +44,3 @@ ALTER TABLE predictions
   DROP COLUMN prediction,
   ALTER COLUMN predicted SET NOT NULL,
   ALTER COLUMN score SET NOT NULL;
-DROP INDEX predictions_request;
-CREATE INDEX predictions_request ON predictions (model_id, request_id) WHERE request_id IS NOT NULL;

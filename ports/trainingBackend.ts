@@ -18,7 +18,13 @@ export interface TrainingJobSpec {
   kind?: TrainingJobKind;
   /** Program and arguments. */
   command: string[];
+  /** Values the job gets (`training.env`). */
   env?: Record<string, string>;
+  /**
+   * Names of the worker's environment variables the job also gets (`training.passEnv`). Only the local
+   * backend runs on the worker's machine and reads them; the config allows them with no other backend.
+   */
+  passEnv?: string[];
   /**
    * GPUs the job may use, as `CUDA_VISIBLE_DEVICES` (e.g. '0', '0,1', a GPU UUID); '' hides every GPU
    * (CPU only); undefined leaves the backend's default. Backends that schedule GPUs themselves (Ray,
@@ -52,6 +58,7 @@ export interface TrainingJobStatus {
 export interface TrainingBackend {
   submit(spec: TrainingJobSpec): Promise<{ jobId: string; alreadySubmitted: boolean }>;
   status(jobId: string): Promise<TrainingJobStatus>;
+  /** stdout and stderr, or their tails (the local backend: the last 256 KiB of each). */
   logs(jobId: string): Promise<string>;
   cancel(jobId: string): Promise<void>;
 }

@@ -7,14 +7,15 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { IncidentService } from '../../client/incidentService.js';
-import { findModel, formatZodIssues, type VigilConfig } from '../../domain/config.js';
+import { findModel, formatZodIssues, signalForAlertname, type VigilConfig } from '../../domain/config.js';
 import { UserInputError } from '../../domain/errors.js';
 import { failureModeForSignal, SignalKind, type EvidenceValue, type FailureMode } from '../../domain/incident.js';
 import { bearerAuth } from '../http/bearerToken.js';
+import { parseJson } from '../http/jsonBody.js';
 import { registerIngestRoutes, type IngestOptions } from '../http/ingestRoutes.js';
 import { buildOpenApiDocument, OPENAPI_PATH } from '../http/openapi.js';
 import { registerRoutingRoutes, type RoutingOptions } from '../http/routingRoutes.js';
-import { AlertmanagerWebhook, type AlertmanagerAlert } from './alertmanagerWebhook.js';
+import { ALERT_LIMITS, AlertmanagerWebhook, type AlertmanagerAlert } from './alertmanagerWebhook.js';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
 export const HTTP_PORT_ENV = 'VIGIL_HTTP_PORT';
@@ -41,6 +42,15 @@ export interface AlertReceiverResponse {
 interface Issue {
   path: string;
   message: string;
+  line?: number;
+}
+
+/** A body that is not JSON: where it stops being JSON. */
+class JsonBodyError extends Error {
+  readonly statusCode = 400;
+  constructor(readonly issue: Issue) {
+    super(`invalid JSON body: line ${issue.line}, ${issue.message}`);
+  }
 }
 
 /** One alert, mapped to what Vigil does with it. */
@@ -70,11 +80,29 @@ export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance
   const log = opts.log ?? ((m: string) => console.log(`[vigil] ${m}`));
   const authenticate = bearerAuth({ token: opts.token, what: 'alert receiver', log });
 
-  // Alert groups can be large; Alertmanager's own default cap is far below this.
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ logger: false });
+  // Parsed here rather than by fastify's parser: a syntax error is located by line and column, and
+  // keys such as "__proto__" reach the zod schema, which builds fresh objects and never merges them.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body: string, done) => {
+    const parsed = parseJson(body);
+    if (parsed.ok) return done(null, parsed.value);
+    const { line, column, message } = parsed.error;
+    done(new JsonBodyError({ path: '', line, message: `column ${column}: ${message}` }));
+  });
 
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof JsonBodyError) return reply.code(400).send({ error: err.message, issues: [err.issue] });
     const status = err.statusCode ?? 500;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({
+        error: `the body is larger than ${ALERT_LIMITS.maxBodyBytes} bytes; nothing was started: set max_alerts (at most ${ALERT_LIMITS.maxAlerts}) in Alertmanager's webhook_config`,
+      });
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const sent = req.headers['content-type'];
+      return reply.code(415).send({ error: `${sent ? `unsupported Content-Type "${sent}"` : 'no Content-Type'}: send application/json` });
+    }
     if (status === 400 && err.code?.startsWith('FST_ERR_CTP')) {
       return reply.code(400).send({ error: `invalid JSON body: ${err.message}`, issues: [{ path: '', message: err.message }] });
     }
@@ -90,11 +118,13 @@ export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance
   if (opts.ingest && opts.routing) registerRoutingRoutes(app, { ...opts.routing, config, token: opts.ingest.token, log });
 
   // Authentication runs on request, before the body is even parsed.
-  app.post(ALERTMANAGER_PATH, { onRequest: authenticate }, async (req, reply) => {
+  app.post(ALERTMANAGER_PATH, { onRequest: authenticate, bodyLimit: ALERT_LIMITS.maxBodyBytes }, async (req, reply) => {
     const parsed = AlertmanagerWebhook.safeParse(req.body);
     if (!parsed.success) {
       const issues = formatZodIssues(parsed.error);
-      return reply.code(400).send({ error: `invalid Alertmanager webhook payload: ${describe(issues)}`, issues });
+      // Too many alerts is a size limit, like the body's; anything else is a malformed payload.
+      const tooMany = parsed.error.issues.some((i) => i.code === 'too_big' && i.path.length === 1 && i.path[0] === 'alerts');
+      return reply.code(tooMany ? 413 : 400).send({ error: `invalid Alertmanager webhook payload; nothing was started: ${describe(issues)}`, issues });
     }
     const payload = parsed.data;
     const { planned, issues } = planAlerts(payload.alerts, config);
@@ -191,7 +221,7 @@ function planAlerts(alerts: AlertmanagerAlert[], config: VigilConfig): { planned
       signal = parsed.data;
     } else {
       const alertname = alert.labels.alertname;
-      const mapped = alertname === undefined ? undefined : model.alerts[alertname];
+      const mapped = alertname === undefined ? undefined : signalForAlertname(model, alertname);
       if (!mapped) {
         issues.push({
           path: `${where}.${alertname === undefined ? 'signal' : 'alertname'}`,
@@ -266,8 +296,10 @@ function labelOf(alert: AlertmanagerAlert, specific: string, generic: string): {
   return undefined;
 }
 
+/** The first few issues (all of them are in the answer's `issues`), so a 500-alert refusal stays one readable line. */
 function describe(issues: Issue[]): string {
-  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  const shown = issues.slice(0, 5).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+  return shown.join('; ') + (issues.length > shown.length ? `; … and ${issues.length - shown.length} more` : '');
 }
 
 function summarise(r: AlertReceiverResponse): string {

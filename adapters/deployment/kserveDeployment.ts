@@ -30,7 +30,7 @@
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { VigilConfig } from '../../domain/config.js';
-import { kubeError, kubeStatusOf, loadKubeConfig } from '../kubernetes/kubernetesApi.js';
+import { kubeError, kubeStatusOf, loadKubeConfig, makeKubernetesApiClient } from '../kubernetes/kubernetesApi.js';
 import type { DeploymentChange, DeploymentTarget, DesiredServing, TrafficRoute, TrafficState } from '../../ports/deploymentTarget.js';
 
 export const KSERVE = { group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices' } as const;
@@ -65,8 +65,10 @@ export function createKServeDeployment(opts: {
   kubeConfig: KubeConfig;
   /** Model id → its InferenceService. */
   services: Record<string, InferenceServiceRef>;
+  /** Per API request (default 15 s). */
+  requestTimeoutMs?: number;
 }): DeploymentTarget {
-  const api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+  const api = makeKubernetesApiClient(opts.kubeConfig, CustomObjectsApi, { timeoutMs: opts.requestTimeoutMs });
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   function refOf(modelId: string): InferenceServiceRef {

@@ -22,8 +22,11 @@ export type ColumnType = 'numeric' | 'categorical';
 export interface CsvTable {
   file: string;
   columns: string[];
-  /** Raw cell text per column, in row order. */
-  cells: Record<string, string[]>;
+  /**
+   * Raw cell text per column, in row order. A Map: column names are the file's, and a column named
+   * "constructor" or "toString" must not meet Object.prototype's members.
+   */
+  cells: ReadonlyMap<string, string[]>;
   rows: number;
   /** The file line each data row starts on (the header is line 1), for error messages. */
   rowLines: number[];
@@ -39,18 +42,21 @@ export function parseCsvTable(text: string, file = '(csv)'): CsvTable {
   header.forEach((h, i) => {
     if (h === '') throw new CsvError(file, 1, undefined, `header column ${i + 1} has no name`);
     if (header.indexOf(h) !== i) throw new CsvError(file, 1, h, 'duplicate column name');
+    // Columns become feature names, stored and profiled as JSON objects, where this key is the prototype.
+    if (h === '__proto__') throw new CsvError(file, 1, h, 'is not allowed as a column name');
   });
   if (nonEmpty.length === 1) throw new CsvError(file, undefined, undefined, 'the file has a header but no data rows');
-  const cells: Record<string, string[]> = Object.fromEntries(header.map((h) => [h, []]));
+  const columns = header.map((): string[] => []);
   const rowLines: number[] = [];
   for (const record of nonEmpty.slice(1)) {
     rowLines.push(record.line);
     if (record.fields.length !== header.length) {
       throw new CsvError(file, record.line, undefined, `expected ${header.length} fields, found ${record.fields.length}`);
     }
-    // As many fields as header columns (checked above), and `cells` has an array for each column.
-    record.fields.forEach((v, i) => cells[header[i]!]!.push(v.trim()));
+    // As many fields as header columns (checked above).
+    record.fields.forEach((v, i) => columns[i]!.push(v.trim()));
   }
+  const cells = new Map(header.map((h, i) => [h, columns[i]!]));
   return { file, columns: header, cells, rows: nonEmpty.length - 1, rowLines };
 }
 
@@ -79,7 +85,7 @@ export function inferColumnType(values: string[]): ColumnType {
 
 /** The column as numbers (missing cells dropped); a non-numeric cell is an error naming its row. */
 export function numericColumn(table: CsvTable, column: string): Float64Array {
-  const values = table.cells[column];
+  const values = table.cells.get(column);
   if (!values) throw new CsvError(table.file, undefined, column, 'no such column');
   const out = new Float64Array(values.length);
   let n = 0;

@@ -81,6 +81,8 @@ export function parseDatasetCsv(text: string, file = '(csv)'): ParsedDataset {
   header.forEach((h, i) => {
     if (h === '') throw new DatasetCsvError(file, `header column ${i + 1} has no name`, undefined, undefined, headerLine + 1);
     if (seen.has(h)) throw new DatasetCsvError(file, `duplicate header column "${h}"`, undefined, h, headerLine + 1);
+    // A row's features are an object keyed by column: this name would be its prototype, not a feature.
+    if (h === '__proto__') throw new DatasetCsvError(file, 'is not allowed as a column name', undefined, h, headerLine + 1);
     seen.add(h);
   });
   const labelIdx = header.indexOf('label');

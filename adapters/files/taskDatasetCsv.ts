@@ -47,15 +47,16 @@ export function readTaskDatasetCsv(file: string, labelAs: 'text' | 'number'): { 
   const table = readCsvTable(file);
   if (!table.columns.includes('label')) throw new CsvError(file, 1, undefined, 'the header has no "label" column');
   const features = table.columns.filter((c) => c !== 'label');
-  const numeric = new Set(features.filter((f) => inferColumnType(table.cells[f]!) === 'numeric'));
+  const numeric = new Set(features.filter((f) => inferColumnType(table.cells.get(f)!) === 'numeric'));
   const rows: TaskDatasetRow[] = [];
   for (let i = 0; i < table.rows; i++) {
-    const feats: Record<string, unknown> = {};
-    for (const f of features) {
-      const cell = table.cells[f]![i]!;
-      feats[f] = cell === '' ? null : numeric.has(f) ? Number(cell) : cell;
-    }
-    const raw = table.cells.label![i]!;
+    const feats = Object.fromEntries(
+      features.map((f) => {
+        const cell = table.cells.get(f)![i]!;
+        return [f, cell === '' ? null : numeric.has(f) ? Number(cell) : cell];
+      }),
+    );
+    const raw = table.cells.get('label')![i]!;
     const label = labelAs === 'number' ? Number(raw) : raw;
     if (raw === '' || (labelAs === 'number' && !Number.isFinite(label))) {
       throw new CsvError(file, table.rowLines[i], 'label', raw === '' ? 'the label is missing' : `"${raw}" is not a number`);

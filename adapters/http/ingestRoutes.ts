@@ -134,14 +134,14 @@ export function createIngester(
       const receivedAt = now();
       const model = modelFor(modelId, rows);
       const checked = validators.get(model.id)!.predictions(rows, { receivedAt, ...(o.lines ? { lines: o.lines } : {}) });
-      if (!checked.ok) throw invalidRows(checked.issues, rows.length, 'predictions');
+      if (!checked.ok) throw invalidRows(checked, rows.length, 'predictions');
       return store(log, model, 'predictions', () => predictions.ingestPredictions(model.id, checked.rows));
     },
     async labels(modelId, rows, o = {}) {
       const receivedAt = now();
       const model = modelFor(modelId, rows);
       const checked = validators.get(model.id)!.labels(rows, { receivedAt, ...(o.lines ? { lines: o.lines } : {}) });
-      if (!checked.ok) throw invalidRows(checked.issues, rows.length, 'labels');
+      if (!checked.ok) throw invalidRows(checked, rows.length, 'labels');
       return store(log, model, 'labels', () => predictions.ingestLabels(model.id, checked.rows, { graceMs }));
     },
   };
@@ -249,11 +249,13 @@ function tooManyRows(n: string, settings: IngestConfig): IngestError {
   });
 }
 
-function invalidRows(issues: IngestIssue[], total: number, what: string): IngestError {
+function invalidRows({ issues, unlisted }: { issues: IngestIssue[]; unlisted: number }, total: number, what: string): IngestError {
   const rows = new Set(issues.map((i) => i.row)).size;
   const shown = issues.slice(0, 3).map(describe).join('; ');
+  const count = issues.length + unlisted;
+  const problems = `${count} problem${count === 1 ? '' : 's'}${unlisted ? ` (the first ${issues.length} listed)` : ''}`;
   return new IngestError(400, {
-    error: `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${rows} of ${total} ${what}; nothing was stored: ${shown}${issues.length > 3 ? '; …' : ''}`,
+    error: `${problems} in ${unlisted ? 'at least ' : ''}${rows} of ${total} ${what}; nothing was stored: ${shown}${count > 3 ? '; …' : ''}`,
     issues,
   });
 }

@@ -178,8 +178,12 @@ export function buildOpenApiDocument(opts: { ingest: boolean; routing?: boolean 
       requestBody: { required: true, content: json(ref('AlertmanagerWebhook')) },
       responses: {
         200: { description: 'Incidents opened or fed, resolved alerts recorded, and alerts ignored (with the reason).' },
-        400: errorResponse('Not a version 4 webhook payload.'),
+        400: errorResponse(
+          'Not JSON, not a version 4 webhook payload, or a label or annotation over the limits (64 per alert, 4096 characters each); nothing was started.',
+        ),
         401: errorResponse('No, a malformed, or a wrong bearer token.'),
+        413: errorResponse('A body over 1 MiB, or more than 500 alerts (set max_alerts in the webhook_config); nothing was started.'),
+        415: errorResponse('The Content-Type is not application/json.'),
         422: errorResponse('An alert names no configured model or no signal; nothing was started.'),
         503: errorResponse('Temporal or PostgreSQL is unavailable; Alertmanager retries.'),
       },

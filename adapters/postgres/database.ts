@@ -28,33 +28,49 @@ export function createPool(url: string, opts: { max?: number; applicationName?: 
   return pool;
 }
 
+/** node-pg-migrate's error when another process holds the migration lock (advisoryLockMode "fail"). */
+const MIGRATION_LOCK_HELD = /another migration is already running/i;
+const MIGRATION_LOCK_POLL_MS = 200;
+
 /**
  * Applies pending migrations. Safe to run from several processes at once: node-pg-migrate holds a
- * PostgreSQL advisory lock for the run, and here it waits for that lock instead of failing, so the
- * second process finds nothing left to do. All pending migrations run in one transaction.
+ * PostgreSQL advisory lock for the run, and here a second process waits for that lock, then finds
+ * nothing left to do. It waits by trying again every 200 ms, not by blocking in pg_advisory_lock: a
+ * session blocked there holds a snapshot, and CREATE INDEX CONCURRENTLY (in a migration run outside a
+ * transaction, see migrations/1764374400000_prediction_log_indexes.ts) waits for every older snapshot
+ * to end, which would be a deadlock. Pending migrations run in one transaction, but for such a migration,
+ * which runs on its own between them.
  */
 export async function migrate(url: string, log?: (m: string) => void): Promise<void> {
-  const messages: string[] = [];
-  const keep = (m: string) => messages.push(m);
+  let messages: string[] = [];
   let ran;
-  try {
-    ran = await runner({
-      databaseUrl: url,
-      dir: MIGRATIONS_DIR,
-      migrationsTable: MIGRATIONS_TABLE,
-      direction: 'up',
-      singleTransaction: true,
-      checkOrder: true,
-      advisoryLockMode: 'wait',
-      // node-pg-migrate logs every step and each statement; keep it quiet and report once.
-      logger: { debug: () => undefined, info: keep, warn: keep, error: keep },
-    });
-  } catch (err) {
-    const detail = messages
-      .filter((m) => !m.startsWith('>'))
-      .slice(-5)
-      .join('\n');
-    throw new Error(`database migration failed: ${(err as Error).message}${detail ? `\n${detail}` : ''}`, { cause: err });
+  for (;;) {
+    messages = [];
+    const keep = (m: string) => messages.push(m);
+    try {
+      ran = await runner({
+        databaseUrl: url,
+        dir: MIGRATIONS_DIR,
+        migrationsTable: MIGRATIONS_TABLE,
+        direction: 'up',
+        singleTransaction: true,
+        checkOrder: true,
+        advisoryLockMode: 'fail',
+        // node-pg-migrate logs every step and each statement; keep it quiet and report once.
+        logger: { debug: () => undefined, info: keep, warn: keep, error: keep },
+      });
+      break;
+    } catch (err) {
+      if (MIGRATION_LOCK_HELD.test((err as Error).message)) {
+        await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_POLL_MS));
+        continue;
+      }
+      const detail = messages
+        .filter((m) => !m.startsWith('>') && !m.startsWith('#>'))
+        .slice(-5)
+        .join('\n');
+      throw new Error(`database migration failed: ${(err as Error).message}${detail ? `\n${detail}` : ''}`, { cause: err });
+    }
   }
   if (ran.length > 0) log?.(`Applied ${ran.length} database migration(s): ${ran.map((m) => m.name).join(', ')}`);
 }

@@ -2,7 +2,15 @@
  * A small client for MLflow's REST API (`/api/2.0/mlflow/...` and the artifact proxy
  * `/api/2.0/mlflow-artifacts/...`). Credentials come from the environment only, the way MLflow's own
  * clients read them, and never appear in an error message.
+ *
+ * They go only to the tracking server's own origin (scheme, host and port of `trackingUri`). A run's
+ * artifact location is data the server hands out (an experiment's `artifact_location` is whatever its
+ * creator set): an upload to an artifact proxy at another origin is sent without them, and if that
+ * origin asks for credentials the error says so, rather than Vigil handing the tracking server's
+ * credentials to any host a run names. Redirects to another origin are not followed with them either
+ * (fetch drops the Authorization header across origins).
  */
+import { timeoutWithinHeartbeat } from '../temporal/timeoutWithinHeartbeat.js';
 
 /** An answer from MLflow that was an MLflow error (`{"error_code": …, "message": …}`). */
 export class MlflowApiError extends Error {
@@ -23,7 +31,10 @@ export interface MlflowRestClient {
   post<T>(endpoint: string, body: unknown): Promise<T>;
   /** MLflow's DELETE endpoints read their arguments from a JSON body, not the query string. */
   delete<T>(endpoint: string, body: unknown): Promise<T>;
-  /** Uploads one file through the artifact proxy; `url` is absolute (see artifactUploadUrl). */
+  /**
+   * Uploads one file through the artifact proxy; `url` is absolute (see artifactUploadUrl). With
+   * credentials only when `url` is on the tracking server's origin.
+   */
   putArtifact(url: string, body: Buffer): Promise<void>;
 }
 
@@ -54,25 +65,37 @@ export function createMlflowRestClient(opts: { trackingUri: string; timeoutMs: n
     );
   }
   const base = opts.trackingUri.replace(/\/+$/, '');
+  const trackingOrigin = parsed.origin;
   const auth = mlflowAuthHeaders(opts.env);
   const where = `the MLflow tracking server at ${base}`;
 
   async function send(method: string, url: string, endpoint: string, init: { body?: string | Buffer; contentType?: string }): Promise<Response> {
+    const target = new URL(url);
+    const own = target.origin === trackingOrigin;
+    const to = own ? where : `the MLflow artifact store at ${target.origin}`;
+    // Inside a heartbeating activity (the candidate's evaluation) a request never outlives the heartbeat.
+    const timeoutMs = timeoutWithinHeartbeat(opts.timeoutMs);
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await fetch(target, {
         method,
-        headers: { ...auth, accept: 'application/json', ...(init.contentType ? { 'content-type': init.contentType } : {}) },
+        headers: { ...(own ? auth : {}), accept: 'application/json', ...(init.contentType ? { 'content-type': init.contentType } : {}) },
         body: init.body,
-        signal: AbortSignal.timeout(opts.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      const reason = e.name === 'TimeoutError' ? `no answer within ${Math.round(opts.timeoutMs / 1000)}s` : (e.cause?.code ?? e.cause?.message ?? e.message);
-      throw new Error(`cannot reach ${where} (${method} ${endpoint}): ${reason}; check the model's registry.mlflow.trackingUri`);
+      const reason = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+      throw new Error(`cannot reach ${to} (${method} ${endpoint}): ${reason}; check the model's registry.mlflow.trackingUri`);
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
+      if (!own) {
+        throw new Error(
+          `${to} refused ${method} ${endpoint} (HTTP ${res.status}): it is not the tracking server's origin (${trackingOrigin}), so Vigil sent it no MLflow credentials; ` +
+            `serve artifacts through the tracking server (mlflow server --serve-artifacts, artifact locations "mlflow-artifacts:/…") or let that store accept the upload`,
+        );
+      }
       throw new Error(
         `${where} refused ${method} ${endpoint} (HTTP ${res.status}): set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, to credentials it accepts`,
       );
@@ -117,7 +140,8 @@ export function createMlflowRestClient(opts: { trackingUri: string; timeoutMs: n
       const endpoint = new URL(url).pathname;
       const res = await send('PUT', url, endpoint, { body, contentType: 'application/octet-stream' });
       const text = await res.text();
-      if (!res.ok) throw new Error(`${where} refused the artifact upload PUT ${endpoint} (HTTP ${res.status}): ${text.slice(0, 300)}`);
+      const to = new URL(url).origin === trackingOrigin ? where : `the MLflow artifact store at ${new URL(url).origin}`;
+      if (!res.ok) throw new Error(`${to} refused the artifact upload PUT ${endpoint} (HTTP ${res.status}): ${text.slice(0, 300)}`);
     },
   };
 }

@@ -14,7 +14,7 @@ import type { AuditLog } from '../../ports/incidentStore.js';
 import { SLACK_ENV } from './slackContract.js';
 import { SLACK_EVENTS_PATH, slackSettings, type HttpSlackCredentials, type SocketSlackCredentials } from './slackCredentials.js';
 import { registerSlackHandlers } from './slackHandlers.js';
-import { createSlackRefusalAudit, createSlackRequestGuard, type SlackRefusal } from './slackRequestGuard.js';
+import { createSlackRefusalAudit, createSlackRequestGuard, type SlackRefusal, type SlackRefusalAudit } from './slackRequestGuard.js';
 
 export type EnabledSlackCredentials = HttpSlackCredentials | SocketSlackCredentials;
 
@@ -24,6 +24,8 @@ export interface SlackAppDeps {
   audit: AuditLog;
   config: VigilConfig;
   log?: (m: string) => void;
+  /** How often refusals of unsigned requests are written, per reason (default UNVERIFIED_AUDIT_INTERVAL_MS). */
+  unverifiedAuditIntervalMs?: number;
 }
 
 /** Who the bot token is (auth.test). */
@@ -40,7 +42,7 @@ export interface SlackAppParts {
   receiver: HTTPReceiver | SocketModeReceiver;
   /** The only workspace (or Enterprise Grid org) whose requests are served. */
   acceptedTeam: string;
-  refuse: (r: SlackRefusal) => Promise<void>;
+  refusals: SlackRefusalAudit;
 }
 
 export interface RunningSlackApp {
@@ -103,7 +105,10 @@ export function createSlackApp(opts: { credentials: EnabledSlackCredentials; ide
       `slack.teamId "${acceptedTeam}" is not the workspace of ${SLACK_ENV.botToken} (${identity.teamId}${identity.enterpriseId ? `, org ${identity.enterpriseId}` : ''}): fix the config or the token`,
     );
   }
-  const refuse = createSlackRefusalAudit(deps.audit, log);
+  const refusals = createSlackRefusalAudit(deps.audit, log, {
+    ...(deps.unverifiedAuditIntervalMs !== undefined ? { intervalMs: deps.unverifiedAuditIntervalMs } : {}),
+  });
+  const refuse = (r: SlackRefusal) => refusals.refuse(r);
   const logger = quietLogger(log);
 
   // One workspace: the single bot token, for requests from that workspace only.
@@ -158,7 +163,7 @@ export function createSlackApp(opts: { credentials: EnabledSlackCredentials; ide
     developerMode: false,
   });
   registerSlackHandlers(app, { incidents: deps.incidents, audit: deps.audit, log });
-  return { app, mode: credentials.mode, receiver, acceptedTeam, refuse };
+  return { app, mode: credentials.mode, receiver, acceptedTeam, refusals };
 }
 
 /** Checks the token (auth.test), then serves: HTTP on host:port behind the guard, or Socket Mode. */
@@ -170,14 +175,21 @@ export async function startSlackApp(opts: { credentials: EnabledSlackCredentials
 
   if (credentials.mode === 'socket') {
     await parts.app.start();
-    return { mode: 'socket', teamId: parts.acceptedTeam, stop: () => parts.app.stop().then(() => undefined) };
+    return {
+      mode: 'socket',
+      teamId: parts.acceptedTeam,
+      stop: async () => {
+        await parts.app.stop();
+        await parts.refusals.flush();
+      },
+    };
   }
 
   const receiver = parts.receiver as HTTPReceiver;
   const guard = createSlackRequestGuard({
     signingSecret: credentials.signingSecret,
     path: SLACK_EVENTS_PATH,
-    refuse: parts.refuse,
+    refuse: (r) => parts.refusals.refuse(r),
     log,
     handOff: (req, res) => {
       try {
@@ -218,6 +230,8 @@ export async function startSlackApp(opts: { credentials: EnabledSlackCredentials
         // Keep-alive connections from Slack (or a proxy) must not hold the stop.
         server.closeAllConnections();
       });
+      // Unsigned requests counted but not yet written: the audit log keeps their number.
+      await parts.refusals.flush();
     },
   };
 }

@@ -1,17 +1,33 @@
 /**
  * The front door of the Slack app in HTTP mode. Bolt's HTTPReceiver verifies signatures and refuses
  * stale requests itself, but answers 401 without a hook, so a refused attempt would leave no trace.
- * This guard buffers the body, verifies it with Bolt's own `verifySlackRequest`, writes every refusal
- * to the audit log and answers 401; a request that passes is handed to the HTTPReceiver's request
+ * This guard buffers the body, verifies it with Bolt's own `verifySlackRequest`, records refusals in
+ * the audit log and answers 401; a signed request whose payload Vigil cannot act on is answered 400
+ * naming the field (slackPayload.ts); a request that passes is handed to the HTTPReceiver's request
  * listener, which reuses the buffered body and verifies it again (its verification stays on).
+ *
+ * Anyone can send unsigned requests, as fast as they like: those are counted in memory and written as
+ * at most one audit row (and one log line) per reason per interval, never one per request, so a flood
+ * cannot grow the database. Refusals of signed requests (another workspace) come from Slack and are
+ * written one by one.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { HTTPModuleFunctions, verifySlackRequest } from '@slack/bolt';
 import type { AuditLog } from '../../ports/incidentStore.js';
+import { checkSlackPayload, FORM_CONTENT_TYPE } from './slackPayload.js';
 
 /** Slack's replay window: requests whose timestamp is further than this from our clock are refused. */
 export const MAX_REQUEST_AGE_SECONDS = 5 * 60;
+
+/** The largest body read (413 beyond): Slack's interaction payloads are tens of KiB. */
+export const SLACK_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Unverified refusals of one reason are written at most once per this interval (the rest counted). */
+export const UNVERIFIED_AUDIT_INTERVAL_MS = 60_000;
+
+/** Refusals whose request proved nothing about its sender: anyone can send these. */
+const UNVERIFIED: ReadonlySet<SlackRefusalReason> = new Set(['missing_signature', 'stale_request', 'bad_signature']);
 
 export const SLACK_REFUSED_KIND = 'slack_request_refused';
 
@@ -28,11 +44,36 @@ export interface SlackRefusal {
   remote?: string;
 }
 
-/** Writes a refusal to the audit log: never the body, headers or any secret, only ids and the reason. */
-export function createSlackRefusalAudit(audit: AuditLog, log: (m: string) => void): (r: SlackRefusal) => Promise<void> {
-  return async (r) => {
-    log(`slack: refused ${r.reason}${r.user ? ` from ${r.user}` : ''}${r.remote ? ` (${r.remote})` : ''}: ${r.message}`);
-    const detail: Record<string, unknown> = { reason: r.reason, message: r.message };
+export interface SlackRefusalAudit {
+  /** Records a refusal: a signed one as its own row, an unverified one within its reason's interval. */
+  refuse(r: SlackRefusal): Promise<void>;
+  /** Unverified refusals refused since start, by reason (written or only counted). */
+  readonly unverifiedCounts: ReadonlyMap<SlackRefusalReason, number>;
+  /** Writes the unverified refusals counted but not yet written, one row per reason; stops the timers. */
+  flush(): Promise<void>;
+}
+
+/** One reason's interval: opened by a written row; refusals after it are counted until it ends. */
+interface UnverifiedWindow {
+  startedAt: Date;
+  counted: number;
+  last?: SlackRefusal;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Writes refusals to the audit log: never the body, headers or any secret, only ids and the reason.
+ * Unverified ones: the first of a reason is written at once and opens an interval; the ones after it are
+ * counted and written as one row (`counted`, `since`, the last one's details) when the interval ends,
+ * which opens the next; an interval with none closes. So a flood writes one row per reason per interval.
+ */
+export function createSlackRefusalAudit(audit: AuditLog, log: (m: string) => void, opts: { intervalMs?: number } = {}): SlackRefusalAudit {
+  const intervalMs = opts.intervalMs ?? UNVERIFIED_AUDIT_INTERVAL_MS;
+  const windows = new Map<SlackRefusalReason, UnverifiedWindow>();
+  const totals = new Map<SlackRefusalReason, number>();
+
+  const write = async (r: SlackRefusal, extra: Record<string, unknown> = {}) => {
+    const detail: Record<string, unknown> = { reason: r.reason, message: r.message, ...extra };
     if (r.team) detail.team = r.team;
     if (r.claimed && (r.claimed.user || r.claimed.team)) detail.claimed = r.claimed;
     if (r.remote) detail.remote = r.remote;
@@ -42,6 +83,49 @@ export function createSlackRefusalAudit(audit: AuditLog, log: (m: string) => voi
     } catch (err) {
       log(`slack: could not write the refusal to the audit log: ${(err as Error).message}`);
     }
+  };
+  const describe = (r: SlackRefusal) => `${r.reason}${r.user ? ` from ${r.user}` : ''}${r.remote ? ` (${r.remote})` : ''}: ${r.message}`;
+
+  /** Ends a reason's interval: writes what it counted (opening the next interval), or closes it. */
+  const endWindow = async (reason: SlackRefusalReason, reopen: boolean) => {
+    const w = windows.get(reason);
+    if (!w) return;
+    clearTimeout(w.timer);
+    windows.delete(reason);
+    if (w.counted === 0 || !w.last) return;
+    const summary = { counted: w.counted, since: w.startedAt.toISOString() };
+    log(`slack: refused ${w.counted} more unverified request(s) (${reason}) since ${summary.since}; the last: ${describe(w.last)}`);
+    if (reopen) open(reason);
+    await write(w.last, summary);
+  };
+  const open = (reason: SlackRefusalReason) => {
+    const timer = setTimeout(() => void endWindow(reason, true), intervalMs);
+    // The interval must not keep a stopping process alive; flush() writes what is left.
+    timer.unref();
+    windows.set(reason, { startedAt: new Date(), counted: 0, timer });
+  };
+
+  return {
+    unverifiedCounts: totals,
+    async refuse(r) {
+      if (!UNVERIFIED.has(r.reason)) {
+        log(`slack: refused ${describe(r)}`);
+        return write(r);
+      }
+      totals.set(r.reason, (totals.get(r.reason) ?? 0) + 1);
+      const w = windows.get(r.reason);
+      if (w) {
+        w.counted++;
+        w.last = r;
+        return;
+      }
+      open(r.reason);
+      log(`slack: refused ${describe(r)} (more ${r.reason} refusals in the next ${Math.round(intervalMs / 1000)} s are counted, not logged one by one)`);
+      await write(r);
+    },
+    async flush() {
+      for (const reason of [...windows.keys()]) await endWindow(reason, false);
+    },
   };
 }
 
@@ -95,9 +179,14 @@ export interface SlackRequestGuardOptions {
   bodyLimit?: number;
 }
 
+const answerJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+};
+
 /** A `node:http` request handler: verify and audit, then hand over to Bolt. */
 export function createSlackRequestGuard(opts: SlackRequestGuardOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const bodyLimit = opts.bodyLimit ?? HTTPModuleFunctions.defaultBodyLimit;
+  const bodyLimit = opts.bodyLimit ?? SLACK_BODY_LIMIT_BYTES;
   const answer = (res: ServerResponse, status: number) => {
     if (!res.headersSent) res.writeHead(status);
     res.end();
@@ -113,7 +202,11 @@ export function createSlackRequestGuard(opts: SlackRequestGuardOptions): (req: I
       // Sets req.rawBody, which the HTTPReceiver reuses instead of reading the stream again.
       rawBody = (await HTTPModuleFunctions.bufferIncomingMessage(req, bodyLimit)).rawBody;
     } catch (err) {
-      if (HTTPModuleFunctions.isRawBodyError(err) && (err as { statusCode: number }).statusCode === 413) return answer(res, 413);
+      if (HTTPModuleFunctions.isRawBodyError(err) && (err as { statusCode: number }).statusCode === 413) {
+        // Read and drop the rest (nothing is kept), so the sender gets the answer instead of a reset connection.
+        req.resume();
+        return answerJson(res, 413, { error: `the body is larger than ${bodyLimit} bytes` }, { connection: 'close' });
+      }
       return answer(res, 400);
     }
     const text = rawBody.toString();
@@ -124,6 +217,12 @@ export function createSlackRequestGuard(opts: SlackRequestGuardOptions): (req: I
     if (!check.ok) {
       await opts.refuse({ reason: check.reason, message: check.message, claimed: claimedIds(req, text), remote: req.socket.remoteAddress });
       return answer(res, 401);
+    }
+    const payload = checkSlackPayload(req.headers['content-type'], text);
+    if (!payload.ok) {
+      // Signed: Slack sent it (or someone holding the secret). Nothing is started; the answer says why.
+      opts.log(`slack: refused a malformed request (400): ${payload.error}`);
+      return answerJson(res, 400, { error: `malformed Slack request; nothing was done: ${payload.error}`, issues: payload.issues });
     }
     opts.handOff(req, res);
   };
@@ -137,7 +236,7 @@ export function createSlackRequestGuard(opts: SlackRequestGuardOptions): (req: I
 }
 
 function isSslCheck(req: IncomingMessage, text: string): boolean {
-  return req.headers['content-type'] === 'application/x-www-form-urlencoded' && parseQuery(text).ssl_check === '1';
+  return req.headers['content-type'] === FORM_CONTENT_TYPE && parseQuery(text).ssl_check === '1';
 }
 
 /** The user and team a request says it comes from; only well-formed Slack ids are kept. */
@@ -145,7 +244,7 @@ function claimedIds(req: IncomingMessage, text: string): { user?: string; team?:
   const id = (v: unknown) => (typeof v === 'string' && /^[A-Z0-9]{2,40}$/.test(v) ? v : undefined);
   try {
     let body: Record<string, any>;
-    if (req.headers['content-type'] === 'application/x-www-form-urlencoded') {
+    if (req.headers['content-type'] === FORM_CONTENT_TYPE) {
       const form = parseQuery(text);
       body = typeof form.payload === 'string' ? JSON.parse(form.payload) : form;
     } else {

@@ -18,7 +18,7 @@ import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job, type V1Pod } from '
 import { createHash } from 'node:crypto';
 import { durationMs } from '../../domain/runbook.js';
 import type { KubernetesTrainingConfig } from '../../domain/config.js';
-import { kubeError, kubeStatusOf, loadKubeConfig } from '../kubernetes/kubernetesApi.js';
+import { kubeError, kubeStatusOf, loadKubeConfig, makeKubernetesApiClient } from '../kubernetes/kubernetesApi.js';
 import { missingResultError, parseProtocol, reportedResult } from './localProcessBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
 import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
@@ -44,6 +44,8 @@ export interface KubernetesJobBackendOptions {
   ttlSecondsAfterFinished?: number;
   /** A PersistentVolumeClaim mounted into the trainer (e.g. Vigil's state folder, so paths line up). */
   volume?: { claimName: string; mountPath: string };
+  /** Per API request (default 15 s; inside a heartbeating activity at most a fifth of its heartbeat timeout). */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -73,8 +75,8 @@ export function createKubernetesJobBackend(opts: KubernetesJobBackendOptions): T
   manifest(spec: TrainingJobSpec): V1Job;
 } {
   const { namespace } = opts;
-  const batch = opts.kubeConfig.makeApiClient(BatchV1Api);
-  const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const batch = makeKubernetesApiClient(opts.kubeConfig, BatchV1Api, { timeoutMs: opts.requestTimeoutMs });
+  const core = makeKubernetesApiClient(opts.kubeConfig, CoreV1Api, { timeoutMs: opts.requestTimeoutMs });
   const where = (name: string) => `Kubernetes Job ${namespace}/${name}`;
 
   function manifest(spec: TrainingJobSpec): V1Job {

@@ -4,19 +4,43 @@
  * starting another. Each job's folder under `<jobsDir>/<jobId>/` holds:
  *   stdout.jsonl  the trainer's JSON-lines protocol output
  *   stderr.log    its human log
- *   spec.json     the job's command, kind (train / score) and environment variable names
+ *   spec.json     the job's command, kind (train / score) and environment variable names (never values)
  *   pid           the job's process-group leader (a small shell that records the exit code)
  *   exit_code     written when the trainer exits
  *   cancelled     present once cancelled
+ *
+ * The trainer gets trainerEnvironment()'s environment, not the worker's (which holds its secrets).
+ * stdout.jsonl is read incrementally: each status() reads only what was appended since the last one.
+ * Failure messages take the last lines of stderr.log (its last 64 KiB at most), made safe to show.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { FileFollower, readFileTail } from '../files/fileFollower.js';
 import { isAlive } from '../process/isAlive.js';
-import type { TrainingBackend, TrainingJobKind, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../../ports/trainingBackend.js';
+import { processOutputMessage } from '../process/processOutputMessage.js';
+import { trainerEnvironment } from '../process/trainerEnvironment.js';
+import type { TrainingBackend, TrainingJobKind, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
+import { TrainerProtocolReader, type ProtocolFields } from './trainerProtocolReader.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
 
+export { parseProtocol } from './trainerProtocolReader.js';
+
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+/** How much of each log logs() returns: the failure classifier reads no more than its last 256 KiB. */
+const LOG_TAIL_BYTES = 256 * 1024;
+/** How much of stderr.log is read for the failure message's last lines. */
+const STDERR_TAIL_BYTES = 64 * 1024;
+const STDERR_TAIL_LINES = 5;
+/** Jobs whose output is remembered between status reads; one forgotten is read again from the start. */
+const MAX_FOLLOWED_JOBS = 256;
+
+/** A job's stdout.jsonl as read so far. */
+interface FollowedOutput {
+  follower: FileFollower;
+  reader: TrainerProtocolReader;
+  ended: boolean;
+}
 
 export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBackend {
   const dirOf = (jobId: string) => {
@@ -24,6 +48,31 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
     return path.join(opts.jobsDir, jobId);
   };
   const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
+  const followed = new Map<string, FollowedOutput>();
+
+  /** The protocol fields in the job's stdout so far, reading only what was appended since the last call. */
+  function protocolOf(jobId: string, dir: string, exited: boolean): TrainerProtocolReader {
+    let out = followed.get(jobId);
+    if (!out) {
+      if (followed.size >= MAX_FOLLOWED_JOBS) followed.delete(followed.keys().next().value!);
+      out = { follower: new FileFollower(path.join(dir, 'stdout.jsonl')), reader: new TrainerProtocolReader(), ended: false };
+      followed.set(jobId, out);
+    }
+    const current = out;
+    current.follower.readNew({
+      restart: () => {
+        current.reader = new TrainerProtocolReader();
+        current.ended = false;
+      },
+      text: (chunk) => current.reader.push(chunk),
+    });
+    // Once the trainer exited its output is complete: a last line without a newline counts too.
+    if (exited && !current.ended) {
+      current.reader.end();
+      current.ended = true;
+    }
+    return current.reader;
+  }
 
   async function waitForPid(dir: string, ms: number): Promise<number | undefined> {
     const until = Date.now() + ms;
@@ -43,13 +92,8 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
       cwd: dir,
       detached: true,
       stdio: 'ignore',
-      env: {
-        ...process.env,
-        ...spec.env,
-        // The job's GPUs ('' = none, CPU only); without `gpus` the worker's own setting is inherited.
-        ...(spec.gpus !== undefined ? { CUDA_VISIBLE_DEVICES: spec.gpus } : {}),
-        VIGIL_JOB_ID: spec.jobId,
-      },
+      // Never the worker's whole environment: it holds DATABASE_URL and every token.
+      env: trainerEnvironment({ passEnv: spec.passEnv, env: spec.env, gpus: spec.gpus, jobId: spec.jobId }),
     });
     child.unref();
   }
@@ -69,6 +113,7 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
         }
       }
       fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify({ ...spec, env: Object.keys(spec.env ?? {}) }, null, 2));
+      followed.delete(spec.jobId);
       launch(dir, spec);
       await waitForPid(dir, 5000);
       return { jobId: spec.jobId, alreadySubmitted: false };
@@ -77,22 +122,24 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
     async status(jobId) {
       const dir = dirOf(jobId);
       if (!fs.existsSync(dir)) throw new Error(`training job "${jobId}" does not exist`);
-      const parsed = parseProtocol(read(path.join(dir, 'stdout.jsonl')) ?? '');
-      const base: TrainingJobStatus = { jobId, state: 'running', ...parsed };
       const exit = read(path.join(dir, 'exit_code'));
+      const protocol = protocolOf(jobId, dir, exit !== undefined);
+      const parsed: ProtocolFields = { ...protocol.fields };
+      const base: TrainingJobStatus = { jobId, state: 'running', ...parsed };
       const cancelled = fs.existsSync(path.join(dir, 'cancelled'));
       if (exit !== undefined) {
         const code = Number(exit.trim());
         if (cancelled) return { ...base, state: 'cancelled', exitCode: code };
         const kind = jobKind(read(path.join(dir, 'spec.json')));
         if (code === 0 && reportedResult(kind, parsed)) return { ...base, state: 'succeeded', exitCode: 0 };
-        const stderr = read(path.join(dir, 'stderr.log')) ?? '';
-        const tail = stderr.trim().split('\n').slice(-5).join('\n');
+        const tail = stderrTail(path.join(dir, 'stderr.log'));
+        const note = protocol.note();
+        const error = parsed.error ?? (code === 0 ? missingResultError(kind) : `trainer exited with code ${code}${tail ? `: ${tail}` : ''}`);
         return {
           ...base,
           state: 'failed',
           exitCode: code,
-          error: parsed.error ?? (code === 0 ? missingResultError(kind) : `trainer exited with code ${code}${tail ? `: ${tail}` : ''}`),
+          error: note ? `${error} (${note})` : error,
           failure: classifyTrainingFailure({ exitCode: code, logs: await backend.logs(jobId), error: parsed.error, job: kind }),
         };
       }
@@ -108,9 +155,10 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
       };
     },
 
+    /** The tail of stdout and of stderr (at most 256 KiB each): a long job's logs are never read whole. */
     async logs(jobId) {
       const dir = dirOf(jobId);
-      return [read(path.join(dir, 'stdout.jsonl')) ?? '', read(path.join(dir, 'stderr.log')) ?? ''].join('\n');
+      return [readFileTail(path.join(dir, 'stdout.jsonl'), LOG_TAIL_BYTES), readFileTail(path.join(dir, 'stderr.log'), LOG_TAIL_BYTES)].join('\n');
     },
 
     async cancel(jobId) {
@@ -150,26 +198,8 @@ export function missingResultError(kind: TrainingJobKind | undefined): string {
   return kind === 'score' ? 'scorer exited 0 without a "scored" line' : 'trainer exited 0 without reporting an artifact';
 }
 
-type ProtocolFields = Pick<TrainingJobStatus, 'progress' | 'metrics' | 'artifactPath' | 'outputPath' | 'error'>;
-
-/** Reads the trainer protocol's JSON lines (v1 training, v2 scoring); lines that are not JSON are ignored. */
-export function parseProtocol(text: string): ProtocolFields {
-  const out: ProtocolFields = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    if (msg.type === 'progress') out.progress = msg as unknown as TrainingProgress;
-    else if (msg.type === 'metrics') {
-      const { type: _t, ...rest } = msg;
-      out.metrics = Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-    } else if (msg.type === 'artifact' && typeof msg.path === 'string') out.artifactPath = msg.path;
-    else if (msg.type === 'scored' && typeof msg.path === 'string') out.outputPath = msg.path;
-    else if (msg.type === 'error' && typeof msg.message === 'string') out.error = msg.message;
-  }
-  return out;
+/** The last lines of the trainer's stderr, for the failure message: control characters and secrets removed, bounded. */
+function stderrTail(file: string): string {
+  const lines = readFileTail(file, STDERR_TAIL_BYTES).trim().split('\n').slice(-STDERR_TAIL_LINES);
+  return processOutputMessage(lines.join('\n'), { keep: 'end' });
 }

@@ -15,6 +15,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
 import type { RayTrainingConfig } from '../../domain/config.js';
+import { processOutputMessage } from '../process/processOutputMessage.js';
+import { timeoutWithinHeartbeat } from '../temporal/timeoutWithinHeartbeat.js';
 import { missingResultError, parseProtocol, reportedResult } from './localProcessBackend.js';
 import { classifyTrainingFailure } from './trainingFailure.js';
 
@@ -33,7 +35,11 @@ export interface RayJobsBackendOptions {
   memoryBytes?: number;
   /** `runtime_env.working_dir`: a URI the cluster can fetch (`s3://…`, `gs://…`, `https://….zip`). */
   workingDir?: string;
-  /** Per request; the Jobs API answers in milliseconds when the head is healthy. */
+  /**
+   * Per request, the whole exchange (default 15 s; the Jobs API answers in milliseconds when the head is
+   * healthy). Inside a heartbeating activity never more than a fifth of its heartbeat timeout
+   * (adapters/temporal/timeoutWithinHeartbeat.ts).
+   */
   requestTimeoutMs?: number;
 }
 
@@ -82,7 +88,7 @@ export function createRayJobsBackend(opts: RayJobsBackendOptions): TrainingBacke
     throw new Error(`training.ray.address "${opts.address}" must be an http(s) URL (the Ray dashboard's)`);
   }
   const root = base.href.replace(/\/+$/, '');
-  const timeoutMs = opts.requestTimeoutMs ?? 15_000;
+  const configuredTimeoutMs = opts.requestTimeoutMs ?? 15_000;
 
   const checkId = (jobId: string) => {
     if (!JOB_ID.test(jobId)) throw new Error(`training job id "${jobId}" must be letters, digits, . _ -`);
@@ -93,10 +99,12 @@ export function createRayJobsBackend(opts: RayJobsBackendOptions): TrainingBacke
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'vigil' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let res: { status: number; text: string };
+    const timeoutMs = timeoutWithinHeartbeat(configuredTimeoutMs);
     try {
       res = await httpRequest(new URL(`${root}${path}`), method, headers, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ETIMEDOUT') throw new RayJobsApiError(`Ray Jobs API at ${root} did not answer ${method} ${path} within ${timeoutMs} ms`);
       throw new RayJobsApiError(`Ray Jobs API at ${root} is unreachable (${method} ${path}: ${e.code ?? e.message})`);
     }
     if (res.status === 401 || res.status === 403) {
@@ -250,23 +258,23 @@ export function rayJobStatus(jobId: string, job: RayJobDetails, logs: string): T
   }
 }
 
-/** Ray's own reason: the first line of its message (the rest repeats the log's tail). */
+/** Ray's own reason: the first line of its message (the rest repeats the log's tail, which is the trainer's output). */
 function rayReason(job: RayJobDetails): string | undefined {
-  const head = (job.message ?? '')
-    .split('\n')[0]!
-    .replace(/,? last available logs.*$/i, '')
-    .trim();
-  return head || undefined;
+  const head = (job.message ?? '').split('\n')[0]!.replace(/,? last available logs.*$/i, '');
+  return processOutputMessage(head, { oneLine: true }) || undefined;
 }
 
 /** Ray's reason and the log's last lines that are not protocol JSON or Ray's own. */
 function rayFailureSummary(reason: string | undefined, job: RayJobDetails, logs: string): string {
-  const tail = logs
+  const lines = logs
     .split('\n')
     .filter((l) => l.trim() && !l.startsWith('{') && !/^Running entrypoint for job /.test(l) && !/\bINFO job_manager\.py/.test(l))
     .slice(-5)
     .join('\n');
-  const why = reason || `Ray reports the job ${job.error_type ? `failed (${job.error_type})` : 'failed'}`;
+  // The trainer's output: made safe to show, its end kept (where the error is).
+  const tail = processOutputMessage(lines, { keep: 'end' });
+  const why =
+    reason || `Ray reports the job ${job.error_type ? `failed (${processOutputMessage(job.error_type, { oneLine: true, maxChars: 100 })})` : 'failed'}`;
   return tail ? `${why}: ${tail}` : why;
 }
 
@@ -289,22 +297,36 @@ function httpRequest(
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? https.request : http.request;
+    const timeout = Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+    let timedOut = false;
+    // Destroying the request mid-answer surfaces as the response's ECONNRESET: report the timeout instead.
+    const fail = (err: Error) => {
+      clearTimeout(deadline);
+      reject(timedOut ? timeout : err);
+    };
     const req = send(
       url,
       {
         method,
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        timeout: timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(deadline);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
       },
     );
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
+    // A deadline for the whole exchange, not the socket's idle timeout: a head that trickles its answer
+    // (a huge log, a proxy holding the connection) must not outlive the heartbeat either.
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      req.destroy(timeout);
+    }, timeoutMs);
+    req.on('error', fail);
     req.end(body);
   });
 }

@@ -24,6 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { csvRecord } from '../files/csvTable.js';
+import { processOutputMessage } from '../process/processOutputMessage.js';
 import { durationMs } from '../../domain/runbook.js';
 import type { TaskConfig } from '../../domain/task.js';
 import { ScoringOutputError, type ModelScorer, type ScoredPrediction, type ScoreRequest } from '../../ports/modelScorer.js';
@@ -41,10 +42,11 @@ export interface TrainerScorerOptions {
   /** Vigil's state folder; each job's input and output go to `<stateDir>/scoring/<jobId>/`. */
   stateDir: string;
   /**
-   * The job's settings, as the model's `training` section gives them: environment, GPUs
-   * (CUDA_VISIBLE_DEVICES), and the time limit per try (default 30m). Absent: none, and 30m.
+   * The job's settings, as the model's `training` section gives them: environment (values, and names of
+   * the worker's variables to pass), GPUs (CUDA_VISIBLE_DEVICES), and the time limit per try (default
+   * 30m). Absent: none, and 30m.
    */
-  jobFor?(modelId: string): { env?: Record<string, string>; gpus?: string; timeout?: string };
+  jobFor?(modelId: string): { env?: Record<string, string>; passEnv?: string[]; gpus?: string; timeout?: string };
   /** How often the job's status is read (default 500 ms). */
   pollMs?: number;
 }
@@ -77,12 +79,15 @@ export function createTrainerScorer(opts: TrainerScorerOptions): ModelScorer {
           kind: 'score',
           command: [...command, 'score', '--model', req.artifactUri, '--data', input, '--out', outFor(tryJobId)],
           ...(job.env ? { env: job.env } : {}),
+          ...(job.passEnv?.length ? { passEnv: job.passEnv } : {}),
           ...(job.gpus !== undefined ? { gpus: job.gpus } : {}),
         }),
       });
 
       const out = outFor(watched.jobId);
-      const bad = (why: string) => new ScoringOutputError(`scoring job ${watched.jobId} (model "${req.modelId}") broke the protocol: ${why}`);
+      // `why` quotes the scorer's output: made safe to show (no escapes, no secrets, bounded).
+      const bad = (why: string) =>
+        new ScoringOutputError(`scoring job ${watched.jobId} (model "${req.modelId}") broke the protocol: ${processOutputMessage(why, { maxChars: 1000 })}`);
       const reported = watched.status.outputPath;
       if (reported !== undefined && path.resolve(reported) !== out) throw bad(`its "scored" line names ${reported}, not the --out it was given (${out})`);
       let text: string;

@@ -26,6 +26,8 @@
  * out of memory every time then fails each try and stops after `tries`.
  */
 
+import { processOutputMessage } from '../process/processOutputMessage.js';
+
 export type TrainingFailureKind = 'out_of_memory' | 'killed' | 'bad_exit' | 'bad_input' | 'timed_out' | 'lost';
 
 export interface TrainingFailure {
@@ -111,10 +113,8 @@ function signalName(evidence: TrainingFailureEvidence): string | undefined {
   return undefined;
 }
 
-const clip = (s: string, n = 300) => {
-  const one = s.replace(/\s+/g, ' ').trim();
-  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
-};
+/** A piece of the job's output (or the backend's reason) as one safe line: no escapes, no secrets, bounded. */
+const clip = (s: string, n = 300) => processOutputMessage(s, { maxChars: n, oneLine: true });
 
 /** The last protocol error line's message in the logs, if any. */
 function protocolError(logs: string): string | undefined {
@@ -134,11 +134,13 @@ function protocolError(logs: string): string | undefined {
 
 /** The last human (non-JSON) log line, for the message when the trainer gave no error line. */
 function lastLogLine(logs: string): string | undefined {
-  const lines = logs
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('{'));
-  return lines.at(-1);
+  const lines = logs.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!.trim();
+    // A line of nothing but terminal escapes says nothing.
+    if (line !== '' && !line.startsWith('{') && clip(line) !== '') return line;
+  }
+  return undefined;
 }
 
 /** The line of `text` holding the first match of the OOM patterns, and whether it is GPU memory. */

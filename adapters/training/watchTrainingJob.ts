@@ -22,6 +22,7 @@
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { TrainingBackend, TrainingJobSpec, TrainingJobStatus, TrainingProgress } from '../../ports/trainingBackend.js';
+import { processOutputMessage } from '../process/processOutputMessage.js';
 import { classifyTrainingFailure, TRAINING_FAILURE_TRIES, type TrainingFailure } from './trainingFailure.js';
 
 /** What the watching activity heartbeats; read back after a retry or a worker crash. */
@@ -30,9 +31,38 @@ export interface TrainingWatchHeartbeat {
   try: number;
   /** When this try was submitted (epoch ms): the time limit counts from here. */
   startedAt: number;
+  /** The trainer's latest progress, its known numeric fields only (see heartbeatProgress). */
   progress?: TrainingProgress;
   /** This try was stopped by Vigil for running past the limit. */
   timedOut?: boolean;
+}
+
+/**
+ * Heartbeat details are stored by Temporal with every heartbeat and shown in its UI: they stay small
+ * whatever the trainer prints. 2 KiB holds the job id (at most ~210 characters), the try and the progress.
+ */
+export const MAX_HEARTBEAT_JSON_CHARS = 2048;
+
+/**
+ * The protocol's `progress` fields Vigil reads — `step`, `total`, `loss`, finite numbers — and nothing
+ * else of the line: a trainer may put anything in it (a whole loss history, a config dump).
+ */
+export function heartbeatProgress(progress: TrainingProgress | undefined): TrainingProgress | undefined {
+  if (!progress || typeof progress !== 'object') return undefined;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const step = num(progress.step);
+  const total = num(progress.total);
+  const loss = num(progress.loss);
+  if (step === undefined && total === undefined && loss === undefined) return undefined;
+  return { ...(step !== undefined ? { step } : {}), ...(total !== undefined ? { total } : {}), ...(loss !== undefined ? { loss } : {}) } as TrainingProgress;
+}
+
+/** The heartbeat as sent: progress reduced to its known fields, and dropped if the whole would still exceed the bound. */
+export function boundedHeartbeat(hb: TrainingWatchHeartbeat): TrainingWatchHeartbeat {
+  const { progress, ...rest } = hb;
+  const small = heartbeatProgress(progress);
+  const out: TrainingWatchHeartbeat = small ? { ...rest, progress: small } : rest;
+  return JSON.stringify(out).length <= MAX_HEARTBEAT_JSON_CHARS ? out : rest;
 }
 
 export interface WatchTrainingJobOptions {
@@ -93,11 +123,27 @@ export async function watchTrainingJob(opts: WatchTrainingJobOptions): Promise<W
   let tryNo = resumed?.try ?? 1;
   let startedAt = resumed?.startedAt ?? Date.now();
   let timedOutBefore = resumed?.timedOut === true;
+  let progress: TrainingProgress | undefined;
+  // Sent before every backend call as well as after each status read: a call's requests time out within
+  // a fraction of the heartbeat timeout (timeoutWithinHeartbeat), so no gap between heartbeats holds more than one call.
+  const beat = (extra: Partial<TrainingWatchHeartbeat> = {}) =>
+    ctx.heartbeat(
+      boundedHeartbeat({
+        jobId: trainingTryJobId(opts.jobId, tryNo),
+        try: tryNo,
+        startedAt,
+        ...(progress ? { progress } : {}),
+        ...(timedOutBefore ? { timedOut: true } : {}),
+        ...extra,
+      }),
+    );
 
   for (;;) {
     const jobId = trainingTryJobId(opts.jobId, tryNo);
     const spec = opts.spec(jobId);
     const what = spec.kind === 'score' ? 'scoring job' : 'training job';
+    progress = undefined;
+    beat();
     const { alreadySubmitted } = await opts.backend.submit({ ...spec, jobId });
     if (!alreadySubmitted) {
       startedAt = Date.now();
@@ -108,8 +154,10 @@ export async function watchTrainingJob(opts: WatchTrainingJobOptions): Promise<W
     let watched = !alreadySubmitted;
     let failure: TrainingFailure | undefined;
     for (;;) {
+      beat();
       const status = await opts.backend.status(jobId);
-      ctx.heartbeat({ jobId, try: tryNo, startedAt, progress: status.progress } satisfies TrainingWatchHeartbeat);
+      progress = heartbeatProgress(status.progress);
+      beat();
       if (status.state === 'succeeded') return { jobId, try: tryNo, status };
       if (status.state === 'failed') {
         failure =
@@ -123,7 +171,7 @@ export async function watchTrainingJob(opts: WatchTrainingJobOptions): Promise<W
           break;
         }
         throw ApplicationFailure.create({
-          message: `${what} ${jobId} was cancelled outside Vigil${status.error ? `: ${status.error}` : ''}`,
+          message: `${what} ${jobId} was cancelled outside Vigil${status.error ? `: ${processOutputMessage(status.error)}` : ''}`,
           type: 'TrainingCancelled',
           nonRetryable: true,
           details: [{ jobId, try: tryNo }],
@@ -131,7 +179,7 @@ export async function watchTrainingJob(opts: WatchTrainingJobOptions): Promise<W
       }
       watched = true;
       if (Date.now() - startedAt > opts.timeoutMs) {
-        ctx.heartbeat({ jobId, try: tryNo, startedAt, progress: status.progress, timedOut: true } satisfies TrainingWatchHeartbeat);
+        beat({ timedOut: true });
         await opts.backend.cancel(jobId);
         failure = classifyTrainingFailure({ timedOut: true, timeout: opts.timeout, logs: '' });
         break;
@@ -158,8 +206,9 @@ export async function watchTrainingJob(opts: WatchTrainingJobOptions): Promise<W
     tryNo++;
     startedAt = Date.now();
     timedOutBefore = false;
+    progress = undefined;
     if (watched) {
-      ctx.heartbeat({ jobId: trainingTryJobId(opts.jobId, tryNo), try: tryNo, startedAt } satisfies TrainingWatchHeartbeat);
+      beat();
       throw ApplicationFailure.create({
         message: `${message}; the next try is ${trainingTryJobId(opts.jobId, tryNo)}`,
         type: `Training${pascal(failure.kind)}`,

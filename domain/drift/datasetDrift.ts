@@ -17,6 +17,7 @@ import { ks2samp } from './ks.js';
 import { proportionZDrift } from './proportionZ.js';
 import { buildFeatureReference, psi } from './psi.js';
 import { normedWasserstein } from './wasserstein.js';
+import { ownValue } from '../ownValue.js';
 
 export const DRIFT_TESTS = ['ks', 'psi', 'wasserstein', 'jensenshannon', 'chisquare', 'z'] as const;
 export type DriftTestName = (typeof DRIFT_TESTS)[number];
@@ -56,7 +57,7 @@ export interface DatasetDrift {
 export interface DriftOptions {
   /** One test for every column (it must suit the column type), else the default choice. */
   test?: DriftTestName;
-  /** Per-feature test overrides. */
+  /** Per-feature test overrides (own keys only: a feature named "constructor" has none unless given). */
   perFeature?: Record<string, DriftTestName>;
   thresholds?: Partial<Record<DriftTestName, number>>;
   /** Dataset drift when the share of drifted features reaches this (default 0.5). */
@@ -118,16 +119,16 @@ export function featureDrift(feature: string, reference: FeatureColumn, current:
   return { feature, type: reference.type, test, statistic, pValue, threshold, drift };
 }
 
-export function datasetDrift(
-  reference: Record<string, FeatureColumn>,
-  current: Record<string, FeatureColumn>,
-  referenceRows: number,
-  opts: DriftOptions = {},
-): DatasetDrift {
-  const features = Object.entries(reference).map(([name, ref]) => {
-    const cur = current[name];
+/** Columns by feature name: a Map, or an object whose own keys are the features. */
+export type FeatureColumns = ReadonlyMap<string, FeatureColumn> | Readonly<Record<string, FeatureColumn>>;
+
+export function datasetDrift(reference: FeatureColumns, current: FeatureColumns, referenceRows: number, opts: DriftOptions = {}): DatasetDrift {
+  const currentByName = current instanceof Map ? current : new Map(Object.entries(current));
+  const referenceEntries = reference instanceof Map ? [...reference] : Object.entries(reference);
+  const features = referenceEntries.map(([name, ref]) => {
+    const cur = currentByName.get(name);
     if (!cur) throw new RangeError(`feature "${name}": missing from the current data`);
-    const test = opts.perFeature?.[name] ?? opts.test ?? defaultTest(ref, referenceRows);
+    const test = ownValue(opts.perFeature, name) ?? opts.test ?? defaultTest(ref, referenceRows);
     const threshold = opts.thresholds?.[test] ?? DEFAULT_THRESHOLDS[test];
     return featureDrift(name, ref, cur, test, threshold);
   });

@@ -324,7 +324,7 @@ export async function runScorer(argv: string[], env: NodeJS.ProcessEnv, io: Trai
       throw new CsvError(args.data, undefined, undefined, `missing feature column${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f}"`).join(', ')}`);
     }
     emit({ type: 'started', rows: table.rows, features: artifact.features });
-    const columns = artifact.features.map((f) => table.cells[f]!);
+    const columns = artifact.features.map((f) => table.cells.get(f)!);
     const lines: string[] = [];
     const total = Math.ceil(table.rows / SCORE_BLOCK);
     for (let block = 0; block < total; block++) {

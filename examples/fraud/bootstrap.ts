@@ -93,7 +93,7 @@ export async function ensureFraudBaseline(dir: string, python: string): Promise<
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { score: number }).score);
-    const labels = readCsvTable(holdoutCsv).cells.label ?? [];
+    const labels = readCsvTable(holdoutCsv).cells.get('label') ?? [];
     if (scores.length !== labels.length) throw new Error(`${predictions}: ${scores.length} predictions for ${labels.length} holdout rows`);
     const text = ['prediction,label', ...scores.map((s, i) => `${s},${csvCell(labels[i])}`)].join('\n') + '\n';
     fs.writeFileSync(`${scoredHoldoutCsv}.tmp`, text);

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { createAlertReceiver, httpAddressFromEnv, startAlertReceiver } from '../../adapters/alertmanager/alertReceiver.js';
 import { resolveAlertToken } from '../../adapters/alertmanager/alertToken.js';
+import { ALERT_LIMITS } from '../../adapters/alertmanager/alertmanagerWebhook.js';
 import { freePort } from '../../adapters/net/freePort.js';
 import { createIncidentStore } from '../../adapters/postgres/incidentStore.js';
 import { createIncidentService } from '../../client/incidentService.js';
@@ -177,6 +178,53 @@ describe('Alertmanager webhook receiver', () => {
     assert.match(byPath['alerts.3.labels.alertname'], /alertname "DiskFull" is not in models\.credit-risk\.alerts/, 'unmapped alert name');
     assert.match(byPath['alerts.4.labels'], /no "model" or "vigil_model" label/, 'no model label');
     assert.equal((await env.services.incidents.list()).length, 0, 'nothing opened, not even for alert 0');
+  });
+
+  it('refuses alert names that are Object.prototype members at planning: nothing opens, not even the valid alert before them', async () => {
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      const res = await post(payload([alert(), alert({ fingerprint: `p-${name}`, labels: { alertname: name, model: TEST_MODEL } })]));
+      assert.equal(res.status, 422, `${name}: ${JSON.stringify(res.body)}`);
+      assert.deepEqual(
+        res.body.issues.map((i: { path: string }) => i.path),
+        ['alerts.1.labels.alertname'],
+        name,
+      );
+      assert.ok(res.body.issues[0].message.includes(`alertname "${name}" is not in models.credit-risk.alerts`), res.body.issues[0].message);
+    }
+    assert.equal((await env.services.incidents.list()).length, 0, 'nothing opened');
+  });
+
+  it('refuses a payload over the limits whole, naming the alert and field: 413 for the body or the alert count, 400 for labels and annotations', async () => {
+    const many = await post(payload(Array.from({ length: ALERT_LIMITS.maxAlerts + 1 }, (_, i) => alert({ fingerprint: `many-${i}` }))));
+    assert.equal(many.status, 413, JSON.stringify(many.body).slice(0, 300));
+    assert.match(many.body.error, /alerts: more than 500 alerts in one request: set max_alerts: 500/, 'names the field and the fix');
+    const big = await post(payload([alert({ annotations: { summary: 's'.repeat(ALERT_LIMITS.maxBodyBytes) } })]));
+    assert.equal(big.status, 413, JSON.stringify(big.body));
+    assert.match(big.body.error, /larger than 1048576 bytes/, 'names the limit');
+    const labels = (n: number) => ({ ...alert().labels, ...Object.fromEntries(Array.from({ length: n - 4 }, (_, i) => [`extra_${i}`, 'v'])) });
+    const long = await post(
+      payload([
+        alert(),
+        alert({ fingerprint: 'long', annotations: { description: 'd'.repeat(ALERT_LIMITS.maxValueLength + 1) } }),
+        alert({ fingerprint: 'wide', labels: labels(ALERT_LIMITS.maxLabels + 1) }),
+      ]),
+    );
+    assert.equal(long.status, 400, JSON.stringify(long.body).slice(0, 300));
+    assert.deepEqual(
+      long.body.issues.map((i: { path: string; message: string }) => `${i.path}: ${i.message}`),
+      ['alerts.1.annotations.description: must be at most 4096 characters', 'alerts.2.labels: has 65 entries; at most 64 are accepted'],
+    );
+    assert.equal((await env.services.incidents.list()).length, 0, 'nothing opened');
+    // At the limits exactly: accepted (a resolved alert, recorded as ignored: nothing is open for it).
+    const atLimits = alert({
+      status: 'resolved',
+      endsAt: new Date().toISOString(),
+      labels: { ...labels(ALERT_LIMITS.maxLabels), signal: 'upstream_error' },
+      annotations: { description: 'd'.repeat(ALERT_LIMITS.maxValueLength) },
+    });
+    const fits = await post(payload([atLimits], 'resolved'));
+    assert.equal(fits.status, 200, JSON.stringify(fits.body).slice(0, 300));
+    assert.equal(fits.body.ignored.length, 1, 'read and mapped');
   });
 
   it('opens one incident for a firing alert, with the alert as evidence', async () => {

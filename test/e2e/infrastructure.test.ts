@@ -72,6 +72,83 @@ describe('PostgreSQL migrations', () => {
   });
 });
 
+describe("the prediction logs' request-id indexes (built CONCURRENTLY, outside a transaction)", () => {
+  const LOG_INDEXES_MIGRATION = '1764374400000_prediction_log_indexes';
+  const indexes = async (db: TestDatabase) =>
+    (
+      await db.pool.query<{ name: string; oid: number; unique: boolean; valid: boolean; def: string }>(
+        `SELECT c.relname AS name, c.oid::int AS oid, i.indisunique AS unique, i.indisvalid AS valid, pg_get_indexdef(c.oid) AS def
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE c.relname LIKE '%predictions_request%' ORDER BY c.relname`,
+      )
+    ).rows;
+  /** Runs the migration again, as on a database migrated before it existed. */
+  const rerun = async (db: TestDatabase) => {
+    await db.pool.query('DELETE FROM pgmigrations WHERE name = $1', [LOG_INDEXES_MIGRATION]);
+    const messages: string[] = [];
+    await migrate(db.url, (m) => messages.push(m));
+    assert.deepEqual(messages, [`Applied 1 database migration(s): ${LOG_INDEXES_MIGRATION}`]);
+  };
+
+  test('a fresh database gets both, unique and valid', async () => {
+    const db = await createTestDatabase();
+    try {
+      assert.deepEqual(
+        (await indexes(db)).map(({ name, unique, valid, def }) => ({ name, unique, valid, def })),
+        [
+          {
+            name: 'predictions_request',
+            unique: true,
+            valid: true,
+            def: 'CREATE UNIQUE INDEX predictions_request ON public.predictions USING btree (model_id, request_id) WHERE (request_id IS NOT NULL)',
+          },
+          {
+            name: 'shadow_predictions_request',
+            unique: true,
+            valid: true,
+            def: 'CREATE UNIQUE INDEX shadow_predictions_request ON public.shadow_predictions USING btree (model_id, model_version, request_id)',
+          },
+        ],
+      );
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('a database that has them (from the migrations as they were) keeps them: nothing is rebuilt', async () => {
+    const db = await createTestDatabase();
+    try {
+      const before = await indexes(db);
+      await rerun(db);
+      assert.deepEqual(await indexes(db), before, 'the same indexes, same oids');
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('a non-unique index of an older database, and a failed build left behind, become the unique index', async () => {
+    const db = await createTestDatabase();
+    try {
+      await db.pool.query('DROP INDEX predictions_request');
+      await db.pool.query('CREATE INDEX predictions_request ON predictions (model_id, request_id) WHERE request_id IS NOT NULL');
+      await db.pool.query('CREATE INDEX predictions_request_building ON predictions (model_id)');
+      await db.pool.query('DROP INDEX shadow_predictions_request');
+      await rerun(db);
+      const after = await indexes(db);
+      assert.deepEqual(
+        after.map(({ name, unique, valid }) => ({ name, unique, valid })),
+        [
+          { name: 'predictions_request', unique: true, valid: true },
+          { name: 'shadow_predictions_request', unique: true, valid: true },
+        ],
+      );
+      assert.match(after[0]!.def, /ON public\.predictions USING btree \(model_id, request_id\) WHERE \(request_id IS NOT NULL\)$/);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('Temporal dev server', () => {
   test('has the Vigil search attributes registered as Keyword', async () => {
     const settings = loadTemporalSettings();

@@ -262,7 +262,9 @@ export async function startResponseUrlCapture(): Promise<ResponseUrlCapture> {
 
 /**
  * The real Bolt app in HTTP mode on a free port, for a test env, with its Web API pointed at the
- * recorder. Log lines go to `logs`, so a test can check no secret was ever logged.
+ * recorder. Log lines go to `logs`, so a test can check no secret was ever logged. Unsigned requests'
+ * refusals are written once per reason per hour (longer than any test), so which ones are written does
+ * not depend on how fast the test runs.
  */
 export async function startTestSlackApp(opts: { env: VigilTestEnv; recorderUrl: string; botToken: string; signingSecret: string; logs: string[] }) {
   const credentials = slackCredentialsFromEnv(
@@ -272,6 +274,12 @@ export async function startTestSlackApp(opts: { env: VigilTestEnv; recorderUrl: 
   const { env } = opts;
   return startSlackApp({
     credentials,
-    deps: { incidents: env.services.incidents, audit: env.services.incidentStore, config: env.config, log: (m) => opts.logs.push(m) },
+    deps: {
+      incidents: env.services.incidents,
+      audit: env.services.incidentStore,
+      config: env.config,
+      log: (m) => opts.logs.push(m),
+      unverifiedAuditIntervalMs: 3_600_000,
+    },
   });
 }

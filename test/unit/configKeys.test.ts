@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { closestKey, parseConfig, runbooksFor, VigilConfig } from '../../domain/config.js';
+import { closestKey, parseConfig, runbooksFor, signalForAlertname, VigilConfig } from '../../domain/config.js';
 import { FAILURE_MODES } from '../../domain/incident.js';
 import { RUNBOOKS_WITHOUT_FALLBACK } from '../../runbooks/defaultRunbooks.js';
 import { configError } from '../support/configError.js';
@@ -238,5 +238,28 @@ describe('config: fallback on a KServe model', () => {
   it('the built-in target may still choose the fallback', () => {
     const c = parseConfig({ models: [{ ...MODEL, runbooks: { data_drift: { degrade: { whileAwaitingApproval: true } } } }] });
     assert.equal(runbooksFor(c.models[0]!).data_drift.safeDefault, 'fallback');
+  });
+});
+
+describe('config: "__proto__" keys', () => {
+  it('are refused wherever they are, naming the path, instead of being dropped or becoming a prototype', () => {
+    // As JSON.parse reads a file: "__proto__" is an own key there.
+    const raw = JSON.parse(
+      JSON.stringify({ models: [{ ...MODEL, alerts: { ModelLatencyHigh: 'latency' }, runbooks: { data_drift: { approval: { timeout: '20m' } } } }] })
+        .replace('"ModelLatencyHigh"', '"__proto__": "latency", "ModelLatencyHigh"')
+        .replace('"timeout"', '"__proto__": {"escalationTimeout": "1s"}, "timeout"'),
+    ) as unknown;
+    const e = configError(raw);
+    assert.deepEqual(e.issues, [
+      { path: 'models.0.runbooks.data_drift.approval.__proto__', message: 'is not allowed as a key' },
+      { path: 'models.0.alerts.__proto__', message: 'is not allowed as a key' },
+    ]);
+  });
+
+  it('"constructor" and "toString" are ordinary alert names', () => {
+    const c = parseConfig({ models: [{ ...MODEL, alerts: { constructor: 'latency' } }] });
+    assert.equal(signalForAlertname(c.models[0]!, 'constructor'), 'latency');
+    assert.equal(signalForAlertname(c.models[0]!, 'toString'), undefined, 'not Object.prototype.toString');
+    assert.equal(signalForAlertname(c.models[0]!, '__proto__'), undefined);
   });
 });

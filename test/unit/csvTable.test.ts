@@ -9,16 +9,16 @@ describe('CSV tables', () => {
   it('reads columns, quoted fields with commas, quotes and newlines, and CRLF', () => {
     const t = parseCsvTable('a,b,c\r\n1,"x, y",3\r\n2,"say ""hi""\nthere",4\r\n', 'f.csv');
     assert.deepEqual(t.columns, ['a', 'b', 'c']);
-    assert.deepEqual(t.cells.b, ['x, y', 'say "hi"\nthere']);
+    assert.deepEqual(t.cells.get('b'), ['x, y', 'say "hi"\nthere']);
     assert.deepEqual(t.rowLines, [2, 3]);
     assert.equal(t.rows, 2);
   });
 
   it('infers numeric and categorical columns; empty cells are missing', () => {
     const t = parseCsvTable('n,c,m\n1.5,a,\n-2e3,b,7\n,a,8\n');
-    assert.equal(inferColumnType(t.cells.n!), 'numeric');
-    assert.equal(inferColumnType(t.cells.c!), 'categorical');
-    assert.equal(inferColumnType(t.cells.m!), 'numeric');
+    assert.equal(inferColumnType(t.cells.get('n')!), 'numeric');
+    assert.equal(inferColumnType(t.cells.get('c')!), 'categorical');
+    assert.equal(inferColumnType(t.cells.get('m')!), 'numeric');
     assert.deepEqual([...numericColumn(t, 'n')], [1.5, -2000]);
   });
 
@@ -40,6 +40,16 @@ describe('CSV tables', () => {
       ['a\n"open\n', /row 2: a quoted field is not closed/],
     ];
     for (const [text, message] of cases) assert.throws(() => parseCsvTable(text, 'f.csv'), message, JSON.stringify(text));
+  });
+
+  it('keeps columns named like Object.prototype members as ordinary columns, and refuses __proto__', () => {
+    const t = parseCsvTable('constructor,toString,hasOwnProperty\na,1,x\nb,2,y\n', 'f.csv');
+    assert.deepEqual(t.columns, ['constructor', 'toString', 'hasOwnProperty']);
+    assert.deepEqual(t.cells.get('constructor'), ['a', 'b'], 'the column, not Object');
+    assert.deepEqual([...numericColumn(t, 'toString')], [1, 2], 'the column, not Object.prototype.toString');
+    assert.equal(t.cells.get('valueOf'), undefined, 'a column the file lacks is absent');
+    assert.throws(() => numericColumn(t, 'valueOf'), /f\.csv, column "valueOf": no such column/);
+    assert.throws(() => parseCsvTable('age,__proto__\n1,2\n', 'f.csv'), /f\.csv, row 1, column "__proto__": is not allowed as a column name/);
   });
 
   it('names a file it cannot read', () => {

@@ -98,6 +98,35 @@ describe('vigil drift compare on CSV files', () => {
     assert.throws(() => readSchemaFile(write('bad-schema.json', '{"columns": {"zip": {"type": "text"}}}')), /bad-schema\.json:\n {2}- columns\.zip\.type/);
   });
 
+  it('compares columns named constructor, toString and hasOwnProperty like any other', () => {
+    const rows = (shift: number) => Array.from({ length: 60 }, (_, i) => `${['red', 'green', 'blue'][i % 3]},${i + shift},${i % 2 ? 'y' : 'n'}`);
+    const ref = write('proto-ref.csv', ['constructor,toString,hasOwnProperty', ...rows(0)].join('\n'));
+    const cur = write('proto-cur.csv', ['constructor,toString,hasOwnProperty', ...rows(100)].join('\n'));
+    const config = parseConfig({ models: [{ id: 'm', displayName: 'M', tier: 'low', approvers: ['a'] }] });
+    // No per-feature tests and no schema: nothing may be found for these names on Object.prototype.
+    const settings = driftSettingsFor(config.models[0]!);
+    for (const [what, r] of [
+      ['inferred', compareCsvFiles(ref, cur)],
+      ["with the model's (empty) settings", compareCsvFiles(ref, cur, settings.options, settings.types)],
+    ] as const) {
+      assert.deepEqual(
+        r.features.map((f) => [f.feature, f.type, f.test]),
+        [
+          ['constructor', 'categorical', 'chisquare'],
+          ['toString', 'numeric', 'ks'],
+          ['hasOwnProperty', 'categorical', 'z'],
+        ],
+        what,
+      );
+      assert.equal(r.features[1]!.drift, true, `${what}: the shifted column drifts`);
+    }
+    assert.throws(
+      () => compareCsvFiles(write('p-ref.csv', 'x,__proto__\n1,a\n'), write('p-cur.csv', 'x,__proto__\n1,a\n')),
+      (e: unknown) => e instanceof UserInputError && /p-ref\.csv, row 1, column "__proto__": is not allowed as a column name/.test(e.message),
+      '__proto__ is refused, not dropped',
+    );
+  });
+
   it("a model's drift settings choose the test, its threshold and the dataset share", () => {
     const config = parseConfig({
       models: [

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseJson, parseNdjson } from '../../adapters/http/jsonBody.js';
 import { parseConfig, type ModelConfig } from '../../domain/config.js';
-import { createIngestValidator, rowsOfEnvelope } from '../../domain/ingest.js';
+import { createIngestValidator, INGEST_ROW_LIMITS, MAX_LISTED_ISSUES, rowsOfEnvelope } from '../../domain/ingest.js';
 
 const NOW = new Date('2025-11-26T12:00:00Z');
 
@@ -123,6 +123,36 @@ describe('ingestion: rows against the model', () => {
     assert.ok(v.predictions([row('2025-11-26T12:05:00Z'), row('2025-11-26T13:04:00+01:00')], { receivedAt: NOW }).ok);
     const late = v.predictions([row('2025-11-26T12:05:01Z')], { receivedAt: NOW });
     assert.ok(!late.ok && late.issues[0]!.path === 'ts', JSON.stringify(late));
+  });
+
+  it('bounds a row: features, feature names and string values; a refused name is not echoed whole', () => {
+    let n = 0;
+    const row = (features: Record<string, unknown>) => ({ requestId: `r${n++}`, modelVersion: 1, features, prediction: { score: 0.5 } });
+    for (const v of [createIngestValidator(model({})), createIngestValidator(model({ inputSchema: { columns: { country: { type: 'categorical' } } } }))]) {
+      const many = Object.fromEntries(Array.from({ length: INGEST_ROW_LIMITS.maxFeatures + 1 }, (_, i) => [`f${i}`, i]));
+      const longName = 'n'.repeat(INGEST_ROW_LIMITS.maxFeatureNameLength + 1);
+      const r = v.predictions([row(many), row({ [longName]: 1 }), row({ country: 'x'.repeat(INGEST_ROW_LIMITS.maxStringLength + 1) })], { receivedAt: NOW });
+      assert.ok(!r.ok, 'refused');
+      assert.deepEqual(
+        r.issues.map((i) => `${i.row} ${i.path}: ${i.message}`),
+        [
+          '0 features: has 1025 features; at most 1024 are accepted',
+          `1 features.${'n'.repeat(40)}…: a feature name must be at most 256 characters`,
+          '2 features.country: must be at most 4096 characters',
+        ],
+      );
+      const fits = v.predictions([row({ country: 'x'.repeat(INGEST_ROW_LIMITS.maxStringLength), [longName.slice(1)]: 1 })], { receivedAt: NOW });
+      assert.ok(fits.ok, JSON.stringify(fits).slice(0, 300));
+    }
+  });
+
+  it('lists at most MAX_LISTED_ISSUES problems and counts the rest', () => {
+    const v = createIngestValidator(model({ task: { type: 'multiclass', classes: ['cat', 'dog'] } }));
+    const probabilities = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`c${i}`, 0]));
+    const r = v.predictions([{ requestId: 'r', modelVersion: 1, features: {}, prediction: { label: 'cat', probabilities } }], { receivedAt: NOW });
+    assert.ok(!r.ok);
+    assert.equal(r.issues.length, MAX_LISTED_ISSUES);
+    assert.ok(r.unlisted >= 500, `the rest counted: ${r.unlisted}`);
   });
 
   it('names what is wrong with a body that is not a batch', () => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalProcessBackend, parseProtocol } from '../../adapters/training/localProcessBackend.js';
+import { INHERITED_ENV_NAMES } from '../../adapters/process/trainerEnvironment.js';
 import type { TrainingBackend, TrainingJobStatus } from '../../ports/trainingBackend.js';
 
 let root: string;
@@ -189,6 +190,134 @@ describe('local process backend', () => {
     assert.ok(fs.existsSync(path.join(jobsDir, 'job-cancel', 'cancelled')), 'no cancelled marker');
     // Still cancelled on a later look.
     assert.equal((await backend.status('job-cancel')).state, 'cancelled');
+  });
+
+  it("the trainer gets a few harmless settings, the config's passEnv and env — never the worker's secrets", async () => {
+    const worker = {
+      DATABASE_URL: 'postgres://vigil:pg-secret-1@db:5432/vigil',
+      SLACK_BOT_TOKEN: 'xoxb-test-token-1',
+      TEMPORAL_API_KEY: 'tmprl-test-key-1',
+      SOME_WORKER_SETTING: 'worker-only',
+      HF_TOKEN: 'hf_test_token_1',
+      LC_TIME: 'C',
+    };
+    const saved = Object.fromEntries(Object.keys(worker).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, worker);
+    try {
+      await backend.submit({
+        jobId: 'job-env',
+        command: sh(`env > env.out\necho '{"type":"artifact","path":"/a"}'`),
+        env: { EXTRA: 'from-config' },
+        passEnv: ['HF_TOKEN', 'VIGIL_TEST_UNSET_VARIABLE'],
+      });
+      assert.equal((await finished('job-env')).state, 'succeeded');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    const seen = new Map(
+      fs
+        .readFileSync(path.join(jobsDir, 'job-env', 'env.out'), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+    );
+    for (const secret of ['DATABASE_URL', 'SLACK_BOT_TOKEN', 'TEMPORAL_API_KEY', 'SOME_WORKER_SETTING'])
+      assert.equal(seen.has(secret), false, `${secret} leaked`);
+    assert.equal(seen.get('HF_TOKEN'), 'hf_test_token_1', 'passEnv passes the worker value');
+    assert.equal(seen.has('VIGIL_TEST_UNSET_VARIABLE'), false, 'an unset passEnv name stays unset');
+    assert.equal(seen.get('EXTRA'), 'from-config', 'env from the config');
+    assert.equal(seen.get('VIGIL_JOB_ID'), 'job-env');
+    assert.equal(seen.get('LC_TIME'), 'C', 'locale settings are inherited');
+    assert.equal(seen.get('PATH'), process.env.PATH, 'PATH is inherited');
+    // Nothing else of the worker's: only the allowlist, what the config names, and what the shells set themselves.
+    const allowed = new Set([...INHERITED_ENV_NAMES, 'HF_TOKEN', 'EXTRA', 'VIGIL_JOB_ID', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+    const extra = [...seen.keys()].filter((k) => !allowed.has(k) && !k.startsWith('LC_'));
+    assert.deepEqual(extra, [], 'variables the trainer should not have');
+    // spec.json records names, never values.
+    const spec = JSON.parse(fs.readFileSync(path.join(jobsDir, 'job-env', 'spec.json'), 'utf8'));
+    assert.deepEqual([spec.env, spec.passEnv], [['EXTRA'], ['HF_TOKEN', 'VIGIL_TEST_UNSET_VARIABLE']]);
+  });
+
+  it("the failure message from stderr is bounded, without escapes, with the worker's secrets masked", async () => {
+    const secret = 'sk-live-0123456789abcdef';
+    process.env.VIGIL_TEST_API_TOKEN = secret;
+    try {
+      const script = [
+        `printf 'loading\\n%s\\n' "${'x'.repeat(5000)}" >&2`,
+        `printf '\\033[31mRuntimeError:\\033[0m cannot reach https://user:pw@hub.example/m?token=abc with %s\\a\\n' "$VIGIL_TEST_API_TOKEN" >&2`,
+        'exit 1',
+      ].join('\n');
+      await backend.submit({ jobId: 'job-noisy', command: sh(script), passEnv: ['VIGIL_TEST_API_TOKEN'] });
+      const s = await finished('job-noisy');
+      assert.equal(s.state, 'failed');
+      const prefix = 'trainer exited with code 1: ';
+      assert.ok(s.error!.startsWith(prefix), s.error);
+      assert.ok(s.error!.length <= prefix.length + 500, `error is ${s.error!.length} characters`);
+      assert.ok(s.error!.endsWith('RuntimeError: cannot reach https://***@hub.example/m?token=*** with ***'), s.error!.slice(-120));
+      for (const text of [s.error!, s.failure!.message]) {
+        assert.ok(!text.includes(secret), 'the secret is masked');
+        // eslint-disable-next-line no-control-regex -- control characters are what must not be there
+        assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(text), `no control characters: ${JSON.stringify(text.slice(-80))}`);
+      }
+      assert.match(s.failure!.message, /^trainer failed \(exit 1\): RuntimeError: cannot reach https:\/\/\*\*\*@hub\.example\/m\?token=\*\*\* with \*\*\* — /);
+    } finally {
+      delete process.env.VIGIL_TEST_API_TOKEN;
+    }
+  });
+
+  it('reads the output as it grows: a line split across reads, garbage and oversized lines are handled', async () => {
+    const script = [
+      `echo '{"type":"progress","step":1,"total":2}'`,
+      `echo 'not json'; echo '{broken'; printf '\\001\\002\\n'`,
+      `printf '%s\\n' "{\\"type\\":\\"metrics\\",\\"pad\\":\\"${'p'.repeat(70_000)}\\"}"`,
+      `printf '{"type":"artifact",'`,
+      'while [ ! -f go ]; do sleep 0.02; done',
+      `printf '"path":"/m/split.json"}\\n'`,
+    ].join('\n');
+    await backend.submit({ jobId: 'job-split', command: sh(script) });
+    const dir = path.join(jobsDir, 'job-split');
+    await waitFor('the first half of the artifact line', () =>
+      fs.readFileSync(path.join(dir, 'stdout.jsonl'), 'utf8').endsWith('"artifact",') ? true : undefined,
+    );
+    const half = await backend.status('job-split');
+    assert.equal(half.state, 'running');
+    assert.equal(half.artifactPath, undefined, 'half a line is not read');
+    assert.deepEqual(half.progress, { type: 'progress', step: 1, total: 2 });
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const done = await finished('job-split');
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(done.artifactPath, '/m/split.json');
+    assert.equal(done.metrics, undefined, 'the oversized metrics line is skipped');
+  });
+
+  it('a job whose output passes 512 MB is still read (the file is never read whole)', async () => {
+    const script = [
+      // Append from here on, so lines land after whatever the file holds by then.
+      'exec >> "$PWD/stdout.jsonl"',
+      `echo '{"type":"progress","step":1,"total":2}'`,
+      'while [ ! -f go ]; do sleep 0.02; done',
+      `printf '\\n{"type":"progress","step":2,"total":2}\\n{"type":"artifact","path":"/m/big.json"}\\n'`,
+    ].join('\n');
+    await backend.submit({ jobId: 'job-big', command: sh(script) });
+    const dir = path.join(jobsDir, 'job-big');
+    await waitFor('progress', async () => ((await backend.status('job-big')).progress ? true : undefined));
+    // 600 MiB of NULs without a newline, sparse: no disk used. More than the longest string V8 makes.
+    fs.truncateSync(path.join(dir, 'stdout.jsonl'), 600 * 1024 * 1024);
+    const running = await backend.status('job-big');
+    assert.equal(running.state, 'running');
+    assert.equal(running.progress?.step, 1);
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const done = await finished('job-big');
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(done.artifactPath, '/m/big.json');
+    assert.equal(done.progress?.step, 2);
+    const logs = await backend.logs('job-big');
+    assert.ok(logs.length <= 2 * 256 * 1024 + 1, `logs() returns the tails: ${logs.length} characters`);
+    assert.match(logs, /"artifact"/);
+    fs.truncateSync(path.join(dir, 'stdout.jsonl'), 0);
   });
 
   it('cancelling an unknown job is harmless and creates nothing', async () => {

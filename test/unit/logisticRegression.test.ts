@@ -83,6 +83,7 @@ describe('dataset', () => {
       ['income,debt\n1,2\n', /header has no "label" column/, {}],
       ['', /file is empty/, {}],
       ['a,a,label\n', /duplicate header column "a"/, {}],
+      ['__proto__,label\n1,0\n', /line 1, column "__proto__": is not allowed as a column name/, { column: '__proto__' }],
     ];
     for (const [text, message, fields] of cases) {
       assert.throws(

@@ -1,11 +1,22 @@
 /**
- * The Ray Jobs backend's pure parts: the submission body, the state mapping and the shell quoting.
- * The behaviour against a real Ray head is in test/e2e/rayJobsBackend.test.ts.
+ * The Ray Jobs backend's pure parts: the submission body, the state mapping and the shell quoting; and
+ * its request timeouts, against a local server that never finishes answering. The behaviour against a
+ * real Ray head is in test/e2e/rayJobsBackend.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rayJobsBackendFromConfig, rayJobStatus, rayJobSubmission, shellCommand, type RayJobDetails } from '../../adapters/training/rayJobsBackend.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import {
+  createRayJobsBackend,
+  rayJobsBackendFromConfig,
+  rayJobStatus,
+  rayJobSubmission,
+  shellCommand,
+  type RayJobDetails,
+} from '../../adapters/training/rayJobsBackend.js';
 import { parseConfig } from '../../domain/config.js';
+import { startStalledHttpServer } from '../support/stalledHttpServer.js';
 
 const job = (status: RayJobDetails['status'], extra: Partial<RayJobDetails> = {}): RayJobDetails => ({
   submission_id: 'j1',
@@ -143,5 +154,38 @@ describe('training.ray config', () => {
     assert.equal(cfg.models[0]!.training.backend, 'ray', 'backend');
     assert.deepEqual(cfg.models[0]!.training.ray, { address: 'http://h:8265', numGpus: 1 }, 'section');
     assert.ok(rayJobsBackendFromConfig(cfg.models[0]!.training.ray!, { RAY_AUTH_TOKEN: 't' }), 'a backend');
+  });
+});
+
+describe('Ray Jobs API request timeouts', () => {
+  const inActivity = <T>(heartbeatTimeoutMs: number, fn: () => Promise<T>) =>
+    new MockActivityEnvironment({ heartbeatTimeoutMs }, { logger: new DefaultLogger('ERROR') }).run(fn);
+
+  it('inside a heartbeating activity a request times out within a fifth of the heartbeat timeout, naming the call', async () => {
+    const head = await startStalledHttpServer('silent');
+    try {
+      // The backend's own limit (15 s) is longer than the heartbeat timeout: the heartbeat's share wins.
+      const backend = createRayJobsBackend({ address: head.url });
+      await assert.rejects(
+        inActivity(1000, () => backend.status('j1')),
+        (err: Error) => {
+          assert.equal(err.message, `Ray Jobs API at ${head.url} did not answer GET /api/jobs/j1 within 200 ms`);
+          return true;
+        },
+      );
+      assert.equal(head.requests.length, 1);
+    } finally {
+      await head.close();
+    }
+  });
+
+  it('the limit is on the whole answer: a head that trickles bytes does not keep the request open', { timeout: 20_000 }, async () => {
+    const head = await startStalledHttpServer('trickle');
+    try {
+      const backend = createRayJobsBackend({ address: head.url, requestTimeoutMs: 300 });
+      await assert.rejects(backend.details('j1'), /did not answer GET \/api\/jobs\/j1 within 300 ms/);
+    } finally {
+      await head.close();
+    }
   });
 });

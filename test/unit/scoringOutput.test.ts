@@ -121,8 +121,8 @@ describe('scoring input CSV', () => {
     const table = parseCsvTable(csv);
     assert.deepEqual(table.columns, ['a', 'b', 'c']);
     assert.equal(table.rows, 4);
-    assert.deepEqual(table.cells.b, ['plain', 'with, comma', 'two\nlines', 'padded']);
-    assert.deepEqual(table.cells.c, ['', 'say "hi"', 'true', '']);
+    assert.deepEqual(table.cells.get('b'), ['plain', 'with, comma', 'two\nlines', 'padded']);
+    assert.deepEqual(table.cells.get('c'), ['', 'say "hi"', 'true', '']);
   });
 
   it('refuses a value that is not a scalar, naming the row and feature', () => {

@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { AuditLog } from '../../ports/incidentStore.js';
+import type { AuditEvent, AuditLog } from '../../ports/incidentStore.js';
 import type { IncidentService } from '../../client/incidentService.js';
 import { createSlackApp, type EnabledSlackCredentials } from '../../adapters/slack/slackApp.js';
 import { slackCredentialsFromEnv, slackOffMessage, slackSettings } from '../../adapters/slack/slackCredentials.js';
-import { checkSlackSignature } from '../../adapters/slack/slackRequestGuard.js';
+import { SLACK_ACTIONS } from '../../adapters/slack/slackContract.js';
+import { checkSlackPayload, FORM_CONTENT_TYPE } from '../../adapters/slack/slackPayload.js';
+import { checkSlackSignature, createSlackRefusalAudit } from '../../adapters/slack/slackRequestGuard.js';
 import { parseSlashCommand } from '../../adapters/slack/slashCommand.js';
 import { parseConfig } from '../../domain/config.js';
 import { EXAMPLE_CONFIG } from '../../examples/credit-risk/exampleConfig.js';
@@ -199,6 +201,78 @@ describe('Slack request signatures', () => {
       nowMs: now,
     });
     assert.equal(v1.ok, false, 'unknown version');
+  });
+});
+
+describe('Slack refusals in the audit log', () => {
+  const recording = () => {
+    const rows: AuditEvent[] = [];
+    const logs: string[] = [];
+    const audit = { append: async (e: AuditEvent) => void rows.push(e) } as AuditLog;
+    return { rows, logs, refusals: createSlackRefusalAudit(audit, (m) => logs.push(m), { intervalMs: 3_600_000 }) };
+  };
+
+  it('writes a flood of unsigned requests as one row per reason, counts the rest, and writes the count on flush', async () => {
+    const { rows, logs, refusals } = recording();
+    for (let i = 0; i < 1000; i++) {
+      await refusals.refuse({ reason: i % 2 ? 'bad_signature' : 'missing_signature', message: `attempt ${i}`, remote: '203.0.113.7' });
+    }
+    assert.deepEqual(
+      rows.map((r) => [r.actor, r.detail.reason, r.detail.message]),
+      [
+        ['unverified', 'missing_signature', 'attempt 0'],
+        ['unverified', 'bad_signature', 'attempt 1'],
+      ],
+      'one row per reason, not 1000',
+    );
+    assert.equal(logs.length, 2, 'and one log line per reason');
+    assert.deepEqual(Object.fromEntries(refusals.unverifiedCounts), { missing_signature: 500, bad_signature: 500 }, 'every one counted in memory');
+    await refusals.flush();
+    assert.deepEqual(
+      rows.slice(2).map((r) => [r.detail.reason, r.detail.counted, r.detail.message]),
+      [
+        ['missing_signature', 499, 'attempt 998'],
+        ['bad_signature', 499, 'attempt 999'],
+      ],
+      'the rest written as one row per reason, with the last one',
+    );
+    await refusals.flush();
+    assert.equal(rows.length, 4, 'nothing more to write');
+  });
+
+  it('writes each refusal of a signed request (another workspace): Slack sent those', async () => {
+    const { rows, refusals } = recording();
+    for (let i = 0; i < 3; i++) await refusals.refuse({ reason: 'other_workspace', message: 'from T0OTHER', user: 'U0MALLORY', team: 'T0OTHER' });
+    assert.deepEqual(
+      rows.map((r) => [r.actor, r.detail.reason]),
+      Array.from({ length: 3 }, () => ['U0MALLORY', 'other_workspace']),
+    );
+  });
+});
+
+describe('Slack payloads of signed requests', () => {
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const click = (action: Record<string, unknown>) =>
+    form({ payload: JSON.stringify({ type: 'block_actions', team: { id: 'T0VIGIL01' }, user: { id: 'U0ALICE' }, actions: [action] }) });
+
+  it("accepts what Vigil's messages send and names the field of anything else", () => {
+    const value = JSON.stringify({ incidentId: 'incident-1' });
+    assert.deepEqual(checkSlackPayload(FORM_CONTENT_TYPE, click({ action_id: SLACK_ACTIONS.approve, value })), { ok: true });
+    assert.deepEqual(checkSlackPayload('application/json', '{"type": "url_verification", "challenge": "x"}'), { ok: true });
+    const refused = (body: string, contentType = FORM_CONTENT_TYPE) => {
+      const r = checkSlackPayload(contentType, body);
+      return r.ok ? 'accepted' : r.error;
+    };
+    assert.equal(
+      refused(click({ action_id: 'toString', value })),
+      `payload.actions.0.action_id: "toString" is not an action of Vigil's messages (${Object.values(SLACK_ACTIONS).join(', ')})`,
+    );
+    assert.equal(refused(click({ action_id: SLACK_ACTIONS.reject, value: '{"incidentId": ""}' })), 'payload.actions.0.value.incidentId: must not be empty');
+    assert.equal(
+      refused(form({ command: '/vigil', text: 'list', team_id: 'T0VIGIL01', user_id: 'U0ALICE', channel_id: 'C1', response_url: 'gopher://x' })),
+      'form.response_url: must be an http(s) URL',
+    );
+    assert.equal(refused('"just a string"', 'application/json'), 'body: must be a JSON object');
   });
 });
 

@@ -13,7 +13,13 @@ import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createLocalProcessBackend } from '../../adapters/training/localProcessBackend.js';
 import type { TrainingBackend } from '../../ports/trainingBackend.js';
-import { trainingTryJobId, watchTrainingJob, type TrainingWatchHeartbeat, type WatchedTrainingJob } from '../../activities/watchTrainingJob.js';
+import {
+  MAX_HEARTBEAT_JSON_CHARS,
+  trainingTryJobId,
+  watchTrainingJob,
+  type TrainingWatchHeartbeat,
+  type WatchedTrainingJob,
+} from '../../activities/watchTrainingJob.js';
 
 let root: string;
 let backend: TrainingBackend;
@@ -107,6 +113,17 @@ describe('watchTrainingJob (local backend)', { concurrency: true }, () => {
     const again = await attempt('w-ok', scripts.ok, { heartbeat: run.heartbeats.at(-1) });
     assert.equal(again.result?.jobId, 'w-ok');
     assert.deepEqual(starts('w-ok'), ['w-ok'], 'one job started');
+  });
+
+  it('heartbeats stay small whatever the progress line holds: its known fields only, at most 2 KiB', async () => {
+    // A progress line of ~40 KB: a loss history and a config dump ride along with step and total.
+    const fat = `printf '{"type":"progress","step":1,"total":1,"loss":0.5,"history":[%s0],"config":"%s"}\\n' "$(seq -s, 1 5000)," "$(head -c 10000 /dev/zero | tr '\\0' c)"`;
+    const run = await attempt('w-fat', `echo "$VIGIL_JOB_ID" >> "$COUNT_FILE"; ${fat}; ${ARTIFACT}`);
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.equal(run.result?.status.progress?.step, 1, 'the status still has the progress');
+    const largest = Math.max(...run.heartbeats.map((hb) => JSON.stringify(hb).length));
+    assert.ok(largest <= MAX_HEARTBEAT_JSON_CHARS, `a heartbeat of ${largest} characters`);
+    assert.deepEqual(run.heartbeats.at(-1)?.progress, { step: 1, total: 1, loss: 0.5 });
   });
 
   it('bad input is not retried: TrainingBadInput, non-retryable, with the trainer’s message', async () => {
