@@ -122,7 +122,10 @@ export async function runRunbook(incident: IncidentRecord, input: IncidentInput,
     if (choice && incident.state.outcome === undefined) incident.finish('monitoring');
   } catch (err) {
     if (wf.isCancellation(err) || !wf.patched('runbook-failure-escalates')) throw err;
-    const reason = `runbook ${choice?.name ?? runbook.name} failed: ${failureMessage(err)}`;
+    const { degraded } = incident.state;
+    // The fallback is the safe state, so it stays; but whoever takes over must know the model is on it.
+    const stillDegraded = degraded && !degraded.liftedAt ? `; ${incident.state.model.id} is still serving its fallback (since ${degraded.since})` : '';
+    const reason = `runbook ${choice?.name ?? runbook.name} failed: ${failureMessage(err)}${stillDegraded}`;
     await incident.record('runbook_failed', reason);
     await act.escalate.executeWithOptions({ summary: 'Escalate: runbook failed' }, [{ state: incident.state, reason }]);
     incident.finish('remediation_failed');

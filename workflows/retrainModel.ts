@@ -10,6 +10,7 @@ import ms from 'ms';
 import type { VigilActivities } from '../contracts/activities.js';
 import type { RetrainInput, RetrainResult } from '../contracts/retrainWorkflow.js';
 import type { CanaryJudgement } from '../domain/canaryVerdict.js';
+import { failureMessage } from '../domain/errors.js';
 import type { CanaryPolicy } from '../domain/runbook.js';
 import { boundedBackoff } from './retryPolicies.js';
 
@@ -89,18 +90,27 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
   // Retrains started before canaries existed carry no canary policy: they promote directly.
   const canaryPolicy: CanaryPolicy | undefined = input.retrain.canary;
   let canary: RetrainResult['canary'];
-  if (canaryPolicy?.enabled && wf.patched('canary-before-promote')) {
-    canary = await runCanary(act, ids, registered.version, canaryPolicy);
-    if (canary.judgement.verdict !== 'promote') {
-      const reason = `canary rolled back: ${canary.judgement.reasons.join('; ')}`;
-      await act.rollbackCanary.executeWithOptions({ summary: `Roll back canary v${registered.version}` }, [{ ...ids, version: registered.version, reason }]);
-      return { outcome: 'canary_rolled_back', reason, ...result, canary };
+  const canaried = canaryPolicy?.enabled && wf.patched('canary-before-promote');
+  let promoted: Awaited<ReturnType<VigilActivities['promoteCandidate']>>;
+  try {
+    if (canaried) {
+      canary = await runCanary(act, ids, registered.version, canaryPolicy);
+      if (canary.judgement.verdict !== 'promote') {
+        const reason = `canary rolled back: ${canary.judgement.reasons.join('; ')}`;
+        await act.rollbackCanary.executeWithOptions({ summary: `Roll back canary v${registered.version}` }, [{ ...ids, version: registered.version, reason }]);
+        return { outcome: 'canary_rolled_back', reason, ...result, canary };
+      }
     }
+    promoted = await act.promoteCandidate.executeWithOptions({ summary: `Promote v${registered.version} to champion` }, [
+      { ...ids, version: registered.version, ...(canary ? { canaried: true } : {}) },
+    ]);
+  } catch (err) {
+    // Once a canary may be routing traffic, a step that fails for good (judging, promoting) or a
+    // cancelled retrain takes it back before the failure goes up: never a candidate left serving a
+    // share of traffic that nobody watches.
+    if (canaried && wf.patched('canary-compensated-on-failure')) await compensateCanary(act, ids, registered.version, err);
+    throw err;
   }
-
-  const promoted = await act.promoteCandidate.executeWithOptions({ summary: `Promote v${registered.version} to champion` }, [
-    { ...ids, version: registered.version, ...(canary ? { canaried: true } : {}) },
-  ]);
   return {
     outcome: 'promoted',
     reason: canary ? `all gates passed; canary passed: ${canary.judgement.reasons.join('; ')}` : 'all gates passed',
@@ -108,6 +118,14 @@ export async function retrainModel(input: RetrainInput): Promise<RetrainResult> 
     previousVersion: promoted.from,
     ...(canary ? { canary } : {}),
   };
+}
+
+async function compensateCanary(act: ReturnType<typeof steps>, ids: { incidentId: string; modelId: string }, version: number, cause: unknown) {
+  const why = wf.isCancellation(cause) ? 'the retrain was cancelled' : `the retrain failed: ${failureMessage(cause)}`;
+  // Runs even when the retrain is being cancelled.
+  await wf.CancellationScope.nonCancellable(() =>
+    act.rollbackCanary.executeWithOptions({ summary: `Compensate: roll back canary v${version}` }, [{ ...ids, version, reason: `canary rolled back: ${why}` }]),
+  );
 }
 
 /** Waits, with durable timers, for enough labelled traffic since the incident opened, or until `atMost`. */

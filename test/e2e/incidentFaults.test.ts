@@ -2,14 +2,15 @@
  * Faults that used to leave an incident Failed with no review, or retrying forever: each incident
  * here must end closed, escalated, with its review written.
  */
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { addEvidenceSignal, decideUpdate, runbookSignal, stateQuery } from '../../contracts/incidentWorkflow.js';
 import { parseConfig } from '../../domain/config.js';
 import type { Evidence, RunbookSignal } from '../../domain/incident.js';
-import { untilIncident } from '../support/driftIncident.js';
+import { feedCanary, openApprovedDriftIncident, untilIncident } from '../support/driftIncident.js';
 import { waitFor } from '../support/waitFor.js';
-import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
+import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 
 const GONE = 'retired-model';
 
@@ -120,5 +121,41 @@ describe('the review reads a history larger than one gRPC message', () => {
     const steps = await env.services.history.steps(id);
     assert.deepEqual(steps, [], 'read through (no activity ran yet)');
     await handle.terminate('test over');
+  });
+});
+
+describe('a retrain that fails while its canary serves traffic', () => {
+  let env: VigilTestEnv;
+  before(async () => {
+    env = await createVigilTestEnv({ config: (q) => testConfig({ canary: TEST_CANARY }, q) });
+    // Judging the canary fails for good (say, its metrics store refuses every query).
+    await env.startWorker({
+      interceptors: {
+        activity: [
+          () => ({
+            inbound: {
+              async execute(input, next) {
+                if (Context.current().info.activityType === 'judgeCanary') throw ApplicationFailure.nonRetryable('metrics store refused the query', 'Test');
+                return next(input);
+              },
+            },
+          }),
+        ],
+      },
+    });
+  });
+  after(async () => env?.close());
+
+  it('takes the canary back before failing: no candidate left serving traffic, the incident escalated with a review', async () => {
+    const id = await openApprovedDriftIncident(env);
+    const route = await feedCanary(env, 50);
+    const closed = await untilIncident(env, id, (s) => s.status === 'closed', 'closed', 180_000);
+    assert.equal((closed.state as { outcome?: string }).outcome, 'remediation_failed');
+    const traffic = await env.services.deploymentFor(TEST_MODEL).currentTraffic(TEST_MODEL);
+    assert.ok(!traffic.routes.some((r) => r.role === 'canary' || r.role === 'shadow'), `no canary route left: ${JSON.stringify(traffic.routes)}`);
+    const candidate = await env.services.registry.getVersion(TEST_MODEL, route.version!);
+    assert.equal(candidate?.status, 'bad', 'the candidate is marked bad');
+    const review = await env.services.pool.query('SELECT 1 FROM reviews WHERE incident_id = $1', [id]);
+    assert.equal(review.rowCount, 1);
   });
 });

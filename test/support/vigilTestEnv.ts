@@ -4,7 +4,7 @@
  * ingestion and routing routes on a free loopback port, where the example's simulator posts its
  * predictions and labels over HTTP as under `vigil up` and a team's model server reads its routing.
  */
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkerInterceptors } from '@temporalio/worker';
 import Fastify from 'fastify';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -84,7 +84,8 @@ export interface VigilTestEnv {
   /** `http://127.0.0.1:<port>` of the env's ingestion and routing routes, and their bearer token. */
   ingest: { baseUrl: string; token: string };
   stateDir: string;
-  startWorker(): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  /** `interceptors`: e.g. an activity interceptor that makes a step fail, for fault tests. */
+  startWorker(opts?: { interceptors?: WorkerInterceptors }): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -152,7 +153,7 @@ export async function createVigilTestEnv(
     simulator,
     ingest,
     stateDir,
-    async startWorker() {
+    async startWorker(workerOpts = {}) {
       const nativeConnection = await connectNativeConnection(settings);
       const worker = await createVigilWorker({
         connection: nativeConnection,
@@ -160,6 +161,7 @@ export async function createVigilTestEnv(
         taskQueue,
         deps: services,
         ...(opts.runbookFiles ? { runbookFiles: opts.runbookFiles } : {}),
+        ...(workerOpts.interceptors ? { interceptors: workerOpts.interceptors } : {}),
       });
       const done = worker.run();
       const handle = {
