@@ -10,6 +10,7 @@ import type { ModelEvaluation } from '../ports/modelEvaluation.js';
 import type { ModelRegistry } from '../ports/modelRegistry.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { PredictionLog } from '../ports/predictionLog.js';
+import type { RemediationLedger } from '../ports/remediationLedger.js';
 import type { TrainingBackend } from '../ports/trainingBackend.js';
 import type { WorkflowHistory } from '../ports/workflowHistory.js';
 
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   scorer?: ModelScorer;
   predictions: PredictionLog;
   incidentStore: IncidentStore;
+  /** Plans of model-changing remediations and which incident may change a model now. */
+  ledger: RemediationLedger;
   /** Monitors open incidents (or feed the open one) through this. */
   incidentOpener: IncidentOpener;
   history: WorkflowHistory;

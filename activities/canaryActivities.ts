@@ -6,8 +6,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CanaryActivities } from '../contracts/activities.js';
 import { judgeCanary, type LivePerformance } from '../domain/canaryVerdict.js';
-import { computeHealthSignals } from '../monitoring/healthSignals.js';
+import { computeHealthSignals, isUnknownHealth, unknownHealthNote } from '../monitoring/healthSignals.js';
 import { activityKey } from './activityKey.js';
+import { claimModelChange } from './modelChangeClaim.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 
 export function createCanaryActivities(deps: ActivityDeps): CanaryActivities {
@@ -16,6 +17,7 @@ export function createCanaryActivities(deps: ActivityDeps): CanaryActivities {
   return {
     async startCanary(args) {
       const key = activityKey();
+      await claimModelChange(deps.ledger, args.modelId, args.incidentId);
       const target = deps.deploymentFor(args.modelId);
       const candidate = await registry.getVersion(args.modelId, args.version);
       if (!candidate) throw ApplicationFailure.nonRetryable(`v${args.version} of ${args.modelId} is not in the registry`, 'UnknownVersion');
@@ -41,7 +43,8 @@ export function createCanaryActivities(deps: ActivityDeps): CanaryActivities {
 
     /**
      * Judges the canary on what happened since it started: health checks (any breach rolls back at
-     * once), then the live performance of the canary's labelled predictions against the stable
+     * once; a check that cannot be evaluated is unknown, and unverified health at the window's end
+     * follows canary.onUnknownHealth), then the live performance of the canary's labelled predictions against the stable
      * model's in the same window, by the model's task type (accuracy, or MAE for regression within
      * the model's monitor.performance.maeIncrease), when both have enough labels. Versions are
      * registry versions on every target: a KServe route names its storageUri, and the serving path
@@ -84,6 +87,8 @@ export function createCanaryActivities(deps: ActivityDeps): CanaryActivities {
           stable,
           routing,
           healthBreaches: health?.breaches.map((b) => b.message) ?? [],
+          // A check that errored, timed out or had no data is unknown, not "no breach": the verdict never promotes blind.
+          healthUnknown: health?.checks.filter(isUnknownHealth).map(unknownHealthNote) ?? [],
           healthChecks: health?.checks.length ?? 0,
           final: args.final,
           checkedAt,

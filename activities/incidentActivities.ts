@@ -8,7 +8,7 @@ import type { IncidentState } from '../domain/incident.js';
 import { assessLabels } from '../domain/labelQuality.js';
 import { durationMs } from '../domain/runbook.js';
 import type { TaskType } from '../domain/task.js';
-import { recommendAction, type TriageFacts } from '../domain/triage.js';
+import { lastDeploy, recommendAction, type TriageFacts } from '../domain/triage.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
 import { computeHealthSignals } from '../monitoring/healthSignals.js';
 import { activityKey } from './activityKey.js';
@@ -79,7 +79,7 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
         const since = new Date(Date.now() - durationMs(policy.rollback.recentDeployWindow));
         const changes = await deps.registry.aliasHistory(model.id, 'champion', since);
         evidence.recentDeployments = changes;
-        const last = changes[changes.length - 1];
+        const last = lastDeploy(changes);
         if (last && champion) {
           facts.recentDeploy = { fromVersion: last.fromVersion, toVersion: last.toVersion, at: last.at };
           const target = await deps.registry.lastGoodVersionBefore(model.id, champion.version);

@@ -7,7 +7,7 @@ import type { MonitorOutcome } from '../contracts/monitorWorkflow.js';
 import { failureModeForSignal, type FailureMode, type SignalKind } from '../domain/incident.js';
 import { detectBreaches, type MonitorBreach } from '../domain/monitorBreaches.js';
 import { computeModelSignals, signalsAsEvidence } from '../monitoring/computeModelSignals.js';
-import { computeHealthSignals, healthAsEvidence } from '../monitoring/healthSignals.js';
+import { computeHealthSignals, healthAsEvidence, isUnknownHealth } from '../monitoring/healthSignals.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 
 const PERFORMANCE_SIGNALS: SignalKind[] = ['data_drift', 'accuracy_drop'];
@@ -26,7 +26,8 @@ export function createMonitorActivities(
         breaches: found.map((b) => b.signal),
         reasons: found.map((b) => b.reason),
         incidents: [],
-        healthNotes: health.checks.filter((c) => c.status !== 'ok' && c.status !== 'breach').map((c) => c.message),
+        // Unknown checks open nothing (no evidence of a problem) and are reported, never counted as healthy.
+        healthNotes: health.checks.filter(isUnknownHealth).map((c) => c.message),
       };
       if (found.length === 0) return outcome;
 

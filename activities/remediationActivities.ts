@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { RemediationActivities } from '../contracts/activities.js';
 import type { ModelVersion } from '../ports/modelRegistry.js';
 import { activityKey } from './activityKey.js';
+import { claimModelChange } from './modelChangeClaim.js';
 import type { ActivityDeps } from './activityDeps.js';
 
 export function createRemediationActivities(deps: ActivityDeps): RemediationActivities {
@@ -16,32 +17,33 @@ export function createRemediationActivities(deps: ActivityDeps): RemediationActi
   return {
     async rollbackModel(args) {
       const key = activityKey();
-      const done = await registry.priorChange(key);
-      let result: { from: number; to: number; restored: ModelVersion };
-      if (done?.from !== undefined && done.to !== undefined) {
-        const restored = await registry.getVersion(args.modelId, done.to);
-        if (!restored) throw ApplicationFailure.nonRetryable(`v${done.to} of ${args.modelId} vanished from the registry mid-rollback`, 'NoRollbackTarget');
-        result = { from: done.from, to: done.to, restored };
-      } else {
-        const champion = await registry.getAlias(args.modelId, 'champion');
-        if (!champion) throw ApplicationFailure.nonRetryable(`model ${args.modelId} has no champion to roll back`, 'NoChampion');
-        const target = await registry.lastGoodVersionBefore(args.modelId, champion.version);
-        if (!target) {
-          throw ApplicationFailure.nonRetryable(`no version of ${args.modelId} older than v${champion.version} is fit to restore`, 'NoRollbackTarget');
+      await claimModelChange(deps.ledger, args.modelId, args.incidentId);
+      // Decided once, before anything moves, and followed by every retry: a retry must not re-read a
+      // champion its first attempt already moved (a move whose answer was lost looks undone) and mark
+      // the restored, good version bad.
+      let plan = await deps.ledger.planFor(key);
+      if (!plan) {
+        const done = await registry.priorChange(key); // a rollback begun before plans were kept
+        if (done?.from !== undefined && done.to !== undefined) {
+          plan = await deps.ledger.plan(key, { modelId: args.modelId, action: 'rollback', from: done.from, to: done.to });
+        } else {
+          const champion = await registry.getAlias(args.modelId, 'champion');
+          if (!champion) throw ApplicationFailure.nonRetryable(`model ${args.modelId} has no champion to roll back`, 'NoChampion');
+          const target = await registry.lastGoodVersionBefore(args.modelId, champion.version);
+          if (!target) {
+            throw ApplicationFailure.nonRetryable(`no version of ${args.modelId} older than v${champion.version} is fit to restore`, 'NoRollbackTarget');
+          }
+          plan = await deps.ledger.plan(key, { modelId: args.modelId, action: 'rollback', from: champion.version, to: target.version });
         }
-        const moved = await registry.setAlias({
-          modelId: args.modelId,
-          alias: 'champion',
-          version: target.version,
-          reason: `rollback for ${args.incidentId}`,
-          idempotencyKey: key,
-        });
-        await registry.markVersion(args.modelId, champion.version, 'bad');
-        result = { from: moved.from ?? champion.version, to: moved.to, restored: target };
       }
+      const restored = await registry.getVersion(args.modelId, plan.to);
+      if (!restored) throw ApplicationFailure.nonRetryable(`v${plan.to} of ${args.modelId} vanished from the registry mid-rollback`, 'NoRollbackTarget');
+      await registry.setAlias({ modelId: args.modelId, alias: 'champion', version: plan.to, reason: `rollback for ${args.incidentId}`, idempotencyKey: key });
+      // Every attempt: a worker that died after the move must still leave the culprit marked.
+      await registry.markVersion(args.modelId, plan.from, 'bad');
       // Also on a retry that found the alias moved: the worker may have died before the rollout.
-      await rollOut(args.modelId, result.restored, `${key}:rollout`, `rollback for ${args.incidentId}`);
-      return { from: result.from, to: result.to, restoredMetrics: result.restored.metrics };
+      await rollOut(args.modelId, restored, `${key}:rollout`, `rollback for ${args.incidentId}`);
+      return { from: plan.from, to: plan.to, restoredMetrics: restored.metrics };
     },
 
     async markChampionHealthy(args) {

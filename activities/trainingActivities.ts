@@ -22,6 +22,7 @@ import { assessLabels } from '../domain/labelQuality.js';
 import type { LabelledRow } from '../domain/metrics.js';
 import { durationMs } from '../domain/runbook.js';
 import { activityKey } from './activityKey.js';
+import { claimModelChange } from './modelChangeClaim.js';
 import { modelConfig, type ActivityDeps } from './activityDeps.js';
 import { watchTrainingJob } from './watchTrainingJob.js';
 
@@ -125,6 +126,8 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
     },
 
     async snapshotTrainingData(args) {
+      // A retrain's first step: the model is this incident's to change until it closes.
+      await claimModelChange(deps.ledger, args.modelId, args.incidentId);
       const dir = path.join(deps.stateDir, 'snapshots', args.jobId);
       const manifest = path.join(dir, 'manifest.json');
       if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8'));
@@ -238,6 +241,7 @@ export function createTrainingActivities(deps: ActivityDeps): TrainingActivities
      */
     async promoteCandidate(args) {
       const key = activityKey();
+      await claimModelChange(deps.ledger, args.modelId, args.incidentId);
       const moved = await registry.setAlias({
         modelId: args.modelId,
         alias: 'champion',

@@ -4,6 +4,8 @@
  * — and why. Performance is the task type's metric: accuracy for binary and multiclass models (an
  * absolute drop, `canary.maxAccuracyDrop`), MAE for regression (a relative rise, the model's
  * `monitor.performance.maeIncrease`); either way a one-sided test at 95%, so noise alone never rolls back.
+ * A health check that could not be evaluated is unknown, never healthy: it keeps the watch going, and at
+ * the window's end unverified health does what `canary.onUnknownHealth` says (roll back by default).
  */
 import type { CanaryPolicy } from './runbook.js';
 import type { TaskType } from './task.js';
@@ -33,12 +35,25 @@ export const CANARY_METRIC: Record<TaskType, CanaryMetric> = { binary: 'accuracy
 /** The regression margin when the evidence names none: the default of `monitor.performance.maeIncrease`. */
 export const DEFAULT_MAX_MAE_INCREASE = 0.2;
 
+/**
+ * What the health checks said at one judgement: every check answered without a breach, one breached,
+ * or some could not be evaluated (errored, timed out, no data, only NaN) and none breached.
+ */
+export type CanaryHealth = 'ok' | 'breach' | 'unknown';
+
 export interface CanaryJudgement {
   /** continue: keep watching; promote / rollback: the window's verdict (rollback may come early). */
   verdict: 'continue' | 'promote' | 'rollback';
   reasons: string[];
   /** The metric judged (absent in judgements recorded before regression canaries were judged by MAE). */
   metric?: CanaryMetric;
+  /**
+   * The health checks at this judgement; absent when none ran (none configured, the canary not routed
+   * yet) and in judgements recorded before health could be unknown.
+   */
+  health?: CanaryHealth;
+  /** Each health check that could not be evaluated, and why (with `health: 'unknown'`). */
+  healthNotes?: string[];
   canary: LivePerformance;
   stable: LivePerformance;
   checkedAt: string;
@@ -71,7 +86,12 @@ export interface CanaryEvidence {
   routing: CanaryRouting;
   /** Messages of the health checks that breached during the canary. */
   healthBreaches: string[];
-  /** How many health checks ran. */
+  /**
+   * The health checks that could not be evaluated (errored, timed out, no data, only NaN), each naming
+   * the check and why: they are unknown, never "no breach".
+   */
+  healthUnknown?: string[];
+  /** How many health checks ran (breached, unknown and ok alike). */
   healthChecks: number;
   /** The window is over: decide now. */
   final: boolean;
@@ -87,10 +107,14 @@ export function judgeCanary(e: CanaryEvidence, p: CanaryPolicy): CanaryJudgement
   const metric = CANARY_METRIC[task];
   const shadow = p.mode === 'shadow';
   const name = shadow ? 'shadow' : 'canary';
+  const unknown = e.healthUnknown ?? [];
+  const health: CanaryHealth | undefined = e.healthBreaches.length ? 'breach' : unknown.length ? 'unknown' : e.healthChecks ? 'ok' : undefined;
   const judged = (verdict: CanaryJudgement['verdict'], reasons: string[]): CanaryJudgement => ({
     verdict,
     reasons,
     metric,
+    ...(health ? { health } : {}),
+    ...(health === 'unknown' ? { healthNotes: unknown } : {}),
     canary,
     stable,
     checkedAt: e.checkedAt,
@@ -111,23 +135,49 @@ export function judgeCanary(e: CanaryEvidence, p: CanaryPolicy): CanaryJudgement
       'rollback',
       e.healthBreaches.map((m) => `health check breached during the canary: ${m}`),
     );
-  const healthNote = e.healthChecks ? [`${e.healthChecks} health check(s) without a breach`] : [];
+  // A check that could not be evaluated is unknown, never "without a breach": it is named with its cause.
+  const answered = e.healthChecks - unknown.length;
+  const healthNote = [
+    ...(answered > 0 ? [`${answered} health check(s) without a breach`] : []),
+    ...unknown.map((m) => `health check could not be evaluated: ${m}`),
+  ];
 
   const enough = canary.labelled >= p.minLabelled && stable.labelled >= p.minLabelled;
   const compared = enough ? (metric === 'mae' ? compareMae(e, shadow) : compareAccuracy(e, p, shadow, task)) : undefined;
-  if (compared) {
-    if (compared.worse) return judged('rollback', [compared.reason, ...healthNote]);
-    if (!e.final) return judged('continue', [`${compared.reason} so far`, ...healthNote]);
-    return judged('promote', [compared.reason, ...healthNote]);
+  // A worse canary rolls back whatever health says; unknown health alone never ends the watch early.
+  if (compared?.worse) return judged('rollback', [compared.reason, ...healthNote]);
+  const short = compared ? undefined : shortfall(e, p, metric, name, task);
+  if (!e.final) return judged('continue', [short ?? `${compared!.reason} so far`, ...healthNote]);
+
+  // The window's end. Health is unverified when more checks than the runbook tolerates gave no answer
+  // (a policy recorded before the field existed tolerates none). No checks configured: nothing to verify.
+  const unverified = e.healthChecks > 0 && unknown.length / e.healthChecks > (p.maxUnknownHealthShare ?? 0);
+  const healthUnverified = `health could not be verified: ${unknown.length} of ${e.healthChecks} health check(s) could not be evaluated at the end of the window`;
+  if (unverified && p.onUnknownHealth !== 'promote') {
+    return judged('rollback', [
+      `${healthUnverified}; the runbook does not promote blind (canary.onUnknownHealth: rollback)`,
+      ...healthNote,
+      short ?? compared!.reason,
+    ]);
   }
+  const withoutHealth = unverified ? [`${healthUnverified}; the runbook promotes without it (canary.onUnknownHealth: promote)`] : [];
+  if (!short) return judged('promote', [compared!.reason, ...withoutHealth, ...healthNote]);
+  return p.onInsufficientLabels === 'promote'
+    ? judged('promote', [
+        `${short}; the runbook promotes ${unverified ? 'without them' : 'on health alone'} (canary.onInsufficientLabels: promote)`,
+        ...withoutHealth,
+        ...healthNote,
+      ])
+    : judged('rollback', [`${short}; the runbook rolls back without them (canary.onInsufficientLabels: rollback)`, ...withoutHealth, ...healthNote]);
+}
+
+/** Why performance is not judged yet: too few labels on either side. */
+function shortfall(e: CanaryEvidence, p: CanaryPolicy, metric: CanaryMetric, name: string, task: TaskType): string {
+  const { canary, stable } = e;
   const what = metric === 'mae' ? 'live MAE' : 'live accuracy';
   // Shadow rows carry a binary decision only (domain/ingest.ts): other task types' shadows are never labelled.
-  const shadowNote = shadow && task !== 'binary' ? ` (shadow answers are judged for binary models only; this model is ${task})` : '';
-  const shortfall = `too few labels to judge ${what}${shadowNote}: ${name} ${canary.labelled} labelled of ${canary.predictions} predictions, stable ${stable.labelled} of ${stable.predictions} (need ${p.minLabelled} each)`;
-  if (!e.final) return judged('continue', [shortfall, ...healthNote]);
-  return p.onInsufficientLabels === 'promote'
-    ? judged('promote', [`${shortfall}; the runbook promotes on health alone (canary.onInsufficientLabels: promote)`, ...healthNote])
-    : judged('rollback', [`${shortfall}; the runbook rolls back without them (canary.onInsufficientLabels: rollback)`, ...healthNote]);
+  const shadowNote = p.mode === 'shadow' && task !== 'binary' ? ` (shadow answers are judged for binary models only; this model is ${task})` : '';
+  return `too few labels to judge ${what}${shadowNote}: ${name} ${canary.labelled} labelled of ${canary.predictions} predictions, stable ${stable.labelled} of ${stable.predictions} (need ${p.minLabelled} each)`;
 }
 
 /** The comparison of both sides on the task's metric: worse beyond the margin and noise, and why. */

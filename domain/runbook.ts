@@ -80,6 +80,15 @@ export const CanaryPolicy = z.strictObject({
   maxAccuracyDrop: z.number().min(0).max(1).default(0.02),
   /** At the window's end with too few labels to judge accuracy (health was fine): promote, or roll back. */
   onInsufficientLabels: z.enum(['promote', 'rollback']).default('promote'),
+  /**
+   * At the window's end with health unverified — more than `maxUnknownHealthShare` of the model's health
+   * checks errored, timed out or had no data (Prometheus down, a query matching nothing): roll back
+   * (default: never promoted blind), or promote on the rest of the evidence. Models without health checks
+   * have nothing to verify and are not affected.
+   */
+  onUnknownHealth: z.enum(['rollback', 'promote']).default('rollback'),
+  /** Share of the health checks that may go unevaluated at the window's end with health still counted as verified; 0: every check must answer. */
+  maxUnknownHealthShare: z.number().min(0).lt(1, 'must be below 1 (to promote without health, set onUnknownHealth: promote)').default(0),
 });
 export type CanaryPolicy = z.output<typeof CanaryPolicy>;
 

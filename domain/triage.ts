@@ -17,6 +17,19 @@ export interface TriageFacts {
   servingMode?: 'model' | 'fallback';
 }
 
+/**
+ * The latest champion change that was a deploy: a move to a newer version. A move back (a rollback, an
+ * undo — Vigil's own remediation or a person's) is a response to a bad deploy, not a new suspect: counting
+ * it would make the next incident roll back further, past the version just restored.
+ */
+export function lastDeploy<C extends { fromVersion?: number; toVersion: number }>(changes: readonly C[]): C | undefined {
+  for (let i = changes.length - 1; i >= 0; i--) {
+    const c = changes[i]!;
+    if (c.fromVersion === undefined || c.toVersion > c.fromVersion) return c;
+  }
+  return undefined;
+}
+
 export function recommendAction(policy: RunbookPolicy, facts: TriageFacts): Recommendation {
   const considered = policy.actions.map((action) => ({ action, ...applicability(action, policy, facts) }));
   const chosen = considered.find((c) => c.applicable);

@@ -70,6 +70,22 @@ export async function computeHealthSignals(
 }
 
 /**
+ * A check that gave no verdict — no data, only NaN, or an error (Prometheus unreachable or timed out,
+ * a refused query): it says nothing about health, so it is unknown, never ok.
+ */
+export function isUnknownHealth(c: Pick<HealthCheckResult, 'status'>): boolean {
+  return c.status === 'no_data' || c.status === 'nan' || c.status === 'error';
+}
+
+/** Why a check gave no verdict, naming it: "error rate: no data for <query>", or its error (e.g. Prometheus unavailable). */
+export function unknownHealthNote(c: HealthCheckResult): string {
+  const name = DESCRIBE[c.metric].name;
+  if (c.status === 'no_data') return `${name}: no data for ${c.query}`;
+  if (c.status === 'nan') return `${name}: only NaN for ${c.query} (no traffic: 0/0?)`;
+  return c.message;
+}
+
+/**
  * Evidence for the incident: each finite value under its metric name (the classifier reads these), and
  * which metrics had no data, only NaN, or could not be evaluated.
  */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { ActivityDeps } from '../activities/activityDeps.js';
 import { createIncidentStore } from '../adapters/postgres/incidentStore.js';
+import { createRemediationLedger } from '../adapters/postgres/remediationLedger.js';
 import { predictionLogFromConfig } from '../adapters/postgres/predictionLogRouter.js';
 import { createWorkflowHistory } from '../adapters/temporal/workflowHistory.js';
 import type { RegistryWithServingMode } from '../adapters/registry/servingModeStore.js';
@@ -70,6 +71,7 @@ export function createVigilServices(opts: {
   const registry = registryFromConfig(config, pool);
   const localTraining = createLocalProcessBackend({ jobsDir: path.join(stateDir, 'jobs') });
   const incidentStore = createIncidentStore(pool);
+  const ledger = createRemediationLedger(pool);
   const incidents = createIncidentService({ temporal, store: incidentStore, config });
   // Vigil's own log, or a router reading models with source.kind "postgres" from their teams' tables.
   const predictions = predictionLogFromConfig(config, pool);
@@ -100,6 +102,7 @@ export function createVigilServices(opts: {
     defaultTrainerCommand: EXAMPLE_TRAINER,
     predictions: predictions.log,
     incidentStore,
+    ledger,
     incidentOpener: incidents,
     incidents,
     history: createWorkflowHistory(temporal),

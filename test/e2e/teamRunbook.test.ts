@@ -310,11 +310,7 @@ describe('a team runbook from its folder: upstream schema break', () => {
       ['pause-pipeline', 'degrade', 'escalate', 'runbook-failed', 'escalate', 'review'],
       'a live incident would escalate the failed runbook and still write the review',
     );
-    assert.match(
-      JSON.stringify(failing.plan[4]!.args),
-      /still serving its fallback/,
-      'the escalation says the model was left on its fallback',
-    );
+    assert.match(JSON.stringify(failing.plan[4]!.args), /still serving its fallback/, 'the escalation says the model was left on its fallback');
     assert.equal(pipeline.calls.length, before, 'nothing was called');
     assert.equal(new Set(servers).size, servers.length, 'each dry run had its own throw-away server');
 

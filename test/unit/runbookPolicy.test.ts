@@ -66,6 +66,8 @@ describe('shipped runbooks', () => {
         minLabelled: 100,
         maxAccuracyDrop: 0.02,
         onInsufficientLabels: 'promote',
+        onUnknownHealth: 'rollback',
+        maxUnknownHealthShare: 0,
       },
     });
     assert.deepEqual(p.rollback, { recentDeployWindow: '24h', minImprovement: 0.02 });
@@ -359,6 +361,15 @@ describe('RunbookPolicy: gates and canary', () => {
   it('refuses a canary window that is not a duration', () => {
     assert.match(refusal({ canary: { window: '10' } }), /^retrain\.canary\.window: must be a duration/);
     assert.match(refusal({ canary: { onInsufficientLabels: 'wait' } }), /^retrain\.canary\.onInsufficientLabels: /);
+  });
+
+  it('refuses an unknown-health policy that is not rollback or promote, or a tolerated share of 1 or more', () => {
+    assert.match(refusal({ canary: { onUnknownHealth: 'ignore' } }), /^retrain\.canary\.onUnknownHealth: /);
+    assert.match(refusal({ canary: { maxUnknownHealthShare: -0.1 } }), /^retrain\.canary\.maxUnknownHealthShare: /);
+    assert.match(
+      refusal({ canary: { maxUnknownHealthShare: 1 } }),
+      /^retrain\.canary\.maxUnknownHealthShare: must be below 1 \(to promote without health, set onUnknownHealth: promote\)/,
+    );
   });
 
   it('refuses a protected slice without a bound, or with min above max', () => {

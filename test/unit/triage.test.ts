@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RemediationAction } from '../../domain/incident.js';
 import { RunbookPolicy } from '../../domain/runbook.js';
-import { recommendAction, type TriageFacts } from '../../domain/triage.js';
+import { lastDeploy, recommendAction, type TriageFacts } from '../../domain/triage.js';
 import { DEFAULT_RUNBOOKS } from '../../runbooks/defaultRunbooks.js';
 
 function policy(actions: RemediationAction[], safeDefault: RemediationAction = 'monitor', minLabelledRows = 200): RunbookPolicy {
@@ -176,5 +176,19 @@ describe('recommendAction: considered explains every candidate', () => {
         'keep watching; no change',
       ],
     );
+  });
+});
+
+describe('lastDeploy', () => {
+  const at = '2026-12-01T00:00:00Z';
+  it('is the latest move to a newer version; a rollback or undo after it is not a deploy', () => {
+    const deployed = { fromVersion: 2, toVersion: 3, at };
+    const rolledBack = { fromVersion: 3, toVersion: 2, at };
+    assert.equal(lastDeploy([deployed, rolledBack]), deployed, 'the rollback is not the suspect: v3 is');
+    assert.equal(lastDeploy([rolledBack]), undefined, 'only a rollback in the window: no recent deploy');
+  });
+  it('a first champion (no previous version) counts as a deploy', () => {
+    const first = { toVersion: 1, at };
+    assert.equal(lastDeploy([first]), first);
   });
 });
