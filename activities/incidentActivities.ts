@@ -24,7 +24,8 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
   return {
     async recordPhase(args) {
       const { state, event, detail } = args;
-      await incidentStore.record(state, { kind: event, actor: args.actor ?? 'vigil', detail: { detail, phase: state.phase }, idempotencyKey: activityKey() });
+      const actor = args.actor ?? 'vigil';
+      await incidentStore.record(state, { kind: event, actor, detail: { detail, phase: state.phase }, idempotencyKey: activityKey({ event, actor, detail }) });
       // Incidents started before notifyPhase existed are told here. Every attempt notifies, not only the
       // one that wrote the audit row: the Slack notifier posts each event once, whatever the attempts.
       if (args.notified !== 'separately') await tell(state, event, detail);
@@ -144,7 +145,7 @@ export function createIncidentActivities(deps: ActivityDeps): IncidentActivities
         kind: 'escalated',
         actor: 'vigil',
         detail: { reason: args.reason, to: args.state.model.escalation },
-        idempotencyKey: activityKey(),
+        idempotencyKey: activityKey({ escalated: args.reason }),
       });
       // Like recordPhase: every attempt notifies; the notifier dedupes.
       await notifyBounded(`${args.state.id} escalation`, () => notifier.escalated(args.state, args.reason));

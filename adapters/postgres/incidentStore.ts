@@ -89,7 +89,8 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
             state.recommendation?.action ?? null,
             state.outcome ?? null,
             JSON.stringify(state),
-            state.timeline.length,
+            // How far the incident has got: the timeline keeps its head and latest entries, so count the dropped ones too.
+            state.timeline.length + (state.timelineTrimmed ?? 0),
             state.openedAt,
             state.closedAt ?? null,
           ],

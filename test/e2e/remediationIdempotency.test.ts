@@ -13,7 +13,9 @@ import { createIncidentStore } from '../../adapters/postgres/incidentStore.js';
 import { createRemediationLedger } from '../../adapters/postgres/remediationLedger.js';
 import { createBuiltinRegistry } from '../../adapters/registry/builtinRegistry.js';
 import type { ActivityDeps } from '../../activities/activityDeps.js';
+import { createIncidentActivities } from '../../activities/incidentActivities.js';
 import { createRemediationActivities } from '../../activities/remediationActivities.js';
+import type { IncidentState } from '../../domain/incident.js';
 import type { ModelRegistry } from '../../ports/modelRegistry.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 
@@ -94,5 +96,50 @@ describe('rollback idempotency', () => {
     await store.markClosed(first.id);
     const later = await attempt(1, second.id);
     assert.deepEqual({ from: later.from, to: later.to }, { from: 2, to: 1 }, 'granted once the first incident closed');
+  });
+});
+
+describe('audit records across a workflow reset', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => db?.drop());
+
+  it('a retry records once; a reset run recording something else at the same position is kept', async () => {
+    const incidentStore = createIncidentStore(db.pool);
+    const quiet = {
+      approvalRequested: async () => undefined,
+      escalated: async () => undefined,
+      phaseChanged: async () => undefined,
+      reviewWritten: async () => undefined,
+    };
+    const activities = createIncidentActivities({ incidentStore, notifier: quiet } as unknown as ActivityDeps);
+    const state = {
+      contractVersion: 1,
+      id: 'incident-reset-1',
+      model: { id: MODEL, displayName: MODEL, tier: 'high', approvers: ['alice'], escalation: [] },
+      signal: 'data_drift',
+      phase: 'awaiting_approval',
+      status: 'open',
+      openedAt: new Date().toISOString(),
+      evidence: [],
+      timeline: [],
+      runbookVersion: 'v1',
+    } as unknown as IncidentState;
+    // The same workflow and activity id each time: attempts of one activity, then the run a reset started.
+    const run = (attempt: number, event: string, detail: string) =>
+      new MockActivityEnvironment(
+        { workflowExecution: { workflowId: state.id, runId: attempt < 3 ? 'run-1' : 'run-2' }, activityId: '12', attempt },
+        { logger: new DefaultLogger('ERROR') },
+      ).run(() => activities.recordPhase({ state, event, detail, notified: 'separately' }));
+    await run(1, 'vote:approve', 'alice via cli');
+    await run(2, 'vote:approve', 'alice via cli');
+    await run(3, 'vote:reject', 'bob via slack: wrong model');
+    const rows = await db.pool.query<{ kind: string }>('SELECT kind FROM audit_events WHERE incident_id = $1 ORDER BY id', [state.id]);
+    assert.deepEqual(
+      rows.rows.map((r) => r.kind),
+      ['vote:approve', 'vote:reject'],
+    );
   });
 });
