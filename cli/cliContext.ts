@@ -9,7 +9,7 @@ import { createPool } from '../adapters/postgres/database.js';
 import { redactUrl } from '../adapters/net/redactUrl.js';
 import { connectTemporal, loadTemporalSettings } from '../adapters/temporal/connection.js';
 import type { VigilConfig } from '../domain/config.js';
-import { readStackFile } from '../stack/stackFile.js';
+import { readStackFile, stackDatabaseUrl } from '../stack/stackFile.js';
 import { createVigilServices } from '../workers/vigilServices.js';
 import { createLogNotifier } from '../adapters/notify/logNotifier.js';
 import { loadConfig, resolveStateDir } from './loadConfig.js';
@@ -28,8 +28,9 @@ export interface CliContext {
 export async function openCliContext(opts: GlobalOptions): Promise<CliContext> {
   const { config } = loadConfig(opts.config);
   const stateDir = resolveStateDir(config, opts.stateDir);
-  const stack = readStackFile(stateDir);
-  const databaseUrl = process.env.DATABASE_URL ?? stack?.databaseUrl;
+  const stack = readStackFile(stateDir, { log: (m) => console.error(`vigil: ${m}`) });
+  // The password is not in stack.json: the local stack's comes from its 0600 password file.
+  const databaseUrl = process.env.DATABASE_URL ?? (stack ? stackDatabaseUrl(stack) : undefined);
   if (!databaseUrl) {
     throw new Error(`Vigil is not running (no ${stateDir}/stack.json): start it with \`vigil up\`, or set DATABASE_URL and TEMPORAL_ADDRESS`);
   }

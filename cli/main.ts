@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { z } from 'zod';
 import { VigilConfig } from '../domain/config.js';
 import { UserInputError } from '../domain/errors.js';
-import { parseEvidencePairs, SignalKind } from '../domain/incident.js';
+import { parseEvidencePairs, SignalKind, type DecideResult } from '../domain/incident.js';
 import { openCliContext, type CliContext, type GlobalOptions } from './cliContext.js';
 import { formatIncident, formatIncidentList } from './formatIncident.js';
 import { registerModelCommands } from './modelCommands.js';
@@ -18,6 +18,8 @@ import { compareCsvFiles, driftSettingsFor, formatDrift, readSchemaFile, type Co
 import { DRIFT_TESTS, type DriftOptions, type DriftTestName } from '../domain/drift/datasetDrift.js';
 import { findModel, localUser } from '../domain/config.js';
 import { loadConfig } from './loadConfig.js';
+import { API_TOKEN_ENV, API_URL_ENV, decideThroughApi, decisionApiFromEnv } from './decisionApi.js';
+import { registerTokenCommands } from './tokenCommands.js';
 
 /** The examples `vigil up --example` runs (credit-risk by default). */
 const EXAMPLES = ['credit-risk', 'fraud'] as const;
@@ -138,18 +140,28 @@ function decideCommand(verdict: 'approve' | 'reject') {
     .command(verdict)
     .description(verdict === 'approve' ? 'approve the recommended action' : 'reject the recommended action (a reason is required)')
     .argument('<id>', 'incident id')
-    .option('--as <user>', 'who decides (default: the local user name)')
+    .option('--as <user>', `who decides, in local mode (default: the local user name); refused with ${API_URL_ENV}, where the token says who you are`)
     .option('--json', 'machine-readable output');
   if (verdict === 'reject') cmd.requiredOption('--reason <text>', 'why');
   else cmd.option('--reason <text>', 'why (optional)');
   cmd.action(async (id: string, opts: { as?: string; reason?: string; json?: boolean }) => {
-    await withContext(async (ctx) => {
-      const r = await ctx.services.incidents.decide(id, { verdict, by: opts.as ?? localUser(), reason: opts.reason, via: 'cli' });
+    const show = (r: DecideResult) =>
       print(opts.json, r, () =>
         r.outcome === 'vote_recorded'
           ? `vote recorded (${r.votes.filter((v) => v.verdict === 'approve').length}/${r.quorum} approvals)`
           : `${id}: ${r.outcome} by ${r.votes.map((v) => v.by).join(', ')}`,
       );
+    const api = decisionApiFromEnv();
+    if (api) {
+      if (opts.as !== undefined) throw new UserInputError(`--as cannot be used with ${API_URL_ENV}: the API token (${API_TOKEN_ENV}) says who you are`);
+      show(await decideThroughApi(api, id, { verdict, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) }));
+      return;
+    }
+    // Anyone with Temporal access can name anyone here: fine for the local stack, not for production.
+    const by = opts.as ?? localUser();
+    console.error(`vigil: deciding directly through Temporal as ${by}: local mode; set ${API_URL_ENV} in production`);
+    await withContext(async (ctx) => {
+      show(await ctx.services.incidents.decide(id, { verdict, by, reason: opts.reason, via: 'cli' }));
     });
   });
 }
@@ -170,6 +182,7 @@ registerMonitorCommands(program, { withContext, print });
 registerModelCommands(program, { withContext, print });
 registerRunbookCommands(program, { withContext, print, globals });
 registerSlackCommand(program, globals);
+registerTokenCommands(program, { globals, print });
 
 const drift = program.command('drift').description('drift statistics');
 drift

@@ -3,10 +3,11 @@
  * Slack and the Alertmanager receiver) all call this, so they share validation, de-duplication and
  * authorisation.
  */
-import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { addEvidenceSignal, decideUpdate, INCIDENT_WORKFLOW, runbookSignal, stateQuery, type IncidentInput } from '../contracts/incidentWorkflow.js';
 import { customRunbooksFor, findModel, modelRef, runbooksFor, type VigilConfig } from '../domain/config.js';
-import { DecisionRefusedError, NotFoundError, UserInputError } from '../domain/errors.js';
+import { DECISION_REFUSAL, DecisionRefusedError, NotFoundError, UserInputError, type DecisionRefusal } from '../domain/errors.js';
+import { isPlaceholder, personOf } from '../domain/people.js';
 import { DecideRequest, failureModeForSignal, SignalKind, type DecideResult, type IncidentState, type RunbookSignal } from '../domain/incident.js';
 import { VigilModel, VigilPhase } from '../domain/searchAttributes.js';
 import type { IncidentOpener, OpenIncidentRequest } from '../ports/incidentOpener.js';
@@ -118,23 +119,34 @@ export function createIncidentService(deps: { temporal: Client; store: IncidentS
     async decide(id, raw) {
       const parsed = DecideRequest.safeParse(raw);
       if (!parsed.success) throw new UserInputError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      const req = parsed.data;
+      if (isPlaceholder(parsed.data.by)) throw new UserInputError(`by: "${parsed.data.by}" stands for others in approver lists; it is no one's name`);
+      // The person behind the name, so quorum counts people (config `people`), unless the caller that authenticated them said.
+      const req = { ...parsed.data, person: parsed.data.person ?? personOf(config.people, parsed.data.by) };
       const handle = temporal.workflow.getHandle(id);
       try {
         return await handle.executeUpdate(decideUpdate, { args: [req] });
       } catch (err) {
         let reason: string;
+        let refusal: DecisionRefusal = DECISION_REFUSAL.invalidDecision;
         if (err instanceof WorkflowUpdateFailedError) {
           reason = err.cause?.message ?? err.message;
+          const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+          if (type && (Object.values(DECISION_REFUSAL) as string[]).includes(type)) refusal = type as DecisionRefusal;
         } else if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message ?? '')) {
           if (!(await store.get(id))) throw new NotFoundError(`unknown incident "${id}"`);
           reason = `incident ${id} is closed`;
+          refusal = DECISION_REFUSAL.noPendingApproval;
         } else {
           throw err;
         }
         // Refused decisions are part of the record: who tried, and why they were turned away.
-        await store.append({ incidentId: id, kind: 'decision_refused', actor: req.by, detail: { verdict: req.verdict, via: req.via, reason } });
-        throw new DecisionRefusedError(`decision refused: ${reason}`);
+        await store.append({
+          incidentId: id,
+          kind: 'decision_refused',
+          actor: req.by,
+          detail: { verdict: req.verdict, via: req.via, reason, ...(req.person !== req.by ? { person: req.person } : {}) },
+        });
+        throw new DecisionRefusedError(`decision refused: ${reason}`, refusal);
       }
     },
 

@@ -16,9 +16,9 @@ import { TaskConfig, type TaskType } from './task.js';
 import { DRIFT_TESTS } from './drift/datasetDrift.js';
 import { DEFAULT_RUNBOOKS } from '../runbooks/defaultRunbooks.js';
 import { ownValue } from './ownValue.js';
+import { GROUP_PREFIX, LOCAL_USER_PLACEHOLDER, People, unknownGroups } from './people.js';
 
-/** `$USER` in an approver list stands for the local user, so a newcomer can approve the example. */
-export const LOCAL_USER_PLACEHOLDER = '$USER';
+export { LOCAL_USER_PLACEHOLDER } from './people.js';
 
 export function localUser(): string {
   return process.env.VIGIL_USER || os.userInfo().username;
@@ -502,7 +502,11 @@ export const ModelConfig = z
     id: ModelId,
     displayName: z.string().min(1),
     tier: ModelTier,
-    /** Who may decide: local user names (CLI), Slack user ids (U…/W…) and Slack user groups (S…). */
+    /**
+     * Who may decide: people (`alice`, see `people`), groups of people (`group:ml-leads`, members read when
+     * approval is requested), Slack user ids (U…/W…), Slack user groups (S…), and `$USER` (the local
+     * stack's operator). A name not in `people` is a person of its own.
+     */
     approvers: z.array(z.string().min(1)).min(1, 'at least one approver is required'),
     /** Approvers for a severity instead of `approvers` (e.g. SEV1 needs the leads). */
     approversBySeverity: z.partialRecord(Severity, z.array(z.string().min(1)).min(1, 'at least one approver is required')).default({}),
@@ -599,6 +603,23 @@ export const IngestConfig = z.strictObject({
 });
 export type IngestConfig = z.output<typeof IngestConfig>;
 
+/**
+ * OpenID Connect: a Bearer JWT signed by the issuer's keys (its JWKS, found from the issuer's discovery
+ * document unless `jwksUrl` names it), for `audience`; its `userClaim` names the person (an id, or an
+ * email or Slack id listed in `people`).
+ */
+export const OidcConfig = z.strictObject({
+  issuer: z.url(),
+  audience: z.string().min(1),
+  jwksUrl: z.url().optional(),
+  userClaim: z.string().min(1),
+});
+export type OidcConfig = z.output<typeof OidcConfig>;
+
+export const AuthConfig = z.strictObject({
+  oidc: OidcConfig.optional(),
+});
+
 export const VigilConfig = z
   .strictObject({
     /** The JSON Schema the file declares for editor completion (`vigil config schema`). */
@@ -616,12 +637,32 @@ export const VigilConfig = z
         path: z.string().min(1).optional(),
       })
       .prefault({}),
+    /**
+     * The people who decide, under each of their names (CLI / API id, Slack id, email) and with their groups:
+     * quorum counts people, and approver lists may name `group:<name>`.
+     */
+    people: People.default([]),
+    /** How the decision API (`POST /v1/incidents/{id}/decisions`) knows who calls: Vigil's own tokens, and OIDC. */
+    auth: AuthConfig.prefault({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.models.forEach((m, i) => {
       if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${m.id}"` });
       seen.add(m.id);
+      const lists: [(string | number)[], string[]][] = [
+        [['approvers'], m.approvers],
+        ...Object.entries(m.approversBySeverity).map(([sev, list]): [(string | number)[], string[]] => [['approversBySeverity', sev], list ?? []]),
+      ];
+      for (const [path, list] of lists) {
+        for (const group of unknownGroups(c.people, list)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, ...path, list.indexOf(group)],
+            message: `no person is in group "${group.slice(GROUP_PREFIX.length)}" (people[].groups)`,
+          });
+        }
+      }
     });
   });
 export type VigilConfig = z.output<typeof VigilConfig>;
@@ -890,19 +931,25 @@ export function signalForAlertname(model: ModelConfig, alertname: string): Signa
   return ownValue(model.alerts, alertname);
 }
 
-/** What the workflow is told about the model: approvers resolved, `$USER` replaced. */
+/**
+ * What the workflow is told about the model. Approver lists go as written: groups and `$USER` are
+ * resolved by the worker when approval is requested (adapters/notify/peopleNotifier.ts), never here, where
+ * `$USER` would be whoever opened the incident (an alert, a monitor, anyone with `vigil incident open`).
+ * `$USER` in `escalation` is only a mention, and stays the opener.
+ */
 export function modelRef(model: ModelConfig, user = localUser()): ModelRef {
-  const resolve = (list: string[]) => [...new Set(list.map((a) => (a === LOCAL_USER_PLACEHOLDER ? user : a)))];
+  const dedupe = (list: string[]) => [...new Set(list)];
+  const resolve = (list: string[]) => dedupe(list.map((a) => (a === LOCAL_USER_PLACEHOLDER ? user : a)));
   const bySeverity = Object.entries(model.approversBySeverity ?? {}).filter((e): e is [Severity, string[]] => Array.isArray(e[1]));
   return {
     id: model.id,
     displayName: model.displayName,
     tier: model.tier,
-    approvers: resolve(model.approvers),
+    approvers: dedupe(model.approvers),
     // Only the Slack mentions and names: PagerDuty targets are the worker's, and never enter an incident's input.
     escalation: resolve(model.escalation.filter((e): e is string => typeof e === 'string')),
     // Only when configured: an incident's input stays what it was for models without them.
-    ...(bySeverity.length ? { approversBySeverity: Object.fromEntries(bySeverity.map(([sev, list]) => [sev, resolve(list)])) } : {}),
+    ...(bySeverity.length ? { approversBySeverity: Object.fromEntries(bySeverity.map(([sev, list]) => [sev, dedupe(list)])) } : {}),
     ...(model.slack ? { slackChannel: model.slack.channel } : {}),
   };
 }

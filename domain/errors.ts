@@ -5,8 +5,31 @@ export class UserInputError extends Error {
 
 export class NotFoundError extends UserInputError {}
 
+/**
+ * Why the decide Update's validator refused a decision: the failure type it throws, so that callers
+ * (the decision API's status codes) need not read its message.
+ */
+export const DECISION_REFUSAL = {
+  /** Not awaiting approval, already decided, or closed. */
+  noPendingApproval: 'NoPendingApproval',
+  notAnApprover: 'NotAnApprover',
+  /** This person has voted already, under this name or another. */
+  alreadyVoted: 'AlreadyVoted',
+  /** The request itself: verdict, reason, sizes. */
+  invalidDecision: 'InvalidDecision',
+} as const;
+export type DecisionRefusal = (typeof DECISION_REFUSAL)[keyof typeof DECISION_REFUSAL];
+
 /** A decision the incident's validator refused; recorded in the audit log. */
-export class DecisionRefusedError extends UserInputError {}
+export class DecisionRefusedError extends UserInputError {
+  constructor(
+    message: string,
+    /** Why, when the validator said (incidents from before typed refusals, or a closed incident: noPendingApproval). */
+    readonly refusal: DecisionRefusal = DECISION_REFUSAL.invalidDecision,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * A model an incident or job names is not in this worker's config (removed, or a worker deployed

@@ -107,7 +107,8 @@ export interface Recommendation {
 export const Verdict = z.enum(['approve', 'reject']);
 export type Verdict = z.infer<typeof Verdict>;
 
-export const DecisionChannel = z.enum(['cli', 'slack', 'test']);
+/** How a decision reached Vigil: the CLI in local mode, Slack, the decision API (`api`), a test. */
+export const DecisionChannel = z.enum(['cli', 'slack', 'api', 'test']);
 
 /** The payload of the `decide` Update (contract v1). */
 export const DecideRequest = z.object({
@@ -115,6 +116,12 @@ export const DecideRequest = z.object({
   by: z.string().min(1, 'the deciding user is required').max(200),
   reason: z.string().max(2000).optional(),
   via: DecisionChannel.default('cli'),
+  /**
+   * The person `by` is (config `people`: a Slack id and a CLI name can be one person), set by whoever
+   * authenticated the decider (the API gateway, the Slack app, the CLI in local mode); quorum counts
+   * people. Absent in requests from before people existed.
+   */
+  person: z.string().min(1).max(200).optional(),
 });
 export type DecideRequest = z.input<typeof DecideRequest>;
 
@@ -124,6 +131,8 @@ export interface Vote {
   reason?: string;
   via: string;
   at: string;
+  /** The person `by` is, when the request said (see DecideRequest.person). */
+  person?: string;
 }
 
 export interface DecideResult {

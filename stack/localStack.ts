@@ -2,6 +2,8 @@
  * `vigil up`: the whole local stack on embedded defaults — a Temporal dev server (persistent SQLite
  * in the state folder, Vigil's search attributes, Web UI on 8233), PostgreSQL (DATABASE_URL or
  * embedded), migrations, the worker, and the example model with its traffic and monitor.
+ * The servers it starts are supervised (stack/supervisor.ts): restarted when they die, and if one
+ * keeps dying everything stops and `vigil up` fails naming it.
  * Ctrl-C stops everything; a second `vigil up` reuses the state.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { httpAddressFromEnv, startAlertReceiver } from '../adapters/alertmanager/alertReceiver.js';
 import { resolveAlertToken } from '../adapters/alertmanager/alertToken.js';
 import { resolveIngestToken } from '../adapters/http/ingestRoutes.js';
+import { decisionApiFromConfig } from '../adapters/http/decisionRoutes.js';
 import { createPredictionLog } from '../adapters/postgres/predictionLog.js';
 import { assertPortFree } from '../adapters/net/freePort.js';
 import { describeSlackApp, startSlackApp } from '../adapters/slack/slackApp.js';
@@ -20,7 +23,7 @@ import { pagerDutyRoutesFromEnv } from '../adapters/pagerduty/pagerDutyNotifier.
 import { loadConfiguredRunbooks } from '../adapters/runbooks/runbookFolder.js';
 import { createPool, migrate } from '../adapters/postgres/database.js';
 import { redactUrl } from '../adapters/net/redactUrl.js';
-import { startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
+import { EMBEDDED_PG_APP_ROLE, EMBEDDED_PG_DEFAULT_PORT, startEmbeddedPostgres } from '../adapters/postgres/embeddedPostgres.js';
 import { createMonitorService } from '../client/monitorService.js';
 import {
   connectNativeConnection,
@@ -42,7 +45,8 @@ import { createVigilServices } from '../workers/vigilServices.js';
 import { ensureFraudModel, fraudPython } from '../examples/fraud/bootstrap.js';
 import { FRAUD_MODEL_ID, fraudExampleConfig } from '../examples/fraud/exampleConfig.js';
 import { startFraudServing } from '../examples/fraud/processes.js';
-import { removeStackFile, writeStackFile } from './stackFile.js';
+import { removeStackFile, stackFileFor, writeStackFile } from './stackFile.js';
+import { superviseServer, type SupervisedServer } from './supervisor.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (m: string) => console.log(`[vigil] ${m}`);
@@ -89,15 +93,26 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  // A server Vigil started that keeps dying stops everything (never half-alive): `vigil up` then fails.
+  let gaveUp: (err: Error) => void = () => undefined;
+  const givenUp = new Promise<never>((_, reject) => (gaveUp = reject));
+  givenUp.catch(() => undefined); // observed below; until then a rejection must not count as unhandled
+  const supervise = <T extends SupervisedServer>(p: { name: string; first: T; restart: () => Promise<T> }) => superviseServer({ ...p, log, onGiveUp: gaveUp });
+
   try {
     // PostgreSQL
     let databaseUrl = process.env.DATABASE_URL;
+    let databasePasswordFile: string | undefined;
     if (databaseUrl) log(`PostgreSQL: ${redactUrl(databaseUrl)} (DATABASE_URL)`);
     else {
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(stateDir, 'postgres'), port: Number(process.env.VIGIL_PG_PORT ?? 5433), log });
-      stops.push(() => pg.stop());
+      const pgOptions = { dataDir: path.join(stateDir, 'postgres'), logFile: path.join(stateDir, 'postgres.log'), log };
+      const pg = await startEmbeddedPostgres({ ...pgOptions, port: Number(process.env.VIGIL_PG_PORT ?? EMBEDDED_PG_DEFAULT_PORT) });
+      // Restarted on the same port and data: the pools reconnect by themselves once it is back.
+      const supervised = supervise({ name: 'PostgreSQL', first: pg, restart: () => startEmbeddedPostgres({ ...pgOptions, port: pg.port }) });
+      stops.push(() => supervised.stop());
       databaseUrl = pg.url;
-      log(`PostgreSQL: embedded at ${redactUrl(databaseUrl)}`);
+      databasePasswordFile = pg.appPasswordFile;
+      log(`PostgreSQL: embedded at ${redactUrl(databaseUrl)} as role ${EMBEDDED_PG_APP_ROLE} (password in ${displayPath(pg.appPasswordFile)})`);
     }
     await migrate(databaseUrl, log);
     const pool = createPool(databaseUrl);
@@ -109,17 +124,27 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     if (settings.external) log(`Temporal: ${describeTemporalSettings(settings)} (from environment; no dev server started)`);
     else {
       const cliPath = await resolveTemporalCli({ toolsDir: defaultToolsDir(PROJECT_ROOT), log });
-      const server = await startTemporalDevServer({
+      const serverOptions = {
         cliPath,
+        // Persistent: a restarted server has every workflow, schedule and search attribute back.
         dbFile: path.join(stateDir, 'temporal.db'),
-        port: settings.address.endsWith(':7233') ? 7233 : Number(settings.address.split(':').pop()),
-        uiPort: Number(process.env.VIGIL_UI_PORT ?? 8233),
         namespace: settings.namespace,
         searchAttributes: SEARCH_ATTRIBUTE_NAMES,
         log,
         logFile: path.join(stateDir, 'temporal.log'),
+      };
+      const server = await startTemporalDevServer({
+        ...serverOptions,
+        port: Number(process.env.VIGIL_TEMPORAL_PORT ?? 7233),
+        uiPort: Number(process.env.VIGIL_UI_PORT ?? 8233),
       });
-      stops.push(() => server.stop());
+      // Restarted on the same ports: the client and the worker's connection reconnect by themselves.
+      const supervised = supervise({
+        name: 'Temporal dev server',
+        first: server,
+        restart: () => startTemporalDevServer({ ...serverOptions, port: Number(server.address.split(':').pop()), uiPort: server.uiPort ?? 'headless' }),
+      });
+      stops.push(() => supervised.stop());
       settings = { ...settings, address: server.address, connectionOptions: { ...settings.connectionOptions, address: server.address } };
       uiUrl = server.uiUrl;
       log(`Temporal: dev server at ${server.address}, Web UI ${uiUrl}`);
@@ -173,6 +198,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       log,
       ingest: { predictions: createPredictionLog(ingestPool), token: ingestToken.token },
       routing: { deploymentFor: services.deploymentFor },
+      decisions: decisionApiFromConfig({ config, pool, incidents: services.incidents, log }),
       ...http,
     });
     stops.push(() => receiver.stop());
@@ -244,14 +270,17 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
       }
     }
 
-    writeStackFile(stateDir, {
-      pid: process.pid,
-      temporalAddress: settings.address,
-      namespace: settings.namespace,
-      uiUrl,
-      databaseUrl,
-      startedAt: new Date().toISOString(),
-    });
+    writeStackFile(
+      stateDir,
+      stackFileFor({
+        temporalAddress: settings.address,
+        namespace: settings.namespace,
+        uiUrl,
+        databaseUrl,
+        databasePasswordFile,
+        startedAt: new Date().toISOString(),
+      }),
+    );
     log(`Vigil is up (${((Date.now() - startedAt) / 1000).toFixed(1)} s). In another terminal:`);
     log('  ./bin/vigil incident list          # an incident opens by itself within about two minutes');
     log('  ./bin/vigil incident show <id>     # evidence, classification, recommendation');
@@ -260,7 +289,7 @@ export async function runLocalStack(opts: { config?: string; stateDir?: string; 
     if (fraud && !opts.config && !process.env.VIGIL_CONFIG)
       log(`  the other commands read the fraud example's config: export VIGIL_CONFIG=${displayPath(source)}`);
     log('Ctrl-C stops everything.');
-    await workerDone;
+    await Promise.race([workerDone, givenUp]);
     await stopAll();
   } catch (err) {
     await stopAll();

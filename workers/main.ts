@@ -6,6 +6,7 @@ import { createPool, migrate } from '../adapters/postgres/database.js';
 import { loadConfiguredRunbooks } from '../adapters/runbooks/runbookFolder.js';
 import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings } from '../adapters/temporal/connection.js';
 import { loadConfig, resolveStateDir } from '../cli/loadConfig.js';
+import { LOCAL_USER_PLACEHOLDER } from '../domain/people.js';
 import { createVigilWorker } from './createVigilWorker.js';
 import { createVigilServices } from './vigilServices.js';
 
@@ -19,7 +20,14 @@ export async function runWorker(opts: { config?: string; stateDir?: string }): P
   const settings = loadTemporalSettings();
   const { connection, client } = await connectTemporal(settings);
   const pool = createPool(databaseUrl);
-  const services = createVigilServices({ config, pool, temporal: client, stateDir: resolveStateDir(config, opts.stateDir) });
+  // `$USER` is the local stack's operator; a production worker has none, so it approves no one here.
+  const services = createVigilServices({ config, pool, temporal: client, stateDir: resolveStateDir(config, opts.stateDir), localOperator: false });
+  const withLocalUser = config.models.filter((m) => [...m.approvers, ...Object.values(m.approversBySeverity).flat()].includes(LOCAL_USER_PLACEHOLDER));
+  if (withLocalUser.length) {
+    console.error(
+      `[vigil] "${LOCAL_USER_PLACEHOLDER}" in the approvers of ${withLocalUser.map((m) => m.id).join(', ')} names no one under \`vigil worker\`: list people by name (config people)`,
+    );
+  }
   const nativeConnection = await connectNativeConnection(settings);
   const worker = await createVigilWorker({
     connection: nativeConnection,

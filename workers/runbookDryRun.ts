@@ -22,6 +22,7 @@ import {
 } from '../contracts/runbookDryRunWorkflow.js';
 import { failureMessage } from '../domain/errors.js';
 import type { IncidentState, Outcome } from '../domain/incident.js';
+import { isPlaceholder } from '../domain/people.js';
 import type { Runbooks } from '../domain/runbook.js';
 import type { Runbook } from '../workflows/runbook/defineRunbook.js';
 import { createRecordingActivities, type PlannedStep } from './recordingActivities.js';
@@ -164,7 +165,9 @@ export async function dryRunRunbook(opts: DryRunOptions): Promise<DryRunResult> 
         if (c.approval) {
           const key = `approval:${c.approval.voted.length}`;
           if (sent.has(key)) return false;
-          const voter = c.approval.approvers.find((a) => !c.approval!.voted.includes(a));
+          // A name rather than a stand-in (`$USER`, `group:…`) when the list has one: the plan reads as who would decide.
+          const unvoted = c.approval.approvers.filter((a) => !c.approval!.voted.includes(a));
+          const voter = unvoted.find((a) => !isPlaceholder(a)) ?? unvoted[0];
           if (voter) {
             sent.add(key);
             const verdict = opts.decision ?? 'approve';

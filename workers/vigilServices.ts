@@ -35,7 +35,8 @@ import { createRegistryDeployment } from '../adapters/deployment/registryDeploym
 import { kserveDeploymentFromConfig } from '../adapters/deployment/kserveDeployment.js';
 import type { DeploymentTarget } from '../ports/deploymentTarget.js';
 import { createIncidentService, type IncidentService } from '../client/incidentService.js';
-import { findModel, type ModelConfig, type VigilConfig } from '../domain/config.js';
+import { findModel, localUser, type ModelConfig, type VigilConfig } from '../domain/config.js';
+import { withPeopleResolution } from '../adapters/notify/peopleNotifier.js';
 import { ModelNotConfiguredError } from '../domain/errors.js';
 
 /** The activities' ports plus what entry points use: the pool, the Temporal client, the incident service. */
@@ -65,6 +66,11 @@ export function createVigilServices(opts: {
   notifier?: Notifier;
   /** How registered artifacts are profiled and scored; the example's logistic regression by default. */
   models?: ModelEvaluation;
+  /**
+   * Who `$USER` in approver lists is: the user running this process (`vigil up`, tests) by default;
+   * false for a production worker, where it names no one.
+   */
+  localOperator?: string | false;
 }): VigilServices {
   const { config, pool, temporal, stateDir } = opts;
   const prometheus = prometheusClientFromConfig(config);
@@ -106,7 +112,11 @@ export function createVigilServices(opts: {
     incidentOpener: incidents,
     incidents,
     history: createWorkflowHistory(temporal),
-    notifier: opts.notifier ?? defaultNotifier(config, pool, temporal),
+    // Approver lists are resolved when approval is requested, whichever channels tell people.
+    notifier: withPeopleResolution(opts.notifier ?? defaultNotifier(config, pool, temporal), {
+      config,
+      ...(opts.localOperator !== false ? { localOperator: opts.localOperator ?? localUser() } : {}),
+    }),
     ...(prometheus ? { prometheus } : {}),
     close: () => predictions.close(),
   };

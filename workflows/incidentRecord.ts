@@ -5,7 +5,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { addEvidenceSignal, decideUpdate, runbookSignal, stateQuery, type IncidentInput } from '../contracts/incidentWorkflow.js';
-import { failureMessage } from '../domain/errors.js';
+import { DECISION_REFUSAL, failureMessage, type DecisionRefusal } from '../domain/errors.js';
 import type {
   Classification,
   DecideRequest,
@@ -195,30 +195,49 @@ export class IncidentRecord {
     this.state.outcome = outcome;
   }
 
+  /**
+   * Refusals carry their kind as the failure's type (DECISION_REFUSAL), for callers that answer by it.
+   * Validators are not replayed: changing what they refuse never breaks a recorded history.
+   */
   private validateDecision(req: DecideRequest) {
     const { state } = this;
+    const refuse = (type: DecisionRefusal, message: string) => wf.ApplicationFailure.nonRetryable(message, type);
     if (state.phase !== 'awaiting_approval' || !state.approval || state.decision) {
-      throw new Error(`incident ${state.id} has no pending approval (phase ${state.phase})`);
+      throw refuse(DECISION_REFUSAL.noPendingApproval, `incident ${state.id} has no pending approval (phase ${state.phase})`);
     }
     if (req.verdict !== 'approve' && req.verdict !== 'reject') {
-      throw new Error(`verdict must be "approve" or "reject", got "${String(req.verdict)}"`);
-    }
-    if (!state.approval.approvers.includes(req.by)) {
-      throw new Error(`${req.by} is not an approver for model ${state.model.id} (approvers: ${state.approval.approvers.join(', ')})`);
+      throw refuse(DECISION_REFUSAL.invalidDecision, `verdict must be "approve" or "reject", got "${String(req.verdict)}"`);
     }
     if (typeof req.by !== 'string' || req.by.length > INCIDENT_LIMITS.deciderChars) {
-      throw new Error(`by: at most ${INCIDENT_LIMITS.deciderChars} characters`);
+      throw refuse(DECISION_REFUSAL.invalidDecision, `by: at most ${INCIDENT_LIMITS.deciderChars} characters`);
+    }
+    if (req.person !== undefined && (typeof req.person !== 'string' || !req.person || req.person.length > INCIDENT_LIMITS.deciderChars)) {
+      throw refuse(DECISION_REFUSAL.invalidDecision, `person: 1 to ${INCIDENT_LIMITS.deciderChars} characters`);
+    }
+    // The approver list holds every name of every person who may decide (resolved when approval was
+    // requested); the person is accepted too, for approvals requested before people had several names.
+    const { approvers } = state.approval;
+    if (!approvers.includes(req.by) && !(req.person !== undefined && approvers.includes(req.person))) {
+      throw refuse(DECISION_REFUSAL.notAnApprover, `${req.by} is not an approver for model ${state.model.id} (approvers: ${approvers.join(', ')})`);
     }
     if (req.reason !== undefined && (typeof req.reason !== 'string' || req.reason.length > INCIDENT_LIMITS.reasonChars)) {
-      throw new Error(
+      throw refuse(
+        DECISION_REFUSAL.invalidDecision,
         `reason: at most ${INCIDENT_LIMITS.reasonChars} characters (got ${typeof req.reason === 'string' ? req.reason.length : typeof req.reason})`,
       );
     }
     if (req.verdict === 'reject' && !req.reason?.trim()) {
-      throw new Error('a rejection needs a reason');
+      throw refuse(DECISION_REFUSAL.invalidDecision, 'a rejection needs a reason');
     }
     if (state.approval.votes.some((v) => v.by === req.by)) {
-      throw new Error(`${req.by} has already voted on ${state.id}`);
+      throw refuse(DECISION_REFUSAL.alreadyVoted, `${req.by} has already voted on ${state.id}`);
+    }
+    // Quorum counts people: one person's second name (a Slack id, then the CLI name) is not a second vote.
+    const person = req.person ?? req.by;
+    const same = state.approval.votes.find((v) => (v.person ?? v.by) === person || v.by === person || v.person === req.by);
+    if (same) {
+      const who = req.by === person ? person : `${req.by} is ${person}, who`;
+      throw refuse(DECISION_REFUSAL.alreadyVoted, `${who} has already voted on ${state.id} as ${same.by}`);
     }
   }
 
@@ -231,6 +250,8 @@ export class IncidentRecord {
       reason: req.reason,
       via: req.via ?? 'cli',
       at: new Date(Date.now()).toISOString(),
+      // Only when the request names the person: votes of requests without one stay as they were recorded.
+      ...(req.person !== undefined ? { person: req.person } : {}),
     };
     approval.votes.push(vote);
     this.note(`vote:${vote.verdict}`, `${vote.by} via ${vote.via}${vote.reason ? `: ${vote.reason}` : ''}`);

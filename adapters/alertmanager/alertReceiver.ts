@@ -11,6 +11,7 @@ import { findModel, formatZodIssues, signalForAlertname, type VigilConfig } from
 import { UserInputError } from '../../domain/errors.js';
 import { failureModeForSignal, SignalKind, type EvidenceValue, type FailureMode } from '../../domain/incident.js';
 import { bearerAuth } from '../http/bearerToken.js';
+import { registerDecisionRoutes, type DecisionRouteOptions } from '../http/decisionRoutes.js';
 import { parseJson } from '../http/jsonBody.js';
 import { registerIngestRoutes, type IngestOptions } from '../http/ingestRoutes.js';
 import { buildOpenApiDocument, OPENAPI_PATH } from '../http/openapi.js';
@@ -31,6 +32,8 @@ export interface AlertReceiverOptions {
   ingest?: IngestOptions;
   /** With ingest: serve `GET /v1/models/{model}/routing` too, for model servers that follow Vigil (same token). */
   routing?: Pick<RoutingOptions, 'deploymentFor'>;
+  /** Serve the decision API (`POST /v1/incidents/{id}/decisions`, its own per-person tokens). */
+  decisions?: DecisionRouteOptions;
 }
 
 export interface AlertReceiverResponse {
@@ -112,10 +115,13 @@ export function createAlertReceiver(opts: AlertReceiverOptions): FastifyInstance
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  const openapi = JSON.stringify(buildOpenApiDocument({ ingest: opts.ingest !== undefined, routing: opts.routing !== undefined }));
+  const openapi = JSON.stringify(
+    buildOpenApiDocument({ ingest: opts.ingest !== undefined, routing: opts.routing !== undefined, decisions: opts.decisions !== undefined }),
+  );
   app.get(OPENAPI_PATH, async (_req, reply) => reply.type('application/json; charset=utf-8').send(openapi));
   if (opts.ingest) registerIngestRoutes(app, { ...opts.ingest, config, log });
   if (opts.ingest && opts.routing) registerRoutingRoutes(app, { ...opts.routing, config, token: opts.ingest.token, log });
+  if (opts.decisions) registerDecisionRoutes(app, opts.decisions);
 
   // Authentication runs on request, before the body is even parsed.
   app.post(ALERTMANAGER_PATH, { onRequest: authenticate, bodyLimit: ALERT_LIMITS.maxBodyBytes }, async (req, reply) => {

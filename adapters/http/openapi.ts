@@ -18,6 +18,7 @@ import {
   PredictionsAnswer,
   RegressionPrediction,
 } from '../../domain/ingest.js';
+import { DecisionBody } from './decisionRoutes.js';
 import { NDJSON, RETRY_AFTER_SECONDS } from './ingestRoutes.js';
 import { RoutingAnswer } from './routingRoutes.js';
 
@@ -29,7 +30,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json) => ({ 'application/json': { schema } });
 
 /** The named component schemas, generated together so they refer to each other by $ref. */
-function componentSchemas(ingest: boolean, routing: boolean): Record<string, Json> {
+function componentSchemas(ingest: boolean, routing: boolean, decisions: boolean): Record<string, Json> {
   const registry = z.registry<{ id: string }>();
   registry.add(ErrorAnswer, { id: 'Error' });
   registry.add(IssueSchema, { id: 'Issue' });
@@ -46,6 +47,7 @@ function componentSchemas(ingest: boolean, routing: boolean): Record<string, Jso
     registry.add(LabelsAnswer, { id: 'LabelsAnswer' });
   }
   if (routing) registry.add(RoutingAnswer, { id: 'RoutingAnswer' });
+  if (decisions) registry.add(DecisionBody, { id: 'Decision' });
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' }) as {
     schemas: Record<string, Json>;
   };
@@ -103,9 +105,10 @@ function ingestOperation(opts: { summary: string; description: string; batch: st
   };
 }
 
-/** The document; `ingest` / `routing`: whether this server serves the ingestion / routing routes. */
-export function buildOpenApiDocument(opts: { ingest: boolean; routing?: boolean }): Json {
+/** The document; `ingest` / `routing` / `decisions`: whether this server serves the ingestion / routing / decision routes. */
+export function buildOpenApiDocument(opts: { ingest: boolean; routing?: boolean; decisions?: boolean }): Json {
   const paths: Json = {};
+  const decisions = opts.decisions === true;
   const routing = opts.ingest && opts.routing === true;
   if (opts.ingest) {
     paths['/v1/models/{model}/predictions'] = {
@@ -167,6 +170,30 @@ export function buildOpenApiDocument(opts: { ingest: boolean; routing?: boolean 
       },
     };
   }
+  if (decisions) {
+    paths['/v1/incidents/{id}/decisions'] = {
+      post: {
+        operationId: 'decideIncident',
+        summary: 'Approve or reject an incident’s recommended action',
+        description:
+          'A vote on the incident’s pending approval, as the person the bearer token names (a Vigil API token from `vigil token ' +
+          'create --user <id>`, or an OIDC token when auth.oidc is configured). Vigil sets who decides and the channel (api): `by`, ' +
+          '`via` or `person` in the body are ignored. Quorum counts people: one person’s Slack id and API name are one vote.',
+        security: [{ personToken: [] }],
+        parameters: [{ name: 'id', in: 'path', required: true, description: 'The incident’s id.', schema: { type: 'string' } }],
+        requestBody: { required: true, content: json(ref('Decision')) },
+        responses: {
+          200: { description: 'The vote was recorded: outcome (approved, rejected, vote_recorded), votes so far, quorum.' },
+          400: errorResponse('A malformed body (the field is named), or a decision the incident refuses as such (a rejection without a reason).'),
+          401: errorResponse('No, a malformed, unknown, revoked or expired token.', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
+          403: errorResponse('The token’s person is not an approver of this incident.'),
+          404: errorResponse('No such incident.'),
+          409: errorResponse('No approval is pending (not awaiting approval, decided, or closed), or this person has voted already.'),
+          503: errorResponse('Temporal, PostgreSQL or the OIDC issuer is unavailable; retry later.'),
+        },
+      },
+    };
+  }
   paths['/alerts/alertmanager'] = {
     post: {
       operationId: 'alertmanagerWebhook',
@@ -204,12 +231,15 @@ export function buildOpenApiDocument(opts: { ingest: boolean; routing?: boolean 
     },
     paths,
     components: {
-      schemas: componentSchemas(opts.ingest, routing),
+      schemas: componentSchemas(opts.ingest, routing, decisions),
       securitySchemes: {
         ...(opts.ingest
           ? { ingestToken: { type: 'http', scheme: 'bearer', description: 'VIGIL_INGEST_TOKEN, or the state folder’s ingest-token file.' } }
           : {}),
         alertToken: { type: 'http', scheme: 'bearer', description: 'VIGIL_ALERT_TOKEN, or the state folder’s alert-token file.' },
+        ...(decisions
+          ? { personToken: { type: 'http', scheme: 'bearer', description: 'A person’s token: `vigil token create --user <id>`, or an OIDC JWT (auth.oidc).' } }
+          : {}),
       },
     },
   };

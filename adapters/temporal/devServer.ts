@@ -33,7 +33,11 @@ export interface TemporalDevServer {
   address: string;
   namespace: string;
   uiUrl?: string;
+  /** The server's UI port, when it has a UI. */
+  uiPort?: number;
   pid: number;
+  /** Resolves when the server process exits, asked to or not. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -76,7 +80,10 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  void exited.then((info) => (exitInfo = info));
+  void exited.then((info) => {
+    exitInfo = info;
+    process.removeListener('exit', onExit);
+  });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
   // If our process exits without stop(), do not leave the server behind.
@@ -124,7 +131,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     `Temporal dev server ready on ${address}${uiUrl ? `, UI ${uiUrl}` : ''} ` +
       `(${dbFile ? `state in ${dbFile}` : 'in memory'}, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );
-  return { address, namespace, uiUrl, pid: child.pid!, stop };
+  return { address, namespace, uiUrl, uiPort, pid: child.pid!, exited, stop };
 }
 
 /** Polls until the frontend answers DescribeNamespace, failing early if the process exits. */

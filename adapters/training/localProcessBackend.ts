@@ -6,6 +6,8 @@
  *   stderr.log    its human log
  *   spec.json     the job's command, kind (train / score) and environment variable names (never values)
  *   pid           the job's process-group leader (a small shell that records the exit code)
+ *   process.json  that shell's identity (pid, start time, command line), so a pid the kernel has since
+ *                 given to another program is never signalled (pid.stale: a pid file found to be stale)
  *   exit_code     written when the trainer exits
  *   cancelled     present once cancelled
  *
@@ -17,7 +19,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileFollower, readFileTail } from '../files/fileFollower.js';
-import { isAlive } from '../process/isAlive.js';
+import { checkRecordedProcess, describeCommand, parseProcessIdentity, processIdentity, type ProcessIdentity } from '../process/processIdentity.js';
 import { processOutputMessage } from '../process/processOutputMessage.js';
 import { trainerEnvironment } from '../process/trainerEnvironment.js';
 import type { TrainingBackend, TrainingJobKind, TrainingJobSpec, TrainingJobStatus } from '../../ports/trainingBackend.js';
@@ -42,7 +44,12 @@ interface FollowedOutput {
   ended: boolean;
 }
 
-export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBackend {
+/** The wrapper shell every job runs under: it records its own pid first and the trainer's exit code last. */
+const WRAPPER_SCRIPT = 'echo $$ > pid; "$@" > stdout.jsonl 2> stderr.log; echo $? > exit_code.tmp; mv exit_code.tmp exit_code';
+const WRAPPER_NAME = 'vigil-train';
+
+export function createLocalProcessBackend(opts: { jobsDir: string; log?: (m: string) => void }): TrainingBackend {
+  const log = opts.log ?? ((m: string) => console.error(`[vigil] ${m}`));
   const dirOf = (jobId: string) => {
     if (!JOB_ID.test(jobId)) throw new Error(`training job id "${jobId}" must be letters, digits, . _ -`);
     return path.join(opts.jobsDir, jobId);
@@ -87,8 +94,7 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
   function launch(dir: string, spec: TrainingJobSpec) {
     // The wrapper shell records its own pid first and the trainer's exit code last, so both survive
     // the worker that launched it.
-    const script = 'echo $$ > pid; "$@" > stdout.jsonl 2> stderr.log; echo $? > exit_code.tmp; mv exit_code.tmp exit_code';
-    const child = spawn('/bin/sh', ['-c', script, 'vigil-train', ...spec.command], {
+    const child = spawn('/bin/sh', ['-c', WRAPPER_SCRIPT, WRAPPER_NAME, ...spec.command], {
       cwd: dir,
       detached: true,
       stdio: 'ignore',
@@ -96,6 +102,32 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
       env: trainerEnvironment({ passEnv: spec.passEnv, env: spec.env, gpus: spec.gpus, jobId: spec.jobId }),
     });
     child.unref();
+    // spawn() returns once the shell runs (exec done), so its identity is its own, not this process's.
+    const identity = child.pid ? processIdentity(child.pid) : undefined;
+    if (identity) writeFileAtomic(path.join(dir, 'process.json'), JSON.stringify(identity));
+  }
+
+  /**
+   * Whether the job's pid file still names its wrapper shell: by the identity recorded at launch, or,
+   * when there is none (the launcher died right after spawning; jobs from before it was recorded), by
+   * the wrapper's command line and working folder. A pid that now belongs to another program is
+   * reported and its file set aside as pid.stale, so nothing ever signals it.
+   */
+  function jobProcess(jobId: string, dir: string): { state: 'none' } | { state: 'running'; pid: number } | { state: 'gone' } {
+    const pid = Number(read(path.join(dir, 'pid'))?.trim());
+    if (!(pid > 0)) return fs.existsSync(path.join(dir, 'pid.stale')) ? { state: 'gone' } : { state: 'none' };
+    const recorded = readRecordedIdentity(dir);
+    const verdict = recorded?.pid === pid ? checkRecordedProcess(recorded) : checkWrapperProcess(pid, dir);
+    if (verdict.state === 'same') return { state: 'running', pid };
+    if (verdict.state === 'other') {
+      log(`training job ${jobId}: its pid file is stale (${verdict.reason}); nothing signalled, the file is set aside as pid.stale`);
+      try {
+        fs.renameSync(path.join(dir, 'pid'), path.join(dir, 'pid.stale'));
+      } catch {
+        /* set aside concurrently */
+      }
+    }
+    return { state: 'gone' };
   }
 
   const backend: TrainingBackend = {
@@ -108,7 +140,8 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         // Launched before: the pid appears within moments of launch. If it never does, the
         // launcher died between creating the folder and spawning, so launch now.
-        if ((await waitForPid(dir, 2000)) !== undefined || fs.existsSync(path.join(dir, 'exit_code'))) {
+        const launched = ['exit_code', 'pid.stale'].some((f) => fs.existsSync(path.join(dir, f)));
+        if (launched || (await waitForPid(dir, 2000)) !== undefined) {
           return { jobId: spec.jobId, alreadySubmitted: true };
         }
       }
@@ -122,7 +155,13 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
     async status(jobId) {
       const dir = dirOf(jobId);
       if (!fs.existsSync(dir)) throw new Error(`training job "${jobId}" does not exist`);
-      const exit = read(path.join(dir, 'exit_code'));
+      let exit = read(path.join(dir, 'exit_code'));
+      let job: ReturnType<typeof jobProcess> = { state: 'none' };
+      if (exit === undefined) {
+        job = jobProcess(jobId, dir);
+        // One that exited since the first look has written its exit code by now.
+        if (job.state !== 'running') exit = read(path.join(dir, 'exit_code'));
+      }
       const protocol = protocolOf(jobId, dir, exit !== undefined);
       const parsed: ProtocolFields = { ...protocol.fields };
       const base: TrainingJobStatus = { jobId, state: 'running', ...parsed };
@@ -143,9 +182,8 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
           failure: classifyTrainingFailure({ exitCode: code, logs: await backend.logs(jobId), error: parsed.error, job: kind }),
         };
       }
-      const pid = Number(read(path.join(dir, 'pid'))?.trim());
-      if (pid > 0 && isAlive(pid)) return base;
-      if (!(pid > 0)) return base; // launching
+      if (job.state === 'running') return base;
+      if (job.state === 'none') return base; // launching
       if (cancelled) return { ...base, state: 'cancelled' };
       return {
         ...base,
@@ -166,10 +204,10 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
       // A job that already finished keeps its outcome.
       if (!fs.existsSync(dir) || fs.existsSync(path.join(dir, 'exit_code'))) return;
       fs.writeFileSync(path.join(dir, 'cancelled'), new Date().toISOString());
-      const pid = Number(read(path.join(dir, 'pid'))?.trim());
-      if (pid > 0 && isAlive(pid)) {
+      const job = jobProcess(jobId, dir);
+      if (job.state === 'running') {
         try {
-          process.kill(-pid, 'SIGTERM'); // the whole process group: the shell and the trainer
+          process.kill(-job.pid, 'SIGTERM'); // the whole process group: the shell and the trainer
         } catch {
           /* already gone */
         }
@@ -177,6 +215,36 @@ export function createLocalProcessBackend(opts: { jobsDir: string }): TrainingBa
     },
   };
   return backend;
+}
+
+function readRecordedIdentity(dir: string): ProcessIdentity | undefined {
+  try {
+    return parseProcessIdentity(JSON.parse(fs.readFileSync(path.join(dir, 'process.json'), 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Without a recorded identity: is `pid` a job wrapper shell, in this job's folder? */
+function checkWrapperProcess(pid: number, dir: string): ReturnType<typeof checkRecordedProcess> {
+  const now = processIdentity(pid);
+  if (!now) return { state: 'gone' };
+  const isWrapper = now.command[1] === '-c' && now.command[2] === WRAPPER_SCRIPT && now.command[3] === WRAPPER_NAME;
+  if (!isWrapper) return { state: 'other', reason: `pid ${pid} now runs ${describeCommand(now.command)}, not the job's wrapper shell` };
+  let cwd: string | undefined;
+  try {
+    cwd = fs.realpathSync(`/proc/${pid}/cwd`);
+  } catch {
+    cwd = undefined; // no /proc (macOS), or another user's process: the command line has to do
+  }
+  if (cwd !== undefined && cwd !== fs.realpathSync(dir)) return { state: 'other', reason: `pid ${pid} is the wrapper of another job (${cwd})` };
+  return { state: 'same' };
+}
+
+function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
 }
 
 /** The job's kind as recorded in its spec.json (`train` when absent: jobs from before protocol v2). */

@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/testDatabase.j
 const KEYWORD = 2;
 
 const TABLES = [
+  'api_tokens',
   'audit_events',
   'deployment_changes',
   'incidents',

@@ -15,6 +15,7 @@ import type { VigilServices } from '../../workers/vigilServices.js';
 import type { Notifier } from '../../ports/notifier.js';
 import { registerIngestRoutes } from '../../adapters/http/ingestRoutes.js';
 import { registerRoutingRoutes } from '../../adapters/http/routingRoutes.js';
+import { decisionApiFromConfig, registerDecisionRoutes } from '../../adapters/http/decisionRoutes.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig, type VigilConfig } from '../../domain/config.js';
 import type { CanaryPolicy, RunbookPolicyInput } from '../../domain/runbook.js';
@@ -129,6 +130,10 @@ export async function createVigilTestEnv(
   const ingestApp = Fastify({ logger: false });
   registerIngestRoutes(ingestApp, { config, predictions: services.predictions, token: ingestToken, log: (m) => console.error(`[ingest] ${m}`) });
   registerRoutingRoutes(ingestApp, { config, deploymentFor: services.deploymentFor, token: ingestToken, log: (m) => console.error(`[routing] ${m}`) });
+  registerDecisionRoutes(
+    ingestApp,
+    decisionApiFromConfig({ config, pool: db.pool, incidents: services.incidents, log: (m) => console.error(`[decisions] ${m}`) }),
+  );
   await ingestApp.listen({ host: '127.0.0.1', port: 0 });
   const address = ingestApp.server.address();
   const ingest = { baseUrl: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, token: ingestToken };

@@ -279,9 +279,9 @@ describe('local process backend', () => {
     ].join('\n');
     await backend.submit({ jobId: 'job-split', command: sh(script) });
     const dir = path.join(jobsDir, 'job-split');
-    await waitFor('the first half of the artifact line', () =>
-      fs.readFileSync(path.join(dir, 'stdout.jsonl'), 'utf8').endsWith('"artifact",') ? true : undefined,
-    );
+    // The wrapper writes its pid before it opens stdout.jsonl: the file may not be there yet.
+    const stdoutSoFar = () => (fs.existsSync(path.join(dir, 'stdout.jsonl')) ? fs.readFileSync(path.join(dir, 'stdout.jsonl'), 'utf8') : '');
+    await waitFor('the first half of the artifact line', () => (stdoutSoFar().endsWith('"artifact",') ? true : undefined));
     const half = await backend.status('job-split');
     assert.equal(half.state, 'running');
     assert.equal(half.artifactPath, undefined, 'half a line is not read');

@@ -317,26 +317,26 @@ describe('parseConfig', () => {
 });
 
 describe('modelRef', () => {
-  it('replaces $USER with the given user in approvers and escalation, without duplicates', () => {
+  it('keeps $USER in approvers for the worker to resolve, replaces it in escalation (a mention), without duplicates', () => {
     const model = ModelConfig.parse({
       ...MODEL,
-      approvers: [LOCAL_USER_PLACEHOLDER, 'ml-oncall', 'carol'],
+      approvers: [LOCAL_USER_PLACEHOLDER, 'ml-oncall', 'carol', 'carol'],
       escalation: ['leads', LOCAL_USER_PLACEHOLDER],
     });
     assert.deepEqual(modelRef(model, 'carol'), {
       id: 'fraud-scorer',
       displayName: 'Fraud scorer',
       tier: 'critical',
-      approvers: ['carol', 'ml-oncall'],
+      approvers: [LOCAL_USER_PLACEHOLDER, 'ml-oncall', 'carol'],
       escalation: ['leads', 'carol'],
     });
   });
 
-  it('the example config approvers resolve to the given user', () => {
+  it('whoever opens an incident is not made an approver by $USER (the example config)', () => {
     const model = parseConfig(EXAMPLE_CONFIG).models[0];
-    const ref = modelRef(model!, 'dana');
-    assert.deepEqual(ref.approvers, ['dana', 'ml-oncall']);
-    assert.ok(!ref.approvers.includes(LOCAL_USER_PLACEHOLDER), `approvers: ${ref.approvers}`);
+    const ref = modelRef(model!, 'mallory');
+    assert.deepEqual(ref.approvers, [LOCAL_USER_PLACEHOLDER, 'ml-oncall']);
+    assert.ok(!ref.approvers.includes('mallory'), `approvers: ${ref.approvers}`);
   });
 
   it('leaves names that only contain $USER alone', () => {
