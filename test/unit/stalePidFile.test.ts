@@ -80,6 +80,9 @@ describe('local training backend with a stale pid file', () => {
     assert.equal((await backend.status('job-reused')).state, 'running');
     // The real wrapper is gone (killed here), and its pid now names someone else.
     process.kill(-recorded.pid, 'SIGKILL');
+    // A pid is reused later, not within the clock tick its first owner started in (start times are
+    // in ticks of 10 ms): a bystander started in the same tick would be the same identity.
+    await pause(50);
     const other = await bystander();
     fs.writeFileSync(path.join(dir, 'process.json'), JSON.stringify({ ...recorded, pid: other.pid }));
     fs.writeFileSync(path.join(dir, 'pid'), `${other.pid}\n`);
