@@ -4,6 +4,7 @@
  * history): whatever a sender puts in an alert, a signal or a vote, the state stays small. Inputs past a
  * limit are cut (with a mark), not refused, because they arrive as signals that cannot answer an error.
  */
+import { cut } from './cut.js';
 import type { Evidence, EvidenceValue, RunbookSignal } from './incident.js';
 
 export const INCIDENT_LIMITS = {
@@ -21,11 +22,6 @@ export const INCIDENT_LIMITS = {
   /** Keys of a runbook signal's data. */
   signalDataKeys: 20,
 } as const;
-
-/** Cuts text to `max` characters, saying so. */
-export function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 /**
  * Evidence as the incident keeps it: undefined for anything that is not evidence (a `null` signal, a

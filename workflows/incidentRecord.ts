@@ -18,7 +18,8 @@ import type {
   RunbookSignal,
   Vote,
 } from '../domain/incident.js';
-import { boundedEvidence, boundedSignal, cut, INCIDENT_LIMITS } from '../domain/incidentBounds.js';
+import { cut } from '../domain/cut.js';
+import { boundedEvidence, boundedSignal, INCIDENT_LIMITS } from '../domain/incidentBounds.js';
 import { VigilFailureMode, VigilPhase, VigilSeverity } from '../domain/searchAttributes.js';
 import { act, bookkeeping } from './incidentActivities.js';
 

@@ -5,6 +5,7 @@
  * Slack refuses a whole message when one block breaks a limit (3000 characters per section text, 2000
  * per field, 150 per header), so every text is cut to its limit here.
  */
+import { cut } from '../../domain/cut.js';
 import type { IncidentState, RemediationAction, Vote } from '../../domain/incident.js';
 import { describeFigure, incidentPerformance } from '../../domain/performanceEvidence.js';
 import { escapeMrkdwn as escape, mention } from './mrkdwn.js';
@@ -309,11 +310,6 @@ function fallbackText(state: IncidentState, title: string, action: RemediationAc
 
 function humanize(s: string): string {
   return s.replace(/_/g, ' ');
-}
-
-/** Slack's three control characters in mrkdwn. */
-function cut(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
 function plain(text: string, max: number): TextObject & { type: 'plain_text' } {
