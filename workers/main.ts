@@ -2,6 +2,7 @@
  * A production worker: Temporal from envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
  * TEMPORAL_API_KEY or a TOML profile), PostgreSQL from DATABASE_URL. Run as many as you need.
  */
+import type { WorkerInterceptors } from '@temporalio/worker';
 import { createPool, migrate } from '../adapters/postgres/database.js';
 import { loadConfiguredRunbooks } from '../adapters/runbooks/runbookFolder.js';
 import { connectNativeConnection, connectTemporal, describeTemporalSettings, loadTemporalSettings } from '../adapters/temporal/connection.js';
@@ -10,7 +11,8 @@ import { LOCAL_USER_PLACEHOLDER } from '../domain/people.js';
 import { createVigilWorker } from './createVigilWorker.js';
 import { createVigilServices } from './vigilServices.js';
 
-export async function runWorker(opts: { config?: string; stateDir?: string }): Promise<void> {
+/** `interceptors`: for a harness that wraps the production worker (the chaos run kills it after activities). */
+export async function runWorker(opts: { config?: string; stateDir?: string; interceptors?: WorkerInterceptors }): Promise<void> {
   const { config } = loadConfig(opts.config);
   // A team's runbooks are checked before anything connects: a bad file or choice exits 2.
   const runbooks = await loadConfiguredRunbooks(config);
@@ -35,6 +37,7 @@ export async function runWorker(opts: { config?: string; stateDir?: string }): P
     taskQueue: config.taskQueue,
     deps: services,
     runbookFiles: runbooks?.files,
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
   console.log(
     `[vigil] worker on ${describeTemporalSettings(settings)}, task queue ${config.taskQueue}${runbooks ? `, runbooks ${runbooks.runbooks.map((r) => r.runbook.name).join(', ')} from ${runbooks.dir}` : ''}`,

@@ -28,6 +28,12 @@ export interface SlackApiRecorder {
    * or answer them late (`delayMs`: a slow Slack, the work done and answered after the delay).
    */
   failNext(method: string, how: Failure, times?: number, when?: (args: Record<string, unknown>) => boolean): void;
+  /**
+   * Slack is out for `forMs`: every call gets HTTP `status` (500, or 429 with `Retry-After: retryAfterSeconds`),
+   * nothing is done. `outageAnswers` counts the calls answered so.
+   */
+  outage(how: { status: 500 } | { status: 429; retryAfterSeconds: number }, forMs: number): void;
+  outageAnswers: () => number;
   /** Calls to `method` received and not answered yet (slowed by `failNext(…, { delayMs })`). */
   unanswered(method: string): number;
   clear(): void;
@@ -86,6 +92,8 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
   const waiters = new Set<() => void>();
   let seq = 0;
   let lastTs = 0;
+  let outage: { status: number; retryAfterSeconds?: number; until: number } | undefined;
+  let outageAnswers = 0;
 
   // Slack's ts: seconds.microsecond-ish sequence, unique per workspace here and increasing.
   const nextTs = (): string => {
@@ -277,6 +285,13 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
       calls.push({ method, args, token, at: Date.now() });
       for (const wake of [...waiters]) wake();
 
+      if (outage && Date.now() < outage.until) {
+        outageAnswers++;
+        const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json; charset=utf-8' };
+        if (outage.retryAfterSeconds !== undefined) headers['retry-after'] = String(outage.retryAfterSeconds);
+        res.writeHead(outage.status, headers);
+        return void res.end(JSON.stringify(outage.status === 429 ? { ok: false, error: 'ratelimited' } : { ok: false, error: 'internal_error' }));
+      }
       if (!token) return reply(200, { ok: false, error: 'not_authed' });
       if (!tokenAccepted(token)) return reply(200, { ok: false, error: 'invalid_auth' });
       const queued = failures.get(method);
@@ -340,6 +355,10 @@ export async function startSlackApiRecorder(opts: SlackApiRecorderOptions = {}):
       for (let i = 0; i < times; i++) queued.push({ ...how, ...(when ? { when } : {}) });
       failures.set(method, queued);
     },
+    outage(how, forMs) {
+      outage = { ...how, until: Date.now() + forMs };
+    },
+    outageAnswers: () => outageAnswers,
     clear() {
       calls.length = 0;
       failures.clear();
