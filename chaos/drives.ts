@@ -143,6 +143,8 @@ export interface DriveResult {
   drive: Drive;
   modelId: string;
   incidentId?: string;
+  /** When the incident was opened (ms since the epoch). */
+  openedAt?: number;
   closed: boolean;
   reviewed: boolean;
   outcome?: string;
@@ -168,6 +170,7 @@ export async function runDrive(stack: ChaosStack, drive: Drive, modelId: string,
     // Enough traffic in the log to classify and triage on, then the same rate all along.
     await feed.write(drive === 'rollback' || drive === 'runbook' ? 300 : 600);
     feed.start();
+    result.openedAt = Date.now();
     const id = await retry(deadline, 'open the incident', () => openIncident(stack, drive, modelId));
     result.incidentId = id;
     await at('opened');

@@ -13,6 +13,8 @@ export interface ForwardedRequest {
   status: number;
   /** The answer was withheld from the client. */
   lost: boolean;
+  /** When upstream answered (ms since the epoch). */
+  at: number;
 }
 
 export interface FaultProxy {
@@ -40,7 +42,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           upRes.on('data', (c: Buffer) => answer.push(c));
           upRes.on('end', () => {
             const lost = Date.now() < loseUntil;
-            forwarded.push({ method: req.method ?? '', path: req.url ?? '', body: body.toString('utf8'), status: upRes.statusCode ?? 0, lost });
+            forwarded.push({ method: req.method ?? '', path: req.url ?? '', body: body.toString('utf8'), status: upRes.statusCode ?? 0, lost, at: Date.now() });
             if (lost) return; // done upstream; the client waits until its own timeout
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);
             res.end(Buffer.concat(answer));

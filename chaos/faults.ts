@@ -129,7 +129,6 @@ export const FAULTS: readonly Fault[] = [
     id: 'trainer-garbage',
     name: 'trainer prints garbage and oversized lines',
     drives: ['retrain'],
-    fast: true,
     tweaks: () => ({
       trainerPrefix:
         `printf 'not json at all\\n{"type":\\n\\x00\\xff\\xfe binary\\n{"type":"progress","step":"nope"}\\n'; ` +
@@ -140,9 +139,8 @@ export const FAULTS: readonly Fault[] = [
     id: 'ingest-burst',
     name: 'ingestion bursts past capacity',
     drives: ['rollback', 'fallback'],
-    fast: true,
     during: (stack) => {
-      // Four times ingest.maxInFlight requests at once, again and again, on the models being driven.
+      // Twice ingest.maxInFlight requests at once per model, again and again, on the models being driven.
       let stop = false;
       const feeds = stack.config.models.filter((m) => m.id.startsWith('ingest-burst-')).map((m) => new TrafficFeed(stack, m.id, 0));
       const bursts = (async () => {

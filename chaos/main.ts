@@ -78,6 +78,11 @@ try {
     for (const r of results)
       log(`${r.drive}: ${r.incidentId ?? '(not opened)'} ${r.closed ? `closed ${r.outcome}` : `NOT closed: ${r.error}`} after ${r.seconds.toFixed(0)} s`);
     if (fault.workerEnv) log(`worker killed ${stack.worker.deaths - deathsBefore} time(s)`);
+    const feeds = [...results.map((r) => r.feed), ...extraFeeds];
+    const rowsAcknowledged = feeds.reduce((n, f) => n + f.acknowledged.size, 0);
+    log(
+      `ingestion: ${rowsAcknowledged} predictions acknowledged, ${feeds.reduce((n, f) => n + f.refused, 0)} batches refused (429/503/no answer: the sender was told)`,
+    );
     const figures = await measure(stack, results, since, extraFeeds);
     const seconds = (Date.now() - started) / 1000;
     rows.push({ fault, figures, seconds });

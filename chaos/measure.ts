@@ -67,11 +67,11 @@ export async function measure(stack: ChaosStack, results: DriveResult[], since: 
       [r.modelId, since],
     );
     for (const m of moves.rows) dup(m.n - 1, `${m.what} changed ${m.n} times`);
-    // MLflow itself: the champion alias pointed at one version only.
+    // MLflow itself: from the incident on, the champion alias pointed at one version only.
     if (stack.mlflow && r.drive === 'rollback') {
       const targets = new Set(
         stack.mlflow.proxy.forwarded
-          .filter((f) => f.method === 'POST' && f.path.includes('/registered-models/alias') && f.status < 300)
+          .filter((f) => f.at >= r.openedAt! && f.method === 'POST' && f.path.includes('/registered-models/alias') && f.status < 300)
           .map((f) => JSON.parse(f.body) as { name?: string; alias?: string; version?: string })
           .filter((b) => b.name === r.modelId && b.alias === 'champion')
           .map((b) => b.version),
