@@ -12,7 +12,8 @@ import { createTrainingActivities } from './trainingActivities.js';
 import { createValidationActivities } from './validationActivities.js';
 import { createWebhookActivities } from './webhookActivities.js';
 
-export function createActivities(deps: ActivityDeps): VigilActivities {
+/** `hostQueue`: the task queue of this worker's host (workers/hostTaskQueue.ts), which it also polls. */
+export function createActivities(deps: ActivityDeps, opts: { hostQueue: string }): VigilActivities {
   return giveUpOnUnconfiguredModels({
     ...createIncidentActivities(deps),
     ...createRemediationActivities(deps),
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps): VigilActivities {
     ...createReviewActivities(deps),
     ...createMonitorActivities(deps),
     ...createWebhookActivities(),
+    workerHostQueue: async () => opts.hostQueue,
   });
 }
 

@@ -29,7 +29,7 @@ import { watchTrainingJob } from './watchTrainingJob.js';
 /** The window of labelled traffic a retrain learns from; the newest 20% is held out. */
 const SNAPSHOT_ROWS = 1500;
 
-export function createTrainingActivities(deps: ActivityDeps): TrainingActivities {
+export function createTrainingActivities(deps: ActivityDeps): Omit<TrainingActivities, 'workerHostQueue'> {
   const { registry } = deps;
 
   async function championFeatures(modelId: string): Promise<string[]> {

@@ -20,7 +20,7 @@
  * run, default 20), --via alertmanager|service (default alertmanager). Exits 0 whether or not the targets are met; non-zero only on errors.
  */
 import { benchArgs, UsageError } from './benchArgs.js';
-import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,7 +40,7 @@ import { createInProcessPredictionSink } from '../examples/credit-risk/predictio
 import { TrafficSimulator } from '../examples/credit-risk/simulator.js';
 import { startEphemeralServices } from '../stack/ephemeralServices.js';
 import { testConfig } from '../test/support/vigilTestEnv.js';
-import { createVigilWorker } from '../workers/createVigilWorker.js';
+import { createVigilWorker, type VigilWorker } from '../workers/createVigilWorker.js';
 import { createVigilServices } from '../workers/vigilServices.js';
 
 const TARGET_P99_MS = 1000;
@@ -328,7 +328,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<void> {
   // The worker, in this process.
   const nativeConnection: NativeConnection = await connectNativeConnection(settings);
   cleanup.add('the worker connection', () => nativeConnection.close());
-  const worker: Worker = await createVigilWorker({
+  const worker: VigilWorker = await createVigilWorker({
     connection: nativeConnection,
     namespace: settings.namespace,
     taskQueue,

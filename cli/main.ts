@@ -18,7 +18,7 @@ import { compareCsvFiles, driftSettingsFor, formatDrift, readSchemaFile, type Co
 import { DRIFT_TESTS, type DriftOptions, type DriftTestName } from '../domain/drift/datasetDrift.js';
 import { findModel, localUser } from '../domain/config.js';
 import { loadConfig } from './loadConfig.js';
-import { API_TOKEN_ENV, API_URL_ENV, decideThroughApi, decisionApiFromEnv } from './decisionApi.js';
+import { API_TOKEN_ENV, API_URL_ENV, decideThroughApi, decisionApiFromEnv, signalThroughApi } from './decisionApi.js';
 import { registerTokenCommands } from './tokenCommands.js';
 
 /** The examples `vigil up --example` runs (credit-risk by default). */
@@ -118,7 +118,7 @@ incident
   .argument('<id>', 'incident id')
   .argument('<name>', 'the signal the runbook waits for')
   .option('--data <key=value...>', 'values that travel with it', [])
-  .option('--as <user>', 'who sends it (default: the local user name)')
+  .option('--as <user>', `who sends it, in local mode (default: the local user name); refused with ${API_URL_ENV}, where the token says who you are`)
   .action(async (id: string, name: string, opts: { data: string[]; as?: string }) => {
     const data: Record<string, string> = {};
     for (const pair of opts.data) {
@@ -129,8 +129,18 @@ incident
       if (key === '__proto__') throw new UserInputError(`--data "${pair}": "__proto__" is not allowed as a key`);
       data[key] = pair.slice(at + 1);
     }
+    const api = decisionApiFromEnv();
+    if (api) {
+      if (opts.as !== undefined) throw new UserInputError(`--as cannot be used with ${API_URL_ENV}: the API token (${API_TOKEN_ENV}) says who you are`);
+      const { by } = await signalThroughApi(api, id, { name, ...(Object.keys(data).length ? { data } : {}) });
+      console.log(`${id}: signal ${name} sent as ${by}`);
+      return;
+    }
+    // As with decisions: anyone with Temporal access can name anyone here, so it is for the local stack.
+    const by = opts.as ?? localUser();
+    console.error(`vigil: signalling directly through Temporal as ${by}: local mode; set ${API_URL_ENV} in production`);
     await withContext(async (ctx) => {
-      await ctx.services.incidents.signal(id, { name, by: opts.as ?? localUser(), data });
+      await ctx.services.incidents.signal(id, { name, by, data });
       console.log(`${id}: signal ${name} sent`);
     });
   });

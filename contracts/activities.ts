@@ -81,6 +81,12 @@ export interface RemediationActivities {
 }
 
 export interface TrainingActivities {
+  /**
+   * The task queue of the worker host that answers: only workers with its state folder (the same host
+   * and `stateDir`) poll it. A retrain runs its file-bound steps there (snapshot, training job,
+   * evaluation, registration), so a retry never lands on a host without the job's files.
+   */
+  workerHostQueue(): Promise<string>;
   snapshotTrainingData(args: IncidentIds & { jobId: string; minLabelledRows: number; since?: string }): Promise<TrainingSnapshot>;
   /** Labelled predictions logged since `since`, counted up to `atLeast` (enough to know the wait is over). */
   countFreshLabelledRows(args: { modelId: string; since: string; atLeast: number }): Promise<number>;

@@ -25,7 +25,8 @@ export type PlanSink = (step: Omit<PlannedStep, 'at'>) => void;
 
 const ASSUMED = '(dry run: assumed)';
 
-export function createRecordingActivities(opts: { recorded: IncidentState; policy: RunbookPolicy; plan: PlanSink }): VigilActivities {
+/** `taskQueue`: the dry run's one queue, which stands for every worker host's own. */
+export function createRecordingActivities(opts: { recorded: IncidentState; policy: RunbookPolicy; plan: PlanSink; taskQueue: string }): VigilActivities {
   const { recorded, policy, plan } = opts;
   const model = recorded.model;
   // A stand-in registry: the champion is v1 and a candidate becomes v2 (the plan says what it would pick, not which).
@@ -83,6 +84,9 @@ export function createRecordingActivities(opts: { recorded: IncidentState; polic
         does: mode === 'fallback' ? `serve ${model.id}'s fallback (${reason})` : `serve ${model.id} again`,
       });
       return { from: mode === 'fallback' ? 'model' : 'fallback', to: mode };
+    },
+    async workerHostQueue() {
+      return opts.taskQueue;
     },
     async snapshotTrainingData({ minLabelledRows, since }) {
       plan({

@@ -99,7 +99,12 @@ export async function dryRunRunbook(opts: DryRunOptions): Promise<DryRunResult> 
   const plan: PlannedStep[] = [];
   let skippedMs = 0;
   const at = () => `+${formatMs(Math.max(0, Math.round(skippedMs / 1000) * 1000))}`;
-  const activities = createRecordingActivities({ recorded: opts.state, policy: opts.runbooks[mode], plan: (s) => plan.push({ ...s, at: at() }) });
+  const activities = createRecordingActivities({
+    recorded: opts.state,
+    policy: opts.runbooks[mode],
+    plan: (s) => plan.push({ ...s, at: at() }),
+    taskQueue: TASK_QUEUE,
+  });
 
   const server = await opts.startServer();
   const native = await NativeConnection.connect({ address: server.address });

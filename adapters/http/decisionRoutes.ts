@@ -2,6 +2,7 @@
  * The decision API, how people decide incidents in production outside Slack:
  *
  *   POST /v1/incidents/{id}/decisions   {"verdict": "approve" | "reject", "reason"?: "…"}   → the vote's result
+ *   POST /v1/incidents/{id}/signals     {"name": "upstream_fixed", "data"?: {"k": "v"}}     → 202, sent to the runbook
  *
  * `Authorization: Bearer <token>`: a Vigil API token (`vigil token create --user <id>`), or, with config
  * `auth.oidc`, a JWT from the organisation's identity provider. The gateway, not the caller, says who
@@ -26,6 +27,7 @@ import { parseJson } from './jsonBody.js';
 import { createOidcVerifier, type OidcVerifier } from './oidcVerifier.js';
 
 export const DECISIONS_PATH = '/v1/incidents/:id/decisions';
+export const SIGNALS_PATH = '/v1/incidents/:id/signals';
 const MAX_BODY_BYTES = 16 * 1024;
 
 /** What a caller may say. Not strict: `by`, `via` and `person` in a body are the gateway's to set, and ignored. */
@@ -35,6 +37,22 @@ export const DecisionBody = z
     reason: z.string().max(INCIDENT_LIMITS.reasonChars).optional().describe('why; required to reject'),
   })
   .describe('A decision; who decides is the bearer token’s person.');
+
+/** A runbook signal; who sends it is the bearer token's person (a body's `by` is ignored). */
+export const SignalBody = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be letters, digits, _ or - (at most 63), such as upstream_fixed')
+      .describe('the signal the runbook waits for'),
+    data: z
+      .record(z.string().max(100), z.string().max(500))
+      .refine((d) => Object.keys(d).length <= 20, 'at most 20 values')
+      .refine((d) => !Object.hasOwn(d, '__proto__'), '"__proto__" is not allowed as a key')
+      .optional()
+      .describe('values that travel with the signal'),
+  })
+  .describe('A runbook signal; who sends it is the bearer token’s person.');
 
 export interface DecisionIdentity {
   /** The person (config `people` id, or the token's user when it is no one's in `people`). */
@@ -71,7 +89,7 @@ export function createDecisionAuthenticator(opts: {
 }
 
 export interface DecisionRouteOptions {
-  incidents: Pick<IncidentService, 'decide'>;
+  incidents: Pick<IncidentService, 'decide' | 'signal'>;
   authenticate: (authorization: string | undefined) => Promise<Authentication>;
   log: (message: string) => void;
 }
@@ -80,7 +98,7 @@ export interface DecisionRouteOptions {
 export function decisionApiFromConfig(opts: {
   config: Pick<VigilConfig, 'people' | 'auth'>;
   pool: pg.Pool;
-  incidents: Pick<IncidentService, 'decide'>;
+  incidents: Pick<IncidentService, 'decide' | 'signal'>;
   log: (message: string) => void;
 }): DecisionRouteOptions {
   const { config } = opts;
@@ -171,6 +189,26 @@ export function registerDecisionRoutes(app: FastifyInstance, opts: DecisionRoute
         if (err instanceof UserInputError) return reply.code(400).send({ error: err.message });
         log(`decisions: ${verdict} of ${req.params.id} by ${identity.person} failed: ${(err as Error).message}`);
         return reply.code(503).send({ error: 'Vigil cannot record the decision right now (Temporal or PostgreSQL unavailable); retry later' });
+      }
+    });
+
+    scope.post<{ Params: { id: string } }>(SIGNALS_PATH, { onRequest: authenticate, bodyLimit: MAX_BODY_BYTES }, async (req, reply) => {
+      const identity = identities.get(req)!;
+      const parsed = SignalBody.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const issues = formatZodIssues(parsed.error);
+        return reply.code(400).send({ error: `invalid signal: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}`, issues });
+      }
+      const { name, data } = parsed.data;
+      try {
+        await incidents.signal(req.params.id, { name, by: identity.person, ...(data ? { data } : {}) });
+        log(`decisions: ${identity.person} (${identity.credential}) sent ${name} to ${req.params.id}`);
+        return reply.code(202).send({ incident: req.params.id, signal: name, by: identity.person });
+      } catch (err) {
+        if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
+        if (err instanceof UserInputError) return reply.code(409).send({ error: err.message });
+        log(`decisions: signal ${name} to ${req.params.id} by ${identity.person} failed: ${(err as Error).message}`);
+        return reply.code(503).send({ error: 'Vigil cannot send the signal right now (Temporal or PostgreSQL unavailable); retry later' });
       }
     });
   });

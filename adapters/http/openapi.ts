@@ -18,7 +18,7 @@ import {
   PredictionsAnswer,
   RegressionPrediction,
 } from '../../domain/ingest.js';
-import { DecisionBody } from './decisionRoutes.js';
+import { DecisionBody, SignalBody } from './decisionRoutes.js';
 import { NDJSON, RETRY_AFTER_SECONDS } from './ingestRoutes.js';
 import { RoutingAnswer } from './routingRoutes.js';
 
@@ -47,7 +47,10 @@ function componentSchemas(ingest: boolean, routing: boolean, decisions: boolean)
     registry.add(LabelsAnswer, { id: 'LabelsAnswer' });
   }
   if (routing) registry.add(RoutingAnswer, { id: 'RoutingAnswer' });
-  if (decisions) registry.add(DecisionBody, { id: 'Decision' });
+  if (decisions) {
+    registry.add(DecisionBody, { id: 'Decision' });
+    registry.add(SignalBody, { id: 'Signal' });
+  }
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' }) as {
     schemas: Record<string, Json>;
   };
@@ -189,6 +192,26 @@ export function buildOpenApiDocument(opts: { ingest: boolean; routing?: boolean;
           403: errorResponse('The token’s person is not an approver of this incident.'),
           404: errorResponse('No such incident.'),
           409: errorResponse('No approval is pending (not awaiting approval, decided, or closed), or this person has voted already.'),
+          503: errorResponse('Temporal, PostgreSQL or the OIDC issuer is unavailable; retry later.'),
+        },
+      },
+    };
+    paths['/v1/incidents/{id}/signals'] = {
+      post: {
+        operationId: 'signalIncident',
+        summary: 'Send a named event to the incident’s runbook (e.g. upstream_fixed)',
+        description:
+          'A runbook waiting for this signal (waitForSignal) goes on; it is recorded on the incident either way. Sent as the person the ' +
+          'bearer token names: a `by` in the body is ignored.',
+        security: [{ personToken: [] }],
+        parameters: [{ name: 'id', in: 'path', required: true, description: 'The incident’s id.', schema: { type: 'string' } }],
+        requestBody: { required: true, content: json(ref('Signal')) },
+        responses: {
+          202: { description: 'Sent: the incident, the signal and who sent it.' },
+          400: errorResponse('A malformed body (the field is named).'),
+          401: errorResponse('No, a malformed, unknown, revoked or expired token.', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
+          404: errorResponse('No such incident.'),
+          409: errorResponse('The incident is closed.'),
           503: errorResponse('Temporal, PostgreSQL or the OIDC issuer is unavailable; retry later.'),
         },
       },

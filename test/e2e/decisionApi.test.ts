@@ -262,8 +262,16 @@ describe('decisions and identity', () => {
 
   it('groups are read when approval is requested: a member added after the incident opened may approve', async () => {
     await awaiting(groupIncident);
+    // The phase is entered before the approval request (which resolves the groups) has answered.
+    const requested = await untilIncident(
+      env,
+      groupIncident,
+      (s) => (s.state as IncidentState).approval!.approvers.includes('carol'),
+      'approvers resolved with carol',
+      30_000,
+    ).catch(() => undefined);
     const approvers = (await stateOf(groupIncident)).approval!.approvers;
-    assert.ok(approvers.includes('carol'), `carol, added to ml-leads after the incident opened, may decide: ${approvers.join(', ')}`);
+    assert.ok(requested, `carol, added to ml-leads after the incident opened, may decide: ${approvers.join(', ')}`);
     const r = await post(groupIncident, { verdict: 'approve' }, as('carol'));
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.outcome, 'approved');
@@ -315,6 +323,44 @@ describe('decisions and identity', () => {
     assert.equal(local.code, 2, local.err);
     assert.match(local.err, /deciding directly through Temporal as bob: local mode; set VIGIL_API_URL in production/);
     assert.match(local.err, /unknown incident "incident-missing"/);
+  });
+
+  it('runbook signals go as the token’s person (a body’s `by` ignored); the CLI sends them through the API and refuses --as there', async () => {
+    const id = await open('data_drift', { psi_max: 0.5 });
+    await awaiting(id);
+    const send = async (body: unknown, auth?: string) => {
+      const res = await fetch(`${env.ingest.baseUrl}/v1/incidents/${encodeURIComponent(id)}/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { by?: string; error?: string } };
+    };
+    const signalActors = async () =>
+      (
+        await env.services.pool.query<{ actor: string }>(`SELECT actor FROM audit_events WHERE incident_id = $1 AND kind = 'runbook_signal' ORDER BY id`, [id])
+      ).rows.map((r) => r.actor);
+
+    assert.equal((await send({ name: 'upstream_fixed' })).status, 401);
+    const bad = await send({ name: 'no spaces', data: { a: 'b' } }, as('dave'));
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error!, /name: must be letters, digits/);
+    const sent = await send({ name: 'upstream_fixed', by: 'mallory', data: { change: 'PR-1' } }, as('dave'));
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    assert.equal(sent.body.by, 'dave');
+    assert.deepEqual(await signalActors(), ['dave'], 'recorded as the token’s person, not the body’s');
+
+    const api = { VIGIL_API_URL: env.ingest.baseUrl, VIGIL_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-')) };
+    const withAs = await cli(['incident', 'signal', id, 'upstream_fixed', '--as', 'mallory'], { ...api, VIGIL_API_TOKEN: tokens.bob });
+    assert.equal(withAs.code, 2, withAs.err);
+    assert.match(withAs.err, /--as cannot be used with VIGIL_API_URL/);
+    const bob = await cli(['incident', 'signal', id, 'upstream_fixed', '--data', 'change=PR-2'], { ...api, VIGIL_API_TOKEN: tokens.bob });
+    assert.equal(bob.code, 0, bob.err);
+    assert.match(bob.out, new RegExp(`${id}: signal upstream_fixed sent as bob`));
+    assert.deepEqual(await signalActors(), ['dave', 'bob']);
+    const missing = await cli(['incident', 'signal', 'incident-missing', 'upstream_fixed'], { ...api, VIGIL_API_TOKEN: tokens.bob });
+    assert.equal(missing.code, 2, missing.err);
+    assert.match(missing.err, /unknown incident "incident-missing"/);
   });
 
   it('`vigil up` serves it: the alert receiver registers and documents the route', async () => {

@@ -4,7 +4,7 @@
  * ingestion and routing routes on a free loopback port, where the example's simulator posts its
  * predictions and labels over HTTP as under `vigil up` and a team's model server reads its routing.
  */
-import { DefaultLogger, Runtime, Worker, type WorkerInterceptors } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkerInterceptors } from '@temporalio/worker';
 import Fastify from 'fastify';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,7 +22,7 @@ import type { CanaryPolicy, RunbookPolicyInput } from '../../domain/runbook.js';
 import { ensureExampleModel, servingFromDeployment } from '../../examples/credit-risk/exampleModel.js';
 import { createHttpPredictionSink } from '../../examples/credit-risk/predictionSink.js';
 import { TrafficSimulator } from '../../examples/credit-risk/simulator.js';
-import { createVigilWorker } from '../../workers/createVigilWorker.js';
+import { createVigilWorker, type VigilWorker } from '../../workers/createVigilWorker.js';
 import { createVigilServices } from '../../workers/vigilServices.js';
 import { createTestDatabase } from './testDatabase.js';
 
@@ -86,7 +86,7 @@ export interface VigilTestEnv {
   ingest: { baseUrl: string; token: string };
   stateDir: string;
   /** `interceptors`: e.g. an activity interceptor that makes a step fail, for fault tests. */
-  startWorker(opts?: { interceptors?: WorkerInterceptors }): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  startWorker(opts?: { interceptors?: WorkerInterceptors }): Promise<{ worker: VigilWorker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
