@@ -114,6 +114,15 @@ describe('decisions and identity', () => {
     }
   }
   const awaiting = (id: string) => untilIncident(env, id, (s) => s.phase === 'awaiting_approval', `${id} awaiting_approval`, 90_000);
+  /** Awaiting approval with its groups resolved: the phase is entered before the approval request, which resolves them, answers. */
+  const awaitingWith = (id: string, member: string) =>
+    untilIncident(
+      env,
+      id,
+      (s) => s.phase === 'awaiting_approval' && (s.state as IncidentState).approval!.approvers.includes(member),
+      `${id} awaiting approval, ${member} among the approvers`,
+      90_000,
+    );
   const stateOf = async (id: string) => (await env.services.incidents.show(id)).state as IncidentState;
 
   /** POSTs a decision; `auth` is the whole Authorization header (undefined: none). */
@@ -143,7 +152,7 @@ describe('decisions and identity', () => {
     before(async () => {
       // Opened by mallory: under `$USER` she must not become an approver.
       id = await open('accuracy_drop', { accuracy: 0.7, accuracy_baseline: 0.8, psi_max: 0.03 }, 'mallory');
-      await awaiting(id);
+      await awaitingWith(id, 'alice');
     });
 
     it('401 without a token, with a malformed, unknown or revoked one; nothing is decided', async () => {
@@ -224,7 +233,7 @@ describe('decisions and identity', () => {
 
   it('quorum counts people: alice in Slack and alice on the API are one vote; bob makes two', async () => {
     const id = await open('data_drift', { psi_max: 0.41 });
-    await awaiting(id);
+    await awaitingWith(id, 'alice');
     const responseUrl = capture.next();
     const sent = await sendSlackRequest(
       slack.url!,
@@ -261,15 +270,7 @@ describe('decisions and identity', () => {
   });
 
   it('groups are read when approval is requested: a member added after the incident opened may approve', async () => {
-    await awaiting(groupIncident);
-    // The phase is entered before the approval request (which resolves the groups) has answered.
-    const requested = await untilIncident(
-      env,
-      groupIncident,
-      (s) => (s.state as IncidentState).approval!.approvers.includes('carol'),
-      'approvers resolved with carol',
-      30_000,
-    ).catch(() => undefined);
+    const requested = await awaitingWith(groupIncident, 'carol').catch(() => undefined);
     const approvers = (await stateOf(groupIncident)).approval!.approvers;
     assert.ok(requested, `carol, added to ml-leads after the incident opened, may decide: ${approvers.join(', ')}`);
     const r = await post(groupIncident, { verdict: 'approve' }, as('carol'));
@@ -279,7 +280,7 @@ describe('decisions and identity', () => {
 
   it('an OIDC token from the issuer decides as the person its claim names; a forged one is 401', async () => {
     const id = await open('latency', { latency_p99_ms: 900 });
-    await awaiting(id);
+    await awaitingWith(id, 'alice');
     const forged = await issuer.sign({ sub: 'x', email: 'alice@example.com' }, { key: await issuer.strangerKey() });
     assert.equal((await post(id, { verdict: 'approve' }, `Bearer ${forged}`)).status, 401);
     const expired = await issuer.sign({ sub: 'x', email: 'alice@example.com' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
