@@ -29,7 +29,7 @@ import { ensureExampleModel } from '../examples/credit-risk/exampleModel.js';
 import { superviseServer, type Supervision } from '../stack/supervisor.js';
 import { startMetricsExporter, type MetricsExporter } from '../test/support/metricsExporter.js';
 import { startMlflowServer, type MlflowServer } from '../test/support/mlflowServer.js';
-import { startPrometheus, type PrometheusServer } from '../test/support/prometheusServer.js';
+import { scrapeEverySecond, startPrometheus, type PrometheusServer } from '../test/support/prometheusServer.js';
 import { startSlackApiRecorder, type SlackApiRecorder } from '../test/support/slackApiRecorder.js';
 import { createVigilServices, type VigilServices } from '../workers/vigilServices.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
@@ -143,16 +143,7 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
       new Gauge({ name: 'vigil_chaos_error_ratio', help: 'errors / requests', registers: [registry] }).set(0.001);
       const exporter = await startMetricsExporter(registry);
       stops.push(() => exporter.stop());
-      const prom = await startPrometheus({
-        config: [
-          'global:',
-          '  scrape_interval: 1s',
-          'scrape_configs:',
-          '  - job_name: model-serving',
-          '    static_configs:',
-          `      - targets: ['${exporter.target}']`,
-        ].join('\n'),
-      });
+      const prom = await startPrometheus({ config: scrapeEverySecond(exporter.target) });
       stops.push(() => prom.stop());
       prometheus = { server: prom, exporter };
     }

@@ -7,8 +7,8 @@
  * already died after are lines of that file, which outlives each process. VIGIL_CHAOS_CRASH_ONLY (comma
  * separated) limits it to those types. The next worker must find the work done, not do it again.
  */
-import type { WorkerInterceptors } from '@temporalio/worker';
 import fs from 'node:fs';
+import { killAfterActivity } from '../test/support/killAfterActivity.js';
 import { runWorker } from '../workers/main.js';
 
 const ledger = process.env.VIGIL_CHAOS_CRASH_LEDGER;
@@ -22,26 +22,13 @@ function crashedAfter(): Set<string> {
   }
 }
 
-const interceptors: WorkerInterceptors | undefined = ledger
-  ? {
-      activity: [
-        (ctx) => ({
-          inbound: {
-            async execute(input, next) {
-              const result = await next(input);
-              const type = ctx.info.activityType;
-              if ((!only || only.has(type)) && !crashedAfter().has(type)) {
-                fs.appendFileSync(ledger, `${type}\n`);
-                console.log(`[chaos] SIGKILL after ${type} (${ctx.info.workflowExecution?.workflowId})`);
-                process.kill(process.pid, 'SIGKILL');
-                await new Promise(() => undefined);
-              }
-              return result;
-            },
-          },
-        }),
-      ],
-    }
+const interceptors = ledger
+  ? killAfterActivity((info) => {
+      const type = info.activityType;
+      if ((only && !only.has(type)) || crashedAfter().has(type)) return undefined;
+      fs.appendFileSync(ledger, `${type}\n`);
+      return `[chaos] SIGKILL after ${type} (${info.workflowExecution?.workflowId})`;
+    })
   : undefined;
 
 await runWorker({ ...(interceptors ? { interceptors } : {}) });

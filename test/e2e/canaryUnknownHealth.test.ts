@@ -12,7 +12,7 @@ import { parseConfig } from '../../domain/config.js';
 import { computeHealthSignals } from '../../monitoring/healthSignals.js';
 import { untilIncident, openApprovedDriftIncident } from '../support/driftIncident.js';
 import { startMetricsExporter, type MetricsExporter } from '../support/metricsExporter.js';
-import { startPrometheus, type PrometheusServer } from '../support/prometheusServer.js';
+import { scrapeEverySecond, startPrometheus, type PrometheusServer } from '../support/prometheusServer.js';
 import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -29,16 +29,7 @@ describe('a canary while Prometheus is down', () => {
     errors.set(0.001);
     exporter = await startMetricsExporter(registry);
     // A free port of its own (startPrometheus picks one), never the 9090 default.
-    prometheus = await startPrometheus({
-      config: [
-        'global:',
-        '  scrape_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: model-serving',
-        '    static_configs:',
-        `      - targets: ['${exporter.target}']`,
-      ].join('\n'),
-    });
+    prometheus = await startPrometheus({ config: scrapeEverySecond(exporter.target) });
     env = await createVigilTestEnv({
       config: (taskQueue) => {
         const base = testConfig({ canary: TEST_CANARY }, taskQueue);

@@ -11,7 +11,7 @@ import type { MonitorOutcome } from '../../contracts/monitorWorkflow.js';
 import { formatIncident } from '../../cli/formatIncident.js';
 import { parseConfig } from '../../domain/config.js';
 import { startMetricsExporter, type MetricsExporter } from '../support/metricsExporter.js';
-import { startPrometheus, type PrometheusServer } from '../support/prometheusServer.js';
+import { scrapeEverySecond, startPrometheus, type PrometheusServer } from '../support/prometheusServer.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -44,16 +44,7 @@ describe('model monitor with Prometheus health checks', () => {
     latency.set({ model: TEST_MODEL }, 0.12);
     upstream.set({ model: TEST_MODEL }, 0.001);
     exporter = await startMetricsExporter(registry);
-    prometheus = await startPrometheus({
-      config: `
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: model-serving
-    static_configs:
-      - targets: ['${exporter.target}']
-`,
-    });
+    prometheus = await startPrometheus({ config: scrapeEverySecond(exporter.target) });
     env = await createVigilTestEnv({
       config: (taskQueue) => {
         const base = testConfig({}, taskQueue);

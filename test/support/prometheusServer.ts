@@ -38,3 +38,10 @@ export async function startPrometheus(opts: {
   });
   return { url, port, dir, stop };
 }
+
+/** A prometheus.yml that scrapes one target (`host:port`) every second, as job `model-serving`. */
+export function scrapeEverySecond(target: string): string {
+  return ['global:', '  scrape_interval: 1s', 'scrape_configs:', '  - job_name: model-serving', '    static_configs:', `      - targets: ['${target}']`].join(
+    '\n',
+  );
+}

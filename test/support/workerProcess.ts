@@ -8,12 +8,13 @@
  * of that activity has done its work and before Temporal hears the result: the retry, on another worker,
  * must find the work done instead of doing it again.
  */
-import { DefaultLogger, Runtime, type WorkerInterceptors } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool } from '../../adapters/postgres/database.js';
 import { connectNativeConnection, connectTemporal, loadTemporalSettings } from '../../adapters/temporal/connection.js';
 import { parseConfig } from '../../domain/config.js';
 import { createVigilWorker } from '../../workers/createVigilWorker.js';
 import { createVigilServices } from '../../workers/vigilServices.js';
+import { killAfterActivity } from './killAfterActivity.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const config = parseConfig(JSON.parse(process.env.VIGIL_TEST_CONFIG!));
@@ -28,24 +29,8 @@ const services = createVigilServices({
   notifier: { async approvalRequested() {}, async escalated() {}, async phaseChanged() {}, async reviewWritten() {} },
 });
 const crashAfter = process.env.VIGIL_TEST_CRASH_AFTER;
-const interceptors: WorkerInterceptors | undefined = crashAfter
-  ? {
-      activity: [
-        (ctx) => ({
-          inbound: {
-            async execute(input, next) {
-              const result = await next(input);
-              if (ctx.info.activityType === crashAfter && ctx.info.attempt === 1) {
-                console.log(`crashing after ${crashAfter}`);
-                process.kill(process.pid, 'SIGKILL');
-                await new Promise(() => undefined);
-              }
-              return result;
-            },
-          },
-        }),
-      ],
-    }
+const interceptors = crashAfter
+  ? killAfterActivity((info) => (info.activityType === crashAfter && info.attempt === 1 ? `crashing after ${crashAfter}` : undefined))
   : undefined;
 const worker = await createVigilWorker({
   interceptors,
