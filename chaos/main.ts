@@ -5,7 +5,7 @@
  * effects, lost audit rows, lost ingested rows — and exits 1 unless every incident finished with its
  * review and every other count is 0 (the reasons are printed under the table).
  *
- *   npm run chaos                      every fault (about 40 minutes on 2 cores)
+ *   npm run chaos                      every fault (about 18 minutes on 2 cores)
  *   npm run chaos -- --fast            the subset CI runs
  *   npm run chaos -- --only slack-429,postgres-kill
  *   --keep                             keep the run's folder (logs, databases); kept anyway on failure
