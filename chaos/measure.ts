@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChaosStack } from './chaosStack.js';
+import { SLACK_CHANNEL, type ChaosStack } from './chaosStack.js';
 import type { DriveResult, TrafficFeed } from './drives.js';
 
 export interface FaultFigures {
@@ -95,7 +95,7 @@ export async function measure(stack: ChaosStack, results: DriveResult[], since: 
       dup(starts - 1, `trainer started ${starts} times`);
     }
     // Slack: one incident message, one reply per audited event.
-    const messages = stack.slack.messages(stack.config.models.find((m) => m.id === r.modelId)?.slack?.channel ?? '');
+    const messages = stack.slack.messages(SLACK_CHANNEL);
     const roots = messages.filter((m) => !m.thread_ts || m.thread_ts === m.ts).filter((m) => m.metadata?.event_payload?.incident_id === id);
     dup(roots.length - 1, `${roots.length} Slack incident messages`);
     const replyKeys = new Map<string, number>();

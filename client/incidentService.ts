@@ -9,6 +9,7 @@ import { customRunbooksFor, findModel, modelRef, runbooksFor, type VigilConfig }
 import { DECISION_REFUSAL, DecisionRefusedError, NotFoundError, UserInputError, type DecisionRefusal } from '../domain/errors.js';
 import { isPlaceholder, personOf } from '../domain/people.js';
 import { DecideRequest, failureModeForSignal, SignalKind, type DecideResult, type IncidentState, type RunbookSignal } from '../domain/incident.js';
+import { INCIDENT_LIMITS, SIGNAL_NAME } from '../domain/incidentBounds.js';
 import { VigilModel, VigilPhase } from '../domain/searchAttributes.js';
 import type { IncidentOpener, OpenIncidentRequest } from '../ports/incidentOpener.js';
 import type { IncidentStore, IncidentSummary } from '../ports/incidentStore.js';
@@ -151,11 +152,12 @@ export function createIncidentService(deps: { temporal: Client; store: IncidentS
     },
 
     async signal(id, req) {
-      if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(req.name)) throw new UserInputError(`signal name "${req.name}" must be letters, digits, _ or - (at most 63)`);
+      if (!SIGNAL_NAME.test(req.name)) throw new UserInputError(`signal name "${req.name}" must be letters, digits, _ or - (at most 63)`);
       const data = req.data ?? {};
-      if (Object.keys(data).length > 20) throw new UserInputError('--data: at most 20 values');
+      if (Object.keys(data).length > INCIDENT_LIMITS.signalDataKeys) throw new UserInputError(`--data: at most ${INCIDENT_LIMITS.signalDataKeys} values`);
       for (const [k, v] of Object.entries(data)) {
-        if (String(v).length > 500) throw new UserInputError(`--data ${k}: at most 500 characters`);
+        if (String(v).length > INCIDENT_LIMITS.signalValueChars)
+          throw new UserInputError(`--data ${k}: at most ${INCIDENT_LIMITS.signalValueChars} characters`);
       }
       const stored = await store.get(id);
       if (!stored) throw new NotFoundError(`unknown incident "${id}"`);

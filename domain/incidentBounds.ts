@@ -21,7 +21,12 @@ export const INCIDENT_LIMITS = {
   deciderChars: 200,
   /** Keys of a runbook signal's data. */
   signalDataKeys: 20,
+  /** Characters of a signal's data value as a sender may send it (refused above; the incident keeps `valueChars`). */
+  signalValueChars: 500,
 } as const;
+
+/** A runbook signal's name, as senders must spell it (the CLI, the decision API, Slack buttons). */
+export const SIGNAL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 
 /**
  * Evidence as the incident keeps it: undefined for anything that is not evidence (a `null` signal, a

@@ -28,8 +28,6 @@ export interface VigilWorker {
   run(): Promise<void>;
   shutdown(): void;
   getState(): ReturnType<Worker['getState']>;
-  /** This host's own task queue. */
-  hostQueue: string;
 }
 
 export async function createVigilWorker(opts: VigilWorkerOptions): Promise<VigilWorker> {
@@ -57,7 +55,6 @@ export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Vigil
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };
   return {
-    hostQueue,
     async run() {
       const runs = workers.map((w) =>
         w.run().catch((err: unknown) => {

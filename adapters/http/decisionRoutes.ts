@@ -19,7 +19,7 @@ import type { IncidentService } from '../../client/incidentService.js';
 import { formatZodIssues, type VigilConfig } from '../../domain/config.js';
 import { DECISION_REFUSAL, DecisionRefusedError, NotFoundError, UserInputError, type DecisionRefusal } from '../../domain/errors.js';
 import { Verdict } from '../../domain/incident.js';
-import { INCIDENT_LIMITS } from '../../domain/incidentBounds.js';
+import { INCIDENT_LIMITS, SIGNAL_NAME } from '../../domain/incidentBounds.js';
 import { personOf } from '../../domain/people.js';
 import type { ApiTokenStore } from '../../ports/apiTokens.js';
 import { API_TOKEN_PREFIX, createApiTokenStore } from '../postgres/apiTokenStore.js';
@@ -41,13 +41,10 @@ export const DecisionBody = z
 /** A runbook signal; who sends it is the bearer token's person (a body's `by` is ignored). */
 export const SignalBody = z
   .object({
-    name: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be letters, digits, _ or - (at most 63), such as upstream_fixed')
-      .describe('the signal the runbook waits for'),
+    name: z.string().regex(SIGNAL_NAME, 'must be letters, digits, _ or - (at most 63), such as upstream_fixed').describe('the signal the runbook waits for'),
     data: z
-      .record(z.string().max(100), z.string().max(500))
-      .refine((d) => Object.keys(d).length <= 20, 'at most 20 values')
+      .record(z.string().max(100), z.string().max(INCIDENT_LIMITS.signalValueChars))
+      .refine((d) => Object.keys(d).length <= INCIDENT_LIMITS.signalDataKeys, `at most ${INCIDENT_LIMITS.signalDataKeys} values`)
       .refine((d) => !Object.hasOwn(d, '__proto__'), '"__proto__" is not allowed as a key')
       .optional()
       .describe('values that travel with the signal'),
@@ -117,6 +114,12 @@ const REFUSAL_STATUS: Record<DecisionRefusal, number> = {
   [DECISION_REFUSAL.invalidDecision]: 400,
 };
 
+/** A 400's body for a request body that does not parse: every field named, with why. */
+function invalidBody(what: string, error: z.ZodError) {
+  const issues = formatZodIssues(error);
+  return { error: `invalid ${what}: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}`, issues };
+}
+
 class BodyError extends Error {
   readonly statusCode = 400;
 }
@@ -168,10 +171,7 @@ export function registerDecisionRoutes(app: FastifyInstance, opts: DecisionRoute
     scope.post<{ Params: { id: string } }>(DECISIONS_PATH, { onRequest: authenticate, bodyLimit: MAX_BODY_BYTES }, async (req, reply) => {
       const identity = identities.get(req)!;
       const parsed = DecisionBody.safeParse(req.body ?? {});
-      if (!parsed.success) {
-        const issues = formatZodIssues(parsed.error);
-        return reply.code(400).send({ error: `invalid decision: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}`, issues });
-      }
+      if (!parsed.success) return reply.code(400).send(invalidBody('decision', parsed.error));
       const { verdict, reason } = parsed.data;
       try {
         const result = await incidents.decide(req.params.id, {
@@ -195,10 +195,7 @@ export function registerDecisionRoutes(app: FastifyInstance, opts: DecisionRoute
     scope.post<{ Params: { id: string } }>(SIGNALS_PATH, { onRequest: authenticate, bodyLimit: MAX_BODY_BYTES }, async (req, reply) => {
       const identity = identities.get(req)!;
       const parsed = SignalBody.safeParse(req.body ?? {});
-      if (!parsed.success) {
-        const issues = formatZodIssues(parsed.error);
-        return reply.code(400).send({ error: `invalid signal: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}`, issues });
-      }
+      if (!parsed.success) return reply.code(400).send(invalidBody('signal', parsed.error));
       const { name, data } = parsed.data;
       try {
         await incidents.signal(req.params.id, { name, by: identity.person, ...(data ? { data } : {}) });

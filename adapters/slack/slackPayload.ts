@@ -8,6 +8,7 @@
 import { parse as parseQuery } from 'node:querystring';
 import { z } from 'zod';
 import { formatZodIssues } from '../../domain/config.js';
+import { SIGNAL_NAME } from '../../domain/incidentBounds.js';
 import { REJECT_MODAL, SLACK_ACTIONS } from './slackContract.js';
 
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
@@ -50,7 +51,7 @@ const ButtonAction = z.discriminatedUnion(
       value: jsonString(
         z.object({
           incidentId: IncidentId,
-          signal: z.string({ error: 'is required (the signal the runbook waits for)' }).regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be a signal name'),
+          signal: z.string({ error: 'is required (the signal the runbook waits for)' }).regex(SIGNAL_NAME, 'must be a signal name'),
         }),
       ),
     }),

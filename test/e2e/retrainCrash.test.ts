@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
-import { feedCanary, openApprovedDriftIncident } from '../support/driftIncident.js';
+import { feedCanary, openApprovedDriftIncident, validateAndClose } from '../support/driftIncident.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/spawnWorkerProcess.js';
 import { createVigilTestEnv, TEST_CANARY, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
-import { waitFor } from '../support/waitFor.js';
 
 const RETRAIN_STEPS = ['snapshotTrainingData', 'runTrainingJob', 'evaluateCandidate', 'registerCandidate', 'startCanary', 'judgeCanary', 'promoteCandidate'];
 
@@ -49,20 +48,7 @@ for (const step of RETRAIN_STEPS) {
       // A fresh worker takes over and retries the lost step.
       await env.startWorker();
       await fed;
-      const validating = await waitFor(
-        () => env!.services.incidents.show(id),
-        (s) => s.phase === 'validating' || s.status === 'closed',
-        'validating',
-        120_000,
-      );
-      assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
-      await env.simulator.writeBatch({ n: 300, drift: 1 });
-      const closed = await waitFor(
-        () => env!.services.incidents.show(id),
-        (s) => s.status === 'closed',
-        'closed',
-        60_000,
-      );
+      const closed = await validateAndClose(env, id);
       assert.equal(closed.outcome, 'resolved', JSON.stringify(closed.state.remediation));
 
       const jobs = path.join(env.stateDir, 'jobs');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
-import { openApprovedDriftIncident } from '../support/driftIncident.js';
+import { openApprovedDriftIncident, validateAndClose } from '../support/driftIncident.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/spawnWorkerProcess.js';
 import { createVigilTestEnv, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
 import { waitFor } from '../support/waitFor.js';
@@ -69,20 +69,7 @@ describe('two worker hosts, local training', () => {
 
     // The training host comes back (same state folder): it finds its job and the incident goes on.
     await startHost(trainingDir!);
-    const validating = await waitFor(
-      () => env.services.incidents.show(id),
-      (s) => s.phase === 'validating' || s.status === 'closed',
-      'validating',
-      120_000,
-    );
-    assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
-    await env.simulator.writeBatch({ n: 300, drift: 1 });
-    const closed = await waitFor(
-      () => env.services.incidents.show(id),
-      (s) => s.status === 'closed',
-      'closed',
-      60_000,
-    );
+    const closed = await validateAndClose(env, id);
     assert.equal(closed.outcome, 'resolved');
     const starts = fs
       .readFileSync(stdoutIn(trainingDir!), 'utf8')

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { TRAINER_SCRIPT } from '../../examples/credit-risk/trainer.js';
 import { spawnWorkerProcess } from '../support/spawnWorkerProcess.js';
 import { createVigilTestEnv, TEST_MODEL, testConfig, type VigilTestEnv } from '../support/vigilTestEnv.js';
-import { openApprovedDriftIncident } from '../support/driftIncident.js';
+import { openApprovedDriftIncident, validateAndClose } from '../support/driftIncident.js';
 import { waitFor } from '../support/waitFor.js';
 
 /** The example trainer, slowed so that it is still running when the worker is killed. */
@@ -56,20 +56,7 @@ describe('worker killed during remediation', () => {
 
     // A fresh worker takes over: the activity retries after its heartbeat timeout and resumes watching.
     await env.startWorker();
-    const validating = await waitFor(
-      () => env.services.incidents.show(id),
-      (s) => s.phase === 'validating' || s.status === 'closed',
-      'validating',
-      120_000,
-    );
-    assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
-    await env.simulator.writeBatch({ n: 300, drift: 1 });
-    const closed = await waitFor(
-      () => env.services.incidents.show(id),
-      (s) => s.status === 'closed',
-      'closed',
-      60_000,
-    );
+    const closed = await validateAndClose(env, id);
     assert.equal(closed.outcome, 'resolved');
 
     // Trained once: one job folder, one trainer start.

@@ -24,6 +24,17 @@ export async function openApprovedDriftIncident(env: VigilTestEnv, psiMax = 0.41
 }
 
 /**
+ * Once a remediation has run: waits for validation, writes drifted labelled traffic for it to judge, and
+ * waits for the incident to close; returns it closed.
+ */
+export async function validateAndClose(env: VigilTestEnv, id: string) {
+  const validating = await untilIncident(env, id, (s) => s.phase === 'validating' || s.status === 'closed', 'validating', 120_000);
+  assert.equal(validating.phase, 'validating', JSON.stringify(validating.state.timeline.slice(-3)));
+  await env.simulator.writeBatch({ n: 300, drift: 1 });
+  return untilIncident(env, id, (s) => s.status === 'closed', 'closed', 60_000);
+}
+
+/**
  * Waits for the retrain's canary to start, then writes `n` rows of drifted, labelled traffic through
  * the canary split; returns the canary's route as the deployment target showed it.
  */
